@@ -1,0 +1,213 @@
+//! Renders events as text: the human tree and JSON lines.
+
+use std::io::Write;
+
+use crate::config::Format;
+
+/// What happened.
+#[derive(Clone, Copy)]
+pub(crate) enum Event {
+    Enter,
+    Exit { elapsed_ns: u64, unwinding: bool },
+}
+
+/// The thread an event comes from.
+pub(crate) struct Who<'a> {
+    pub thread: u32,
+    pub thread_name: Option<&'a str>,
+}
+
+const INDENT: &str = "  ";
+const PALETTE: [&str; 6] = ["36", "33", "35", "32", "34", "31"];
+
+/// Appends one event line to `buf`.
+pub(crate) fn line(
+    buf: &mut Vec<u8>,
+    format: Format,
+    color: bool,
+    who: &Who<'_>,
+    depth: usize,
+    name: &str,
+    ts_ns: u64,
+    event: Event,
+) {
+    match format {
+        Format::Human => human(buf, color, who, depth, name, event),
+        Format::Jsonl => jsonl(buf, who, depth, name, ts_ns, event),
+    }
+}
+
+fn human(buf: &mut Vec<u8>, color: bool, who: &Who<'_>, depth: usize, name: &str, event: Event) {
+    let tint = PALETTE[(who.thread as usize) % PALETTE.len()];
+    if color {
+        let _ = write!(buf, "\x1b[{tint}m");
+    }
+    let _ = write!(buf, "[{:02}", who.thread);
+    if let Some(n) = who.thread_name {
+        let _ = write!(buf, " {n}");
+    }
+    buf.push(b']');
+    if color {
+        buf.extend_from_slice(b"\x1b[0m");
+    }
+    buf.push(b' ');
+    for _ in 0..depth {
+        buf.extend_from_slice(INDENT.as_bytes());
+    }
+    match event {
+        Event::Enter => {
+            buf.extend_from_slice(b"-> ");
+            buf.extend_from_slice(name.as_bytes());
+        }
+        Event::Exit {
+            elapsed_ns,
+            unwinding,
+        } => {
+            buf.extend_from_slice(b"<- ");
+            buf.extend_from_slice(name.as_bytes());
+            buf.push(b' ');
+            if color {
+                buf.extend_from_slice(b"\x1b[2m");
+            }
+            duration(buf, elapsed_ns);
+            if color {
+                buf.extend_from_slice(b"\x1b[0m");
+            }
+            if unwinding {
+                if color {
+                    buf.extend_from_slice(b" \x1b[31munwinding\x1b[0m");
+                } else {
+                    buf.extend_from_slice(b" unwinding");
+                }
+            }
+        }
+    }
+    buf.push(b'\n');
+}
+
+/// `850ns`, `12.3µs`, `4.5ms`, `2.01s`.
+pub(crate) fn duration(buf: &mut Vec<u8>, ns: u64) {
+    let _ = match ns {
+        0..=999 => write!(buf, "{ns}ns"),
+        1_000..=999_999 => write!(buf, "{:.1}µs", ns as f64 / 1e3),
+        1_000_000..=999_999_999 => write!(buf, "{:.1}ms", ns as f64 / 1e6),
+        _ => write!(buf, "{:.2}s", ns as f64 / 1e9),
+    };
+}
+
+fn jsonl(buf: &mut Vec<u8>, who: &Who<'_>, depth: usize, name: &str, ts_ns: u64, event: Event) {
+    let _ = write!(buf, "{{\"thread\":{},\"thread_name\":", who.thread);
+    match who.thread_name {
+        Some(n) => json_string(buf, n),
+        None => buf.extend_from_slice(b"null"),
+    }
+    let kind = match event {
+        Event::Enter => "enter",
+        Event::Exit { .. } => "exit",
+    };
+    let _ = write!(
+        buf,
+        ",\"task\":null,\"depth\":{depth},\"event\":\"{kind}\",\"name\":"
+    );
+    json_string(buf, name);
+    let _ = write!(buf, ",\"ts_ns\":{ts_ns}");
+    if let Event::Exit {
+        elapsed_ns,
+        unwinding,
+    } = event
+    {
+        let _ = write!(
+            buf,
+            ",\"elapsed_ns\":{elapsed_ns},\"unwinding\":{unwinding}"
+        );
+    }
+    buf.extend_from_slice(b"}\n");
+}
+
+/// A JSON string literal with the escapes RFC 8259 requires.
+pub(crate) fn json_string(buf: &mut Vec<u8>, s: &str) {
+    buf.push(b'"');
+    for c in s.chars() {
+        match c {
+            '"' => buf.extend_from_slice(b"\\\""),
+            '\\' => buf.extend_from_slice(b"\\\\"),
+            '\n' => buf.extend_from_slice(b"\\n"),
+            '\r' => buf.extend_from_slice(b"\\r"),
+            '\t' => buf.extend_from_slice(b"\\t"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(buf, "\\u{:04x}", c as u32);
+            }
+            c => {
+                let mut tmp = [0u8; 4];
+                buf.extend_from_slice(c.encode_utf8(&mut tmp).as_bytes());
+            }
+        }
+    }
+    buf.push(b'"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn render(format: Format, event: Event, depth: usize) -> String {
+        let mut buf = Vec::new();
+        let who = Who {
+            thread: 2,
+            thread_name: Some("work\"er"),
+        };
+        line(&mut buf, format, false, &who, depth, "demo::a", 42, event);
+        String::from_utf8(buf).unwrap()
+    }
+
+    #[test]
+    fn human_lines_indent_by_depth() {
+        assert_eq!(
+            render(Format::Human, Event::Enter, 2),
+            "[02 work\"er]     -> demo::a\n"
+        );
+        let exit = Event::Exit {
+            elapsed_ns: 12_345,
+            unwinding: true,
+        };
+        assert_eq!(
+            render(Format::Human, exit, 0),
+            "[02 work\"er] <- demo::a 12.3µs unwinding\n"
+        );
+    }
+
+    #[test]
+    fn jsonl_has_exactly_the_contract_keys() {
+        let exit = Event::Exit {
+            elapsed_ns: 7,
+            unwinding: false,
+        };
+        assert_eq!(
+            render(Format::Jsonl, exit, 1),
+            "{\"thread\":2,\"thread_name\":\"work\\\"er\",\"task\":null,\"depth\":1,\"event\":\"exit\",\
+             \"name\":\"demo::a\",\"ts_ns\":42,\"elapsed_ns\":7,\"unwinding\":false}\n"
+        );
+    }
+
+    #[test]
+    fn durations_pick_a_readable_unit() {
+        let cases = [
+            (999, "999ns"),
+            (1_500, "1.5µs"),
+            (2_500_000, "2.5ms"),
+            (3_210_000_000, "3.21s"),
+        ];
+        for (ns, want) in cases {
+            let mut buf = Vec::new();
+            duration(&mut buf, ns);
+            assert_eq!(String::from_utf8(buf).unwrap(), want);
+        }
+    }
+
+    #[test]
+    fn control_characters_are_escaped() {
+        let mut buf = Vec::new();
+        json_string(&mut buf, "a\u{1}b\n");
+        assert_eq!(String::from_utf8(buf).unwrap(), "\"a\\u0001b\\n\"");
+    }
+}

@@ -1,0 +1,93 @@
+//! Per-thread call chains and indented call trees for Rust, compiled to nothing when off.
+//!
+//! Annotate fns with [`trace`], wire a `trace` feature in your crate, and build with
+//! `--features trace`:
+//!
+//! ```toml
+//! [dependencies]
+//! trace-runtime = "0.1"
+//!
+//! [features]
+//! trace = ["trace-runtime/enable"]
+//! ```
+//!
+//! ```
+//! use trace_runtime::trace;
+//!
+//! #[trace]
+//! fn d() {
+//!     // With the feature on: "demo::a -> demo::d"; with it off, empty.
+//!     println!("reached d via {}", trace_runtime::chain());
+//! }
+//!
+//! #[trace]
+//! fn a() {
+//!     d();
+//! }
+//! # a();
+//! ```
+//!
+//! Every traced call prints an enter and an exit line, indented by the thread's call depth:
+//!
+//! ```text
+//! [01 main] -> demo::a
+//! [01 main]   -> demo::d
+//! [01 main]   <- demo::d 4.1µs
+//! [01 main] <- demo::a 9.8µs
+//! ```
+//!
+//! Without the feature, `#[trace]` leaves each fn exactly as written: no guard, no thread-local,
+//! no static, no runtime call. The output is chosen at run time by environment variables
+//! (`TRACE_FORMAT`, `TRACE_OUT`, `NO_COLOR`), documented in the README.
+
+/// Traces a fn: one enter and one exit event per call, the exit also on early `return`, `?` and
+/// panic unwinding (marked as such).
+///
+/// Goes on:
+/// - a fn (free, associated, method, nested, `async`, `unsafe`, `#[test]`, `main`);
+/// - an `impl` block or trait impl: every method;
+/// - a `trait`: every default method;
+/// - an inline `mod { ... }`: every fn inside, nested impls, traits and mods included.
+///
+/// `const fn`s inside a traced item are skipped (they may run at compile time); `#[test]` fns
+/// and `#[cfg(test)]` modules inside a traced item are skipped unless traced directly.
+///
+/// Arguments:
+/// - `#[trace(skip)]` on a fn or item inside a traced item leaves it untraced;
+/// - `#[trace(name = "...")]` on a fn replaces its name in the trace;
+/// - `#[trace(crate = path)]` names the runtime crate when it is re-exported elsewhere.
+///
+/// # Expands to
+///
+/// ```ignore
+/// fn get(&self) -> u32 {
+///     #[cfg(feature = "trace")]
+///     let __trace_guard = ::trace_runtime::__private::enter!(
+///         ::core::concat!(::core::module_path!(), "::Pool::get")
+///     );
+///     /* the original body, untouched */
+/// }
+/// ```
+///
+/// The `cfg` is evaluated in your crate, so without your `trace` feature the fn is the one you
+/// wrote.
+pub use trace_macro::trace;
+
+mod chain;
+pub use chain::{chain, Chain};
+
+#[cfg(feature = "enable")]
+mod clock;
+#[cfg(feature = "enable")]
+mod config;
+#[cfg(feature = "enable")]
+mod exit;
+#[cfg(feature = "enable")]
+mod format;
+#[cfg(feature = "enable")]
+mod sink;
+#[cfg(feature = "enable")]
+mod thread;
+
+#[doc(hidden)]
+pub mod __private;

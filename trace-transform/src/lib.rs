@@ -1,0 +1,21 @@
+//! The one transform behind both front ends: the `#[trace]` attribute and the `trace-rewriter` CLI.
+//!
+//! It decides which fns get a guard ([`rules`]), what they are called ([`name`]), what the guard
+//! statement is ([`guard`]), and walks items to find them ([`walk`]). The macro front end applies
+//! it to a token tree ([`expand`]); the rewriter applies the same walk to a parsed file and splices
+//! the same statement into the original text by byte offset.
+
+pub mod args;
+pub mod expand;
+pub mod guard;
+pub mod name;
+pub mod print;
+pub mod rules;
+pub mod walk;
+
+pub use args::TraceArgs;
+pub use expand::expand;
+pub use guard::GuardSpec;
+pub use name::FnName;
+pub use rules::{Options, SkipReason};
+pub use walk::{walk_file, walk_item, FnAction, Found, Visit};

@@ -1,0 +1,301 @@
+//! Walks items the way the compiler nests them and decides, for every fn with a body, whether it
+//! gets a guard and under which name.
+
+use syn::visit_mut::{self, VisitMut};
+use syn::{Attribute, Block, Path, Signature};
+
+use crate::args::TraceArgs;
+use crate::guard::{is_guard_stmt, GuardSpec};
+use crate::name::{self, FnName};
+use crate::rules::{self, Options, SkipReason};
+
+/// What to do with one fn.
+pub enum FnAction {
+    /// Insert this guard at the top of the body.
+    Instrument(GuardSpec),
+    /// Leave it alone, for this reason.
+    Skip(SkipReason),
+}
+
+/// One fn with a body, as the walk found it.
+pub struct Found<'a> {
+    /// Its name in the trace.
+    pub name: FnName,
+    /// Its signature (`async`, `const`, the ident's span).
+    pub sig: &'a Signature,
+    /// Its body, for the front end to edit or to read the span of.
+    pub block: &'a mut Block,
+    /// Its attributes, outer and inner.
+    pub attrs: &'a [Attribute],
+    /// The decision.
+    pub action: FnAction,
+}
+
+/// A front end: told of every fn the walk finds.
+pub trait Visit {
+    /// Called once per fn with a body, outermost first.
+    fn found(&mut self, found: Found<'_>);
+}
+
+/// Walks a whole file (the rewriter's entry point). Returns every error found in nested
+/// `#[trace(...)]` arguments.
+pub fn walk_file(file: &mut syn::File, opts: Options, visit: &mut dyn Visit) -> Vec<syn::Error> {
+    let mut walker = Walker::new(opts, visit, syn::parse_quote!(::trace_runtime));
+    walker.in_test = rules::is_cfg_test(&file.attrs);
+    walker.visit_file_mut(file);
+    walker.errors
+}
+
+/// Walks one item that carries `#[trace(args)]` (the macro's entry point).
+pub fn walk_item(
+    item: &mut syn::Item,
+    args: &TraceArgs,
+    opts: Options,
+    visit: &mut dyn Visit,
+) -> Vec<syn::Error> {
+    let mut walker = Walker::new(opts, visit, args.runtime_path());
+    if matches!(item, syn::Item::Fn(_)) {
+        walker.top = Some(args.clone());
+    }
+    walker.visit_item_mut(item);
+    walker.errors
+}
+
+struct Walker<'v> {
+    opts: Options,
+    visit: &'v mut dyn Visit,
+    runtime: Path,
+    /// Enclosing fns and traits, for names of items declared inside them.
+    lead: Vec<String>,
+    /// The Self type and trait of the impl being walked.
+    impl_ctx: Option<(String, Option<String>)>,
+    in_test: bool,
+    /// A container said `skip` (or carries its own `#[trace]`, for the rewriter).
+    skip_all: Option<SkipReason>,
+    /// The macro's own arguments when it sits on a fn: they act as that fn's own attribute.
+    top: Option<TraceArgs>,
+    errors: Vec<syn::Error>,
+}
+
+/// The state a container changes and restores when the walk leaves it.
+struct Saved {
+    lead: Vec<String>,
+    impl_ctx: Option<(String, Option<String>)>,
+    in_test: bool,
+    skip_all: Option<SkipReason>,
+}
+
+impl<'v> Walker<'v> {
+    fn new(opts: Options, visit: &'v mut dyn Visit, runtime: Path) -> Self {
+        Walker {
+            opts,
+            visit,
+            runtime,
+            lead: Vec::new(),
+            impl_ctx: None,
+            in_test: false,
+            skip_all: None,
+            top: None,
+            errors: Vec::new(),
+        }
+    }
+
+    fn save(&self) -> Saved {
+        Saved {
+            lead: self.lead.clone(),
+            impl_ctx: self.impl_ctx.clone(),
+            in_test: self.in_test,
+            skip_all: self.skip_all.clone(),
+        }
+    }
+
+    fn restore(&mut self, s: Saved) {
+        self.lead = s.lead;
+        self.impl_ctx = s.impl_ctx;
+        self.in_test = s.in_test;
+        self.skip_all = s.skip_all;
+    }
+
+    /// Reads (and for the macro, removes) a nested `#[trace(...)]`; returns its arguments.
+    fn own_attr(&mut self, attrs: &mut Vec<Attribute>) -> Option<TraceArgs> {
+        let found = match rules::trace_attrs(attrs) {
+            Ok(found) => found,
+            Err(e) => {
+                self.errors.push(e);
+                return Some(TraceArgs::default());
+            }
+        };
+        let (index, args) = found.into_iter().next()?;
+        if self.opts.consume_nested_attrs && rules::is_trace_path(attrs[index].path()) {
+            attrs.remove(index);
+        }
+        Some(args)
+    }
+
+    /// Applies a container's own attributes to everything inside it.
+    fn enter_container(&mut self, attrs: &mut Vec<Attribute>) {
+        if rules::is_cfg_test(attrs) {
+            self.in_test = true;
+        }
+        if let Some(args) = self.own_attr(attrs) {
+            if args.skip.is_some() {
+                self.skip_all = Some(SkipReason::OptedOut);
+            } else if !self.opts.consume_nested_attrs {
+                self.skip_all = Some(SkipReason::HasTraceAttr);
+            }
+        }
+    }
+
+    fn decide(
+        &mut self,
+        attrs: &mut Vec<Attribute>,
+        sig: &Signature,
+        block: &Block,
+    ) -> (FnAction, FnName) {
+        let own = match self.top.take() {
+            Some(top) => Some(top),
+            None => self.own_attr(attrs),
+        };
+        let name = FnName {
+            lead: self.lead.clone(),
+            self_ty: self.impl_ctx.as_ref().map(|c| c.0.clone()),
+            trait_: self.impl_ctx.as_ref().and_then(|c| c.1.clone()),
+            ident: sig.ident.to_string(),
+            custom: own
+                .as_ref()
+                .and_then(|a| a.name.as_ref())
+                .map(|n| n.value()),
+        };
+        let reason = if sig.constness.is_some() {
+            Some(SkipReason::ConstFn)
+        } else if own.as_ref().is_some_and(|a| a.skip.is_some()) {
+            Some(SkipReason::OptedOut)
+        } else if own.is_some() && !self.opts.consume_nested_attrs {
+            Some(SkipReason::HasTraceAttr)
+        } else if let Some(reason) = &self.skip_all {
+            Some(reason.clone())
+        } else if !self.opts.include_tests
+            && (self.in_test || rules::is_test_fn(attrs))
+            && own.is_none()
+        {
+            Some(SkipReason::TestCode)
+        } else if block.stmts.first().is_some_and(is_guard_stmt) {
+            Some(SkipReason::AlreadyInstrumented)
+        } else {
+            None
+        };
+        let action = match reason {
+            Some(reason) => FnAction::Skip(reason),
+            None => FnAction::Instrument(GuardSpec {
+                name: name.clone(),
+                runtime: own
+                    .and_then(|a| a.krate)
+                    .unwrap_or_else(|| self.runtime.clone()),
+            }),
+        };
+        (action, name)
+    }
+
+    /// Walks a fn body: items declared in it are named after the fn and cannot see `Self`.
+    fn walk_body(&mut self, segment: String, block: &mut Block) {
+        let saved = self.save();
+        self.lead.push(segment);
+        self.impl_ctx = None;
+        self.visit_block_mut(block);
+        self.restore(saved);
+    }
+
+    fn body_segment(&self, ident: &syn::Ident) -> String {
+        match &self.impl_ctx {
+            Some((ty, Some(tr))) => format!("<{ty} as {tr}>::{ident}"),
+            Some((ty, None)) => format!("{ty}::{ident}"),
+            None => ident.to_string(),
+        }
+    }
+}
+
+impl VisitMut for Walker<'_> {
+    fn visit_item_fn_mut(&mut self, f: &mut syn::ItemFn) {
+        let (action, name) = self.decide(&mut f.attrs, &f.sig, &f.block);
+        let was_test = self.in_test;
+        self.in_test |= rules::is_test_fn(&f.attrs);
+        self.visit.found(Found {
+            name,
+            sig: &f.sig,
+            block: &mut f.block,
+            attrs: &f.attrs,
+            action,
+        });
+        let segment = self.body_segment(&f.sig.ident);
+        self.walk_body(segment, &mut f.block);
+        self.in_test = was_test;
+    }
+
+    fn visit_impl_item_fn_mut(&mut self, f: &mut syn::ImplItemFn) {
+        let (action, name) = self.decide(&mut f.attrs, &f.sig, &f.block);
+        self.visit.found(Found {
+            name,
+            sig: &f.sig,
+            block: &mut f.block,
+            attrs: &f.attrs,
+            action,
+        });
+        let segment = self.body_segment(&f.sig.ident);
+        self.walk_body(segment, &mut f.block);
+    }
+
+    fn visit_trait_item_fn_mut(&mut self, f: &mut syn::TraitItemFn) {
+        let Some(block) = &mut f.default else {
+            // A required method has no body to trace; still strip a nested attribute.
+            self.own_attr(&mut f.attrs);
+            return;
+        };
+        let (action, name) = self.decide(&mut f.attrs, &f.sig, block);
+        self.visit.found(Found {
+            name,
+            sig: &f.sig,
+            block,
+            attrs: &f.attrs,
+            action,
+        });
+        let segment = self.body_segment(&f.sig.ident);
+        self.walk_body(segment, block);
+    }
+
+    fn visit_item_impl_mut(&mut self, i: &mut syn::ItemImpl) {
+        let saved = self.save();
+        self.enter_container(&mut i.attrs);
+        let ty = name::self_type(&i.self_ty);
+        let tr = i.trait_.as_ref().map(|(_, path, _)| name::trait_path(path));
+        self.impl_ctx = Some((ty, tr));
+        for item in &mut i.items {
+            self.visit_impl_item_mut(item);
+        }
+        self.restore(saved);
+    }
+
+    fn visit_item_trait_mut(&mut self, t: &mut syn::ItemTrait) {
+        let saved = self.save();
+        self.enter_container(&mut t.attrs);
+        self.impl_ctx = None;
+        self.lead.push(t.ident.to_string());
+        for item in &mut t.items {
+            self.visit_trait_item_mut(item);
+        }
+        self.restore(saved);
+    }
+
+    fn visit_item_mod_mut(&mut self, m: &mut syn::ItemMod) {
+        let saved = self.save();
+        self.enter_container(&mut m.attrs);
+        // `module_path!()` names the module from here on.
+        self.lead.clear();
+        self.impl_ctx = None;
+        visit_mut::visit_item_mod_mut(self, m);
+        self.restore(saved);
+    }
+
+    fn visit_item_macro_mut(&mut self, _: &mut syn::ItemMacro) {
+        // macro_rules! bodies and other item macros are token soup: left alone.
+    }
+}
