@@ -41,12 +41,12 @@ fn try_expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
         return Ok(item.into_token_stream());
     }
     let errors = walk_item(&mut item, &args, MACRO_OPTIONS, &mut Insert);
-    let mut errors = errors.into_iter();
-    if let Some(mut first) = errors.next() {
-        errors.for_each(|e| first.combine(e));
-        return Err(first);
+    // Errors in nested attributes are reported all together, beside the instrumented item.
+    let mut out = item.into_token_stream();
+    for e in errors {
+        out.extend(e.to_compile_error());
     }
-    Ok(item.into_token_stream())
+    Ok(out)
 }
 
 /// Rejects what cannot carry `#[trace]`, pointing at the token that says why.

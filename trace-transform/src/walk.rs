@@ -122,6 +122,10 @@ impl<'v> Walker<'v> {
             Ok(found) => found,
             Err(e) => {
                 self.errors.push(e);
+                // Removed all the same, so that the item emitted beside the error compiles.
+                if self.opts.consume_nested_attrs {
+                    attrs.retain(|a| !rules::is_trace_path(a.path()));
+                }
                 return Some(TraceArgs::default());
             }
         };

@@ -1,0 +1,8 @@
+use trace_runtime::trace;
+
+#[trace(name = "a", name = "b")]
+fn get() {}
+
+fn main() {
+    get();
+}

@@ -1,0 +1,6 @@
+use trace_runtime::trace;
+
+#[trace]
+mod elsewhere;
+
+fn main() {}

@@ -1,0 +1,12 @@
+use trace_runtime::trace;
+
+struct Pool;
+
+#[trace(name = "pool")]
+impl Pool {
+    fn get(&self) {}
+}
+
+fn main() {
+    Pool.get();
+}

@@ -1,0 +1,8 @@
+use trace_runtime::trace;
+
+#[trace(skip, name = "x")]
+fn get() {}
+
+fn main() {
+    get();
+}

@@ -1,0 +1,10 @@
+use trace_runtime::trace;
+
+#[trace(level = "debug")]
+fn get() -> u32 {
+    1
+}
+
+fn main() {
+    get();
+}

@@ -1,0 +1,131 @@
+//! Snapshots of what `#[trace]` expands to, one per item shape.
+
+use proc_macro2::TokenStream;
+use quote::quote;
+
+fn expand(attr: TokenStream, item: TokenStream) -> String {
+    let out = trace_transform::expand(attr, item);
+    let file: syn::File = syn::parse2(out.clone()).unwrap_or_else(|e| panic!("{e}: {out}"));
+    prettyplease::unparse(&file)
+}
+
+#[test]
+fn free_fn() {
+    insta::assert_snapshot!(expand(quote!(), quote! {
+        pub fn get(id: u32) -> Option<u32> {
+            let row = lookup(id)?;
+            Some(row)
+        }
+    }));
+}
+
+#[test]
+fn async_fn_with_inner_attribute() {
+    insta::assert_snapshot!(expand(quote!(), quote! {
+        async fn fetch(n: u32) -> u32 {
+            #![allow(unused)]
+            n + 1
+        }
+    }));
+}
+
+#[test]
+fn impl_block_with_generics() {
+    insta::assert_snapshot!(expand(quote!(), quote! {
+        impl<'a, T: Clone> Stack<'a, T> where T: Default {
+            pub fn push(&mut self, v: T) { self.items.push(v) }
+            pub const fn cap() -> usize { 8 }
+            fn boxed(self: Box<Self>) -> usize { self.items.len() }
+        }
+    }));
+}
+
+#[test]
+fn trait_impl() {
+    insta::assert_snapshot!(expand(quote!(), quote! {
+        impl<'a> From<&'a str> for Name {
+            fn from(s: &'a str) -> Self { Name(s.into()) }
+        }
+    }));
+}
+
+#[test]
+fn trait_default_methods_only() {
+    insta::assert_snapshot!(expand(quote!(), quote! {
+        pub trait Animal {
+            fn name(&self) -> String;
+            fn speak(&self) -> String { self.name() }
+        }
+    }));
+}
+
+#[test]
+fn inline_mod_recursive_with_opt_out_and_tests() {
+    insta::assert_snapshot!(expand(quote!(), quote! {
+        mod db {
+            fn connect() {
+                fn retry() {}
+                retry()
+            }
+            #[trace(skip)]
+            fn quiet() {}
+            #[trace(name = "db.query")]
+            fn query() {}
+            #[cfg_attr(feature = "x", trace(skip))]
+            fn quiet_too() {}
+            struct Pool;
+            impl Pool {
+                fn get(&self) {
+                    fn helper() {}
+                }
+            }
+            mod nested {
+                fn deep() {}
+            }
+            macro_rules! m { () => { fn untouched() {} } }
+            #[cfg(test)]
+            mod tests {
+                #[test]
+                fn t() {}
+            }
+            #[test]
+            fn also_a_test() {}
+        }
+    }));
+}
+
+#[test]
+fn custom_name_and_crate_path() {
+    insta::assert_snapshot!(expand(quote!(name = "startup", crate = my::rt), quote! {
+        fn init() {}
+    }));
+}
+
+#[test]
+fn test_fn_traced_directly() {
+    insta::assert_snapshot!(expand(quote!(), quote! {
+        #[test]
+        fn works() { assert!(true) }
+    }));
+}
+
+#[test]
+fn skip_leaves_the_item_untouched() {
+    let item = quote! { fn f() { body() } };
+    assert_eq!(trace_transform::expand(quote!(skip), item.clone()).to_string(), item.to_string());
+}
+
+#[test]
+fn a_second_expansion_adds_nothing() {
+    let once = trace_transform::expand(quote!(), quote! { fn f() { body() } });
+    let twice = trace_transform::expand(quote!(), once.clone());
+    assert_eq!(once.to_string(), twice.to_string());
+}
+
+#[test]
+fn errors_keep_the_original_item() {
+    let out = trace_transform::expand(quote!(bogus), quote! { fn f() {} }).to_string();
+    assert!(out.starts_with("fn f () { }"), "{out}");
+    assert!(out.contains("compile_error"), "{out}");
+    assert!(out.contains("unknown argument `bogus`"), "{out}");
+}
