@@ -9,7 +9,9 @@ const CHAINS: &str = env!("CARGO_BIN_EXE_chains");
 
 fn chains(env: &[(&str, &str)]) -> std::process::Output {
     let mut cmd = Command::new(CHAINS);
-    cmd.env_remove("TRACE_FORMAT").env_remove("TRACE_OUT").env_remove("NO_COLOR");
+    cmd.env_remove("TRACE_FORMAT")
+        .env_remove("TRACE_OUT")
+        .env_remove("NO_COLOR");
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -22,7 +24,11 @@ fn human_lines(stderr: &str, prefix: &str) -> Vec<String> {
         .lines()
         .filter(|l| l.starts_with(prefix))
         .map(|l| match l.find(" <- ") {
-            Some(_) => l.rsplit_once(' ').expect("an exit line ends with its time").0.to_string(),
+            Some(_) => l
+                .rsplit_once(' ')
+                .expect("an exit line ends with its time")
+                .0
+                .to_string(),
             None => l.to_string(),
         })
         .collect()
@@ -33,7 +39,10 @@ fn default_is_an_indented_human_tree_on_stderr() {
     let out = chains(&[]);
     assert!(out.status.success());
     let stderr = String::from_utf8(out.stderr).unwrap();
-    assert!(!stderr.contains('\x1b'), "no colour when stderr is not a terminal");
+    assert!(
+        !stderr.contains('\x1b'),
+        "no colour when stderr is not a terminal"
+    );
     assert_eq!(
         human_lines(&stderr, "[02 worker]"),
         [
@@ -60,7 +69,11 @@ fn default_is_an_indented_human_tree_on_stderr() {
 fn stdout_target_keeps_lines_whole() {
     let out = chains(&[("TRACE_OUT", "stdout"), ("TRACE_FORMAT", "jsonl")]);
     assert!(out.status.success());
-    assert!(out.stderr.is_empty(), "nothing on stderr: {:?}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.stderr.is_empty(),
+        "nothing on stderr: {:?}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let stdout = String::from_utf8(out.stdout).unwrap();
     let (trace, program): (Vec<&str>, Vec<&str>) = stdout.lines().partition(|l| l.starts_with('{'));
     assert_eq!(program.len(), 2, "the demo's own two lines: {program:?}");
@@ -75,7 +88,9 @@ fn off_is_silent_but_keeps_chains() {
     assert!(out.status.success());
     assert!(out.stderr.is_empty());
     let stdout = String::from_utf8(out.stdout).unwrap();
-    assert!(stdout.contains("d called from c2: chains::a2 -> chains::b2 -> chains::c2 -> chains::d"));
+    assert!(
+        stdout.contains("d called from c2: chains::a2 -> chains::b2 -> chains::c2 -> chains::d")
+    );
 }
 
 #[test]
@@ -96,7 +111,11 @@ fn a_full_disk_never_fails_the_program() {
     assert!(out.status.success(), "{out:?}");
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert!(stderr.contains("trace output failed"), "{stderr}");
-    assert_eq!(stderr.matches("warning").count(), 1, "one warning, not one per line: {stderr}");
+    assert_eq!(
+        stderr.matches("warning").count(),
+        1,
+        "one warning, not one per line: {stderr}"
+    );
 }
 
 #[test]
@@ -117,6 +136,9 @@ fn unknown_format_warns_and_uses_human() {
     let out = chains(&[("TRACE_FORMAT", "yaml")]);
     assert!(out.status.success());
     let stderr = String::from_utf8(out.stderr).unwrap();
-    assert!(stderr.contains("TRACE_FORMAT=\"yaml\" is not a known format"), "{stderr}");
+    assert!(
+        stderr.contains("TRACE_FORMAT=\"yaml\" is not a known format"),
+        "{stderr}"
+    );
     assert!(stderr.contains("[01 main] -> chains::main"));
 }

@@ -34,7 +34,10 @@ thread 2 worker
   <- chains::a2
 "
     );
-    assert!(events.iter().all(|e| e.task.is_none()), "plain threads have no task");
+    assert!(
+        events.iter().all(|e| e.task.is_none()),
+        "plain threads have no task"
+    );
     let stdout = String::from_utf8(output.stdout).unwrap();
     assert_eq!(
         stdout,

@@ -20,24 +20,32 @@ pub(crate) struct Who<'a> {
 const INDENT: &str = "  ";
 const PALETTE: [&str; 6] = ["36", "33", "35", "32", "34", "31"];
 
+/// One event, with everything a line shows.
+pub(crate) struct Record<'a> {
+    pub who: Who<'a>,
+    pub depth: usize,
+    pub name: &'a str,
+    pub ts_ns: u64,
+    pub event: Event,
+}
+
 /// Appends one event line to `buf`.
-pub(crate) fn line(
-    buf: &mut Vec<u8>,
-    format: Format,
-    color: bool,
-    who: &Who<'_>,
-    depth: usize,
-    name: &str,
-    ts_ns: u64,
-    event: Event,
-) {
+pub(crate) fn line(buf: &mut Vec<u8>, format: Format, color: bool, r: &Record<'_>) {
     match format {
-        Format::Human => human(buf, color, who, depth, name, event),
-        Format::Jsonl => jsonl(buf, who, depth, name, ts_ns, event),
+        Format::Human => human(buf, color, r),
+        Format::Jsonl => jsonl(buf, r),
     }
 }
 
-fn human(buf: &mut Vec<u8>, color: bool, who: &Who<'_>, depth: usize, name: &str, event: Event) {
+fn human(buf: &mut Vec<u8>, color: bool, r: &Record<'_>) {
+    let Record {
+        who,
+        depth,
+        name,
+        event,
+        ..
+    } = r;
+    let (depth, event) = (*depth, *event);
     let tint = PALETTE[(who.thread as usize) % PALETTE.len()];
     if color {
         let _ = write!(buf, "\x1b[{tint}m");
@@ -95,7 +103,14 @@ pub(crate) fn duration(buf: &mut Vec<u8>, ns: u64) {
     };
 }
 
-fn jsonl(buf: &mut Vec<u8>, who: &Who<'_>, depth: usize, name: &str, ts_ns: u64, event: Event) {
+fn jsonl(buf: &mut Vec<u8>, r: &Record<'_>) {
+    let Record {
+        who,
+        depth,
+        name,
+        ts_ns,
+        event,
+    } = r;
     let _ = write!(buf, "{{\"thread\":{},\"thread_name\":", who.thread);
     match who.thread_name {
         Some(n) => json_string(buf, n),
@@ -114,7 +129,7 @@ fn jsonl(buf: &mut Vec<u8>, who: &Who<'_>, depth: usize, name: &str, ts_ns: u64,
     if let Event::Exit {
         elapsed_ns,
         unwinding,
-    } = event
+    } = *event
     {
         let _ = write!(
             buf,
@@ -152,11 +167,17 @@ mod tests {
 
     fn render(format: Format, event: Event, depth: usize) -> String {
         let mut buf = Vec::new();
-        let who = Who {
-            thread: 2,
-            thread_name: Some("work\"er"),
+        let record = Record {
+            who: Who {
+                thread: 2,
+                thread_name: Some("work\"er"),
+            },
+            depth,
+            name: "demo::a",
+            ts_ns: 42,
+            event,
         };
-        line(&mut buf, format, false, &who, depth, "demo::a", 42, event);
+        line(&mut buf, format, false, &record);
         String::from_utf8(buf).unwrap()
     }
 

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use crate::__private::Site;
 use crate::config::{self, Config};
-use crate::format::{self, Event, Who};
+use crate::format::{self, Event, Record, Who};
 use crate::{clock, sink};
 
 /// A thread's buffer is written out when it holds this much.
@@ -81,16 +81,14 @@ impl ThreadState {
         let depth = data.stack.len();
         data.stack.push(site);
         if !cfg.silent {
-            format::line(
-                &mut data.buf,
-                cfg.format,
-                cfg.color,
-                &self.who(),
+            let record = Record {
+                who: self.who(),
                 depth,
-                site.name,
-                now,
-                Event::Enter,
-            );
+                name: site.name,
+                ts_ns: now,
+                event: Event::Enter,
+            };
+            format::line(&mut data.buf, cfg.format, cfg.color, &record);
             if data.buf.len() >= FLUSH_AT || EXITING.load(Ordering::Relaxed) {
                 Self::write_out(&mut data, now);
             }
@@ -104,16 +102,14 @@ impl ThreadState {
         data.stack.truncate(guard.depth as usize);
         if !cfg.silent {
             let depth = guard.depth as usize;
-            format::line(
-                &mut data.buf,
-                cfg.format,
-                cfg.color,
-                &self.who(),
+            let record = Record {
+                who: self.who(),
                 depth,
-                guard.site.name,
-                now,
+                name: guard.site.name,
+                ts_ns: now,
                 event,
-            );
+            };
+            format::line(&mut data.buf, cfg.format, cfg.color, &record);
             let stale = depth == 0 && now.saturating_sub(data.last_flush_ns) >= FLUSH_EVERY_NS;
             if stale || data.buf.len() >= FLUSH_AT || EXITING.load(Ordering::Relaxed) {
                 Self::write_out(&mut data, now);
@@ -163,13 +159,17 @@ fn orphan(cfg: &Config, name: &str, now: u64, depth: usize, event: Event) {
         return;
     }
     let mut buf = Vec::new();
-    let who = Who {
-        thread: 0,
-        thread_name: None,
+    let record = Record {
+        who: Who {
+            thread: 0,
+            thread_name: None,
+        },
+        depth,
+        name,
+        ts_ns: now,
+        event,
     };
-    format::line(
-        &mut buf, cfg.format, cfg.color, &who, depth, name, now, event,
-    );
+    format::line(&mut buf, cfg.format, cfg.color, &record);
     sink::write(&buf);
 }
 

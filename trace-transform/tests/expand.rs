@@ -11,108 +11,135 @@ fn expand(attr: TokenStream, item: TokenStream) -> String {
 
 #[test]
 fn free_fn() {
-    insta::assert_snapshot!(expand(quote!(), quote! {
-        pub fn get(id: u32) -> Option<u32> {
-            let row = lookup(id)?;
-            Some(row)
+    insta::assert_snapshot!(expand(
+        quote!(),
+        quote! {
+            pub fn get(id: u32) -> Option<u32> {
+                let row = lookup(id)?;
+                Some(row)
+            }
         }
-    }));
+    ));
 }
 
 #[test]
 fn async_fn_with_inner_attribute() {
-    insta::assert_snapshot!(expand(quote!(), quote! {
-        async fn fetch(n: u32) -> u32 {
-            #![allow(unused)]
-            n + 1
+    insta::assert_snapshot!(expand(
+        quote!(),
+        quote! {
+            async fn fetch(n: u32) -> u32 {
+                #![allow(unused)]
+                n + 1
+            }
         }
-    }));
+    ));
 }
 
 #[test]
 fn impl_block_with_generics() {
-    insta::assert_snapshot!(expand(quote!(), quote! {
-        impl<'a, T: Clone> Stack<'a, T> where T: Default {
-            pub fn push(&mut self, v: T) { self.items.push(v) }
-            pub const fn cap() -> usize { 8 }
-            fn boxed(self: Box<Self>) -> usize { self.items.len() }
+    insta::assert_snapshot!(expand(
+        quote!(),
+        quote! {
+            impl<'a, T: Clone> Stack<'a, T> where T: Default {
+                pub fn push(&mut self, v: T) { self.items.push(v) }
+                pub const fn cap() -> usize { 8 }
+                fn boxed(self: Box<Self>) -> usize { self.items.len() }
+            }
         }
-    }));
+    ));
 }
 
 #[test]
 fn trait_impl() {
-    insta::assert_snapshot!(expand(quote!(), quote! {
-        impl<'a> From<&'a str> for Name {
-            fn from(s: &'a str) -> Self { Name(s.into()) }
+    insta::assert_snapshot!(expand(
+        quote!(),
+        quote! {
+            impl<'a> From<&'a str> for Name {
+                fn from(s: &'a str) -> Self { Name(s.into()) }
+            }
         }
-    }));
+    ));
 }
 
 #[test]
 fn trait_default_methods_only() {
-    insta::assert_snapshot!(expand(quote!(), quote! {
-        pub trait Animal {
-            fn name(&self) -> String;
-            fn speak(&self) -> String { self.name() }
+    insta::assert_snapshot!(expand(
+        quote!(),
+        quote! {
+            pub trait Animal {
+                fn name(&self) -> String;
+                fn speak(&self) -> String { self.name() }
+            }
         }
-    }));
+    ));
 }
 
 #[test]
 fn inline_mod_recursive_with_opt_out_and_tests() {
-    insta::assert_snapshot!(expand(quote!(), quote! {
-        mod db {
-            fn connect() {
-                fn retry() {}
-                retry()
-            }
-            #[trace(skip)]
-            fn quiet() {}
-            #[trace(name = "db.query")]
-            fn query() {}
-            #[cfg_attr(feature = "x", trace(skip))]
-            fn quiet_too() {}
-            struct Pool;
-            impl Pool {
-                fn get(&self) {
-                    fn helper() {}
+    insta::assert_snapshot!(expand(
+        quote!(),
+        quote! {
+            mod db {
+                fn connect() {
+                    fn retry() {}
+                    retry()
                 }
-            }
-            mod nested {
-                fn deep() {}
-            }
-            macro_rules! m { () => { fn untouched() {} } }
-            #[cfg(test)]
-            mod tests {
+                #[trace(skip)]
+                fn quiet() {}
+                #[trace(name = "db.query")]
+                fn query() {}
+                #[cfg_attr(feature = "x", trace(skip))]
+                fn quiet_too() {}
+                struct Pool;
+                impl Pool {
+                    fn get(&self) {
+                        fn helper() {}
+                    }
+                }
+                mod nested {
+                    fn deep() {}
+                }
+                macro_rules! m { () => { fn untouched() {} } }
+                #[cfg(test)]
+                mod tests {
+                    #[test]
+                    fn t() {}
+                }
                 #[test]
-                fn t() {}
+                fn also_a_test() {}
             }
-            #[test]
-            fn also_a_test() {}
         }
-    }));
+    ));
 }
 
 #[test]
 fn custom_name_and_crate_path() {
-    insta::assert_snapshot!(expand(quote!(name = "startup", crate = my::rt), quote! {
-        fn init() {}
-    }));
+    insta::assert_snapshot!(expand(
+        quote!(name = "startup", crate = my::rt),
+        quote! {
+            fn init() {}
+        }
+    ));
 }
 
 #[test]
 fn test_fn_traced_directly() {
-    insta::assert_snapshot!(expand(quote!(), quote! {
-        #[test]
-        fn works() { assert!(true) }
-    }));
+    insta::assert_snapshot!(expand(
+        quote!(),
+        quote! {
+            #[test]
+            fn works() { assert!(true) }
+        }
+    ));
 }
 
 #[test]
 fn skip_leaves_the_item_untouched() {
     let item = quote! { fn f() { body() } };
-    assert_eq!(trace_transform::expand(quote!(skip), item.clone()).to_string(), item.to_string());
+    assert_eq!(
+        trace_transform::expand(quote!(skip), item.clone()).to_string(),
+        item.to_string()
+    );
 }
 
 #[test]

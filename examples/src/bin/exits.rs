@@ -86,6 +86,8 @@ struct Counter {
     n: u32,
 }
 
+// Box<Self> is one of the receivers under test.
+#[allow(clippy::boxed_local)]
 #[trace]
 impl Counter {
     fn by_value(self) -> u32 {

@@ -33,7 +33,9 @@ pub fn out_file(tag: &str) -> PathBuf {
 pub fn run(bin: &str, tag: &str, env: &[(&str, &str)]) -> (Output, Vec<Event>) {
     let path = out_file(tag);
     let mut cmd = Command::new(bin);
-    cmd.env("TRACE_FORMAT", "jsonl").env("TRACE_OUT", &path).env_remove("NO_COLOR");
+    cmd.env("TRACE_FORMAT", "jsonl")
+        .env("TRACE_OUT", &path)
+        .env_remove("NO_COLOR");
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -54,7 +56,8 @@ pub fn parse(text: &str) -> Vec<Event> {
     text.lines()
         .enumerate()
         .map(|(i, line)| {
-            let v: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("line {}: {e}: {line}", i + 1));
+            let v: Value = serde_json::from_str(line)
+                .unwrap_or_else(|e| panic!("line {}: {e}: {line}", i + 1));
             let obj = v.as_object().expect("each line is an object");
             let enter = match obj["event"].as_str() {
                 Some("enter") => true,
@@ -64,9 +67,27 @@ pub fn parse(text: &str) -> Vec<Event> {
             let mut keys: Vec<&str> = obj.keys().map(String::as_str).collect();
             keys.sort_unstable();
             let want: &[&str] = if enter {
-                &["depth", "event", "name", "task", "thread", "thread_name", "ts_ns"]
+                &[
+                    "depth",
+                    "event",
+                    "name",
+                    "task",
+                    "thread",
+                    "thread_name",
+                    "ts_ns",
+                ]
             } else {
-                &["depth", "elapsed_ns", "event", "name", "task", "thread", "thread_name", "ts_ns", "unwinding"]
+                &[
+                    "depth",
+                    "elapsed_ns",
+                    "event",
+                    "name",
+                    "task",
+                    "thread",
+                    "thread_name",
+                    "ts_ns",
+                    "unwinding",
+                ]
             };
             assert_eq!(keys, want, "line {}: keys", i + 1);
             Event {
@@ -84,8 +105,12 @@ pub fn parse(text: &str) -> Vec<Event> {
                 enter,
                 name: obj["name"].as_str().expect("name is a string").to_string(),
                 ts_ns: obj["ts_ns"].as_u64().expect("ts_ns is an int"),
-                elapsed_ns: obj.get("elapsed_ns").map(|v| v.as_u64().expect("elapsed_ns is an int")),
-                unwinding: obj.get("unwinding").map(|v| v.as_bool().expect("unwinding is a bool")),
+                elapsed_ns: obj
+                    .get("elapsed_ns")
+                    .map(|v| v.as_u64().expect("elapsed_ns is an int")),
+                unwinding: obj
+                    .get("unwinding")
+                    .map(|v| v.as_bool().expect("unwinding is a bool")),
             }
         })
         .collect()
@@ -98,20 +123,33 @@ pub fn check_nesting(events: &[Event]) {
     let mut last_ts: BTreeMap<u64, u64> = BTreeMap::new();
     for e in events {
         let prev = last_ts.insert(e.thread, e.ts_ns).unwrap_or(0);
-        assert!(e.ts_ns >= prev, "timestamps go forward on thread {}: {e:?}", e.thread);
+        assert!(
+            e.ts_ns >= prev,
+            "timestamps go forward on thread {}: {e:?}",
+            e.thread
+        );
         let stack = stacks.entry(e.thread).or_default();
         if e.enter {
             assert_eq!(e.depth as usize, stack.len(), "enter depth: {e:?}");
             stack.push(e);
         } else {
-            let open = stack.pop().unwrap_or_else(|| panic!("exit without enter: {e:?}"));
+            let open = stack
+                .pop()
+                .unwrap_or_else(|| panic!("exit without enter: {e:?}"));
             assert_eq!(open.name, e.name, "exit closes the innermost enter");
             assert_eq!(open.depth, e.depth, "enter and exit share a depth");
-            assert_eq!(e.elapsed_ns, Some(e.ts_ns - open.ts_ns), "elapsed is exit minus enter");
+            assert_eq!(
+                e.elapsed_ns,
+                Some(e.ts_ns - open.ts_ns),
+                "elapsed is exit minus enter"
+            );
         }
     }
     for (thread, stack) in stacks {
-        assert!(stack.is_empty(), "thread {thread} left frames open: {stack:?}");
+        assert!(
+            stack.is_empty(),
+            "thread {thread} left frames open: {stack:?}"
+        );
     }
 }
 
@@ -129,7 +167,11 @@ pub fn tree(events: &[Event]) -> String {
         for e in evs {
             let indent = "  ".repeat(e.depth as usize + 1);
             let arrow = if e.enter { "->" } else { "<-" };
-            let unwinding = if e.unwinding == Some(true) { " unwinding" } else { "" };
+            let unwinding = if e.unwinding == Some(true) {
+                " unwinding"
+            } else {
+                ""
+            };
             out.push_str(&format!("{indent}{arrow} {}{unwinding}\n", e.name));
         }
     }

@@ -1,0 +1,103 @@
+//! Every shape `#[trace]` accepts, and the chain API. Built with the feature off, it must compile
+//! to the same machine code as with every annotation blanked out.
+
+use std::future::Future;
+use std::pin::pin;
+use std::task::{Context, Poll, Waker};
+
+use trace_runtime::trace;
+
+#[trace]
+fn leaf(n: u64) -> u64 {
+    if n % 7 == 0 {
+        return n / 7;
+    }
+    n.wrapping_mul(2654435761) >> 3
+}
+
+#[trace]
+fn parse(s: &str) -> Result<u64, std::num::ParseIntError> {
+    let n: u64 = s.trim().parse()?;
+    Ok(leaf(n))
+}
+
+#[trace]
+fn recurse(n: u64) -> u64 {
+    if n == 0 {
+        0
+    } else {
+        leaf(n) ^ recurse(n - 1)
+    }
+}
+
+trait Shape {
+    fn area(&self) -> u64;
+    fn twice(&self) -> u64 {
+        self.area() * 2
+    }
+}
+
+struct Square(u64);
+
+#[trace]
+impl Shape for Square {
+    fn area(&self) -> u64 {
+        self.0 * self.0
+    }
+}
+
+#[trace]
+mod store {
+    pub struct Pool {
+        pub slots: Vec<u64>,
+    }
+
+    impl Pool {
+        pub fn get(&self, i: usize) -> Option<u64> {
+            self.slots.get(i).copied()
+        }
+
+        pub const fn cap() -> usize {
+            4
+        }
+    }
+
+    pub fn fill(n: u64) -> Pool {
+        Pool {
+            slots: (0..n).map(super::leaf).collect(),
+        }
+    }
+}
+
+#[trace]
+async fn fetch(n: u64) -> u64 {
+    leaf(n) + 1
+}
+
+#[trace]
+async fn fetch_all(n: u64) -> u64 {
+    let mut total = 0;
+    for i in 0..n {
+        total += fetch(i).await;
+    }
+    total
+}
+
+fn block_on<F: Future>(future: F) -> F::Output {
+    let mut future = pin!(future);
+    let mut cx = Context::from_waker(Waker::noop());
+    loop {
+        if let Poll::Ready(out) = future.as_mut().poll(&mut cx) {
+            return out;
+        }
+    }
+}
+
+#[trace]
+fn main() {
+    let arg = std::env::args().nth(1).unwrap_or_else(|| "12".into());
+    let n = parse(&arg).unwrap_or(3);
+    let pool = store::fill(n.min(store::Pool::cap() as u64 * 4));
+    let total = recurse(n % 64) + Square(n).twice() + pool.get(1).unwrap_or(0) + block_on(fetch_all(n % 16));
+    println!("{total} {}", trace_runtime::chain().len());
+}
