@@ -142,3 +142,39 @@ fn unknown_format_warns_and_uses_human() {
     );
     assert!(stderr.contains("[01 main] -> chains::main"));
 }
+
+/// Runs the demo on a pseudo-terminal (util-linux `script`), where colour is on unless
+/// `NO_COLOR` says otherwise. Skips, saying so, where `script` is missing.
+fn on_a_terminal(no_color: Option<&str>) -> Option<String> {
+    let mut cmd = Command::new("script");
+    cmd.args(["-qec", CHAINS, "/dev/null"])
+        .env_remove("TRACE_OUT")
+        .env_remove("TRACE_FORMAT")
+        .env_remove("NO_COLOR");
+    if let Some(v) = no_color {
+        cmd.env("NO_COLOR", v);
+    }
+    match cmd.output() {
+        Ok(out) => Some(String::from_utf8_lossy(&out.stdout).into_owned()),
+        Err(e) => {
+            eprintln!("skipped: cannot run `script` for a pseudo-terminal: {e}");
+            None
+        }
+    }
+}
+
+#[test]
+fn colour_on_a_terminal_unless_no_color() {
+    let Some(coloured) = on_a_terminal(None) else {
+        return;
+    };
+    assert!(
+        coloured.contains("\x1b[33m[01 main]\x1b[0m -> chains::main"),
+        "{coloured:?}"
+    );
+    let Some(plain) = on_a_terminal(Some("1")) else {
+        return;
+    };
+    assert!(plain.contains("[01 main] -> chains::main"), "{plain:?}");
+    assert!(!plain.contains('\x1b'), "{plain:?}");
+}

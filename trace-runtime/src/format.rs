@@ -211,6 +211,29 @@ mod tests {
     }
 
     #[test]
+    fn colour_tints_the_thread_and_marks_unwinding() {
+        let mut buf = Vec::new();
+        let record = Record {
+            who: Who {
+                thread: 1,
+                thread_name: None,
+            },
+            depth: 0,
+            name: "a",
+            ts_ns: 0,
+            event: Event::Exit {
+                elapsed_ns: 5,
+                unwinding: true,
+            },
+        };
+        line(&mut buf, Format::Human, true, &record);
+        assert_eq!(
+            String::from_utf8(buf).unwrap(),
+            "\x1b[33m[01]\x1b[0m <- a \x1b[2m5ns\x1b[0m \x1b[31munwinding\x1b[0m\n"
+        );
+    }
+
+    #[test]
     fn durations_pick_a_readable_unit() {
         let cases = [
             (999, "999ns"),
