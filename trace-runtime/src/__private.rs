@@ -30,10 +30,30 @@ impl Guard {
     }
 }
 
-/// Opens a frame for the enclosing fn; the returned guard closes it when dropped.
+/// Opens a frame for the enclosing fn; the returned guard closes it when dropped. The name is
+/// `"literal"`, `module "::tail"` or `"<" module "::tail"`, `module` standing for the calling
+/// module's path.
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __trace_enter {
+    ($name:literal) => {
+        $crate::__trace_site!($name)
+    };
+    (module $tail:literal) => {
+        $crate::__trace_site!($crate::__private::concat!($crate::__private::module_path!(), $tail))
+    };
+    ($head:literal module $tail:literal) => {
+        $crate::__trace_site!($crate::__private::concat!(
+            $head,
+            $crate::__private::module_path!(),
+            $tail
+        ))
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __trace_site {
     ($name:expr) => {{
         static __TRACE_SITE: $crate::__private::Site = $crate::__private::Site::new($name);
         $crate::__private::Guard::enter(&__TRACE_SITE)
@@ -41,3 +61,4 @@ macro_rules! __trace_enter {
 }
 
 pub use crate::__trace_enter as enter;
+pub use core::{concat, module_path};

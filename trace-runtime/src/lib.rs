@@ -62,9 +62,7 @@
 /// ```ignore
 /// fn get(&self) -> u32 {
 ///     #[cfg(feature = "trace")]
-///     let __trace_guard = ::trace_runtime::__private::enter!(
-///         ::core::concat!(::core::module_path!(), "::Pool::get")
-///     );
+///     let __trace_guard = ::trace_runtime::__private::enter!(module "::Pool::get");
 ///     /* the original body, untouched */
 /// }
 /// ```

@@ -21,8 +21,7 @@ pub const FEATURE: &str = "trace";
 /// let spec = GuardSpec { name: FnName::free("main"), runtime: syn::parse_quote!(::trace_runtime) };
 /// assert_eq!(
 ///     spec.text(),
-///     "#[cfg(feature = \"trace\")] let __trace_guard = \
-///      ::trace_runtime::__private::enter!(::core::concat!(::core::module_path!(), \"::main\"));"
+///     "#[cfg(feature = \"trace\")] let __trace_guard = ::trace_runtime::__private::enter!(module \"::main\");"
 /// );
 /// ```
 #[derive(Clone)]

@@ -55,17 +55,16 @@ impl FnName {
             .collect()
     }
 
-    /// The expression that yields the name as a `&'static str` where the guard is compiled.
+    /// The input of the runtime's `enter!` macro that yields the name as a `&'static str`
+    /// where the guard is compiled: `"name"`, `module "::tail"` or `"<" module "::tail"`, where
+    /// `module` stands for `module_path!()`. The runtime expands it with paths of its own, so
+    /// the emitted code needs no `::core` (absent from 2015-edition crates).
     pub fn tokens(&self) -> TokenStream {
-        let pieces = self.pieces();
-        if let [Piece::Text(t)] = pieces.as_slice() {
-            return quote!(#t);
-        }
-        let parts = pieces.into_iter().map(|p| match p {
-            Piece::Module => quote!(::core::module_path!()),
+        let parts = self.pieces().into_iter().map(|p| match p {
+            Piece::Module => quote!(module),
             Piece::Text(t) => quote!(#t),
         });
-        quote!(::core::concat!(#(#parts),*))
+        quote!(#(#parts)*)
     }
 
     fn pieces(&self) -> Vec<Piece> {
