@@ -1,1 +1,231 @@
-fn main() {}
+//! The `trace-rewriter` binary: parses the command line and maps outcomes to exit codes.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+use trace_rewriter::cli::{Cli, Command, DryRun, RuntimeSource, Select};
+use trace_rewriter::diag::{Diagnostic, Stderr};
+use trace_rewriter::manifest::Runtime;
+use trace_rewriter::project::{self, Scope};
+use trace_rewriter::run::{self, Mode, Plan};
+use trace_rewriter::{copy, fsio, source};
+
+/// Exit codes, as documented in `--help`.
+const CHECK_FOUND_CHANGES: u8 = 1;
+const BAD_INPUT: u8 = 2;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let err = Stderr::new();
+    let result = match cli.command {
+        Command::Instrument(c) => {
+            runtime(&c.runtime).and_then(|r| rewrite(&c.select, &c.dry, Mode::Instrument(r), &err))
+        }
+        Command::Remove(c) => rewrite(&c.select, &c.dry, Mode::Remove, &err),
+        Command::Run(c) => runtime(&c.runtime).and_then(|r| run_copy(&c.select, r, &c.cargo, &err)),
+        Command::Preview(c) => preview(&c.file),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(d) => {
+            err.error(&d);
+            ExitCode::from(BAD_INPUT)
+        }
+    }
+}
+
+fn runtime(src: &RuntimeSource) -> Result<Runtime, Diagnostic> {
+    if let Some(v) = &src.runtime_version {
+        return Ok(Runtime::Version(v.clone()));
+    }
+    let dir = match &src.runtime_path {
+        Some(p) => p.clone(),
+        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../trace-runtime"),
+    };
+    let dir = dir.canonicalize().map_err(|e| {
+        Diagnostic::new(&dir, format!("cannot find trace-runtime here: {e}"))
+            .help("pass --runtime-path DIR (a trace-runtime checkout) or --runtime-version VERSION")
+    })?;
+    if !dir.join("Cargo.toml").is_file() {
+        return Err(
+            Diagnostic::new(&dir, "not a trace-runtime directory (no Cargo.toml)").help(
+                "pass --runtime-path DIR (a trace-runtime checkout) or --runtime-version VERSION",
+            ),
+        );
+    }
+    Ok(Runtime::Path(dir))
+}
+
+/// Reports the plan's diagnostics; false when errors stop the run.
+fn report(plan: &Plan, select: &Select, err: &Stderr) -> bool {
+    for w in &plan.warnings {
+        err.warning(w);
+    }
+    if select.verbose {
+        plan.report_verbose(err);
+    }
+    for e in &plan.errors {
+        err.error(e);
+    }
+    plan.errors.is_empty()
+}
+
+fn rewrite(select: &Select, dry: &DryRun, mode: Mode, err: &Stderr) -> Result<u8, Diagnostic> {
+    // `remove` looks in every target: it undoes whatever an earlier `instrument` selected.
+    let all_targets = select.all_targets || matches!(mode, Mode::Remove);
+    let scope = project::resolve(&select.path, all_targets)?;
+    let plan = run::plan(&scope, select, &mode)?;
+    if !report(&plan, select, err) {
+        err.plain(&format!("{} error(s); nothing written", plan.errors.len()));
+        return Ok(BAD_INPUT);
+    }
+    let totals = plan.totals();
+    let verb = match mode {
+        Mode::Instrument(_) => "instrument",
+        Mode::Remove => "remove",
+    };
+    let counts = match mode {
+        Mode::Instrument(_) => format!(
+            "{} fns instrumented, {} skipped",
+            totals.instrumented, totals.skipped
+        ),
+        Mode::Remove => format!("{} insertions removed", totals.removed),
+    };
+    if dry.check {
+        for c in plan.changes.iter().filter(|c| c.changed()) {
+            println!("{}", c.path.display());
+        }
+        err.plain(&format!(
+            "{verb} --check: {} files would change; {counts}",
+            totals.files_changed
+        ));
+        return Ok(if totals.files_changed > 0 {
+            CHECK_FOUND_CHANGES
+        } else {
+            0
+        });
+    }
+    if dry.diff {
+        print!("{}", plan.diff());
+        err.plain(&format!(
+            "{verb} --diff: {} files would change; {counts}",
+            totals.files_changed
+        ));
+        return Ok(0);
+    }
+    plan.write()?;
+    err.plain(&format!(
+        "{verb}: {} files changed; {counts}",
+        totals.files_changed
+    ));
+    Ok(0)
+}
+
+fn run_copy(
+    select: &Select,
+    runtime: Runtime,
+    cargo_args: &[String],
+    err: &Stderr,
+) -> Result<u8, Diagnostic> {
+    let scope = project::resolve(&select.path, select.all_targets)?;
+    let Scope::Crates {
+        crates,
+        workspace_root,
+        target_dir,
+    } = &scope
+    else {
+        return Err(Diagnostic::new(
+            &select.path,
+            "`run` needs a crate or a workspace, not a single file",
+        )
+        .help("give the crate directory"));
+    };
+    let plan = run::plan(&scope, select, &Mode::Instrument(runtime))?;
+    if !report(&plan, select, err) {
+        err.plain(&format!("{} error(s); nothing run", plan.errors.len()));
+        return Ok(BAD_INPUT);
+    }
+    let root = copy::copy_root(target_dir);
+    let mut overlay: HashMap<PathBuf, String> = HashMap::new();
+    for c in &plan.changes {
+        overlay.insert(c.path.clone(), c.new.clone());
+    }
+    // Manifests of every member, changed or not, must resolve path dependencies from the copy.
+    for path in manifests_under(workspace_root, target_dir) {
+        let text = match overlay.get(&path) {
+            Some(t) => t.clone(),
+            None => fsio::read_text(&path)?,
+        };
+        let dir = path.parent().unwrap_or(workspace_root).to_path_buf();
+        overlay.insert(path, copy::absolutize_paths(&text, &dir, workspace_root));
+    }
+    copy::sync(workspace_root, &root, &[target_dir.clone()], &overlay)?;
+    let totals = plan.totals();
+    err.plain(&format!(
+        "run: traced copy in {} ({} fns instrumented, {} skipped)",
+        root.display(),
+        totals.instrumented,
+        totals.skipped
+    ));
+    let features: Vec<String> = crates.iter().map(|c| format!("{}/trace", c.name)).collect();
+    let first = crates.first().expect("at least one crate");
+    let cwd = if crates.len() == 1 {
+        root.join(
+            first
+                .dir
+                .strip_prefix(workspace_root)
+                .unwrap_or(std::path::Path::new("")),
+        )
+    } else {
+        root.clone()
+    };
+    let mut args = cargo_args.to_vec();
+    let at = 1.min(args.len());
+    args.splice(at..at, ["--features".to_string(), features.join(",")]);
+    let status =
+        std::process::Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+            .args(&args)
+            .current_dir(&cwd)
+            .env(
+                "CARGO_TARGET_DIR",
+                target_dir.join("trace-rewriter").join("target"),
+            )
+            .status()
+            .map_err(|e| Diagnostic::new(&cwd, format!("cannot run cargo: {e}")))?;
+    Ok(status.code().map_or(1, |c| c.clamp(0, 255) as u8))
+}
+
+fn manifests_under(root: &std::path::Path, target_dir: &std::path::Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.starts_with(target_dir) || path.file_name().is_some_and(|n| n == ".git") {
+                continue;
+            }
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.file_name().is_some_and(|n| n == "Cargo.toml") {
+                out.push(path);
+            }
+        }
+    }
+    out
+}
+
+fn preview(file: &std::path::Path) -> Result<u8, Diagnostic> {
+    let text = fsio::read_text(file)?;
+    let edits = source::instrument(&text, &source::SourceOptions::default())
+        .map_err(|e| Diagnostic::new(file, e.message).at(e.line, e.column))?;
+    let pretty = syn::parse_file(edits.text.trim_start_matches('\u{feff}'))
+        .map(|f| prettyplease::unparse(&f))
+        .unwrap_or(edits.text);
+    print!("{pretty}");
+    Ok(0)
+}

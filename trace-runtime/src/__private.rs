@@ -40,7 +40,10 @@ macro_rules! __trace_enter {
         $crate::__trace_site!($name)
     };
     (module $tail:literal) => {
-        $crate::__trace_site!($crate::__private::concat!($crate::__private::module_path!(), $tail))
+        $crate::__trace_site!($crate::__private::concat!(
+            $crate::__private::module_path!(),
+            $tail
+        ))
     };
     ($head:literal module $tail:literal) => {
         $crate::__trace_site!($crate::__private::concat!(

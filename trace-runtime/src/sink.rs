@@ -44,7 +44,7 @@ pub(crate) fn init(out: Option<OsString>) -> Target {
     };
     state.target = target;
     if target == Target::File {
-        let path = out.expect("a file target has a path");
+        let path = with_pid(out.expect("a file target has a path"));
         match File::create(&path) {
             Ok(file) => state.file = Some(file),
             Err(e) => {
@@ -59,6 +59,17 @@ pub(crate) fn init(out: Option<OsString>) -> Target {
         }
     }
     target
+}
+
+/// `{pid}` in a `TRACE_OUT` path becomes the process id, so that every process of a run (each
+/// test binary, each doc test) writes a file of its own.
+fn with_pid(path: OsString) -> OsString {
+    match path.to_str() {
+        Some(p) if p.contains("{pid}") => {
+            p.replace("{pid}", &std::process::id().to_string()).into()
+        }
+        _ => path,
+    }
 }
 
 /// Writes whole lines in one call under one lock, so lines from different threads never tear.

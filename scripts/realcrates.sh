@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Proves the rewriter on published crates: for each one, `instrument --all-targets`, then the
+# crate's own `cargo test` passes with the trace feature off and on (the trace, written as jsonl,
+# must satisfy the contract), and `remove` gives back the original bytes.
+#
+#   scripts/realcrates.sh [NAME@VERSION ...]     default: ../shared/realcrates/crates.txt
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+fetch="$repo/../shared/realcrates/fetch.sh"
+# Sources live outside this repository so that cargo does not take them for members of its
+# workspace; builds share a target directory inside it.
+work="${TMPDIR:-/tmp}/trace-realcrates"
+mkdir -p "$work"
+cargo build -q --release -p trace-rewriter --manifest-path "$repo/Cargo.toml"
+rewriter="$repo/target/release/trace-rewriter"
+
+rm -rf "$work/pristine"
+"$fetch" "$work/pristine" "$@" >/dev/null
+export CARGO_TARGET_DIR="$repo/target/realcrates"
+failed=()
+for pristine in "$work"/pristine/*/; do
+  name=$(basename "$pristine")
+  crate="$work/work/$name"
+  traces="$work/traces/$name"
+  rm -rf "$crate" "$traces"
+  mkdir -p "$(dirname "$crate")" "$traces"
+  cp -r "$pristine" "$crate"
+  echo "== $name"
+  if ! "$rewriter" instrument "$crate" --all-targets; then failed+=("$name: instrument"); continue; fi
+  if ! (cd "$crate" && cargo test -q 2>&1 | tail -n 3); then failed+=("$name: cargo test (feature off)"); fi
+  if ! (cd "$crate" && TRACE_FORMAT=jsonl TRACE_OUT="$traces/trace-{pid}.jsonl" cargo test -q --features trace 2>&1 | tail -n 3); then
+    failed+=("$name: cargo test --features trace")
+  fi
+  if ! python3 "$repo/scripts/check_jsonl.py" "$traces"/*.jsonl; then failed+=("$name: trace contract"); fi
+  "$rewriter" remove "$crate"
+  rm -f "$crate/Cargo.lock"
+  [ -f "$pristine/Cargo.lock" ] && cp "$pristine/Cargo.lock" "$crate/Cargo.lock"
+  if ! diff -r "$pristine" "$crate"; then failed+=("$name: remove did not restore the original bytes"); fi
+done
+if [ ${#failed[@]} -gt 0 ]; then
+  printf 'FAILED: %s\n' "${failed[@]}"
+  exit 1
+fi
+echo "real crates: all passed"

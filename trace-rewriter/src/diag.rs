@@ -1,0 +1,103 @@
+//! Diagnostics on stderr: `path:line:col: message`, coloured on a terminal unless `NO_COLOR`.
+
+use std::fmt;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+/// One problem, located as precisely as it is known, with what to do about it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Diagnostic {
+    pub path: PathBuf,
+    /// 1-based line and column, when known.
+    pub at: Option<(usize, usize)>,
+    pub message: String,
+    /// What to do about it.
+    pub help: Option<String>,
+}
+
+impl Diagnostic {
+    pub fn new(path: impl Into<PathBuf>, message: impl Into<String>) -> Self {
+        Diagnostic {
+            path: path.into(),
+            at: None,
+            message: message.into(),
+            help: None,
+        }
+    }
+
+    pub fn at(mut self, line: usize, column: usize) -> Self {
+        self.at = Some((line, column));
+        self
+    }
+
+    pub fn help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.path.display())?;
+        if let Some((line, col)) = self.at {
+            write!(f, ":{line}:{col}")?;
+        }
+        write!(f, ": {}", self.message)?;
+        if let Some(help) = &self.help {
+            write!(f, "\n  help: {help}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Where diagnostics and reports go.
+#[derive(Clone, Copy)]
+pub struct Stderr {
+    color: bool,
+}
+
+impl Stderr {
+    pub fn new() -> Self {
+        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        Stderr {
+            color: std::io::stderr().is_terminal() && !no_color,
+        }
+    }
+
+    fn paint(&self, code: &str, text: &str) -> String {
+        if self.color {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    }
+
+    pub fn error(&self, d: &Diagnostic) {
+        eprintln!("{} {d}", self.paint("1;31", "error:"));
+    }
+
+    pub fn warning(&self, d: &Diagnostic) {
+        eprintln!("{} {d}", self.paint("1;33", "warning:"));
+    }
+
+    pub fn note(&self, text: &str) {
+        eprintln!("{} {text}", self.paint("1;36", "note:"));
+    }
+
+    pub fn plain(&self, text: &str) {
+        eprintln!("{text}");
+    }
+}
+
+impl Default for Stderr {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// A path shown relative to `base` when it is inside it.
+pub fn relative(path: &Path, base: &Path) -> PathBuf {
+    path.strip_prefix(base)
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|_| path.to_path_buf())
+}

@@ -1,0 +1,14 @@
+//! `trace-rewriter`: the second front end of the shared transform. Instruments a whole crate in
+//! place by splicing the guard statement into the original text, undoes it exactly, or traces a
+//! copy under `target/` without touching the user's tree.
+
+pub mod cli;
+pub mod copy;
+pub mod diag;
+pub mod edit;
+pub mod fsio;
+pub mod manifest;
+pub mod modtree;
+pub mod project;
+pub mod run;
+pub mod source;

@@ -1,0 +1,365 @@
+//! Planning a rewrite of every file in scope (in parallel, all in memory), then checking,
+//! diffing or writing it: nothing is written unless every file succeeded.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use globset::{Glob, GlobSet, GlobSetBuilder};
+use rayon::prelude::*;
+use trace_transform::Options;
+
+use crate::diag::{relative, Diagnostic, Stderr};
+use crate::manifest::{self, Runtime};
+use crate::modtree::{self, ModFile};
+use crate::project::{Crate, Scope};
+use crate::source::{self, FileEdits, SourceOptions};
+use crate::{cli, fsio};
+
+/// Instrument or remove.
+#[derive(Clone, Debug)]
+pub enum Mode {
+    Instrument(Runtime),
+    Remove,
+}
+
+/// One file's old and new text.
+#[derive(Debug)]
+pub struct Change {
+    pub path: PathBuf,
+    pub old: String,
+    pub new: String,
+    /// The crate directory it belongs to, for display.
+    pub base: PathBuf,
+    pub edits: Option<FileEdits>,
+}
+
+impl Change {
+    pub fn changed(&self) -> bool {
+        self.old != self.new
+    }
+}
+
+/// Everything a run would do.
+#[derive(Debug, Default)]
+pub struct Plan {
+    pub changes: Vec<Change>,
+    pub errors: Vec<Diagnostic>,
+    pub warnings: Vec<Diagnostic>,
+    pub notes: Vec<String>,
+}
+
+struct Ctx<'a> {
+    mode: &'a Mode,
+    transform: Options,
+    exclude: GlobSet,
+    keep_going: bool,
+}
+
+/// Builds the plan for a scope.
+pub fn plan(scope: &Scope, select: &cli::Select, mode: &Mode) -> Result<Plan, Diagnostic> {
+    let mut builder = GlobSetBuilder::new();
+    for g in &select.exclude {
+        let glob =
+            Glob::new(g).map_err(|e| Diagnostic::new(g, format!("bad --exclude glob: {e}")))?;
+        builder.add(glob);
+    }
+    let exclude = builder
+        .build()
+        .map_err(|e| Diagnostic::new("--exclude", e.to_string()))?;
+    let removing = matches!(mode, Mode::Remove);
+    let ctx = Ctx {
+        mode,
+        // `remove` looks everywhere: it undoes whatever an earlier `instrument` selected.
+        transform: Options {
+            include_tests: select.tests || removing,
+            consume_nested_attrs: false,
+        },
+        exclude,
+        keep_going: select.keep_going,
+    };
+    let mut plan = Plan::default();
+    match scope {
+        Scope::File(path) => {
+            let base = path.parent().unwrap_or(Path::new(".")).to_path_buf();
+            let root = ModFile {
+                path: path.clone(),
+                module: "crate".into(),
+                owns_dir: true,
+            };
+            let out = process(&ctx, &root, &base, false);
+            merge(&mut plan, out, &ctx);
+        }
+        Scope::Crates { crates, .. } => {
+            for krate in crates {
+                plan_crate(&ctx, krate, &mut plan);
+            }
+        }
+    }
+    for change in plan.changes.iter().filter(|c| c.changed()) {
+        if let Err(d) = fsio::check_writable(&change.path) {
+            plan.errors.push(d);
+        }
+    }
+    Ok(plan)
+}
+
+fn plan_crate(ctx: &Ctx<'_>, krate: &Crate, plan: &mut Plan) {
+    for (target, why) in &krate.left_out {
+        plan.notes
+            .push(format!("{}: target `{target}` left out: {why}", krate.name));
+    }
+    let crate_dir = krate
+        .dir
+        .canonicalize()
+        .unwrap_or_else(|_| krate.dir.clone());
+    let seen = Mutex::new(HashSet::new());
+    let mut frontier: Vec<ModFile> = krate
+        .roots
+        .iter()
+        .map(|r| ModFile {
+            path: r.clone(),
+            module: "crate".into(),
+            owns_dir: true,
+        })
+        .collect();
+    let roots: HashSet<PathBuf> = krate.roots.iter().cloned().collect();
+    while !frontier.is_empty() {
+        frontier.retain(|f| {
+            let key = f.path.canonicalize().unwrap_or_else(|_| f.path.clone());
+            seen.lock().expect("not poisoned").insert(key)
+        });
+        let outs: Vec<FileOutcome> = frontier
+            .par_iter()
+            .map(|f| {
+                process(
+                    ctx,
+                    f,
+                    &krate.dir,
+                    krate.edition_2015 && roots.contains(&f.path),
+                )
+            })
+            .collect();
+        let mut next = Vec::new();
+        for out in outs {
+            for child in &out.children {
+                let canonical = child
+                    .path
+                    .canonicalize()
+                    .unwrap_or_else(|_| child.path.clone());
+                if !canonical.starts_with(&crate_dir) {
+                    plan.errors.push(
+                        Diagnostic::new(&child.path, format!("module `{}` leads outside the crate", child.module))
+                            .help("a symlink or #[path] points outside the crate directory; exclude the parent file or fix the link"),
+                    );
+                    continue;
+                }
+                next.push(child.clone());
+            }
+            merge(plan, out, ctx);
+        }
+        frontier = next;
+    }
+    match fsio::read_text(&krate.manifest) {
+        Err(d) => plan.errors.push(d),
+        Ok(old) => {
+            let new = match ctx.mode {
+                Mode::Instrument(runtime) => manifest::instrument(&old, runtime),
+                Mode::Remove => manifest::remove(&old),
+            };
+            match new {
+                Ok(new) => plan.changes.push(Change {
+                    path: krate.manifest.clone(),
+                    old,
+                    new,
+                    base: krate.dir.clone(),
+                    edits: None,
+                }),
+                Err(message) => plan.errors.push(
+                    Diagnostic::new(&krate.manifest, message)
+                        .help("fix the manifest, then run again"),
+                ),
+            }
+        }
+    }
+}
+
+struct FileOutcome {
+    change: Option<Change>,
+    children: Vec<ModFile>,
+    errors: Vec<Diagnostic>,
+    warnings: Vec<Diagnostic>,
+}
+
+fn process(ctx: &Ctx<'_>, file: &ModFile, base: &Path, extern_crate: bool) -> FileOutcome {
+    let mut out = FileOutcome {
+        change: None,
+        children: Vec::new(),
+        errors: Vec::new(),
+        warnings: Vec::new(),
+    };
+    let rel = relative(&file.path, base);
+    if ctx.exclude.is_match(&rel) {
+        return out;
+    }
+    let old = match fsio::read_text(&file.path) {
+        Ok(t) => t,
+        Err(d) => {
+            out.errors.push(d);
+            return out;
+        }
+    };
+    let result = match ctx.mode {
+        Mode::Instrument(_) => source::instrument(
+            &old,
+            &SourceOptions {
+                transform: ctx.transform,
+                extern_crate,
+                module: file.module.clone(),
+            },
+        ),
+        Mode::Remove => source::remove(&old),
+    };
+    let edits = match result {
+        Ok(e) => e,
+        Err(e) => {
+            out.errors.push(
+                Diagnostic::new(&file.path, e.message)
+                    .at(e.line, e.column)
+                    .help("fix the syntax error, or pass --keep-going to skip this file"),
+            );
+            return out;
+        }
+    };
+    for (line, col, message) in &edits.warnings {
+        out.warnings
+            .push(Diagnostic::new(&file.path, message.clone()).at(*line, *col));
+    }
+    for decl in &edits.mods {
+        if decl.test_only && !ctx.transform.include_tests {
+            continue;
+        }
+        match modtree::resolve(file, decl) {
+            Ok(child) => out.children.push(child),
+            Err(message) => {
+                let d = Diagnostic::new(&file.path, message).at(decl.line, decl.column);
+                if decl.conditional {
+                    out.warnings
+                        .push(d.help("it is behind a #[cfg]; left alone"));
+                } else {
+                    out.errors.push(
+                        d.help("create the file or fix the declaration; rustc would fail here too"),
+                    );
+                }
+            }
+        }
+    }
+    out.change = Some(Change {
+        path: file.path.clone(),
+        new: edits.text.clone(),
+        old,
+        base: base.to_path_buf(),
+        edits: Some(edits),
+    });
+    out
+}
+
+fn merge(plan: &mut Plan, out: FileOutcome, ctx: &Ctx<'_>) {
+    if ctx.keep_going {
+        for e in out.errors {
+            plan.warnings.push(Diagnostic {
+                message: format!("skipped: {}", e.message),
+                ..e
+            });
+        }
+    } else {
+        plan.errors.extend(out.errors);
+    }
+    plan.warnings.extend(out.warnings);
+    plan.changes.extend(out.change);
+}
+
+/// Counts for the summary line.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Totals {
+    pub files_changed: usize,
+    pub instrumented: usize,
+    pub skipped: usize,
+    pub removed: usize,
+}
+
+impl Plan {
+    pub fn totals(&self) -> Totals {
+        let mut t = Totals::default();
+        for c in &self.changes {
+            if c.changed() {
+                t.files_changed += 1;
+            }
+            if let Some(e) = &c.edits {
+                t.instrumented += e.instrumented();
+                t.skipped += e.skipped();
+                t.removed += e.removed;
+            }
+        }
+        t
+    }
+
+    /// Prints per-file counts and skipped fns (`-v`).
+    pub fn report_verbose(&self, err: &Stderr) {
+        for note in &self.notes {
+            err.note(note);
+        }
+        for c in &self.changes {
+            let Some(e) = &c.edits else { continue };
+            let rel = relative(&c.path, &c.base);
+            if e.removed > 0 {
+                err.plain(&format!("{}: {} removed", rel.display(), e.removed));
+                continue;
+            }
+            if e.fns.is_empty() {
+                continue;
+            }
+            err.plain(&format!(
+                "{}: {} instrumented, {} skipped",
+                rel.display(),
+                e.instrumented(),
+                e.skipped()
+            ));
+            for f in &e.fns {
+                if let Some(reason) = &f.skipped {
+                    err.plain(&format!(
+                        "  {}:{}: {} skipped: {reason}",
+                        rel.display(),
+                        f.line,
+                        f.name
+                    ));
+                }
+            }
+        }
+    }
+
+    /// A unified diff of every change.
+    pub fn diff(&self) -> String {
+        let mut out = String::new();
+        for c in self.changes.iter().filter(|c| c.changed()) {
+            let name = c.path.display().to_string();
+            let diff = similar::TextDiff::from_lines(&c.old, &c.new);
+            out.push_str(
+                &diff
+                    .unified_diff()
+                    .context_radius(2)
+                    .header(&format!("a/{name}"), &format!("b/{name}"))
+                    .to_string(),
+            );
+        }
+        out
+    }
+
+    /// Writes every changed file atomically.
+    pub fn write(&self) -> Result<(), Diagnostic> {
+        for c in self.changes.iter().filter(|c| c.changed()) {
+            fsio::write_atomic(&c.path, &c.new)?;
+        }
+        Ok(())
+    }
+}

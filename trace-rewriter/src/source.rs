@@ -1,0 +1,298 @@
+//! One file's text in, one file's text out: the guard spliced in after each body's opening
+//! brace (and after its inner attributes), or taken out again, every other byte kept.
+
+use proc_macro2::LineColumn;
+use syn::spanned::Spanned;
+use syn::visit::Visit as SynVisit;
+use syn::AttrStyle;
+use trace_transform::guard::is_guard_stmt;
+use trace_transform::walk::{walk_file, FnAction, Found, Visit};
+use trace_transform::{Options, SkipReason};
+
+use crate::edit::{apply, Edit, LineIndex};
+
+/// What to do to one file.
+#[derive(Clone, Debug, Default)]
+pub struct SourceOptions {
+    /// Which fns the transform takes.
+    pub transform: Options,
+    /// This file is the root of a 2015-edition crate: `::trace_runtime` needs an `extern crate`.
+    pub extern_crate: bool,
+    /// The file's module path from the crate root (`crate::db`), for reports.
+    pub module: String,
+}
+
+/// One fn, as reported by `-v`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FnNote {
+    pub name: String,
+    pub line: usize,
+    /// Why it was left alone; `None` when it was instrumented.
+    pub skipped: Option<SkipReason>,
+}
+
+/// The outcome for one file.
+#[derive(Clone, Debug, Default)]
+pub struct FileEdits {
+    /// The file's new text (equal to the old one when nothing changed).
+    pub text: String,
+    pub fns: Vec<FnNote>,
+    /// How many inserted pieces `remove` took out.
+    pub removed: usize,
+    /// `mod name;` declarations, for following the module tree.
+    pub mods: Vec<crate::modtree::ModDecl>,
+    /// Problems that do not stop the rewrite (a malformed nested `#[trace(...)]`).
+    pub warnings: Vec<(usize, usize, String)>,
+}
+
+impl FileEdits {
+    pub fn instrumented(&self) -> usize {
+        self.fns.iter().filter(|f| f.skipped.is_none()).count()
+    }
+
+    pub fn skipped(&self) -> usize {
+        self.fns.len() - self.instrumented()
+    }
+}
+
+/// A file that does not parse: where and why, 1-based.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SourceError {
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+}
+
+/// The cfg-gated `extern crate` that 2015-edition crate roots need for `::trace_runtime` paths.
+pub const EXTERN_CRATE: &str = "#[cfg(feature = \"trace\")] extern crate trace_runtime;";
+
+fn parse(body: &str) -> Result<syn::File, SourceError> {
+    syn::parse_file(body).map_err(|e| {
+        let at = e.span().start();
+        SourceError {
+            line: at.line,
+            column: at.column + 1,
+            message: e.to_string(),
+        }
+    })
+}
+
+fn split_bom(text: &str) -> (&str, &str) {
+    match text.strip_prefix('\u{feff}') {
+        Some(body) => (&text[..3], body),
+        None => ("", text),
+    }
+}
+
+/// Instruments one file's text.
+///
+/// ```
+/// use trace_rewriter::source::{instrument, SourceOptions};
+/// let out = instrument("fn main() {\n    run();\n}\n", &SourceOptions::default()).unwrap();
+/// assert_eq!(
+///     out.text,
+///     "fn main() { #[cfg(feature = \"trace\")] let __trace_guard = \
+///      ::trace_runtime::__private::enter!(module \"::main\");\n    run();\n}\n"
+/// );
+/// ```
+pub fn instrument(text: &str, opts: &SourceOptions) -> Result<FileEdits, SourceError> {
+    let (bom, body) = split_bom(text);
+    let mut file = parse(body)?;
+    let index = LineIndex::new(body);
+    let mut collect = Collect {
+        index: &index,
+        edits: Vec::new(),
+        fns: Vec::new(),
+        module: &opts.module,
+    };
+    let errors = walk_file(&mut file, opts.transform, &mut collect);
+    let Collect { mut edits, fns, .. } = collect;
+    if opts.extern_crate && !edits.is_empty() && !has_extern_crate(&file) {
+        if let Some(edit) = extern_crate_edit(&file, &index) {
+            edits.push(edit);
+        }
+    }
+    let warnings = errors
+        .into_iter()
+        .map(|e| {
+            let at = e.span().start();
+            (at.line, at.column + 1, e.to_string())
+        })
+        .collect();
+    Ok(FileEdits {
+        text: format!("{bom}{}", apply(body, &edits)),
+        fns,
+        removed: 0,
+        mods: crate::modtree::declarations(&file),
+        warnings,
+    })
+}
+
+struct Collect<'a> {
+    index: &'a LineIndex<'a>,
+    edits: Vec<Edit>,
+    fns: Vec<FnNote>,
+    module: &'a str,
+}
+
+impl Visit for Collect<'_> {
+    fn found(&mut self, found: Found<'_>) {
+        let line = found.sig.ident.span().start().line;
+        let name = found.name.display(if self.module.is_empty() {
+            "crate"
+        } else {
+            self.module
+        });
+        match found.action {
+            FnAction::Instrument(spec) => {
+                // After the opening brace, or after the body's inner attributes, which must stay first.
+                let after: LineColumn = found
+                    .attrs
+                    .iter()
+                    .filter(|a| matches!(a.style, AttrStyle::Inner(_)))
+                    .map(|a| a.bracket_token.span.close().end())
+                    .max()
+                    .unwrap_or_else(|| found.block.brace_token.span.open().end());
+                let at = self.index.offset(after);
+                self.edits
+                    .push(Edit::insert(at, format!(" {}", spec.text())));
+                self.fns.push(FnNote {
+                    name,
+                    line,
+                    skipped: None,
+                });
+            }
+            FnAction::Skip(reason) => self.fns.push(FnNote {
+                name,
+                line,
+                skipped: Some(reason),
+            }),
+        }
+    }
+}
+
+fn has_extern_crate(file: &syn::File) -> bool {
+    file.items
+        .iter()
+        .any(|i| matches!(i, syn::Item::ExternCrate(e) if e.ident == "trace_runtime"))
+}
+
+/// After the file's inner attributes, or before its first item.
+fn extern_crate_edit(file: &syn::File, index: &LineIndex<'_>) -> Option<Edit> {
+    let last_inner = file
+        .attrs
+        .iter()
+        .filter(|a| matches!(a.style, AttrStyle::Inner(_)))
+        .map(|a| a.bracket_token.span.close().end())
+        .max();
+    match last_inner {
+        Some(end) => Some(Edit::insert(index.offset(end), format!(" {EXTERN_CRATE}"))),
+        None => {
+            let first = file.items.first()?;
+            Some(Edit::insert(
+                index.offset(first.span().start()),
+                format!("{EXTERN_CRATE} "),
+            ))
+        }
+    }
+}
+
+/// Takes out everything [`instrument`] put in: guard statements this transform emits and the
+/// cfg-gated `extern crate`, with the one space inserted beside each. Hand-written code is left
+/// alone: only a `__trace_guard` binding to the runtime's `__private::enter!` under
+/// `cfg(feature = "trace")` is recognised.
+///
+/// ```
+/// use trace_rewriter::source::{instrument, remove, SourceOptions};
+/// let original = "fn f() { work() }\n";
+/// let traced = instrument(original, &SourceOptions::default()).unwrap().text;
+/// assert_eq!(remove(&traced).unwrap().text, original);
+/// ```
+pub fn remove(text: &str) -> Result<FileEdits, SourceError> {
+    let (bom, body) = split_bom(text);
+    let file = parse(body)?;
+    let index = LineIndex::new(body);
+    let mut finder = FindInserted {
+        ranges: Vec::new(),
+        index: &index,
+    };
+    finder.visit_file(&file);
+    let bytes = body.as_bytes();
+    let edits: Vec<Edit> = finder
+        .ranges
+        .into_iter()
+        .map(|(mut start, mut end)| {
+            if start > 0 && bytes[start - 1] == b' ' {
+                start -= 1;
+            } else if bytes.get(end) == Some(&b' ') {
+                end += 1;
+            }
+            Edit::delete(start, end - start)
+        })
+        .collect();
+    Ok(FileEdits {
+        text: format!("{bom}{}", apply(body, &edits)),
+        fns: Vec::new(),
+        removed: edits.len(),
+        mods: crate::modtree::declarations(&file),
+        warnings: Vec::new(),
+    })
+}
+
+struct FindInserted<'a> {
+    ranges: Vec<(usize, usize)>,
+    index: &'a LineIndex<'a>,
+}
+
+fn is_trace_cfg(attr: &syn::Attribute) -> bool {
+    attr.path().is_ident("cfg")
+        && attr.parse_args::<syn::MetaNameValue>().is_ok_and(|nv| {
+            nv.path.is_ident("feature") && quote::quote!(#nv).to_string() == "feature = \"trace\""
+        })
+}
+
+fn is_inserted_guard(stmt: &syn::Stmt) -> bool {
+    let syn::Stmt::Local(local) = stmt else {
+        return false;
+    };
+    let Some(init) = &local.init else {
+        return false;
+    };
+    let calls_enter = match &*init.expr {
+        syn::Expr::Macro(m) => {
+            let segs: Vec<String> = m
+                .mac
+                .path
+                .segments
+                .iter()
+                .map(|s| s.ident.to_string())
+                .collect();
+            segs.ends_with(&["__private".to_string(), "enter".to_string()])
+        }
+        _ => false,
+    };
+    is_guard_stmt(stmt) && calls_enter && local.attrs.len() == 1 && is_trace_cfg(&local.attrs[0])
+}
+
+impl<'ast> SynVisit<'ast> for FindInserted<'_> {
+    fn visit_block(&mut self, block: &'ast syn::Block) {
+        for stmt in &block.stmts {
+            if is_inserted_guard(stmt) {
+                if let syn::Stmt::Local(local) = stmt {
+                    let start = self.index.offset(local.attrs[0].pound_token.span.start());
+                    let end = self.index.offset(local.semi_token.span.end());
+                    self.ranges.push((start, end));
+                }
+            }
+        }
+        syn::visit::visit_block(self, block);
+    }
+
+    fn visit_item_extern_crate(&mut self, item: &'ast syn::ItemExternCrate) {
+        if item.ident == "trace_runtime" && item.attrs.len() == 1 && is_trace_cfg(&item.attrs[0]) {
+            let start = self.index.offset(item.attrs[0].pound_token.span.start());
+            let end = self.index.offset(item.semi_token.span.end());
+            self.ranges.push((start, end));
+        }
+    }
+}
