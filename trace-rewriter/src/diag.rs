@@ -38,7 +38,8 @@ impl Diagnostic {
 
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.path.display())?;
+        let cwd = std::env::current_dir().unwrap_or_default();
+        write!(f, "{}", relative(&self.path, &cwd).display())?;
         if let Some((line, col)) = self.at {
             write!(f, ":{line}:{col}")?;
         }

@@ -161,7 +161,12 @@ fn run_copy(
         let dir = path.parent().unwrap_or(workspace_root).to_path_buf();
         overlay.insert(path, copy::absolutize_paths(&text, &dir, workspace_root));
     }
-    copy::sync(workspace_root, &root, &[target_dir.clone()], &overlay)?;
+    copy::sync(
+        workspace_root,
+        &root,
+        std::slice::from_ref(target_dir),
+        &overlay,
+    )?;
     let totals = plan.totals();
     err.plain(&format!(
         "run: traced copy in {} ({} fns instrumented, {} skipped)",

@@ -112,9 +112,7 @@ pub fn resolve(path: &Path, all_targets: bool) -> Result<Scope, Diagnostic> {
                     "build scripts are not part of the program",
                 ));
                 false
-            } else if library || kind.contains(&TargetKind::Bin) {
-                true
-            } else if all_targets {
+            } else if library || kind.contains(&TargetKind::Bin) || all_targets {
                 true
             } else {
                 left_out.push((

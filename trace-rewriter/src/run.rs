@@ -54,6 +54,8 @@ struct Ctx<'a> {
     transform: Options,
     exclude: GlobSet,
     keep_going: bool,
+    /// Follow `mod name;` to files (not for a single file given alone).
+    follow_mods: bool,
 }
 
 /// Builds the plan for a scope.
@@ -77,6 +79,7 @@ pub fn plan(scope: &Scope, select: &cli::Select, mode: &Mode) -> Result<Plan, Di
         },
         exclude,
         keep_going: select.keep_going,
+        follow_mods: matches!(scope, Scope::Crates { .. }),
     };
     let mut plan = Plan::default();
     match scope {
@@ -235,7 +238,7 @@ fn process(ctx: &Ctx<'_>, file: &ModFile, base: &Path, extern_crate: bool) -> Fi
         out.warnings
             .push(Diagnostic::new(&file.path, message.clone()).at(*line, *col));
     }
-    for decl in &edits.mods {
+    for decl in edits.mods.iter().filter(|_| ctx.follow_mods) {
         if decl.test_only && !ctx.transform.include_tests {
             continue;
         }
@@ -341,8 +344,9 @@ impl Plan {
     /// A unified diff of every change.
     pub fn diff(&self) -> String {
         let mut out = String::new();
+        let cwd = std::env::current_dir().unwrap_or_default();
         for c in self.changes.iter().filter(|c| c.changed()) {
-            let name = c.path.display().to_string();
+            let name = relative(&c.path, &cwd).display().to_string();
             let diff = similar::TextDiff::from_lines(&c.old, &c.new);
             out.push_str(
                 &diff

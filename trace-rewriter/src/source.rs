@@ -69,10 +69,18 @@ pub const EXTERN_CRATE: &str = "#[cfg(feature = \"trace\")] extern crate trace_r
 fn parse(body: &str) -> Result<syn::File, SourceError> {
     syn::parse_file(body).map_err(|e| {
         let at = e.span().start();
+        let message = match e.to_string().as_str() {
+            // proc-macro2's lexer error says nothing of where or why.
+            "cannot parse string into token stream" => {
+                "cannot tokenize: an unclosed delimiter or an invalid token from here on"
+                    .to_string()
+            }
+            other => other.to_string(),
+        };
         SourceError {
             line: at.line,
             column: at.column + 1,
-            message: e.to_string(),
+            message,
         }
     })
 }
@@ -138,11 +146,16 @@ struct Collect<'a> {
 impl Visit for Collect<'_> {
     fn found(&mut self, found: Found<'_>) {
         let line = found.sig.ident.span().start().line;
-        let name = found.name.display(if self.module.is_empty() {
-            "crate"
+        let mut module = if self.module.is_empty() {
+            "crate".to_string()
         } else {
-            self.module
-        });
+            self.module.to_string()
+        };
+        for m in found.inline_mods {
+            module.push_str("::");
+            module.push_str(m);
+        }
+        let name = found.name.display(&module);
         match found.action {
             FnAction::Instrument(spec) => {
                 // After the opening brace, or after the body's inner attributes, which must stay first.

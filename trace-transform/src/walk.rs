@@ -29,6 +29,9 @@ pub struct Found<'a> {
     pub attrs: &'a [Attribute],
     /// The decision.
     pub action: FnAction,
+    /// Inline modules between where the walk started and this fn, outermost first (the
+    /// compiled name gets them from `module_path!()`; reports need them spelled out).
+    pub inline_mods: &'a [String],
 }
 
 /// A front end: told of every fn the walk finds.
@@ -67,6 +70,8 @@ struct Walker<'v> {
     runtime: Path,
     /// Enclosing fns and traits, for names of items declared inside them.
     lead: Vec<String>,
+    /// Inline modules entered so far.
+    mods: Vec<String>,
     /// The Self type and trait of the impl being walked.
     impl_ctx: Option<(String, Option<String>)>,
     in_test: bool,
@@ -92,6 +97,7 @@ impl<'v> Walker<'v> {
             visit,
             runtime,
             lead: Vec::new(),
+            mods: Vec::new(),
             impl_ctx: None,
             in_test: false,
             skip_all: None,
@@ -229,6 +235,7 @@ impl VisitMut for Walker<'_> {
             block: &mut f.block,
             attrs: &f.attrs,
             action,
+            inline_mods: &self.mods,
         });
         let segment = self.body_segment(&f.sig.ident);
         self.walk_body(segment, &mut f.block);
@@ -243,6 +250,7 @@ impl VisitMut for Walker<'_> {
             block: &mut f.block,
             attrs: &f.attrs,
             action,
+            inline_mods: &self.mods,
         });
         let segment = self.body_segment(&f.sig.ident);
         self.walk_body(segment, &mut f.block);
@@ -261,6 +269,7 @@ impl VisitMut for Walker<'_> {
             block,
             attrs: &f.attrs,
             action,
+            inline_mods: &self.mods,
         });
         let segment = self.body_segment(&f.sig.ident);
         self.walk_body(segment, block);
@@ -295,7 +304,9 @@ impl VisitMut for Walker<'_> {
         // `module_path!()` names the module from here on.
         self.lead.clear();
         self.impl_ctx = None;
+        self.mods.push(m.ident.to_string());
         visit_mut::visit_item_mod_mut(self, m);
+        self.mods.pop();
         self.restore(saved);
     }
 

@@ -1,0 +1,3 @@
+pub fn ok() {}
+
+mod nowhere;

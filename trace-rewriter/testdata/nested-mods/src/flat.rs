@@ -1,0 +1,5 @@
+mod child;
+
+pub fn one() -> u32 {
+    child::leaf()
+}

@@ -1,0 +1,7 @@
+pub fn also_fine() -> u32 {
+    1
+}
+
+pub fn broken( -> u32 {
+    2
+}

@@ -1,0 +1,5 @@
+mod good;
+
+pub fn fine() -> u32 {
+    good::also_fine()
+}

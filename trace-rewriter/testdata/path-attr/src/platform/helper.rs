@@ -1,0 +1,3 @@
+pub fn get() -> &'static str {
+    "unix"
+}

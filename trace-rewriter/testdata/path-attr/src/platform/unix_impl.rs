@@ -1,0 +1,5 @@
+mod helper;
+
+pub fn name() -> &'static str {
+    helper::get()
+}

@@ -1,0 +1,378 @@
+//! Every command and every error case of the CLI, run as a user runs it.
+
+mod common;
+
+use std::os::unix::fs::PermissionsExt;
+
+use common::{fixture, run, stderr, stdout, tree};
+
+#[test]
+fn help_lists_commands_and_examples_and_version_prints() {
+    let out = run(std::path::Path::new("."), &["--help"]);
+    let help = stdout(&out);
+    for word in [
+        "instrument",
+        "remove",
+        "run",
+        "preview",
+        "Examples:",
+        "Exit codes:",
+    ] {
+        assert!(help.contains(word), "{word} in {help}");
+    }
+    let out = run(std::path::Path::new("."), &["--version"]);
+    assert_eq!(
+        stdout(&out).trim(),
+        format!("trace-rewriter {}", env!("CARGO_PKG_VERSION"))
+    );
+}
+
+#[test]
+fn summary_counts_files_and_fns() {
+    let dir = fixture("nested-mods");
+    let out = run(dir.path(), &["instrument", "."]);
+    assert!(out.status.success());
+    assert!(
+        stderr(&out).contains("instrument: 6 files changed; 6 fns instrumented, 0 skipped"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn verbose_names_each_skipped_fn_and_why() {
+    let dir = fixture("shapes");
+    let out = run(dir.path(), &["instrument", ".", "-v"]);
+    let err = stderr(&out);
+    assert!(
+        err.contains("src/lib.rs: 8 instrumented, 3 skipped"),
+        "{err}"
+    );
+    assert!(
+        err.contains("src/lib.rs:18: crate::Stack::limit skipped: const fn"),
+        "{err}"
+    );
+    assert!(
+        err.contains("src/lib.rs:69: crate::opted_out skipped: opted out with #[trace(skip)]"),
+        "{err}"
+    );
+    assert!(
+        err.contains("src/lib.rs:74: crate::tests::t skipped: test code (include it with --tests)"),
+        "{err}"
+    );
+}
+
+#[test]
+fn check_lists_files_that_would_change_and_writes_nothing() {
+    let dir = fixture("path-attr");
+    let before = tree(dir.path());
+    let out = run(dir.path(), &["instrument", ".", "--check"]);
+    assert_eq!(out.status.code(), Some(1));
+    let listed = stdout(&out);
+    assert_eq!(listed.lines().count(), 4, "{listed}");
+    assert!(listed.contains("src/platform/helper.rs"));
+    assert_eq!(tree(dir.path()), before);
+    assert!(run(dir.path(), &["instrument", "."]).status.success());
+    let out = run(dir.path(), &["instrument", ".", "--check"]);
+    assert_eq!(out.status.code(), Some(0), "nothing left to do");
+}
+
+#[test]
+fn diff_prints_insertions_only_and_writes_nothing() {
+    let dir = fixture("nested-mods");
+    let before = tree(dir.path());
+    let out = run(dir.path(), &["instrument", ".", "--diff"]);
+    assert!(out.status.success());
+    let diff = stdout(&out);
+    let removed = diff
+        .lines()
+        .filter(|l| l.starts_with('-') && !l.starts_with("---"))
+        .count();
+    let added = diff
+        .lines()
+        .filter(|l| l.starts_with('+') && !l.starts_with("+++"))
+        .count();
+    assert!(added > 0);
+    // Each added line is a removed line plus the guard: insertions only.
+    let gone: Vec<&str> = diff
+        .lines()
+        .filter(|l| l.starts_with('-') && !l.starts_with("---"))
+        .map(|l| &l[1..])
+        .collect();
+    let rust_lines = diff
+        .split("--- a/")
+        .filter(|hunk| hunk.starts_with("src/"))
+        .flat_map(str::lines);
+    for line in rust_lines.filter(|l| l.starts_with('+') && !l.starts_with("+++")) {
+        let start = line.find(" #[cfg(feature = \"trace\")]").expect("a guard");
+        let end = start + line[start..].find(");").expect("the guard ends") + 2;
+        let without = format!("{}{}", &line[1..start], &line[end..]);
+        assert!(gone.contains(&without.as_str()), "{line}");
+    }
+    assert!(removed <= added);
+    assert_eq!(tree(dir.path()), before);
+}
+
+#[test]
+fn a_parse_error_names_file_line_column_and_writes_nothing() {
+    let dir = fixture("parse-error");
+    let before = tree(dir.path());
+    let out = run(dir.path(), &["instrument", "."]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.contains("src/good.rs:5:14: "), "{err}");
+    assert!(err.contains("nothing written"), "{err}");
+    assert_eq!(tree(dir.path()), before, "all or nothing");
+}
+
+#[test]
+fn keep_going_skips_the_broken_file_and_says_so() {
+    let dir = fixture("parse-error");
+    let out = run(dir.path(), &["instrument", ".", "--keep-going"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("warning: ") && err.contains("src/good.rs:5:14: skipped: "),
+        "{err}"
+    );
+    let lib = std::fs::read_to_string(dir.path().join("src/lib.rs")).unwrap();
+    assert!(lib.contains("__trace_guard"));
+    let good = std::fs::read_to_string(dir.path().join("src/good.rs")).unwrap();
+    assert!(!good.contains("__trace_guard"));
+}
+
+#[test]
+fn a_missing_module_file_is_an_error_at_its_declaration() {
+    let dir = fixture("missing-mod");
+    let out = run(dir.path(), &["instrument", "."]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains("src/lib.rs:3:5: file not found for module `nowhere`"),
+        "{err}"
+    );
+    assert!(!std::fs::read_to_string(dir.path().join("src/lib.rs"))
+        .unwrap()
+        .contains("__trace_guard"));
+}
+
+#[test]
+fn non_utf8_source_is_refused_with_its_position() {
+    let dir = fixture("app");
+    std::fs::write(
+        dir.path().join("src/main.rs"),
+        b"fn main() {}\n// caf\xe9\n",
+    )
+    .unwrap();
+    let out = run(dir.path(), &["instrument", "."]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("src/main.rs:2:7: not valid UTF-8"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn a_read_only_file_is_refused_before_anything_is_written() {
+    let dir = fixture("nested-mods");
+    let flat = dir.path().join("src/flat.rs");
+    std::fs::set_permissions(&flat, std::fs::Permissions::from_mode(0o444)).unwrap();
+    let before = tree(dir.path());
+    let out = run(dir.path(), &["instrument", "."]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("src/flat.rs: the file is read-only"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(tree(dir.path()), before);
+}
+
+#[test]
+fn permissions_are_kept() {
+    let dir = fixture("app");
+    let main = dir.path().join("src/main.rs");
+    std::fs::set_permissions(&main, std::fs::Permissions::from_mode(0o640)).unwrap();
+    assert!(run(dir.path(), &["instrument", "."]).status.success());
+    let mode = std::fs::metadata(&main).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o640);
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path().join("src"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .filter(|n| n.to_string_lossy().contains("trace-rewriter"))
+        .collect();
+    assert!(
+        leftovers.is_empty(),
+        "no temporary files left: {leftovers:?}"
+    );
+}
+
+#[test]
+fn a_symlink_leading_outside_the_crate_is_refused() {
+    let dir = fixture("nested-mods");
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(
+        outside.path().join("child.rs"),
+        "pub fn leaf() -> u32 { 1 }\n",
+    )
+    .unwrap();
+    let link = dir.path().join("src/flat/child.rs");
+    std::fs::remove_file(&link).unwrap();
+    std::os::unix::fs::symlink(outside.path().join("child.rs"), &link).unwrap();
+    let out = run(dir.path(), &["instrument", "."]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("leads outside the crate"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        std::fs::read_to_string(outside.path().join("child.rs")).unwrap(),
+        "pub fn leaf() -> u32 { 1 }\n"
+    );
+}
+
+#[test]
+fn a_path_that_is_not_a_crate_says_what_to_give() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(dir.path(), &["instrument", "."]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains("not a crate: there is no Cargo.toml here"),
+        "{err}"
+    );
+    assert!(err.contains("help: give a crate directory"), "{err}");
+    let out = run(dir.path(), &["instrument", "missing"]);
+    assert!(stderr(&out).contains("missing: no such file or directory"));
+}
+
+#[test]
+fn a_single_file_is_instrumented_alone() {
+    let dir = fixture("nested-mods");
+    let out = run(dir.path(), &["instrument", "src/flat.rs"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("1 files changed; 1 fns instrumented"),
+        "{}",
+        stderr(&out)
+    );
+    let manifest = std::fs::read_to_string(dir.path().join("Cargo.toml")).unwrap();
+    assert!(
+        !manifest.contains("trace-runtime"),
+        "a single file leaves the manifest alone"
+    );
+}
+
+#[test]
+fn exclude_leaves_matching_files_alone() {
+    let dir = fixture("nested-mods");
+    let out = run(dir.path(), &["instrument", ".", "--exclude", "src/flat*"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let flat = std::fs::read_to_string(dir.path().join("src/flat.rs")).unwrap();
+    assert!(!flat.contains("__trace_guard"));
+    let lib = std::fs::read_to_string(dir.path().join("src/lib.rs")).unwrap();
+    assert!(lib.contains("__trace_guard"));
+}
+
+#[test]
+fn remove_leaves_hand_written_code_alone() {
+    let dir = fixture("app");
+    let main = dir.path().join("src/main.rs");
+    let hand = "fn main() {\n    let __trace_guard = 1;\n    #[cfg(feature = \"trace\")]\n    let _g = 2;\n}\n";
+    std::fs::write(&main, hand).unwrap();
+    assert!(run(dir.path(), &["remove", "."]).status.success());
+    assert_eq!(std::fs::read_to_string(&main).unwrap(), hand);
+}
+
+#[test]
+fn an_existing_trace_feature_is_extended_and_restored() {
+    let dir = fixture("app");
+    let manifest = dir.path().join("Cargo.toml");
+    let original = format!(
+        "{}\n[features]\n# ours\ntrace = [\"std\"] # comment kept\nstd = []\n",
+        std::fs::read_to_string(&manifest).unwrap()
+    );
+    std::fs::write(&manifest, &original).unwrap();
+    assert!(run(dir.path(), &["instrument", "."]).status.success());
+    let traced = std::fs::read_to_string(&manifest).unwrap();
+    assert!(
+        traced.contains(
+            "trace = [\"std\", \"dep:trace-runtime\", \"trace-runtime/enable\"] # comment kept"
+        ),
+        "{traced}"
+    );
+    assert!(run(dir.path(), &["remove", "."]).status.success());
+    assert_eq!(std::fs::read_to_string(&manifest).unwrap(), original);
+}
+
+#[test]
+fn preview_prints_the_file_as_it_will_compile() {
+    let dir = fixture("app");
+    let out = run(dir.path(), &["preview", "src/main.rs"]);
+    assert!(out.status.success());
+    let text = stdout(&out);
+    assert!(text.contains("fn parse(s: &str) -> Result<u32, std::num::ParseIntError> {\n    #[cfg(feature = \"trace\")]\n    let __trace_guard = ::trace_runtime::__private::enter!(module \"::parse\");"), "{text}");
+    let unchanged = std::fs::read_to_string(dir.path().join("src/main.rs")).unwrap();
+    assert!(
+        !unchanged.contains("__trace_guard"),
+        "preview writes nothing"
+    );
+}
+
+#[test]
+fn run_traces_a_copy_and_leaves_the_tree_untouched() {
+    let dir = fixture("app");
+    let before = tree(dir.path());
+    let trace = dir.path().join("target/trace.jsonl");
+    let out = std::process::Command::new(common::BIN)
+        .args(["run", ".", "--", "run", "--quiet"])
+        .current_dir(dir.path())
+        .env("TRACE_FORMAT", "jsonl")
+        .env("TRACE_OUT", &trace)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "answer 42\n");
+    let events: Vec<serde_json::Value> = std::fs::read_to_string(&trace)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let names: Vec<(&str, &str)> = events
+        .iter()
+        .map(|e| (e["event"].as_str().unwrap(), e["name"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            ("enter", "app::main"),
+            ("enter", "app::parse"),
+            ("exit", "app::parse"),
+            ("exit", "app::main")
+        ]
+    );
+    let after = tree(dir.path());
+    let new_outside_target: Vec<_> = after.keys().filter(|k| !before.contains_key(*k)).collect();
+    assert!(
+        new_outside_target.is_empty(),
+        "new files outside target/: {new_outside_target:?}"
+    );
+    assert_eq!(after, before, "the user's tree is byte-identical");
+    // A second run reuses the copy: no source file in it is rewritten.
+    let copy_main = dir
+        .path()
+        .join("target/trace-rewriter/workspace/src/main.rs");
+    let stamp = std::fs::metadata(&copy_main).unwrap().modified().unwrap();
+    let out = std::process::Command::new(common::BIN)
+        .args(["run", ".", "--", "build", "--quiet"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        std::fs::metadata(&copy_main).unwrap().modified().unwrap(),
+        stamp
+    );
+}
