@@ -139,3 +139,15 @@ fn fix_dep_table(deps: &mut Item, dir: &Path, workspace_root: &Path) {
         }
     }
 }
+
+/// The copy's root manifest declares a workspace of its own, so that cargo never takes the
+/// copy (which sits under the user's tree) for a member of an enclosing workspace.
+pub fn standalone(manifest: &str) -> String {
+    match manifest.parse::<DocumentMut>() {
+        Ok(mut doc) if doc.get("workspace").is_none() => {
+            doc.insert("workspace", Item::Table(toml_edit::Table::new()));
+            doc.to_string()
+        }
+        _ => manifest.to_string(),
+    }
+}

@@ -159,7 +159,11 @@ fn run_copy(
             None => fsio::read_text(&path)?,
         };
         let dir = path.parent().unwrap_or(workspace_root).to_path_buf();
-        overlay.insert(path, copy::absolutize_paths(&text, &dir, workspace_root));
+        let mut text = copy::absolutize_paths(&text, &dir, workspace_root);
+        if dir == *workspace_root {
+            text = copy::standalone(&text);
+        }
+        overlay.insert(path, text);
     }
     copy::sync(
         workspace_root,

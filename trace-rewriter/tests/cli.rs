@@ -376,3 +376,42 @@ fn run_traces_a_copy_and_leaves_the_tree_untouched() {
         stamp
     );
 }
+
+#[test]
+fn a_workspace_instruments_every_member_and_restores_them() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("Cargo.toml"),
+        "[workspace]\nmembers = [\"app\", \"lib\"]\nresolver = \"2\"\n",
+    )
+    .unwrap();
+    for (member, from) in [("app", "app"), ("lib", "nested-mods")] {
+        let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("testdata")
+            .join(from);
+        common::copy_dir(&src, &dir.path().join(member));
+        // Members of this workspace, not workspaces of their own.
+        let manifest = dir.path().join(member).join("Cargo.toml");
+        let text = std::fs::read_to_string(&manifest)
+            .unwrap()
+            .replace("[workspace]\n", "");
+        std::fs::write(&manifest, text).unwrap();
+    }
+    let before = tree(dir.path());
+    let out = run(dir.path(), &["instrument", "."]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("instrument: 8 files changed; 8 fns instrumented"),
+        "{}",
+        stderr(&out)
+    );
+    for manifest in ["app/Cargo.toml", "lib/Cargo.toml"] {
+        let text = std::fs::read_to_string(dir.path().join(manifest)).unwrap();
+        assert!(
+            text.contains("trace = [\"dep:trace-runtime\", \"trace-runtime/enable\"]"),
+            "{manifest}: {text}"
+        );
+    }
+    assert!(run(dir.path(), &["remove", "."]).status.success());
+    assert_eq!(tree(dir.path()), before);
+}
