@@ -15,7 +15,7 @@ Examples:
   trace-rewriter instrument src/lib.rs --diff print the change, write nothing
 
 Exit codes: 0 done, 1 --check found files to change, 2 bad input (nothing written),
-3 the cargo command run by `run` failed.";
+`run` exits with the status of the cargo command it ran.";
 
 /// Instrument a whole crate with call tracing, undo it exactly, or trace a copy.
 #[derive(Parser, Debug)]
