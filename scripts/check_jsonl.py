@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
-"""Checks trace files against the jsonl contract: exact keys and types, and per-thread nesting
-(every exit closes the innermost open enter at the same depth, elapsed = exit ts - enter ts).
+"""Checks trace files against the jsonl contract: exact keys and types, and nesting in every
+tree, per task and per plain thread (every exit closes the innermost open enter at the same
+depth, elapsed = exit ts - enter ts, busy <= elapsed). A task's events come from whichever
+threads polled it, so each tree is put in time order first.
 
     scripts/check_jsonl.py FILE...      prints a summary; exits 1 on the first violation
 """
@@ -8,7 +10,7 @@ import json
 import sys
 
 ENTER = {"thread", "thread_name", "task", "depth", "event", "name", "ts_ns"}
-EXIT = ENTER | {"elapsed_ns", "unwinding"}
+EXIT = ENTER | {"elapsed_ns", "busy_ns", "unwinding", "cancelled"}
 
 
 def fail(path, n, msg):
@@ -17,7 +19,7 @@ def fail(path, n, msg):
 
 
 def check(path):
-    stacks, events = {}, 0
+    trees = {}
     with open(path, encoding="utf-8") as f:
         for n, line in enumerate(f, 1):
             try:
@@ -28,36 +30,60 @@ def check(path):
             if e.get("event") == "enter":
                 want = ENTER
             elif e.get("event") == "exit":
-                want = EXIT | ({"cancelled", "busy_ns"} & keys)
+                want = EXIT
             else:
                 fail(path, n, f"bad event {e.get('event')!r}")
             if keys != want:
                 fail(path, n, f"keys {sorted(keys)} != {sorted(want)}")
-            for k in ("thread", "depth", "ts_ns"):
+            ints = ["thread", "depth", "ts_ns"] + (["elapsed_ns", "busy_ns"] if e["event"] == "exit" else [])
+            for k in ints:
                 if not isinstance(e[k], int) or isinstance(e[k], bool):
                     fail(path, n, f"{k} is not an int")
+            if e["event"] == "exit":
+                for k in ("unwinding", "cancelled"):
+                    if not isinstance(e[k], bool):
+                        fail(path, n, f"{k} is not a bool")
+            if e["task"] is not None and (not isinstance(e["task"], int) or isinstance(e["task"], bool)):
+                fail(path, n, "task is not an int or null")
             if not isinstance(e["name"], str):
                 fail(path, n, "name is not a string")
             if e["thread_name"] is not None and not isinstance(e["thread_name"], str):
                 fail(path, n, "thread_name is not a string or null")
-            key = (e["thread"], e["task"])
-            stack = stacks.setdefault(key, [])
+            key = ("task", e["task"]) if e["task"] is not None else ("thread", e["thread"])
+            trees.setdefault(key, []).append((e["ts_ns"], n, e))
+    events, open_frames = 0, 0
+    for key, evs in trees.items():
+        in_task = key[0] == "task"
+        evs.sort(key=lambda t: t[0] if in_task else (t[0], t[1]))
+        open_ = []
+        for _, n, e in evs:
             if e["event"] == "enter":
-                if e["depth"] != len(stack):
-                    fail(path, n, f"enter depth {e['depth']} with {len(stack)} open")
-                stack.append(e)
+                if in_task:
+                    # Children of one poll may be open at once (join!): an enter needs a parent.
+                    if not (e["depth"] == 0 and not open_) and not any(o["depth"] + 1 == e["depth"] for o in open_):
+                        fail(path, n, f"{key}: enter at depth {e['depth']} without a parent")
+                elif e["depth"] != len(open_):
+                    fail(path, n, f"{key}: enter depth {e['depth']} with {len(open_)} open")
+                open_.append(e)
             else:
-                if not stack:
-                    fail(path, n, "exit without enter")
-                top = stack.pop()
-                if (top["name"], top["depth"]) != (e["name"], e["depth"]):
-                    fail(path, n, f"exit {e['name']} closes {top['name']}")
-                if e["elapsed_ns"] != e["ts_ns"] - top["ts_ns"]:
-                    fail(path, n, "elapsed_ns is not exit ts - enter ts")
-                if not isinstance(e["unwinding"], bool):
-                    fail(path, n, "unwinding is not a bool")
+                entered = e["ts_ns"] - e["elapsed_ns"]
+                if in_task:
+                    idx = [i for i, o in enumerate(open_)
+                           if (o["name"], o["depth"], o["ts_ns"]) == (e["name"], e["depth"], entered)]
+                    at = idx[-1] if idx else None
+                else:
+                    at = len(open_) - 1 if open_ else None
+                if at is None:
+                    fail(path, n, f"{key}: exit of {e['name']} without its enter")
+                top = open_.pop(at)
+                if (top["name"], top["depth"], top["ts_ns"]) != (e["name"], e["depth"], entered):
+                    fail(path, n, f"{key}: exit {e['name']} closes {top['name']}")
+                if e["busy_ns"] > e["elapsed_ns"]:
+                    fail(path, n, "busy_ns exceeds elapsed_ns")
+                if not any(o["depth"] == e["depth"] for o in open_) and any(o["depth"] > e["depth"] for o in open_):
+                    fail(path, n, f"{key}: {e['name']} exits before its children")
             events += 1
-    open_frames = sum(len(s) for s in stacks.values())
+        open_frames += len(open_)
     return events, open_frames
 
 

@@ -121,16 +121,17 @@ thread 1 main
     <- exits::Counter::boxed
     -> exits::Counter::by_value
     <- exits::Counter::by_value
-    -> exits::fetch_twice
-      -> exits::fetch
-      <- exits::fetch
-      -> exits::fetch
-      <- exits::fetch
-    <- exits::fetch_twice
   <- exits::main
 thread 2 diverges
   -> exits::diverges
   <- exits::diverges unwinding
+task 1
+  -> exits::fetch_twice
+    -> exits::fetch
+    <- exits::fetch
+    -> exits::fetch
+    <- exits::fetch
+  <- exits::fetch_twice
 "
     );
 }

@@ -5,7 +5,7 @@ use proc_macro2::LineColumn;
 use syn::spanned::Spanned;
 use syn::visit::Visit as SynVisit;
 use syn::AttrStyle;
-use trace_transform::guard::is_guard_stmt;
+use trace_transform::guard::{is_guard_stmt, GuardKind};
 use trace_transform::walk::{walk_file, FnAction, Found, Visit};
 use trace_transform::{Options, SkipReason};
 
@@ -157,6 +157,18 @@ impl Visit for Collect<'_> {
         }
         let name = found.name.display(&module);
         match found.action {
+            FnAction::Instrument(spec) if spec.kind != GuardKind::Statement => {
+                // The body must be wrapped, not prefixed: the macro does that, only with the
+                // feature on, under the name the rewriter sees here.
+                let at = self.index.offset(found.item_start.start());
+                self.edits
+                    .push(Edit::insert(at, format!("{} ", spec.attribute_text())));
+                self.fns.push(FnNote {
+                    name,
+                    line,
+                    skipped: None,
+                });
+            }
             FnAction::Instrument(spec) => {
                 // After the opening brace, or after the body's inner attributes, which must stay first.
                 let after: LineColumn = found
@@ -257,6 +269,24 @@ struct FindInserted<'a> {
     index: &'a LineIndex<'a>,
 }
 
+impl FindInserted<'_> {
+    /// `#[cfg_attr(feature = "trace", <runtime>::trace(__site(..)))]`, as `instrument` puts on
+    /// async fns. The `__site` argument is never hand-written.
+    fn inserted_attrs(&mut self, attrs: &[syn::Attribute]) {
+        for attr in attrs {
+            if !attr.path().is_ident("cfg_attr") {
+                continue;
+            }
+            let text = quote::quote!(#attr).to_string();
+            if text.contains("feature = \"trace\"") && text.contains(":: trace (__site (") {
+                let start = self.index.offset(attr.pound_token.span.start());
+                let end = self.index.offset(attr.bracket_token.span.close().end());
+                self.ranges.push((start, end));
+            }
+        }
+    }
+}
+
 fn is_trace_cfg(attr: &syn::Attribute) -> bool {
     attr.path().is_ident("cfg")
         && attr.parse_args::<syn::MetaNameValue>().is_ok_and(|nv| {
@@ -299,6 +329,21 @@ impl<'ast> SynVisit<'ast> for FindInserted<'_> {
             }
         }
         syn::visit::visit_block(self, block);
+    }
+
+    fn visit_item_fn(&mut self, f: &'ast syn::ItemFn) {
+        self.inserted_attrs(&f.attrs);
+        syn::visit::visit_item_fn(self, f);
+    }
+
+    fn visit_impl_item_fn(&mut self, f: &'ast syn::ImplItemFn) {
+        self.inserted_attrs(&f.attrs);
+        syn::visit::visit_impl_item_fn(self, f);
+    }
+
+    fn visit_trait_item_fn(&mut self, f: &'ast syn::TraitItemFn) {
+        self.inserted_attrs(&f.attrs);
+        syn::visit::visit_trait_item_fn(self, f);
     }
 
     fn visit_item_extern_crate(&mut self, item: &'ast syn::ItemExternCrate) {

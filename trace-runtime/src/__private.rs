@@ -30,38 +30,81 @@ impl Guard {
     }
 }
 
-/// Opens a frame for the enclosing fn; the returned guard closes it when dropped. The name is
-/// `"literal"`, `module "::tail"` or `"<" module "::tail"`, `module` standing for the calling
-/// module's path.
+/// The `&'static Site` of the enclosing fn. The name is `"literal"`, `module "::tail"` or
+/// `"<" module "::tail"`, `module` standing for the calling module's path.
 #[doc(hidden)]
 #[macro_export]
-macro_rules! __trace_enter {
+macro_rules! __trace_site {
     ($name:literal) => {
-        $crate::__trace_site!($name)
+        $crate::__trace_site!(@static $name)
     };
     (module $tail:literal) => {
-        $crate::__trace_site!($crate::__private::concat!(
-            $crate::__private::module_path!(),
-            $tail
-        ))
+        $crate::__trace_site!(@static $crate::__private::concat!($crate::__private::module_path!(), $tail))
     };
     ($head:literal module $tail:literal) => {
-        $crate::__trace_site!($crate::__private::concat!(
+        $crate::__trace_site!(@static $crate::__private::concat!(
             $head,
             $crate::__private::module_path!(),
             $tail
         ))
     };
-}
-
-#[doc(hidden)]
-#[macro_export]
-macro_rules! __trace_site {
-    ($name:expr) => {{
+    (@static $name:expr) => {{
         static __TRACE_SITE: $crate::__private::Site = $crate::__private::Site::new($name);
-        $crate::__private::Guard::enter(&__TRACE_SITE)
+        &__TRACE_SITE
     }};
 }
 
+/// Opens a frame for the enclosing fn; the returned guard closes it when dropped.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __trace_enter {
+    ($($name:tt)+) => {
+        $crate::__private::Guard::enter($crate::__trace_site!($($name)+))
+    };
+}
+
+/// Wraps a traced async fn's body: `instrument!(NAME; async move { .. })`.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __trace_instrument {
+    ($name:literal; $future:expr) => {
+        $crate::__private::Instrumented::new($crate::__trace_site!($name), $future)
+    };
+    (module $tail:literal; $future:expr) => {
+        $crate::__private::Instrumented::new($crate::__trace_site!(module $tail), $future)
+    };
+    ($head:literal module $tail:literal; $future:expr) => {
+        $crate::__private::Instrumented::new($crate::__trace_site!($head module $tail), $future)
+    };
+}
+
 pub use crate::__trace_enter as enter;
+pub use crate::__trace_instrument as instrument;
 pub use core::{concat, module_path};
+
+#[cfg(feature = "enable")]
+pub use crate::task::Instrumented;
+
+/// Without the runtime's `enable` feature the adaptor only polls the future.
+#[cfg(not(feature = "enable"))]
+pub struct Instrumented<F>(F);
+
+#[cfg(not(feature = "enable"))]
+impl<F> Instrumented<F> {
+    /// Wraps nothing.
+    pub fn new(_site: &'static Site, future: F) -> Self {
+        Instrumented(future)
+    }
+}
+
+#[cfg(not(feature = "enable"))]
+impl<F: core::future::Future> core::future::Future for Instrumented<F> {
+    type Output = F::Output;
+    fn poll(
+        self: core::pin::Pin<&mut Self>,
+        cx: &mut core::task::Context<'_>,
+    ) -> core::task::Poll<F::Output> {
+        // SAFETY: the future is structurally pinned: it is never moved out of `self`.
+        unsafe { self.map_unchecked_mut(|s| &mut s.0) }.poll(cx)
+    }
+}

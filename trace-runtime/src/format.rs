@@ -8,13 +8,22 @@ use crate::config::Format;
 #[derive(Clone, Copy)]
 pub(crate) enum Event {
     Enter,
-    Exit { elapsed_ns: u64, unwinding: bool },
+    Exit {
+        elapsed_ns: u64,
+        /// Time spent inside polls (async) or the whole call (sync).
+        busy_ns: u64,
+        unwinding: bool,
+        /// A traced future dropped before it completed.
+        cancelled: bool,
+    },
 }
 
 /// The thread an event comes from.
 pub(crate) struct Who<'a> {
     pub thread: u32,
     pub thread_name: Option<&'a str>,
+    /// The task the event belongs to; 0 for plain threads.
+    pub task: u64,
 }
 
 const INDENT: &str = "  ";
@@ -54,6 +63,9 @@ fn human(buf: &mut Vec<u8>, color: bool, r: &Record<'_>) {
     if let Some(n) = who.thread_name {
         let _ = write!(buf, " {n}");
     }
+    if who.task != 0 {
+        let _ = write!(buf, " task {}", who.task);
+    }
     buf.push(b']');
     if color {
         buf.extend_from_slice(b"\x1b[0m");
@@ -69,7 +81,9 @@ fn human(buf: &mut Vec<u8>, color: bool, r: &Record<'_>) {
         }
         Event::Exit {
             elapsed_ns,
+            busy_ns,
             unwinding,
+            cancelled,
         } => {
             buf.extend_from_slice(b"<- ");
             buf.extend_from_slice(name.as_bytes());
@@ -78,8 +92,20 @@ fn human(buf: &mut Vec<u8>, color: bool, r: &Record<'_>) {
                 buf.extend_from_slice(b"\x1b[2m");
             }
             duration(buf, elapsed_ns);
+            if busy_ns != elapsed_ns {
+                buf.extend_from_slice(b" (busy ");
+                duration(buf, busy_ns);
+                buf.push(b')');
+            }
             if color {
                 buf.extend_from_slice(b"\x1b[0m");
+            }
+            if cancelled {
+                if color {
+                    buf.extend_from_slice(b" \x1b[33mcancelled\x1b[0m");
+                } else {
+                    buf.extend_from_slice(b" cancelled");
+                }
             }
             if unwinding {
                 if color {
@@ -120,20 +146,24 @@ fn jsonl(buf: &mut Vec<u8>, r: &Record<'_>) {
         Event::Enter => "enter",
         Event::Exit { .. } => "exit",
     };
-    let _ = write!(
-        buf,
-        ",\"task\":null,\"depth\":{depth},\"event\":\"{kind}\",\"name\":"
-    );
+    if who.task == 0 {
+        buf.extend_from_slice(b",\"task\":null");
+    } else {
+        let _ = write!(buf, ",\"task\":{}", who.task);
+    }
+    let _ = write!(buf, ",\"depth\":{depth},\"event\":\"{kind}\",\"name\":");
     json_string(buf, name);
     let _ = write!(buf, ",\"ts_ns\":{ts_ns}");
     if let Event::Exit {
         elapsed_ns,
+        busy_ns,
         unwinding,
+        cancelled,
     } = *event
     {
         let _ = write!(
             buf,
-            ",\"elapsed_ns\":{elapsed_ns},\"unwinding\":{unwinding}"
+            ",\"elapsed_ns\":{elapsed_ns},\"busy_ns\":{busy_ns},\"unwinding\":{unwinding},\"cancelled\":{cancelled}"
         );
     }
     buf.extend_from_slice(b"}\n");
@@ -171,6 +201,7 @@ mod tests {
             who: Who {
                 thread: 2,
                 thread_name: Some("work\"er"),
+                task: 0,
             },
             depth,
             name: "demo::a",
@@ -189,7 +220,9 @@ mod tests {
         );
         let exit = Event::Exit {
             elapsed_ns: 12_345,
+            busy_ns: 12_345,
             unwinding: true,
+            cancelled: false,
         };
         assert_eq!(
             render(Format::Human, exit, 0),
@@ -201,12 +234,19 @@ mod tests {
     fn jsonl_has_exactly_the_contract_keys() {
         let exit = Event::Exit {
             elapsed_ns: 7,
+            busy_ns: 3,
             unwinding: false,
+            cancelled: true,
         };
         assert_eq!(
             render(Format::Jsonl, exit, 1),
             "{\"thread\":2,\"thread_name\":\"work\\\"er\",\"task\":null,\"depth\":1,\"event\":\"exit\",\
-             \"name\":\"demo::a\",\"ts_ns\":42,\"elapsed_ns\":7,\"unwinding\":false}\n"
+             \"name\":\"demo::a\",\"ts_ns\":42,\"elapsed_ns\":7,\"busy_ns\":3,\"unwinding\":false,\
+             \"cancelled\":true}\n"
+        );
+        assert_eq!(
+            render(Format::Human, exit, 0),
+            "[02 work\"er] <- demo::a 7ns (busy 3ns) cancelled\n"
         );
     }
 
@@ -217,13 +257,16 @@ mod tests {
             who: Who {
                 thread: 1,
                 thread_name: None,
+                task: 0,
             },
             depth: 0,
             name: "a",
             ts_ns: 0,
             event: Event::Exit {
                 elapsed_ns: 5,
+                busy_ns: 5,
                 unwinding: true,
+                cancelled: false,
             },
         };
         line(&mut buf, Format::Human, true, &record);

@@ -85,6 +85,8 @@ mod format;
 #[cfg(feature = "enable")]
 mod sink;
 #[cfg(feature = "enable")]
+mod task;
+#[cfg(feature = "enable")]
 mod thread;
 
 #[doc(hidden)]

@@ -6,6 +6,8 @@ use proc_macro2::{Span, TokenStream};
 use syn::parse::{Parse, ParseStream};
 use syn::{Ident, LitStr, Path, Token};
 
+use crate::name::{parse_pieces, NamePiece};
+
 /// The arguments of one `#[trace(...)]` attribute.
 ///
 /// ```
@@ -20,6 +22,9 @@ pub struct TraceArgs {
     pub name: Option<LitStr>,
     /// `crate = path`: where the runtime lives, for crates that re-export it.
     pub krate: Option<Path>,
+    /// `__site(...)`: the name pieces, passed by the rewriter for a fn whose impl or enclosing
+    /// fn the attribute cannot see. Not for hand-written use.
+    pub site: Option<Vec<NamePiece>>,
 }
 
 const KNOWN: &str = "`skip`, `name = \"...\"`, `crate = path`";
@@ -56,6 +61,11 @@ impl Parse for TraceArgs {
                 "crate" => {
                     input.parse::<Token![=]>()?;
                     args.krate = Some(input.call(Path::parse_mod_style)?);
+                }
+                "__site" => {
+                    let content;
+                    syn::parenthesized!(content in input);
+                    args.site = Some(parse_pieces(&content)?);
                 }
                 _ => {
                     push(syn::Error::new(

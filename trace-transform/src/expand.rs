@@ -3,7 +3,10 @@
 use proc_macro2::TokenStream;
 use quote::ToTokens;
 use syn::spanned::Spanned;
-use syn::Item;
+use syn::visit_mut::{self, VisitMut};
+use syn::{Attribute, Item};
+
+use crate::guard::{box_pin_async, GuardKind, GuardSpec};
 
 use crate::args::TraceArgs;
 use crate::rules::Options;
@@ -40,9 +43,21 @@ fn try_expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
     if args.skip.is_some() {
         return Ok(item.into_token_stream());
     }
-    let errors = walk_item(&mut item, &args, MACRO_OPTIONS, &mut Insert);
+    let mut insert = Insert::default();
+    let errors = walk_item(&mut item, &args, MACRO_OPTIONS, &mut insert);
+    let mut split = Split {
+        wraps: insert.wraps,
+    };
+    split.visit_item_mut(&mut item);
+    let mut out = match item {
+        Item::Fn(f) => split
+            .split(f)
+            .into_iter()
+            .map(|f| f.into_token_stream())
+            .collect(),
+        other => other.into_token_stream(),
+    };
     // Errors in nested attributes are reported all together, beside the instrumented item.
-    let mut out = item.into_token_stream();
     for e in errors {
         out.extend(e.to_compile_error());
     }
@@ -92,14 +107,157 @@ fn check_target(item: &Item, args: &TraceArgs) -> syn::Result<()> {
     }
 }
 
-/// The macro's edit: insert the guard statement at the top of the body.
-struct Insert;
+/// The macro's edit: a guard statement at the top of a plain fn's body; an async fn is marked,
+/// to be split into an untouched and a traced copy once the walk is done.
+#[derive(Default)]
+struct Insert {
+    wraps: Vec<GuardSpec>,
+}
+
+const MARK: &str = "__trace_wrap";
 
 impl Visit for Insert {
     fn found(&mut self, found: Found<'_>) {
-        if let FnAction::Instrument(spec) = found.action {
+        let FnAction::Instrument(spec) = found.action else {
+            return;
+        };
+        if spec.kind == GuardKind::Statement {
             let stmt: syn::Stmt = syn::parse2(spec.tokens()).expect("the guard statement parses");
             found.block.stmts.insert(0, stmt);
+        } else {
+            let index = self.wraps.len();
+            self.wraps.push(spec);
+            let mark = syn::Ident::new(MARK, proc_macro2::Span::call_site());
+            found.attrs.push(syn::parse_quote!(#[#mark(#index)]));
         }
+    }
+}
+
+/// The marker `Insert` left, removed; its index into the specs.
+fn take_mark(attrs: &mut Vec<Attribute>) -> Option<usize> {
+    let at = attrs.iter().position(|a| a.path().is_ident(MARK))?;
+    let attr = attrs.remove(at);
+    attr.parse_args::<syn::LitInt>().ok()?.base10_parse().ok()
+}
+
+/// A fn item of any kind: its attributes and body.
+trait FnLike: Clone {
+    fn parts(&mut self) -> (&mut Vec<Attribute>, &mut syn::Block);
+}
+
+impl FnLike for syn::ItemFn {
+    fn parts(&mut self) -> (&mut Vec<Attribute>, &mut syn::Block) {
+        (&mut self.attrs, &mut self.block)
+    }
+}
+
+impl FnLike for syn::ImplItemFn {
+    fn parts(&mut self) -> (&mut Vec<Attribute>, &mut syn::Block) {
+        (&mut self.attrs, &mut self.block)
+    }
+}
+
+impl FnLike for syn::TraitItemFn {
+    fn parts(&mut self) -> (&mut Vec<Attribute>, &mut syn::Block) {
+        (
+            &mut self.attrs,
+            self.default
+                .as_mut()
+                .expect("only fns with a body are marked"),
+        )
+    }
+}
+
+/// Splits marked fns into `#[cfg(not(feature = "trace"))]` (exactly as written, so zero cost
+/// holds token for token) and `#[cfg(feature = "trace")]` (body wrapped in the adaptor).
+struct Split {
+    wraps: Vec<GuardSpec>,
+}
+
+impl Split {
+    fn split<F: FnLike>(&self, mut f: F) -> Vec<F> {
+        let Some(index) = take_mark(f.parts().0) else {
+            return vec![f];
+        };
+        let spec = &self.wraps[index];
+        let mut traced = f.clone();
+        f.parts()
+            .0
+            .push(syn::parse_quote!(#[cfg(not(feature = "trace"))]));
+        let (attrs, block) = traced.parts();
+        attrs.push(syn::parse_quote!(#[cfg(feature = "trace")]));
+        match spec.kind {
+            GuardKind::AsyncBody => {
+                let body: syn::Expr = syn::Expr::Async(syn::ExprAsync {
+                    attrs: Vec::new(),
+                    async_token: Default::default(),
+                    capture: Some(Default::default()),
+                    block: block.clone(),
+                });
+                let wrapped = spec.wrap_future(&body);
+                *block = syn::parse_quote!({ #wrapped.await });
+            }
+            GuardKind::BoxPinAsync => {
+                if let Some(future) = box_pin_async(block) {
+                    *future = spec.wrap_future(future);
+                }
+            }
+            GuardKind::Statement => unreachable!("plain fns get a statement, not a split"),
+        }
+        vec![f, traced]
+    }
+}
+
+impl VisitMut for Split {
+    fn visit_item_mod_mut(&mut self, m: &mut syn::ItemMod) {
+        visit_mut::visit_item_mod_mut(self, m);
+        if let Some((_, items)) = &mut m.content {
+            *items = std::mem::take(items)
+                .into_iter()
+                .flat_map(|item| match item {
+                    Item::Fn(f) => self.split(f).into_iter().map(Item::Fn).collect(),
+                    other => vec![other],
+                })
+                .collect();
+        }
+    }
+
+    fn visit_item_impl_mut(&mut self, i: &mut syn::ItemImpl) {
+        visit_mut::visit_item_impl_mut(self, i);
+        i.items = std::mem::take(&mut i.items)
+            .into_iter()
+            .flat_map(|item| match item {
+                syn::ImplItem::Fn(f) => self.split(f).into_iter().map(syn::ImplItem::Fn).collect(),
+                other => vec![other],
+            })
+            .collect();
+    }
+
+    fn visit_item_trait_mut(&mut self, t: &mut syn::ItemTrait) {
+        visit_mut::visit_item_trait_mut(self, t);
+        t.items = std::mem::take(&mut t.items)
+            .into_iter()
+            .flat_map(|item| match item {
+                syn::TraitItem::Fn(f) if f.default.is_some() => {
+                    self.split(f).into_iter().map(syn::TraitItem::Fn).collect()
+                }
+                other => vec![other],
+            })
+            .collect();
+    }
+
+    fn visit_block_mut(&mut self, b: &mut syn::Block) {
+        visit_mut::visit_block_mut(self, b);
+        b.stmts = std::mem::take(&mut b.stmts)
+            .into_iter()
+            .flat_map(|stmt| match stmt {
+                syn::Stmt::Item(Item::Fn(f)) => self
+                    .split(f)
+                    .into_iter()
+                    .map(|f| syn::Stmt::Item(Item::Fn(f)))
+                    .collect(),
+                other => vec![other],
+            })
+            .collect();
     }
 }

@@ -1,11 +1,11 @@
-//! The guard statement every traced fn starts with, as tokens (for the macro) and as one line of
-//! text (for the rewriter), built in one place so both front ends emit the same code.
+//! What every traced fn gets, built in one place so both front ends emit the same code: a guard
+//! statement for a plain fn, or the body wrapped in the runtime's future adaptor for an async fn.
 
 use proc_macro2::TokenStream;
 use quote::quote;
 use syn::Path;
 
-use crate::name::FnName;
+use crate::name::{pieces_tokens, FnName};
 use crate::print::compact;
 
 /// The binding that holds the guard: a reserved, hygienic-looking name the rewriter recognises.
@@ -14,11 +14,29 @@ pub const GUARD_BINDING: &str = "__trace_guard";
 /// The cargo feature of the user's crate that switches guards on.
 pub const FEATURE: &str = "trace";
 
-/// Everything needed to emit one fn's guard statement.
+/// How a fn's calls are traced.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GuardKind {
+    /// A guard statement at the top of the body: enter on call, exit on every way out.
+    Statement,
+    /// `async fn`: the body becomes a future wrapped in the runtime's adaptor, which re-enters
+    /// the task's place in the tree on every poll and exits on completion, panic or drop.
+    AsyncBody,
+    /// A fn whose body is `Box::pin(async move { .. })` (what `#[async_trait]` produces): the
+    /// async block is wrapped.
+    BoxPinAsync,
+}
+
+/// Everything needed to emit one fn's tracing.
 ///
 /// ```
 /// use trace_transform::{FnName, GuardSpec};
-/// let spec = GuardSpec { name: FnName::free("main"), runtime: syn::parse_quote!(::trace_runtime) };
+/// use trace_transform::guard::GuardKind;
+/// let spec = GuardSpec {
+///     name: FnName::free("main"),
+///     runtime: syn::parse_quote!(::trace_runtime),
+///     kind: GuardKind::Statement,
+/// };
 /// assert_eq!(
 ///     spec.text(),
 ///     "#[cfg(feature = \"trace\")] let __trace_guard = ::trace_runtime::__private::enter!(module \"::main\");"
@@ -30,11 +48,12 @@ pub struct GuardSpec {
     pub name: FnName,
     /// The runtime crate's path (`::trace_runtime` unless overridden).
     pub runtime: Path,
+    pub kind: GuardKind,
 }
 
 impl GuardSpec {
-    /// The statement as tokens. Gated on the user's `trace` feature so that, with the feature off,
-    /// the fn compiles to exactly what it was.
+    /// The guard statement as tokens. Gated on the user's `trace` feature so that, with the
+    /// feature off, the fn compiles to exactly what it was.
     pub fn tokens(&self) -> TokenStream {
         let runtime = &self.runtime;
         let name = self.name.tokens();
@@ -45,9 +64,26 @@ impl GuardSpec {
         }
     }
 
-    /// The statement as one line of text, for splicing into a source file.
+    /// The guard statement as one line of text, for splicing into a source file.
     pub fn text(&self) -> String {
         compact(self.tokens())
+    }
+
+    /// An async block wrapped in the runtime's future adaptor, ungated: the macro emits it in a
+    /// `#[cfg(feature = "trace")]` copy of the fn.
+    pub fn wrap_future(&self, future: &syn::Expr) -> syn::Expr {
+        let runtime = &self.runtime;
+        let name = self.name.tokens();
+        syn::parse_quote!(#runtime::__private::instrument!(#name; #future))
+    }
+
+    /// The attribute the rewriter puts on a fn that needs its body wrapped (async fns): the
+    /// macro then does the wrapping, with the name the rewriter saw, and only when the feature
+    /// is on.
+    pub fn attribute_text(&self) -> String {
+        let runtime = &self.runtime;
+        let pieces = pieces_tokens(&self.name.pieces());
+        compact(quote!(#[cfg_attr(feature = "trace", #runtime::trace(__site(#pieces)))]))
     }
 }
 
@@ -59,5 +95,35 @@ pub fn is_guard_stmt(stmt: &syn::Stmt) -> bool {
             _ => false,
         },
         _ => false,
+    }
+}
+
+fn is_box_pin_call(call: &syn::ExprCall) -> bool {
+    let syn::Expr::Path(func) = &*call.func else {
+        return false;
+    };
+    let segs: Vec<String> = func
+        .path
+        .segments
+        .iter()
+        .map(|s| s.ident.to_string())
+        .collect();
+    let is_box_pin =
+        segs.len() >= 2 && segs[segs.len() - 2] == "Box" && segs[segs.len() - 1] == "pin";
+    is_box_pin && call.args.len() == 1 && matches!(call.args.first(), Some(syn::Expr::Async(_)))
+}
+
+/// Whether a body is shaped `Box::pin(async move { .. })`.
+pub fn is_box_pin_async(block: &syn::Block) -> bool {
+    matches!(block.stmts.last(), Some(syn::Stmt::Expr(syn::Expr::Call(call), None)) if is_box_pin_call(call))
+}
+
+/// The `async move { .. }` of a body shaped `Box::pin(async move { .. })`, if it is one.
+pub fn box_pin_async(block: &mut syn::Block) -> Option<&mut syn::Expr> {
+    match block.stmts.last_mut() {
+        Some(syn::Stmt::Expr(syn::Expr::Call(call), None)) if is_box_pin_call(call) => {
+            call.args.first_mut()
+        }
+        _ => None,
     }
 }

@@ -28,8 +28,9 @@ pub struct FnName {
     pub trait_: Option<String>,
     /// The fn itself.
     pub ident: String,
-    /// `#[trace(name = "...")]` replaces the whole name.
-    pub custom: Option<String>,
+    /// Replaces the whole name: `#[trace(name = "...")]`, or the pieces the rewriter passes in
+    /// `#[trace(__site(...))]` for a fn whose impl the attribute cannot see.
+    pub custom: Option<Vec<NamePiece>>,
 }
 
 impl FnName {
@@ -49,8 +50,8 @@ impl FnName {
         self.pieces()
             .into_iter()
             .map(|p| match p {
-                Piece::Module => module.to_string(),
-                Piece::Text(t) => t,
+                NamePiece::Module => module.to_string(),
+                NamePiece::Text(t) => t,
             })
             .collect()
     }
@@ -60,16 +61,12 @@ impl FnName {
     /// `module` stands for `module_path!()`. The runtime expands it with paths of its own, so
     /// the emitted code needs no `::core` (absent from 2015-edition crates).
     pub fn tokens(&self) -> TokenStream {
-        let parts = self.pieces().into_iter().map(|p| match p {
-            Piece::Module => quote!(module),
-            Piece::Text(t) => quote!(#t),
-        });
-        quote!(#(#parts)*)
+        pieces_tokens(&self.pieces())
     }
 
-    fn pieces(&self) -> Vec<Piece> {
+    pub fn pieces(&self) -> Vec<NamePiece> {
         if let Some(custom) = &self.custom {
-            return vec![Piece::Text(custom.clone())];
+            return custom.clone();
         }
         let mut tail = String::new();
         for seg in &self.lead {
@@ -83,10 +80,10 @@ impl FnName {
                     .chars()
                     .next()
                     .is_some_and(|c| c.is_alphabetic() || c == '_');
-                let mut out = vec![Piece::Text("<".into())];
+                let mut out = vec![NamePiece::Text("<".into())];
                 if ty_is_path {
-                    out.push(Piece::Module);
-                    out.push(Piece::Text(format!(
+                    out.push(NamePiece::Module);
+                    out.push(NamePiece::Text(format!(
                         "{tail}::{ty} as {tr}>::{}",
                         self.ident
                     )));
@@ -97,34 +94,68 @@ impl FnName {
                     } else {
                         format!("{lead}::")
                     };
-                    out.push(Piece::Text(format!("{lead}{ty} as {tr}>::{}", self.ident)));
+                    out.push(NamePiece::Text(format!(
+                        "{lead}{ty} as {tr}>::{}",
+                        self.ident
+                    )));
                 }
                 merge(out)
             }
             (Some(ty), None) => {
                 vec![
-                    Piece::Module,
-                    Piece::Text(format!("{tail}::{ty}::{}", self.ident)),
+                    NamePiece::Module,
+                    NamePiece::Text(format!("{tail}::{ty}::{}", self.ident)),
                 ]
             }
             _ => vec![
-                Piece::Module,
-                Piece::Text(format!("{tail}::{}", self.ident)),
+                NamePiece::Module,
+                NamePiece::Text(format!("{tail}::{}", self.ident)),
             ],
         }
     }
 }
 
-enum Piece {
+/// A piece of a name: text, or the module path of the place the guard is compiled.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NamePiece {
     Module,
     Text(String),
 }
 
-fn merge(pieces: Vec<Piece>) -> Vec<Piece> {
-    let mut out: Vec<Piece> = Vec::new();
+/// Pieces as the runtime's macros take them: `"text"` and `module`.
+pub fn pieces_tokens(pieces: &[NamePiece]) -> TokenStream {
+    let parts = pieces.iter().map(|p| match p {
+        NamePiece::Module => quote!(module),
+        NamePiece::Text(t) => quote!(#t),
+    });
+    quote!(#(#parts)*)
+}
+
+/// Parses pieces written as [`pieces_tokens`] writes them.
+pub fn parse_pieces(input: syn::parse::ParseStream<'_>) -> syn::Result<Vec<NamePiece>> {
+    let mut out = Vec::new();
+    while !input.is_empty() {
+        if input.peek(syn::LitStr) {
+            out.push(NamePiece::Text(input.parse::<syn::LitStr>()?.value()));
+        } else {
+            let ident: syn::Ident = input.parse()?;
+            if ident != "module" {
+                return Err(syn::Error::new(
+                    ident.span(),
+                    "expected a string literal or `module`",
+                ));
+            }
+            out.push(NamePiece::Module);
+        }
+    }
+    Ok(out)
+}
+
+fn merge(pieces: Vec<NamePiece>) -> Vec<NamePiece> {
+    let mut out: Vec<NamePiece> = Vec::new();
     for p in pieces {
         match (out.last_mut(), p) {
-            (Some(Piece::Text(a)), Piece::Text(b)) => a.push_str(&b),
+            (Some(NamePiece::Text(a)), NamePiece::Text(b)) => a.push_str(&b),
             (_, p) => out.push(p),
         }
     }

@@ -1,12 +1,14 @@
 //! Walks items the way the compiler nests them and decides, for every fn with a body, whether it
 //! gets a guard and under which name.
 
+use proc_macro2::Span;
+use syn::spanned::Spanned;
 use syn::visit_mut::{self, VisitMut};
 use syn::{Attribute, Block, Path, Signature};
 
 use crate::args::TraceArgs;
-use crate::guard::{is_guard_stmt, GuardSpec};
-use crate::name::{self, FnName};
+use crate::guard::{is_box_pin_async, is_guard_stmt, GuardKind, GuardSpec};
+use crate::name::{self, FnName, NamePiece};
 use crate::rules::{self, Options, SkipReason};
 
 /// What to do with one fn.
@@ -26,7 +28,10 @@ pub struct Found<'a> {
     /// Its body, for the front end to edit or to read the span of.
     pub block: &'a mut Block,
     /// Its attributes, outer and inner.
-    pub attrs: &'a [Attribute],
+    pub attrs: &'a mut Vec<Attribute>,
+    /// Its first token after the outer attributes (visibility or signature): where the rewriter
+    /// puts an attribute.
+    pub item_start: Span,
     /// The decision.
     pub action: FnAction,
     /// Inline modules between where the walk started and this fn, outermost first (the
@@ -171,10 +176,11 @@ impl<'v> Walker<'v> {
             self_ty: self.impl_ctx.as_ref().map(|c| c.0.clone()),
             trait_: self.impl_ctx.as_ref().and_then(|c| c.1.clone()),
             ident: sig.ident.to_string(),
-            custom: own
-                .as_ref()
-                .and_then(|a| a.name.as_ref())
-                .map(|n| n.value()),
+            custom: own.as_ref().and_then(|a| {
+                a.site
+                    .clone()
+                    .or_else(|| a.name.as_ref().map(|n| vec![NamePiece::Text(n.value())]))
+            }),
         };
         let reason = if sig.constness.is_some() {
             Some(SkipReason::ConstFn)
@@ -197,6 +203,13 @@ impl<'v> Walker<'v> {
         let action = match reason {
             Some(reason) => FnAction::Skip(reason),
             None => FnAction::Instrument(GuardSpec {
+                kind: if sig.asyncness.is_some() {
+                    GuardKind::AsyncBody
+                } else if is_box_pin_async(block) {
+                    GuardKind::BoxPinAsync
+                } else {
+                    GuardKind::Statement
+                },
                 name: name.clone(),
                 runtime: own
                     .and_then(|a| a.krate)
@@ -229,11 +242,13 @@ impl VisitMut for Walker<'_> {
         let (action, name) = self.decide(&mut f.attrs, &f.sig, &f.block);
         let was_test = self.in_test;
         self.in_test |= rules::is_test_fn(&f.attrs);
+        let item_start = start_of(&f.vis, &f.sig);
         self.visit.found(Found {
             name,
             sig: &f.sig,
             block: &mut f.block,
-            attrs: &f.attrs,
+            attrs: &mut f.attrs,
+            item_start,
             action,
             inline_mods: &self.mods,
         });
@@ -244,11 +259,16 @@ impl VisitMut for Walker<'_> {
 
     fn visit_impl_item_fn_mut(&mut self, f: &mut syn::ImplItemFn) {
         let (action, name) = self.decide(&mut f.attrs, &f.sig, &f.block);
+        let item_start = match &f.defaultness {
+            Some(d) if matches!(f.vis, syn::Visibility::Inherited) => d.span,
+            _ => start_of(&f.vis, &f.sig),
+        };
         self.visit.found(Found {
             name,
             sig: &f.sig,
             block: &mut f.block,
-            attrs: &f.attrs,
+            attrs: &mut f.attrs,
+            item_start,
             action,
             inline_mods: &self.mods,
         });
@@ -263,11 +283,13 @@ impl VisitMut for Walker<'_> {
             return;
         };
         let (action, name) = self.decide(&mut f.attrs, &f.sig, block);
+        let item_start = f.sig.span();
         self.visit.found(Found {
             name,
             sig: &f.sig,
             block,
-            attrs: &f.attrs,
+            attrs: &mut f.attrs,
+            item_start,
             action,
             inline_mods: &self.mods,
         });
@@ -312,5 +334,13 @@ impl VisitMut for Walker<'_> {
 
     fn visit_item_macro_mut(&mut self, _: &mut syn::ItemMacro) {
         // macro_rules! bodies and other item macros are token soup: left alone.
+    }
+}
+
+/// The first token of a fn after its outer attributes.
+fn start_of(vis: &syn::Visibility, sig: &Signature) -> Span {
+    match vis {
+        syn::Visibility::Inherited => sig.span(),
+        other => other.span(),
     }
 }

@@ -36,6 +36,24 @@ fn async_fn_with_inner_attribute() {
 }
 
 #[test]
+fn async_method_and_async_trait_shape() {
+    insta::assert_snapshot!(expand(
+        quote!(),
+        quote! {
+            impl Client {
+                pub async fn get(&self, id: u32) -> Result<Row, Error> {
+                    let row = self.fetch(id).await?;
+                    Ok(row)
+                }
+                fn boxed<'a>(&'a self) -> Pin<Box<dyn Future<Output = u32> + Send + 'a>> {
+                    Box::pin(async move { self.n })
+                }
+            }
+        }
+    ));
+}
+
+#[test]
 fn impl_block_with_generics() {
     insta::assert_snapshot!(expand(
         quote!(),

@@ -20,7 +20,19 @@ pub struct Event {
     pub name: String,
     pub ts_ns: u64,
     pub elapsed_ns: Option<u64>,
+    pub busy_ns: Option<u64>,
     pub unwinding: Option<bool>,
+    pub cancelled: Option<bool>,
+}
+
+impl Event {
+    /// The tree an event belongs to: its task's, or for plain threads its thread's.
+    pub fn tree_key(&self) -> (u8, u64) {
+        match self.task {
+            Some(task) => (1, task),
+            None => (0, self.thread),
+        }
+    }
 }
 
 /// A file under the target directory, unique per test.
@@ -78,6 +90,8 @@ pub fn parse(text: &str) -> Vec<Event> {
                 ]
             } else {
                 &[
+                    "busy_ns",
+                    "cancelled",
                     "depth",
                     "elapsed_ns",
                     "event",
@@ -108,62 +122,98 @@ pub fn parse(text: &str) -> Vec<Event> {
                 elapsed_ns: obj
                     .get("elapsed_ns")
                     .map(|v| v.as_u64().expect("elapsed_ns is an int")),
+                busy_ns: obj
+                    .get("busy_ns")
+                    .map(|v| v.as_u64().expect("busy_ns is an int")),
                 unwinding: obj
                     .get("unwinding")
                     .map(|v| v.as_bool().expect("unwinding is a bool")),
+                cancelled: obj
+                    .get("cancelled")
+                    .map(|v| v.as_bool().expect("cancelled is a bool")),
             }
         })
         .collect()
 }
 
-/// Checks per-thread nesting: every exit closes the innermost open enter, at the same depth,
-/// with `elapsed_ns` equal to the difference of the timestamps; nothing is left open.
-pub fn check_nesting(events: &[Event]) {
-    let mut stacks: BTreeMap<u64, Vec<&Event>> = BTreeMap::new();
-    let mut last_ts: BTreeMap<u64, u64> = BTreeMap::new();
+/// The events grouped into trees (per task, and per thread for plain threads), each in time
+/// order: a task's events are written by whichever threads polled it, so file order is not
+/// time order across threads.
+pub fn trees(events: &[Event]) -> BTreeMap<(u8, u64), Vec<&Event>> {
+    let mut out: BTreeMap<(u8, u64), Vec<&Event>> = BTreeMap::new();
     for e in events {
-        let prev = last_ts.insert(e.thread, e.ts_ns).unwrap_or(0);
-        assert!(
-            e.ts_ns >= prev,
-            "timestamps go forward on thread {}: {e:?}",
-            e.thread
-        );
-        let stack = stacks.entry(e.thread).or_default();
-        if e.enter {
-            assert_eq!(e.depth as usize, stack.len(), "enter depth: {e:?}");
-            stack.push(e);
-        } else {
-            let open = stack
-                .pop()
-                .unwrap_or_else(|| panic!("exit without enter: {e:?}"));
-            assert_eq!(open.name, e.name, "exit closes the innermost enter");
-            assert_eq!(open.depth, e.depth, "enter and exit share a depth");
-            assert_eq!(
-                e.elapsed_ns,
-                Some(e.ts_ns - open.ts_ns),
-                "elapsed is exit minus enter"
-            );
-        }
+        out.entry(e.tree_key()).or_default().push(e);
     }
-    for (thread, stack) in stacks {
-        assert!(
-            stack.is_empty(),
-            "thread {thread} left frames open: {stack:?}"
-        );
+    for evs in out.values_mut() {
+        evs.sort_by_key(|e| e.ts_ns);
+    }
+    out
+}
+
+/// Checks nesting in every tree. On a plain thread frames nest strictly: every exit closes the
+/// innermost open enter. In a task, children of one poll may be open at once (`join!`), so an
+/// exit closes the open frame it names (same name and depth, entered at exit `ts_ns` minus
+/// `elapsed_ns`), an enter at depth d needs an open frame at depth d - 1, and a frame that is
+/// the only one open at its depth cannot exit before its children. `busy_ns` is at most
+/// `elapsed_ns`; nothing is left open.
+pub fn check_nesting(events: &[Event]) {
+    for (key, evs) in trees(events) {
+        let in_task = key.0 == 1;
+        let mut open: Vec<&Event> = Vec::new();
+        for e in evs {
+            if e.enter {
+                if in_task {
+                    assert!(
+                        e.depth == 0 && open.is_empty()
+                            || open.iter().any(|o| o.depth + 1 == e.depth),
+                        "enter without a parent in {key:?}: {e:?}"
+                    );
+                } else {
+                    assert_eq!(
+                        e.depth as usize,
+                        open.len(),
+                        "enter depth in {key:?}: {e:?}"
+                    );
+                }
+                open.push(e);
+            } else {
+                let entered = e.ts_ns - e.elapsed_ns.expect("an exit has elapsed_ns");
+                let at = if in_task {
+                    open.iter()
+                        .rposition(|o| o.name == e.name && o.depth == e.depth && o.ts_ns == entered)
+                } else {
+                    open.len().checked_sub(1)
+                };
+                let at = at.unwrap_or_else(|| panic!("exit without its enter in {key:?}: {e:?}"));
+                let frame = open.remove(at);
+                assert_eq!(frame.name, e.name, "exit closes the innermost enter");
+                assert_eq!(frame.depth, e.depth, "enter and exit share a depth");
+                assert_eq!(frame.ts_ns, entered, "elapsed is exit minus enter");
+                assert!(e.busy_ns <= e.elapsed_ns, "busy within elapsed: {e:?}");
+                if !open.iter().any(|o| o.depth == e.depth) {
+                    assert!(
+                        open.iter().all(|o| o.depth < e.depth),
+                        "{key:?}: {e:?} exits before its children {open:?}"
+                    );
+                }
+            }
+        }
+        assert!(open.is_empty(), "{key:?} left frames open: {open:?}");
     }
 }
 
-/// The trace as text: one block per thread (in order of thread number), one line per event,
-/// indented by depth; exits show `unwinding` when they were.
+/// The trace as text: one block per plain thread (in order of thread number), then one per task
+/// (in order of task number), one line per event, indented by depth; exits show `unwinding` and
+/// `cancelled` when they were.
 pub fn tree(events: &[Event]) -> String {
-    let mut by_thread: BTreeMap<u64, Vec<&Event>> = BTreeMap::new();
-    for e in events {
-        by_thread.entry(e.thread).or_default().push(e);
-    }
     let mut out = String::new();
-    for (thread, evs) in by_thread {
-        let name = evs[0].thread_name.as_deref().unwrap_or("-");
-        out.push_str(&format!("thread {thread} {name}\n"));
+    for ((kind, id), evs) in trees(events) {
+        if kind == 0 {
+            let name = evs[0].thread_name.as_deref().unwrap_or("-");
+            out.push_str(&format!("thread {id} {name}\n"));
+        } else {
+            out.push_str(&format!("task {id}\n"));
+        }
         for e in evs {
             let indent = "  ".repeat(e.depth as usize + 1);
             let arrow = if e.enter { "->" } else { "<-" };
@@ -172,7 +222,15 @@ pub fn tree(events: &[Event]) -> String {
             } else {
                 ""
             };
-            out.push_str(&format!("{indent}{arrow} {}{unwinding}\n", e.name));
+            let cancelled = if e.cancelled == Some(true) {
+                " cancelled"
+            } else {
+                ""
+            };
+            out.push_str(&format!(
+                "{indent}{arrow} {}{unwinding}{cancelled}\n",
+                e.name
+            ));
         }
     }
     out

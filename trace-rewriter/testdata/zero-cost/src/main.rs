@@ -2,7 +2,7 @@
 //! to the same machine code as with every annotation blanked out.
 
 use std::future::Future;
-use std::pin::pin;
+use std::pin::{pin, Pin};
 use std::task::{Context, Poll, Waker};
 
 use trace_runtime::trace;
@@ -69,6 +69,23 @@ mod store {
     }
 }
 
+struct Client {
+    base: u64,
+}
+
+#[trace]
+impl Client {
+    async fn get(&self, n: u64) -> Result<u64, String> {
+        let v = self.base.checked_add(n).ok_or("overflow")?;
+        Ok(v)
+    }
+
+    /// The shape `#[async_trait]` produces.
+    fn boxed(&self, n: u64) -> Pin<Box<dyn Future<Output = u64> + Send + '_>> {
+        Box::pin(async move { self.base + n })
+    }
+}
+
 #[trace]
 async fn fetch(n: u64) -> u64 {
     leaf(n) + 1
@@ -98,6 +115,8 @@ fn main() {
     let arg = std::env::args().nth(1).unwrap_or_else(|| "12".into());
     let n = parse(&arg).unwrap_or(3);
     let pool = store::fill(n.min(store::Pool::cap() as u64 * 4));
-    let total = recurse(n % 64) + Square(n).twice() + pool.get(1).unwrap_or(0) + block_on(fetch_all(n % 16));
+    let client = Client { base: n };
+    let remote = block_on(client.get(n)).unwrap_or(0) + block_on(client.boxed(n));
+    let total = recurse(n % 64) + Square(n).twice() + pool.get(1).unwrap_or(0) + block_on(fetch_all(n % 16)) + remote;
     println!("{total} {}", trace_runtime::chain().len());
 }

@@ -1,0 +1,195 @@
+//! Async scenarios for the integration tests, one per argument: executors, concurrency inside a
+//! task, cancellation, panics, and a stress run.
+//!
+//! ```text
+//! cargo run -p trace-examples --features trace --bin async_cases -- stress
+//! ```
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use trace_runtime::trace;
+
+#[trace]
+fn leaf(n: u64) -> u64 {
+    n.wrapping_mul(31)
+}
+
+/// Returns `Pending` once before completing: a point where another task gets the thread.
+struct YieldOnce(bool);
+
+impl Future for YieldOnce {
+    type Output = ();
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.0 {
+            Poll::Ready(())
+        } else {
+            self.0 = true;
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        }
+    }
+}
+
+#[trace]
+async fn child(n: u64) -> u64 {
+    YieldOnce(false).await;
+    leaf(n)
+}
+
+#[trace]
+async fn parent(n: u64) -> u64 {
+    let a = child(n).await;
+    YieldOnce(false).await;
+    a + child(n + 1).await
+}
+
+#[trace]
+async fn fan_out(n: u64) -> u64 {
+    let (a, b) = futures::join!(child(n), child(n + 1));
+    a + b
+}
+
+#[trace]
+async fn forever() {
+    std::future::pending::<()>().await;
+}
+
+#[trace]
+async fn slow() -> u64 {
+    tokio::time::sleep(Duration::from_secs(3600)).await;
+    0
+}
+
+#[trace]
+async fn explode() -> u64 {
+    YieldOnce(false).await;
+    panic!("explode");
+}
+
+/// Tiny deterministic generator, so the stress run is reproducible.
+fn next(seed: &mut u64) -> u64 {
+    *seed ^= *seed << 13;
+    *seed ^= *seed >> 7;
+    *seed ^= *seed << 17;
+    *seed
+}
+
+#[trace]
+async fn stress_step(seed: u64, depth: u32) -> u64 {
+    let mut s = seed;
+    match next(&mut s) % 4 {
+        0 => tokio::task::yield_now().await,
+        1 => tokio::time::sleep(Duration::from_micros(next(&mut s) % 300)).await,
+        _ => {}
+    }
+    let mut total = leaf(s);
+    if depth > 0 {
+        total = total.wrapping_add(Box::pin(stress_step(next(&mut s), depth - 1)).await);
+        if next(&mut s).is_multiple_of(2) {
+            total = total.wrapping_add(Box::pin(stress_step(next(&mut s), depth - 1)).await);
+        }
+    }
+    total
+}
+
+fn multi_thread() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(4)
+        .enable_all()
+        .build()
+        .expect("a tokio runtime")
+}
+
+fn main() {
+    let case = std::env::args().nth(1).unwrap_or_default();
+    match case.as_str() {
+        "tokio-multi" => {
+            multi_thread().block_on(async {
+                let tasks: Vec<_> = (0..8).map(|n| tokio::spawn(parent(n))).collect();
+                for t in tasks {
+                    t.await.unwrap();
+                }
+            });
+        }
+        "tokio-current" => {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async {
+                let a = tokio::spawn(parent(1));
+                let b = tokio::spawn(parent(10));
+                a.await.unwrap();
+                b.await.unwrap();
+            });
+        }
+        "futures" => {
+            futures::executor::block_on(async {
+                futures::join!(parent(1), fan_out(5));
+            });
+        }
+        "mixed" => {
+            let worker = std::thread::Builder::new()
+                .name("plain".into())
+                .spawn(|| leaf(leaf(1)))
+                .unwrap();
+            multi_thread().block_on(async {
+                tokio::spawn(parent(3)).await.unwrap();
+                tokio::task::spawn_blocking(|| leaf(2)).await.unwrap();
+            });
+            worker.join().unwrap();
+        }
+        "join" => {
+            futures::executor::block_on(fan_out(1));
+        }
+        "cancel" => {
+            multi_thread().block_on(async {
+                tokio::select! {
+                    _ = forever() => unreachable!(),
+                    _ = tokio::time::sleep(Duration::from_millis(5)) => {}
+                }
+                let timed_out = tokio::time::timeout(Duration::from_millis(5), slow()).await;
+                assert!(timed_out.is_err());
+            });
+        }
+        "panic" => {
+            // The panic is expected: keep its message out of the test's output.
+            std::panic::set_hook(Box::new(|_| {}));
+            let rt = multi_thread();
+            let result = rt.block_on(async { tokio::spawn(explode()).await });
+            assert!(result.is_err(), "the task panicked");
+        }
+        "stress" => {
+            multi_thread().block_on(async {
+                let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+                let tasks: Vec<_> = (0..1000)
+                    .map(|_| {
+                        let s = next(&mut seed);
+                        tokio::spawn(async move {
+                            if s.is_multiple_of(5) {
+                                // Cancelled part way: dropped by the timeout.
+                                let _ = tokio::time::timeout(
+                                    Duration::from_micros(200),
+                                    stress_step(s, 4),
+                                )
+                                .await;
+                            } else {
+                                stress_step(s, 4).await;
+                            }
+                        })
+                    })
+                    .collect();
+                for t in tasks {
+                    t.await.unwrap();
+                }
+            });
+        }
+        other => {
+            eprintln!("unknown case {other:?}");
+            std::process::exit(2);
+        }
+    }
+}

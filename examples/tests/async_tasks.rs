@@ -1,0 +1,229 @@
+//! Async: depth and chains follow the task across `.await` and worker threads, on every
+//! executor, with exits on completion, panic and cancellation.
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use common::{check_nesting, run, tree, trees, Event};
+
+const CASES: &str = env!("CARGO_BIN_EXE_async_cases");
+
+/// Runs `async_cases CASE` with the jsonl trace to a file.
+fn traced(name: &str) -> Vec<Event> {
+    let path = common::out_file(&format!("async-{name}"));
+    let output = std::process::Command::new(CASES)
+        .arg(name)
+        .env("TRACE_FORMAT", "jsonl")
+        .env("TRACE_OUT", &path)
+        .output()
+        .expect("run async_cases");
+    assert!(
+        output.status.success(),
+        "{name}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let text = std::fs::read_to_string(&path).expect("a trace");
+    let _ = std::fs::remove_file(&path);
+    common::parse(&text)
+}
+
+/// The tree of every task, rendered alone (task numbers left out), counted.
+fn task_shapes(events: &[Event]) -> BTreeMap<String, usize> {
+    let mut shapes = BTreeMap::new();
+    for ((kind, _), evs) in trees(events) {
+        if kind != 1 {
+            continue;
+        }
+        let owned: Vec<Event> = evs.into_iter().cloned().collect();
+        let text = tree(&owned);
+        let body = text
+            .split_once('\n')
+            .map_or("", |(_, rest)| rest)
+            .to_string();
+        *shapes.entry(body).or_default() += 1;
+    }
+    shapes
+}
+
+const PARENT_TREE: &str = "  -> async_cases::parent
+    -> async_cases::child
+      -> async_cases::leaf
+      <- async_cases::leaf
+    <- async_cases::child
+    -> async_cases::child
+      -> async_cases::leaf
+      <- async_cases::leaf
+    <- async_cases::child
+  <- async_cases::parent
+";
+
+#[test]
+fn tokio_multi_thread_keeps_each_task_tree_whole() {
+    let events = traced("tokio-multi");
+    check_nesting(&events);
+    assert_eq!(
+        task_shapes(&events),
+        BTreeMap::from([(PARENT_TREE.to_string(), 8)])
+    );
+    assert!(
+        events.iter().all(|e| e.task.is_some()),
+        "every frame here is inside a task"
+    );
+}
+
+#[test]
+fn tokio_current_thread_interleaves_without_mixing() {
+    let events = traced("tokio-current");
+    check_nesting(&events);
+    assert_eq!(
+        task_shapes(&events),
+        BTreeMap::from([(PARENT_TREE.to_string(), 2)])
+    );
+    // Both tasks ran on the one thread, interleaved: the first task's frames are still open
+    // when the second's begin.
+    let first_exit = events
+        .iter()
+        .position(|e| !e.enter && e.depth == 0)
+        .unwrap();
+    let tasks_before: std::collections::BTreeSet<_> =
+        events[..first_exit].iter().filter_map(|e| e.task).collect();
+    assert_eq!(tasks_before.len(), 2, "interleaved");
+}
+
+#[test]
+fn futures_block_on_with_join_in_one_task() {
+    let events = traced("futures");
+    check_nesting(&events);
+    let tasks: std::collections::BTreeSet<_> = events.iter().filter_map(|e| e.task).collect();
+    assert_eq!(
+        tasks.len(),
+        2,
+        "parent and fan_out are each a task of their own"
+    );
+    let shapes = task_shapes(&events);
+    assert_eq!(shapes.get(PARENT_TREE), Some(&1));
+}
+
+#[test]
+fn join_children_each_nest_under_their_parent() {
+    let events = traced("join");
+    check_nesting(&events);
+    // Both children are open at once under fan_out, each at depth 1 (not 1 and 2).
+    let t = tree(&events);
+    assert_eq!(
+        t,
+        "\
+task 1
+  -> async_cases::fan_out
+    -> async_cases::child
+    -> async_cases::child
+      -> async_cases::leaf
+      <- async_cases::leaf
+    <- async_cases::child
+      -> async_cases::leaf
+      <- async_cases::leaf
+    <- async_cases::child
+  <- async_cases::fan_out
+"
+    );
+    let leaves: Vec<&Event> = events
+        .iter()
+        .filter(|e| e.name.ends_with("leaf") && e.enter)
+        .collect();
+    assert!(leaves.iter().all(|e| e.depth == 2));
+}
+
+#[test]
+fn plain_threads_mix_with_tasks() {
+    let events = traced("mixed");
+    check_nesting(&events);
+    let plain: Vec<&Event> = events
+        .iter()
+        .filter(|e| e.thread_name.as_deref() == Some("plain"))
+        .collect();
+    assert!(
+        plain.iter().all(|e| e.task.is_none()),
+        "a plain thread's frames have no task"
+    );
+    assert_eq!(plain.len(), 4);
+    assert_eq!(task_shapes(&events).get(PARENT_TREE), Some(&1));
+    // spawn_blocking runs a closure, not a traced future: its leaf is a plain-thread frame.
+    assert!(events.iter().any(|e| e.name.ends_with("leaf")
+        && e.task.is_none()
+        && e.thread_name.as_deref() != Some("plain")));
+}
+
+#[test]
+fn select_and_timeout_cancel_with_an_exit_marked_cancelled() {
+    let events = traced("cancel");
+    check_nesting(&events);
+    let exits: Vec<(&str, bool, bool)> = events
+        .iter()
+        .filter(|e| !e.enter)
+        .map(|e| (e.name.as_str(), e.cancelled.unwrap(), e.unwinding.unwrap()))
+        .collect();
+    assert_eq!(
+        exits,
+        [
+            ("async_cases::forever", true, false),
+            ("async_cases::slow", true, false)
+        ]
+    );
+    for e in events.iter().filter(|e| !e.enter) {
+        assert!(
+            e.elapsed_ns.unwrap() >= 4_000_000,
+            "ran about 5 ms before cancellation: {e:?}"
+        );
+        assert!(
+            e.busy_ns.unwrap() < e.elapsed_ns.unwrap(),
+            "mostly waiting, not polling"
+        );
+    }
+}
+
+#[test]
+fn a_panicking_task_exits_unwinding_not_cancelled() {
+    let events = traced("panic");
+    check_nesting(&events);
+    let exit = events.iter().find(|e| !e.enter).unwrap();
+    assert_eq!(
+        (exit.name.as_str(), exit.unwinding, exit.cancelled),
+        ("async_cases::explode", Some(true), Some(false))
+    );
+}
+
+#[test]
+fn stress_a_thousand_tasks_on_four_workers() {
+    let events = traced("stress");
+    // Well-nested trees with correct depths, per task; every enter has exactly one exit.
+    check_nesting(&events);
+    let tasks: std::collections::BTreeSet<_> = events.iter().filter_map(|e| e.task).collect();
+    assert_eq!(tasks.len(), 1000);
+    let enters = events.iter().filter(|e| e.enter).count();
+    assert_eq!(enters * 2, events.len());
+    let cancelled = events.iter().filter(|e| e.cancelled == Some(true)).count();
+    assert!(cancelled > 0, "some tasks were cancelled part way");
+    let threads: std::collections::BTreeSet<u64> = events.iter().map(|e| e.thread).collect();
+    assert!(threads.len() >= 2, "{threads:?}");
+    // No frame is duplicated: (task, depth, enter ts) is unique.
+    let mut seen = std::collections::HashSet::new();
+    for e in events.iter().filter(|e| e.enter) {
+        assert!(
+            seen.insert((e.task, e.depth, e.ts_ns, e.name.clone())),
+            "duplicate {e:?}"
+        );
+    }
+}
+
+#[test]
+fn the_tasks_demo_prints_the_chain_of_a_task() {
+    let (output, events) = run(env!("CARGO_BIN_EXE_tasks"), "tasks", &[]);
+    assert!(output.status.success());
+    check_nesting(&events);
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        stdout.contains("task for 2: tasks::handle -> tasks::verify\n"),
+        "{stdout}"
+    );
+}

@@ -1,0 +1,143 @@
+//! Traced futures: the adaptor a traced `async fn`'s body is wrapped in. Its frame belongs to
+//! the task that polls it: on every poll it makes its own place in the tree current on the
+//! polling thread (whichever thread that is) and restores the previous one after, so depth and
+//! chains follow the task across `.await` points and worker threads.
+
+use std::future::Future;
+use std::mem::ManuallyDrop;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use crate::__private::Site;
+use crate::clock;
+use crate::format::Event;
+use crate::thread::{self, Node};
+
+static NEXT_TASK: AtomicU64 = AtomicU64::new(1);
+
+/// A traced future. Created by generated code only.
+pub struct Instrumented<F> {
+    /// Dropped by hand in `drop`, before the exit is written: a cancelled child must exit
+    /// before its parent.
+    inner: ManuallyDrop<F>,
+    site: &'static Site,
+    frame: Option<Frame>,
+    /// Set while the inner future is being polled: still set in `drop` means the poll panicked.
+    polling: bool,
+}
+
+struct Frame {
+    node: Arc<Node>,
+    task: u64,
+    start_ns: u64,
+    busy_ns: u64,
+    done: bool,
+}
+
+impl<F> Instrumented<F> {
+    /// Wraps a future; nothing happens until its first poll.
+    pub fn new(site: &'static Site, inner: F) -> Self {
+        Instrumented {
+            inner: ManuallyDrop::new(inner),
+            site,
+            frame: None,
+            polling: false,
+        }
+    }
+}
+
+/// Puts the thread's previous place back when a poll returns or unwinds.
+struct Restore(Option<thread::PollScope>);
+
+impl Drop for Restore {
+    fn drop(&mut self) {
+        if let Some(scope) = self.0.take() {
+            thread::leave_poll(scope);
+        }
+    }
+}
+
+impl<F: Future> Future for Instrumented<F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        // SAFETY: `inner` is structurally pinned: it is never moved out of `self`, and `drop`
+        // does not move it either. The other fields are not pinned.
+        let this = unsafe { self.get_unchecked_mut() };
+        let started = clock::now_ns();
+        if this.frame.is_none() {
+            let (parent, task) = thread::position();
+            let task = if task == 0 {
+                NEXT_TASK.fetch_add(1, Ordering::Relaxed)
+            } else {
+                task
+            };
+            let depth = parent.as_ref().map_or(0, |p| p.depth + 1);
+            let node = Arc::new(Node {
+                site: this.site,
+                parent,
+                depth,
+            });
+            thread::emit(this.site.name, depth, task, started, Event::Enter);
+            this.frame = Some(Frame {
+                node,
+                task,
+                start_ns: started,
+                busy_ns: 0,
+                done: false,
+            });
+        }
+        let frame = this.frame.as_mut().expect("set above");
+        if frame.done {
+            // Polled after completion: the inner future decides what that means.
+            // SAFETY: as above.
+            return unsafe { Pin::new_unchecked(&mut *this.inner) }.poll(cx);
+        }
+        let restore = Restore(thread::enter_poll(frame.node.clone(), frame.task));
+        this.polling = true;
+        // SAFETY: as above.
+        let out = unsafe { Pin::new_unchecked(&mut *this.inner) }.poll(cx);
+        this.polling = false;
+        drop(restore);
+        let now = clock::now_ns();
+        frame.busy_ns += now.saturating_sub(started);
+        if out.is_ready() {
+            frame.done = true;
+            let event = Event::Exit {
+                elapsed_ns: now.saturating_sub(frame.start_ns),
+                busy_ns: frame.busy_ns,
+                unwinding: false,
+                cancelled: false,
+            };
+            thread::emit(this.site.name, frame.node.depth, frame.task, now, event);
+        }
+        out
+    }
+}
+
+impl<F> Drop for Instrumented<F> {
+    fn drop(&mut self) {
+        // A future still running when dropped is being cancelled (or unwound): everything it
+        // owns, traced children included, goes first, so that their exits precede ours.
+        // SAFETY: `inner` is dropped exactly once, here, in place (pinning allows dropping in
+        // place), and never used again.
+        unsafe { ManuallyDrop::drop(&mut self.inner) };
+        let Some(frame) = &self.frame else { return };
+        if frame.done {
+            return;
+        }
+        let now = clock::now_ns();
+        // A poll that panicked left `polling` set; a drop during unwinding is unwinding too.
+        // Any other drop of an unfinished future is a cancellation.
+        let unwinding = self.polling || std::thread::panicking();
+        let event = Event::Exit {
+            elapsed_ns: now.saturating_sub(frame.start_ns),
+            busy_ns: frame.busy_ns,
+            unwinding,
+            cancelled: !unwinding,
+        };
+        thread::emit(self.site.name, frame.node.depth, frame.task, now, event);
+    }
+}
