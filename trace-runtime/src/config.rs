@@ -1,4 +1,5 @@
-//! Reads the environment once: `TRACE_FORMAT`, `TRACE_OUT`, `NO_COLOR`.
+//! Reads the environment once: `TRACE_FORMAT`, `TRACE_OUT`, `TRACE_MODE`, `TRACE_BUFFER`,
+//! `NO_COLOR`.
 
 use std::io::IsTerminal;
 use std::sync::OnceLock;
@@ -14,12 +15,33 @@ pub(crate) enum Format {
     Jsonl,
 }
 
+/// When records become text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// As the program runs: when a thread's buffer fills, and when an outermost call returns
+    /// 100 ms or more after the last write.
+    Print,
+    /// Only when a thread's (larger) buffer fills, when the thread ends, at exit and on panic.
+    Record,
+}
+
 pub(crate) struct Config {
     pub format: Format,
     pub color: bool,
     /// `TRACE_OUT=off`: chains are kept, nothing is written.
     pub silent: bool,
+    pub mode: Mode,
+    /// Records per thread buffer (`TRACE_BUFFER`).
+    pub capacity: usize,
+    /// Print mode: an outermost exit this long after the last write renders the buffer.
+    pub flush_every_ticks: u64,
 }
+
+/// Records per thread in print mode: 4,096 records, 128 KiB.
+pub(crate) const PRINT_CAPACITY: usize = 4096;
+/// Records per thread in record mode unless `TRACE_BUFFER` says otherwise: 65,536 records,
+/// 2 MiB.
+pub(crate) const RECORD_CAPACITY: usize = 65_536;
 
 static CONFIG: OnceLock<Config> = OnceLock::new();
 
@@ -44,11 +66,39 @@ pub(crate) fn get() -> &'static Config {
             Target::Stdout => std::io::stdout().is_terminal(),
             _ => false,
         };
+        let mode = match std::env::var("TRACE_MODE").as_deref() {
+            Ok("record") => Mode::Record,
+            Ok("print") | Ok("") | Err(_) => Mode::Print,
+            Ok(other) => {
+                crate::sink::warn(&format!("TRACE_MODE={other:?} is not a known mode (print, record); using print"));
+                Mode::Print
+            }
+        };
+        let default_capacity = match mode {
+            Mode::Print => PRINT_CAPACITY,
+            Mode::Record => RECORD_CAPACITY,
+        };
+        let capacity = match std::env::var("TRACE_BUFFER") {
+            Err(_) => default_capacity,
+            Ok(v) => match v.trim().parse::<usize>() {
+                Ok(n) if n >= 16 => n,
+                _ => {
+                    crate::sink::warn(&format!(
+                        "TRACE_BUFFER={v:?} is not a number of records (16 or more); using {default_capacity}"
+                    ));
+                    default_capacity
+                }
+            },
+        };
         crate::exit::install();
+        let cal = crate::clock::calibration();
         Config {
             format,
             color: format == Format::Human && terminal && !no_color,
             silent: target == Target::Off,
+            mode,
+            capacity,
+            flush_every_ticks: cal.ticks_for(100_000_000),
         }
     })
 }

@@ -12,7 +12,7 @@ pub(crate) fn install() {
         if !std::thread::panicking() {
             let previous = std::panic::take_hook();
             std::panic::set_hook(Box::new(move |info| {
-                crate::thread::flush_all();
+                crate::thread::flush_all(false);
                 previous(info);
             }));
         }

@@ -2,7 +2,9 @@
 
 use std::io::Write;
 
-use crate::config::Format;
+use crate::clock::{self, Calibration};
+use crate::config::{Config, Format};
+use crate::ring::{Rec, CANCELLED, DEPTH_MASK, KIND_BUSY, KIND_ENTER, KIND_MASK, UNWINDING};
 
 /// What happened.
 #[derive(Clone, Copy)]
@@ -36,6 +38,53 @@ pub(crate) struct Record<'a> {
     pub name: &'a str,
     pub ts_ns: u64,
     pub event: Event,
+}
+
+/// The event a record stands for; `busy` is the record that follows an async exit.
+pub(crate) fn event_of(rec: &Rec, busy: Option<&Rec>, cal: &Calibration) -> Event {
+    if rec.meta & KIND_MASK == KIND_ENTER {
+        return Event::Enter;
+    }
+    let elapsed_ns = cal.ns(rec.ts) - cal.ns(rec.aux);
+    Event::Exit {
+        elapsed_ns,
+        busy_ns: busy.map_or(elapsed_ns, |b| cal.span_ns(b.aux).min(elapsed_ns)),
+        unwinding: rec.meta & UNWINDING != 0,
+        cancelled: rec.meta & CANCELLED != 0,
+    }
+}
+
+/// Renders one thread's records as lines of the configured format.
+pub(crate) fn render(
+    out: &mut Vec<u8>,
+    cfg: &Config,
+    thread: u32,
+    thread_name: Option<&str>,
+    recs: &[Rec],
+) {
+    let cal = clock::calibration();
+    let mut i = 0;
+    while i < recs.len() {
+        let rec = &recs[i];
+        if rec.meta & KIND_MASK == KIND_BUSY {
+            i += 1;
+            continue;
+        }
+        let busy = recs.get(i + 1).filter(|n| n.meta & KIND_MASK == KIND_BUSY);
+        let record = Record {
+            who: Who {
+                thread,
+                thread_name,
+                task: u64::from(rec.task),
+            },
+            depth: (rec.meta & DEPTH_MASK) as usize,
+            name: rec.site.name,
+            ts_ns: cal.ns(rec.ts),
+            event: event_of(rec, busy, cal),
+        };
+        line(out, cfg.format, cfg.color, &record);
+        i += if busy.is_some() { 2 } else { 1 };
+    }
 }
 
 /// Appends one event line to `buf`.

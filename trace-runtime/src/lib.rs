@@ -83,6 +83,8 @@ mod exit;
 #[cfg(feature = "enable")]
 mod format;
 #[cfg(feature = "enable")]
+mod ring;
+#[cfg(feature = "enable")]
 mod sink;
 #[cfg(feature = "enable")]
 mod task;

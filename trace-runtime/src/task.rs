@@ -12,8 +12,7 @@ use std::task::{Context, Poll};
 
 use crate::__private::Site;
 use crate::clock;
-use crate::format::Event;
-use crate::thread::{self, Node};
+use crate::thread::{self, AsyncExit, Node};
 
 static NEXT_TASK: AtomicU64 = AtomicU64::new(1);
 
@@ -31,8 +30,8 @@ pub struct Instrumented<F> {
 struct Frame {
     node: Arc<Node>,
     task: u64,
-    start_ns: u64,
-    busy_ns: u64,
+    start: u64,
+    busy: u64,
     done: bool,
 }
 
@@ -66,7 +65,7 @@ impl<F: Future> Future for Instrumented<F> {
         // SAFETY: `inner` is structurally pinned: it is never moved out of `self`, and `drop`
         // does not move it either. The other fields are not pinned.
         let this = unsafe { self.get_unchecked_mut() };
-        let started = clock::now_ns();
+        let started = clock::ticks();
         if this.frame.is_none() {
             let (parent, task) = thread::position();
             let task = if task == 0 {
@@ -80,12 +79,12 @@ impl<F: Future> Future for Instrumented<F> {
                 parent,
                 depth,
             });
-            thread::emit(this.site.name, depth, task, started, Event::Enter);
+            thread::record_async(this.site, depth, task, started, None);
             this.frame = Some(Frame {
                 node,
                 task,
-                start_ns: started,
-                busy_ns: 0,
+                start: started,
+                busy: 0,
                 done: false,
             });
         }
@@ -101,17 +100,17 @@ impl<F: Future> Future for Instrumented<F> {
         let out = unsafe { Pin::new_unchecked(&mut *this.inner) }.poll(cx);
         this.polling = false;
         drop(restore);
-        let now = clock::now_ns();
-        frame.busy_ns += now.saturating_sub(started);
+        let now = clock::ticks();
+        frame.busy += now.saturating_sub(started);
         if out.is_ready() {
             frame.done = true;
-            let event = Event::Exit {
-                elapsed_ns: now.saturating_sub(frame.start_ns),
-                busy_ns: frame.busy_ns,
+            let exit = AsyncExit {
+                start: frame.start,
+                busy: frame.busy,
                 unwinding: false,
                 cancelled: false,
             };
-            thread::emit(this.site.name, frame.node.depth, frame.task, now, event);
+            thread::record_async(this.site, frame.node.depth, frame.task, now, Some(exit));
         }
         out
     }
@@ -128,16 +127,16 @@ impl<F> Drop for Instrumented<F> {
         if frame.done {
             return;
         }
-        let now = clock::now_ns();
+        let now = clock::ticks();
         // A poll that panicked left `polling` set; a drop during unwinding is unwinding too.
         // Any other drop of an unfinished future is a cancellation.
         let unwinding = self.polling || std::thread::panicking();
-        let event = Event::Exit {
-            elapsed_ns: now.saturating_sub(frame.start_ns),
-            busy_ns: frame.busy_ns,
+        let exit = AsyncExit {
+            start: frame.start,
+            busy: frame.busy,
             unwinding,
             cancelled: !unwinding,
         };
-        thread::emit(self.site.name, frame.node.depth, frame.task, now, event);
+        thread::record_async(self.site, frame.node.depth, frame.task, now, Some(exit));
     }
 }
