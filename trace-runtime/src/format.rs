@@ -29,6 +29,7 @@ pub(crate) struct Who<'a> {
 }
 
 const INDENT: &str = "  ";
+const SPACES: &str = "                                                                ";
 const PALETTE: [&str; 6] = ["36", "33", "35", "32", "34", "31"];
 
 /// One event, with everything a line shows.
@@ -106,22 +107,33 @@ fn human(buf: &mut Vec<u8>, color: bool, r: &Record<'_>) {
     let (depth, event) = (*depth, *event);
     let tint = PALETTE[(who.thread as usize) % PALETTE.len()];
     if color {
-        let _ = write!(buf, "\x1b[{tint}m");
+        buf.extend_from_slice(b"\x1b[");
+        buf.extend_from_slice(tint.as_bytes());
+        buf.push(b'm');
     }
-    let _ = write!(buf, "[{:02}", who.thread);
+    buf.push(b'[');
+    if who.thread < 10 {
+        buf.push(b'0');
+    }
+    push_u64(buf, u64::from(who.thread));
     if let Some(n) = who.thread_name {
-        let _ = write!(buf, " {n}");
+        buf.push(b' ');
+        buf.extend_from_slice(n.as_bytes());
     }
     if who.task != 0 {
-        let _ = write!(buf, " task {}", who.task);
+        buf.extend_from_slice(b" task ");
+        push_u64(buf, who.task);
     }
     buf.push(b']');
     if color {
         buf.extend_from_slice(b"\x1b[0m");
     }
     buf.push(b' ');
-    for _ in 0..depth {
-        buf.extend_from_slice(INDENT.as_bytes());
+    let mut indent = depth * INDENT.len();
+    while indent > 0 {
+        let n = indent.min(SPACES.len());
+        buf.extend_from_slice(&SPACES.as_bytes()[..n]);
+        indent -= n;
     }
     match event {
         Event::Enter => {
@@ -168,14 +180,40 @@ fn human(buf: &mut Vec<u8>, color: bool, r: &Record<'_>) {
     buf.push(b'\n');
 }
 
-/// `850ns`, `12.3µs`, `4.5ms`, `2.01s`.
+/// `850ns`, `12.3µs`, `4.5ms`, `2.01s`: rounded to the digits shown.
 pub(crate) fn duration(buf: &mut Vec<u8>, ns: u64) {
-    let _ = match ns {
-        0..=999 => write!(buf, "{ns}ns"),
-        1_000..=999_999 => write!(buf, "{:.1}µs", ns as f64 / 1e3),
-        1_000_000..=999_999_999 => write!(buf, "{:.1}ms", ns as f64 / 1e6),
-        _ => write!(buf, "{:.2}s", ns as f64 / 1e9),
+    let (scaled, decimals, unit): (u64, u32, &str) = match ns {
+        0..=999 => (ns, 0, "ns"),
+        1_000..=999_949 => ((ns + 50) / 100, 1, "µs"),
+        999_950..=999_949_999 => ((ns + 50_000) / 100_000, 1, "ms"),
+        _ => ((ns + 5_000_000) / 10_000_000, 2, "s"),
     };
+    let div = 10u64.pow(decimals);
+    push_u64(buf, scaled / div);
+    if decimals > 0 {
+        buf.push(b'.');
+        let frac = scaled % div;
+        if decimals == 2 && frac < 10 {
+            buf.push(b'0');
+        }
+        push_u64(buf, frac);
+    }
+    buf.extend_from_slice(unit.as_bytes());
+}
+
+/// Decimal digits of `n`, without going through `fmt`.
+pub(crate) fn push_u64(buf: &mut Vec<u8>, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    buf.extend_from_slice(&digits[i..]);
 }
 
 fn jsonl(buf: &mut Vec<u8>, r: &Record<'_>) {
@@ -186,23 +224,28 @@ fn jsonl(buf: &mut Vec<u8>, r: &Record<'_>) {
         ts_ns,
         event,
     } = r;
-    let _ = write!(buf, "{{\"thread\":{},\"thread_name\":", who.thread);
+    buf.extend_from_slice(b"{\"thread\":");
+    push_u64(buf, u64::from(who.thread));
+    buf.extend_from_slice(b",\"thread_name\":");
     match who.thread_name {
         Some(n) => json_string(buf, n),
         None => buf.extend_from_slice(b"null"),
     }
-    let kind = match event {
-        Event::Enter => "enter",
-        Event::Exit { .. } => "exit",
-    };
+    buf.extend_from_slice(b",\"task\":");
     if who.task == 0 {
-        buf.extend_from_slice(b",\"task\":null");
+        buf.extend_from_slice(b"null");
     } else {
-        let _ = write!(buf, ",\"task\":{}", who.task);
+        push_u64(buf, who.task);
     }
-    let _ = write!(buf, ",\"depth\":{depth},\"event\":\"{kind}\",\"name\":");
+    buf.extend_from_slice(b",\"depth\":");
+    push_u64(buf, *depth as u64);
+    buf.extend_from_slice(match event {
+        Event::Enter => b",\"event\":\"enter\",\"name\":".as_slice(),
+        Event::Exit { .. } => b",\"event\":\"exit\",\"name\":".as_slice(),
+    });
     json_string(buf, name);
-    let _ = write!(buf, ",\"ts_ns\":{ts_ns}");
+    buf.extend_from_slice(b",\"ts_ns\":");
+    push_u64(buf, *ts_ns);
     if let Event::Exit {
         elapsed_ns,
         busy_ns,
@@ -210,10 +253,12 @@ fn jsonl(buf: &mut Vec<u8>, r: &Record<'_>) {
         cancelled,
     } = *event
     {
-        let _ = write!(
-            buf,
-            ",\"elapsed_ns\":{elapsed_ns},\"busy_ns\":{busy_ns},\"unwinding\":{unwinding},\"cancelled\":{cancelled}"
-        );
+        buf.extend_from_slice(b",\"elapsed_ns\":");
+        push_u64(buf, elapsed_ns);
+        buf.extend_from_slice(b",\"busy_ns\":");
+        push_u64(buf, busy_ns);
+        buf.extend_from_slice(if unwinding { b",\"unwinding\":true".as_slice() } else { b",\"unwinding\":false".as_slice() });
+        buf.extend_from_slice(if cancelled { b",\"cancelled\":true".as_slice() } else { b",\"cancelled\":false".as_slice() });
     }
     buf.extend_from_slice(b"}\n");
 }
@@ -221,6 +266,11 @@ fn jsonl(buf: &mut Vec<u8>, r: &Record<'_>) {
 /// A JSON string literal with the escapes RFC 8259 requires.
 pub(crate) fn json_string(buf: &mut Vec<u8>, s: &str) {
     buf.push(b'"');
+    if !s.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) {
+        buf.extend_from_slice(s.as_bytes());
+        buf.push(b'"');
+        return;
+    }
     for c in s.chars() {
         match c {
             '"' => buf.extend_from_slice(b"\\\""),
@@ -328,10 +378,16 @@ mod tests {
     #[test]
     fn durations_pick_a_readable_unit() {
         let cases = [
+            (0, "0ns"),
             (999, "999ns"),
             (1_500, "1.5µs"),
+            (12_345, "12.3µs"),
+            (999_949, "999.9µs"),
+            (999_950, "1.0ms"),
             (2_500_000, "2.5ms"),
             (3_210_000_000, "3.21s"),
+            (3_005_000_000, "3.01s"),
+            (12_000_000_000, "12.00s"),
         ];
         for (ns, want) in cases {
             let mut buf = Vec::new();
