@@ -14,30 +14,37 @@ pub(crate) struct Calibration {
 static CALIBRATION: OnceLock<Calibration> = OnceLock::new();
 static EPOCH: OnceLock<Instant> = OnceLock::new();
 
+/// Whether the TSC can be used: 0 unknown, 1 yes, 2 no.
+#[cfg(target_arch = "x86_64")]
+static TSC_USABLE: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(0);
+
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn tsc_usable() -> bool {
+    match TSC_USABLE.load(std::sync::atomic::Ordering::Relaxed) {
+        1 => true,
+        2 => false,
+        _ => probe_tsc(),
+    }
+}
+
 #[cfg(target_arch = "x86_64")]
 // `__cpuid` is safe to call on recent toolchains and unsafe on older ones.
 #[allow(unused_unsafe)]
-fn tsc_usable() -> bool {
-    use std::sync::atomic::{AtomicU8, Ordering};
-    // 0 unknown, 1 yes, 2 no.
-    static USABLE: AtomicU8 = AtomicU8::new(0);
-    match USABLE.load(Ordering::Relaxed) {
-        1 => true,
-        2 => false,
-        _ => {
-            // CPUID leaf 0x8000_0007, EDX bit 8: the TSC runs at a constant rate in every
-            // power state and is synchronised across cores.
-            // SAFETY (older toolchains): CPUID exists on every x86_64 CPU.
-            let max = unsafe { std::arch::x86_64::__cpuid(0x8000_0000) }.eax;
-            let invariant = max >= 0x8000_0007 && {
-                // SAFETY: as above; the leaf is supported (checked against `max`).
-                let leaf = unsafe { std::arch::x86_64::__cpuid(0x8000_0007) };
-                leaf.edx & (1 << 8) != 0
-            };
-            USABLE.store(if invariant { 1 } else { 2 }, Ordering::Relaxed);
-            invariant
-        }
-    }
+#[cold]
+fn probe_tsc() -> bool {
+    use std::sync::atomic::Ordering;
+    // CPUID leaf 0x8000_0007, EDX bit 8: the TSC runs at a constant rate in every power state
+    // and is synchronised across cores.
+    // SAFETY (older toolchains): CPUID exists on every x86_64 CPU.
+    let max = unsafe { std::arch::x86_64::__cpuid(0x8000_0000) }.eax;
+    let invariant = max >= 0x8000_0007 && {
+        // SAFETY: as above; the leaf is supported (checked against `max`).
+        let leaf = unsafe { std::arch::x86_64::__cpuid(0x8000_0007) };
+        leaf.edx & (1 << 8) != 0
+    };
+    TSC_USABLE.store(if invariant { 1 } else { 2 }, Ordering::Relaxed);
+    invariant
 }
 
 /// Raw ticks: read on every event, so as cheap as the platform allows.

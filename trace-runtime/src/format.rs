@@ -257,8 +257,16 @@ fn jsonl(buf: &mut Vec<u8>, r: &Record<'_>) {
         push_u64(buf, elapsed_ns);
         buf.extend_from_slice(b",\"busy_ns\":");
         push_u64(buf, busy_ns);
-        buf.extend_from_slice(if unwinding { b",\"unwinding\":true".as_slice() } else { b",\"unwinding\":false".as_slice() });
-        buf.extend_from_slice(if cancelled { b",\"cancelled\":true".as_slice() } else { b",\"cancelled\":false".as_slice() });
+        buf.extend_from_slice(if unwinding {
+            b",\"unwinding\":true".as_slice()
+        } else {
+            b",\"unwinding\":false".as_slice()
+        });
+        buf.extend_from_slice(if cancelled {
+            b",\"cancelled\":true".as_slice()
+        } else {
+            b",\"cancelled\":false".as_slice()
+        });
     }
     buf.extend_from_slice(b"}\n");
 }

@@ -74,6 +74,17 @@ pub use trace_macro::trace;
 mod chain;
 pub use chain::{chain, Chain};
 
+/// Renders and writes out every thread's buffered trace now, instead of when buffers fill,
+/// threads end or the process exits. Does nothing when tracing is off.
+///
+/// ```
+/// trace_runtime::flush();
+/// ```
+pub fn flush() {
+    #[cfg(feature = "enable")]
+    thread::flush_all(true);
+}
+
 #[cfg(feature = "enable")]
 mod clock;
 #[cfg(feature = "enable")]

@@ -50,9 +50,12 @@ unsafe impl Sync for Ring {}
 
 impl Ring {
     pub(crate) fn new(thread: u32, name: Option<Box<str>>, capacity: usize) -> Self {
-        let slots = (0..capacity.max(2))
-            .map(|_| UnsafeCell::new(MaybeUninit::uninit()))
-            .collect();
+        let capacity = capacity.max(2);
+        let mut slots: Vec<UnsafeCell<MaybeUninit<Rec>>> = Vec::with_capacity(capacity);
+        // SAFETY: the elements are `MaybeUninit`, which needs no initialisation. Not writing
+        // them also leaves the pages untouched until records land there.
+        unsafe { slots.set_len(capacity) };
+        let slots = slots.into_boxed_slice();
         Ring {
             thread,
             name,

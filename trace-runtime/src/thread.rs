@@ -44,6 +44,8 @@ pub(crate) struct PollScope {
 }
 
 struct Local {
+    /// The process's configuration, kept here so the hot path reads no global.
+    cfg: &'static Config,
     ring: Arc<Ring>,
     // Only this thread touches these, and never across a call that could re-enter.
     stack: UnsafeCell<Vec<&'static Site>>,
@@ -76,6 +78,7 @@ impl Local {
         registry.push(Arc::downgrade(&ring));
         drop(registry);
         Local {
+            cfg,
             ring,
             stack: UnsafeCell::new(Vec::with_capacity(64)),
             ctx: UnsafeCell::new(Ctx {
@@ -89,7 +92,8 @@ impl Local {
 
     /// Opens a sync frame; returns its stack index, depth and task.
     #[inline]
-    fn enter(&self, cfg: &Config, site: &'static Site, ts: u64) -> (u32, u32, u64) {
+    fn enter(&self, site: &'static Site, ts: u64) -> (u32, u32, u64) {
+        let cfg = self.cfg;
         // SAFETY: only this thread reaches its `Local`, and nothing called while these
         // references live can re-enter tracing.
         let stack = unsafe { &mut *self.stack.get() };
@@ -115,7 +119,8 @@ impl Local {
     }
 
     #[inline]
-    fn exit(&self, cfg: &Config, guard: &Guard, ts: u64, unwinding: bool) {
+    fn exit(&self, guard: &Guard, ts: u64, unwinding: bool) {
+        let cfg = self.cfg;
         // SAFETY: as in `enter`.
         let stack = unsafe { &mut *self.stack.get() };
         // Truncating rather than popping keeps the stack right even if an inner guard was leaked.
@@ -361,21 +366,17 @@ impl Guard {
     /// Opens a frame. Called by generated code only.
     #[inline]
     pub fn enter(site: &'static Site) -> Guard {
-        let cfg = config::get();
         let ts = clock::ticks();
-        let (index, depth, task) =
-            LOCAL
-                .try_with(|l| l.enter(cfg, site, ts))
-                .unwrap_or_else(|_| {
-                    orphan(&[Rec {
-                        ts,
-                        site,
-                        aux: 0,
-                        task: 0,
-                        meta: KIND_ENTER,
-                    }]);
-                    (0, 0, 0)
-                });
+        let (index, depth, task) = LOCAL.try_with(|l| l.enter(site, ts)).unwrap_or_else(|_| {
+            orphan(&[Rec {
+                ts,
+                site,
+                aux: 0,
+                task: 0,
+                meta: KIND_ENTER,
+            }]);
+            (0, 0, 0)
+        });
         Guard {
             site,
             start: ts,
@@ -389,13 +390,9 @@ impl Guard {
 impl Drop for Guard {
     #[inline]
     fn drop(&mut self) {
-        let cfg = config::get();
         let ts = clock::ticks();
         let unwinding = std::thread::panicking();
-        if LOCAL
-            .try_with(|l| l.exit(cfg, self, ts, unwinding))
-            .is_err()
-        {
+        if LOCAL.try_with(|l| l.exit(self, ts, unwinding)).is_err() {
             orphan(&[Rec {
                 ts,
                 site: self.site,
