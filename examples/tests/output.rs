@@ -178,3 +178,42 @@ fn colour_on_a_terminal_unless_no_color() {
     assert!(plain.contains("[01 main] -> chains::main"), "{plain:?}");
     assert!(!plain.contains('\x1b'), "{plain:?}");
 }
+
+#[test]
+fn record_mode_writes_the_same_trace_with_a_tiny_buffer_spilling() {
+    let print = common::run(CHAINS, "print-mode", &[]).1;
+    // 16 records per thread: the main thread's 20 events spill mid-run; none is lost.
+    let (out, record) = common::run(
+        CHAINS,
+        "record-mode",
+        &[("TRACE_MODE", "record"), ("TRACE_BUFFER", "16")],
+    );
+    assert!(out.status.success());
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    common::check_nesting(&record);
+    assert_eq!(common::tree(&record), common::tree(&print));
+}
+
+#[test]
+fn bad_mode_and_buffer_values_warn_and_fall_back() {
+    let out = chains(&[
+        ("TRACE_MODE", "fast"),
+        ("TRACE_BUFFER", "lots"),
+        ("TRACE_OUT", "off"),
+    ]);
+    assert!(out.status.success());
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.contains("TRACE_MODE=\"fast\" is not a known mode (print, record); using print"),
+        "{stderr}"
+    );
+    assert!(
+        stderr
+            .contains("TRACE_BUFFER=\"lots\" is not a number of records (16 or more); using 4096"),
+        "{stderr}"
+    );
+}
