@@ -161,16 +161,6 @@ impl Local {
     fn flush(&self) {
         self.ring.drain(true, true, &mut render_to_sink);
     }
-
-    fn ctx(&self) -> &mut Ctx {
-        // SAFETY: as in `enter`; callers do not hold two of these at once.
-        unsafe { &mut *self.ctx.get() }
-    }
-
-    fn stack(&self) -> &mut Vec<&'static Site> {
-        // SAFETY: as in `enter`.
-        unsafe { &mut *self.stack.get() }
-    }
 }
 
 impl Drop for Local {
@@ -207,7 +197,8 @@ pub(crate) fn exiting() {
 pub(crate) fn current_chain() -> Vec<&'static str> {
     LOCAL
         .try_with(|l| {
-            let ctx = l.ctx();
+            // SAFETY: on this thread; the references end with the closure.
+            let (ctx, stack) = unsafe { (&mut *l.ctx.get(), &mut *l.stack.get()) };
             let mut names = Vec::new();
             let mut node = ctx.base.as_deref();
             while let Some(n) = node {
@@ -215,7 +206,7 @@ pub(crate) fn current_chain() -> Vec<&'static str> {
                 node = n.parent.as_deref();
             }
             names.reverse();
-            names.extend(l.stack()[ctx.mark..].iter().map(|s| s.name));
+            names.extend(stack[ctx.mark..].iter().map(|s| s.name));
             names
         })
         .unwrap_or_default()
@@ -226,14 +217,15 @@ pub(crate) fn current_chain() -> Vec<&'static str> {
 pub(crate) fn position() -> (Option<Arc<Node>>, u64) {
     LOCAL
         .try_with(|l| {
-            let ctx = l.ctx();
+            // SAFETY: on this thread; the references end with the closure.
+            let (ctx, stack) = unsafe { (&mut *l.ctx.get(), &mut *l.stack.get()) };
             // Outside any traced future a future starts a task of its own: tasks do not nest
             // under the sync frames of whoever happens to poll them.
             let Some(base) = ctx.base.clone() else {
                 return (None, 0);
             };
             let mut parent = Some(base);
-            for site in &l.stack()[ctx.mark..] {
+            for site in &stack[ctx.mark..] {
                 let depth = depth_below(&parent) as u32;
                 parent = Some(Arc::new(Node {
                     site,
@@ -249,8 +241,9 @@ pub(crate) fn position() -> (Option<Arc<Node>>, u64) {
 pub(crate) fn enter_poll(node: Arc<Node>, task: u64) -> Option<PollScope> {
     LOCAL
         .try_with(|l| {
-            let mark = l.stack().len();
-            let ctx = l.ctx();
+            // SAFETY: on this thread; the references end with the closure.
+            let (ctx, stack) = unsafe { (&mut *l.ctx.get(), &mut *l.stack.get()) };
+            let mark = stack.len();
             let previous = std::mem::replace(
                 ctx,
                 Ctx {
@@ -266,10 +259,11 @@ pub(crate) fn enter_poll(node: Arc<Node>, task: u64) -> Option<PollScope> {
 
 pub(crate) fn leave_poll(scope: PollScope) {
     let _ = LOCAL.try_with(|l| {
+        // SAFETY: on this thread; the references end with the closure.
+        let (ctx, stack) = unsafe { (&mut *l.ctx.get(), &mut *l.stack.get()) };
         // A frame leaked inside the poll must not outlive it.
-        let mark = l.ctx().mark;
-        l.stack().truncate(mark);
-        *l.ctx() = scope.ctx;
+        stack.truncate(ctx.mark);
+        *ctx = scope.ctx;
     });
 }
 
