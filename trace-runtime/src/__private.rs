@@ -4,12 +4,17 @@
 pub struct Site {
     /// Its fully qualified name.
     pub name: &'static str,
+    /// What `TRACE_FILTER` and `TRACE_FOCUS` decided for it, worked out on its first call.
+    pub(crate) state: core::sync::atomic::AtomicU8,
 }
 
 impl Site {
     /// Called from generated statics.
     pub const fn new(name: &'static str) -> Self {
-        Site { name }
+        Site {
+            name,
+            state: core::sync::atomic::AtomicU8::new(0),
+        }
     }
 }
 

@@ -13,6 +13,10 @@ pub(crate) enum Format {
     Human,
     /// One JSON object per event.
     Jsonl,
+    /// Collapsed stacks (`a;b;c self_ns`), written at exit, for flame graphs.
+    Folded,
+    /// Trace Event Format JSON, for Perfetto and chrome://tracing.
+    Chrome,
 }
 
 /// When records become text.
@@ -35,6 +39,20 @@ pub(crate) struct Config {
     pub capacity: usize,
     /// Print mode: an outermost exit this long after the last write renders the buffer.
     pub flush_every_ticks: u64,
+    /// `TRACE_FOCUS`: print only the chains that reach this fn.
+    pub focus: Option<String>,
+    /// `TRACE_SUMMARY`: a per-fn table and the weighted call graph at exit.
+    pub summary: bool,
+    /// `TRACE_SUMMARY_JSON`: the same as JSON, to this file.
+    pub summary_json: Option<std::path::PathBuf>,
+    /// `TRACE_FILTER`.
+    pub filter: crate::filter::Filter,
+    /// `depth=` of `TRACE_FILTER`, or no limit.
+    pub max_depth: u32,
+    /// Per-call analysis is needed on exits (summary, folded stacks, focus).
+    pub analyze: bool,
+    /// Records are taken but no event line is written (`TRACE_OUT=off`, focus, folded).
+    pub quiet_events: bool,
 }
 
 /// Records per thread in print mode: 4,096 records, 128 KiB.
@@ -51,10 +69,12 @@ pub(crate) fn get() -> &'static Config {
     CONFIG.get_or_init(|| {
         let format = match std::env::var("TRACE_FORMAT").as_deref() {
             Ok("jsonl") | Ok("json") => Format::Jsonl,
+            Ok("folded") => Format::Folded,
+            Ok("chrome") => Format::Chrome,
             Ok("human") | Ok("") | Err(_) => Format::Human,
             Ok(other) => {
                 crate::sink::warn(&format!(
-                    "TRACE_FORMAT={other:?} is not a known format (human, jsonl); using human"
+                    "TRACE_FORMAT={other:?} is not a known format (human, jsonl, folded, chrome); using human"
                 ));
                 Format::Human
             }
@@ -90,15 +110,34 @@ pub(crate) fn get() -> &'static Config {
                 }
             },
         };
+        let focus = std::env::var("TRACE_FOCUS").ok().filter(|f| !f.trim().is_empty());
+        let summary = std::env::var("TRACE_SUMMARY").is_ok_and(|v| !v.is_empty() && v != "0");
+        let summary_json = std::env::var_os("TRACE_SUMMARY_JSON").filter(|v| !v.is_empty()).map(Into::into);
+        let filter = match std::env::var("TRACE_FILTER") {
+            Ok(spec) => crate::filter::Filter::parse(&spec).unwrap_or_else(|e| {
+                crate::sink::warn(&format!("TRACE_FILTER={spec:?}: {e}; tracing everything"));
+                crate::filter::Filter::default()
+            }),
+            Err(_) => crate::filter::Filter::default(),
+        };
+        crate::sink::begin(format);
         crate::exit::install();
         let cal = crate::clock::calibration();
+        let silent = target == Target::Off;
         Config {
             format,
             color: format == Format::Human && terminal && !no_color,
-            silent: target == Target::Off,
+            silent,
             mode,
             capacity,
             flush_every_ticks: cal.ticks_for(100_000_000),
+            analyze: summary || summary_json.is_some() || format == Format::Folded || focus.is_some(),
+            quiet_events: silent || focus.is_some() || format == Format::Folded,
+            focus,
+            summary,
+            summary_json,
+            max_depth: filter.max_depth.unwrap_or(u32::MAX),
+            filter,
         }
     })
 }

@@ -27,6 +27,9 @@ fn register_at_exit() {
     }
     extern "C" fn at_exit() {
         crate::thread::exiting();
+        crate::analysis::report();
+        crate::open::report_at_exit();
+        crate::format::chrome_epilogue();
     }
     // SAFETY: `atexit` is the C standard library's, present on every unix and on Windows; the
     // callback never unwinds (it only writes buffers, ignoring errors).

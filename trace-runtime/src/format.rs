@@ -4,7 +4,9 @@ use std::io::Write;
 
 use crate::clock::{self, Calibration};
 use crate::config::{Config, Format};
-use crate::ring::{Rec, CANCELLED, DEPTH_MASK, KIND_BUSY, KIND_ENTER, KIND_MASK, UNWINDING};
+use crate::ring::{
+    OpenSync, Rec, RenderState, CANCELLED, DEPTH_MASK, KIND_BUSY, KIND_ENTER, KIND_MASK, UNWINDING,
+};
 
 /// What happened.
 #[derive(Clone, Copy)]
@@ -29,6 +31,8 @@ pub(crate) struct Who<'a> {
 }
 
 const INDENT: &str = "  ";
+/// Indentation levels shown before the depth is written as a number.
+pub(crate) const MAX_INDENT: usize = 40;
 const SPACES: &str = "                                                                ";
 const PALETTE: [&str; 6] = ["36", "33", "35", "32", "34", "31"];
 
@@ -55,15 +59,18 @@ pub(crate) fn event_of(rec: &Rec, busy: Option<&Rec>, cal: &Calibration) -> Even
     }
 }
 
-/// Renders one thread's records as lines of the configured format.
+/// Renders one ring's records as lines of the configured format, keeping track of open frames
+/// (for the report at exit) and folding away calls shorter than `min=`.
 pub(crate) fn render(
     out: &mut Vec<u8>,
     cfg: &Config,
     thread: u32,
     thread_name: Option<&str>,
+    state: &mut RenderState,
     recs: &[Rec],
 ) {
     let cal = clock::calibration();
+    let min_ticks = cfg.filter.min_ns.map(|ns| cal.ticks_for(ns));
     let mut i = 0;
     while i < recs.len() {
         let rec = &recs[i];
@@ -72,19 +79,54 @@ pub(crate) fn render(
             continue;
         }
         let busy = recs.get(i + 1).filter(|n| n.meta & KIND_MASK == KIND_BUSY);
+        i += if busy.is_some() { 2 } else { 1 };
+        let depth = rec.meta & DEPTH_MASK;
+        let enter = rec.meta & KIND_MASK == KIND_ENTER;
         let record = Record {
             who: Who {
                 thread,
                 thread_name,
                 task: u64::from(rec.task),
             },
-            depth: (rec.meta & DEPTH_MASK) as usize,
+            depth: depth as usize,
             name: rec.site.name,
             ts_ns: cal.ns(rec.ts),
             event: event_of(rec, busy, cal),
         };
-        line(out, cfg.format, cfg.color, &record);
-        i += if busy.is_some() { 2 } else { 1 };
+        if rec.task != 0 {
+            crate::open::task_event(rec, thread);
+            if !cfg.quiet_events && !min_ticks.is_some_and(|m| !enter && rec.ts - rec.aux < m) {
+                line(out, cfg.format, cfg.color, &record);
+            }
+            continue;
+        }
+        // A sync frame: this ring holds its enter and exit, in order.
+        if enter {
+            state.open.push(OpenSync {
+                site: rec.site,
+                depth,
+                start: rec.ts,
+                offset: state.pending.len(),
+            });
+            if !cfg.quiet_events {
+                line(&mut state.pending, cfg.format, cfg.color, &record);
+            }
+        } else {
+            // Frames leaked inside this one close with it.
+            while state.open.last().is_some_and(|o| o.depth > depth) {
+                state.open.pop();
+            }
+            let opened = state.open.pop();
+            let short = min_ticks.is_some_and(|m| rec.ts.saturating_sub(rec.aux) < m);
+            match opened {
+                Some(o) if short => state.pending.truncate(o.offset),
+                _ if !cfg.quiet_events => line(&mut state.pending, cfg.format, cfg.color, &record),
+                _ => {}
+            }
+        }
+        if state.open.is_empty() || min_ticks.is_none() {
+            out.append(&mut state.pending);
+        }
     }
 }
 
@@ -93,6 +135,9 @@ pub(crate) fn line(buf: &mut Vec<u8>, format: Format, color: bool, r: &Record<'_
     match format {
         Format::Human => human(buf, color, r),
         Format::Jsonl => jsonl(buf, r),
+        Format::Chrome => chrome(buf, r),
+        // Folded stacks are written at exit, from the analysis.
+        Format::Folded => {}
     }
 }
 
@@ -129,7 +174,14 @@ fn human(buf: &mut Vec<u8>, color: bool, r: &Record<'_>) {
         buf.extend_from_slice(b"\x1b[0m");
     }
     buf.push(b' ');
-    let mut indent = depth * INDENT.len();
+    // Past MAX_INDENT levels the indentation stops growing and the depth is written out, so a
+    // deep recursion stays readable.
+    if depth > MAX_INDENT {
+        buf.extend_from_slice(b"[depth ");
+        push_u64(buf, depth as u64);
+        buf.extend_from_slice(b"] ");
+    }
+    let mut indent = depth.min(MAX_INDENT) * INDENT.len();
     while indent > 0 {
         let n = indent.min(SPACES.len());
         buf.extend_from_slice(&SPACES.as_bytes()[..n]);
@@ -269,6 +321,95 @@ fn jsonl(buf: &mut Vec<u8>, r: &Record<'_>) {
         });
     }
     buf.extend_from_slice(b"}\n");
+}
+
+/// Offsets task tracks from thread tracks in Trace Event Format `tid`s.
+pub(crate) const TASK_TRACK: u64 = 1_000_000;
+
+/// One complete ("X") event per finished call, on its thread's or its task's track.
+fn chrome(buf: &mut Vec<u8>, r: &Record<'_>) {
+    let Event::Exit {
+        elapsed_ns,
+        unwinding,
+        cancelled,
+        ..
+    } = r.event
+    else {
+        return;
+    };
+    let start_ns = r.ts_ns - elapsed_ns;
+    buf.extend_from_slice(b"{\"name\":");
+    json_string(buf, r.name);
+    buf.extend_from_slice(b",\"cat\":\"call\",\"ph\":\"X\",\"ts\":");
+    micros(buf, start_ns);
+    buf.extend_from_slice(b",\"dur\":");
+    micros(buf, elapsed_ns);
+    buf.extend_from_slice(b",\"pid\":1,\"tid\":");
+    let tid = if r.who.task != 0 {
+        TASK_TRACK + r.who.task
+    } else {
+        u64::from(r.who.thread)
+    };
+    push_u64(buf, tid);
+    buf.extend_from_slice(b",\"args\":{\"depth\":");
+    push_u64(buf, r.depth as u64);
+    buf.extend_from_slice(b",\"thread\":");
+    push_u64(buf, u64::from(r.who.thread));
+    if unwinding {
+        buf.extend_from_slice(b",\"unwinding\":true");
+    }
+    if cancelled {
+        buf.extend_from_slice(b",\"cancelled\":true");
+    }
+    buf.extend_from_slice(b"}},\n");
+}
+
+/// Opens the Trace Event Format array; events follow, one per line, each ending in a comma.
+pub(crate) fn chrome_prologue() -> &'static [u8] {
+    b"[\n"
+}
+
+/// Closes the Trace Event Format array at exit with metadata naming each track (threads by
+/// number and name, tasks by number), so the file is complete JSON.
+pub(crate) fn chrome_epilogue() {
+    let cfg = crate::config::get();
+    if cfg.format != Format::Chrome {
+        return;
+    }
+    let mut out = Vec::new();
+    let mut meta = |tid: u64, name: &str| {
+        out.extend_from_slice(b"{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":1,\"tid\":");
+        push_u64(&mut out, tid);
+        out.extend_from_slice(b",\"args\":{\"name\":");
+        json_string(&mut out, name);
+        out.extend_from_slice(b"}},\n");
+    };
+    for (thread, name) in crate::thread::threads_seen() {
+        let label = match name {
+            Some(n) => format!("thread {thread:02} {n}"),
+            None => format!("thread {thread:02}"),
+        };
+        meta(u64::from(thread), &label);
+    }
+    for task in crate::open::tasks_seen() {
+        meta(TASK_TRACK + u64::from(task), &format!("task {task}"));
+    }
+    out.extend_from_slice(b"{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":1,\"args\":{\"name\":\"traced program\"}}\n]\n");
+    crate::sink::write(&out);
+}
+
+/// Nanoseconds as microseconds with three decimals (Trace Event Format's unit).
+fn micros(buf: &mut Vec<u8>, ns: u64) {
+    push_u64(buf, ns / 1000);
+    buf.push(b'.');
+    let frac = ns % 1000;
+    if frac < 100 {
+        buf.push(b'0');
+    }
+    if frac < 10 {
+        buf.push(b'0');
+    }
+    push_u64(buf, frac);
 }
 
 /// A JSON string literal with the escapes RFC 8259 requires.

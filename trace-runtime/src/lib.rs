@@ -74,6 +74,25 @@ pub use trace_macro::trace;
 mod chain;
 pub use chain::{chain, Chain};
 
+/// Fails (panics) when traced work is still running: frames entered and never exited on other
+/// threads or in tasks other than the caller's (a thread still blocked, a task leaked or stuck),
+/// in the spirit of Go's goleak. The caller's own open frames (its chain) are not counted.
+/// Does nothing when tracing is off.
+///
+/// ```
+/// // At the end of a test:
+/// trace_runtime::assert_no_open_frames();
+/// ```
+pub fn assert_no_open_frames() {
+    #[cfg(feature = "enable")]
+    {
+        let open = thread::open_elsewhere();
+        if !open.is_empty() {
+            panic!("traced work still running:\n{open}");
+        }
+    }
+}
+
 /// Renders and writes out every thread's buffered trace now, instead of when buffers fill,
 /// threads end or the process exits. Does nothing when tracing is off.
 ///
@@ -86,13 +105,19 @@ pub fn flush() {
 }
 
 #[cfg(feature = "enable")]
+mod analysis;
+#[cfg(feature = "enable")]
 mod clock;
 #[cfg(feature = "enable")]
 mod config;
 #[cfg(feature = "enable")]
 mod exit;
 #[cfg(feature = "enable")]
+mod filter;
+#[cfg(feature = "enable")]
 mod format;
+#[cfg(feature = "enable")]
+mod open;
 #[cfg(feature = "enable")]
 mod ring;
 #[cfg(feature = "enable")]

@@ -38,8 +38,29 @@ pub(crate) struct Ring {
     slots: Box<[UnsafeCell<MaybeUninit<Rec>>]>,
     /// Records written and published: only the owner stores it.
     head: AtomicUsize,
-    /// Records already rendered. The lock serialises renderers.
-    rendered: Mutex<usize>,
+    /// Rendering progress. The lock serialises renderers.
+    rendered: Mutex<RenderState>,
+}
+
+/// What a renderer keeps between two drains of one ring.
+#[derive(Default)]
+pub(crate) struct RenderState {
+    /// Records already rendered.
+    pub done: usize,
+    /// Sync frames entered and not yet exited, outermost first: open frames at exit, and the
+    /// enter lines held back while `min=` may still fold their call away.
+    pub open: Vec<OpenSync>,
+    /// Text of calls still open whose fate `min=` has not decided yet.
+    pub pending: Vec<u8>,
+}
+
+/// A sync frame seen entering and not yet exiting.
+pub(crate) struct OpenSync {
+    pub site: &'static Site,
+    pub depth: u32,
+    pub start: u64,
+    /// Where its enter line starts in `pending`.
+    pub offset: usize,
 }
 
 // SAFETY: the owner writes slots at and beyond `head` and publishes them with a release store;
@@ -61,7 +82,7 @@ impl Ring {
             name,
             slots,
             head: AtomicUsize::new(0),
-            rendered: Mutex::new(0),
+            rendered: Mutex::new(RenderState::default()),
         }
     }
 
@@ -96,7 +117,7 @@ impl Ring {
         self.head.store(i + 1, Ordering::Release);
     }
 
-    fn lock(&self, wait: bool) -> Option<MutexGuard<'_, usize>> {
+    fn lock(&self, wait: bool) -> Option<MutexGuard<'_, RenderState>> {
         if wait {
             return Some(self.rendered.lock().unwrap_or_else(|p| p.into_inner()));
         }
@@ -115,28 +136,36 @@ impl Ring {
     /// Hands the unrendered records to `render`. With `reset` (owner only) the ring is emptied
     /// for reuse; otherwise the records are only marked rendered. `wait` is false in the panic
     /// hook.
-    pub(crate) fn drain(&self, reset: bool, wait: bool, render: &mut dyn FnMut(&Ring, &[Rec])) {
-        let Some(mut rendered) = self.lock(wait) else {
+    pub(crate) fn drain(
+        &self,
+        reset: bool,
+        wait: bool,
+        render: &mut dyn FnMut(&Ring, &mut RenderState, &[Rec]),
+    ) {
+        let Some(mut state) = self.lock(wait) else {
             return;
         };
         let head = self.head.load(Ordering::Acquire);
-        if *rendered < head {
-            // SAFETY: slots below `head` are written and published (acquire above pairs with
-            // the owner's release), and nobody writes them until the owner resets under this
-            // lock.
-            let recs: &[Rec] = unsafe {
-                std::slice::from_raw_parts(
-                    self.slots.as_ptr().add(*rendered) as *const Rec,
-                    head - *rendered,
-                )
-            };
-            render(self, recs);
-        }
+        let done = state.done;
+        // SAFETY: slots below `head` are written and published (acquire above pairs with the
+        // owner's release), and nobody writes them until the owner resets under this lock.
+        let recs: &[Rec] = unsafe {
+            std::slice::from_raw_parts(
+                self.slots.as_ptr().add(done) as *const Rec,
+                head.saturating_sub(done),
+            )
+        };
+        render(self, &mut state, recs);
         if reset {
             self.head.store(0, Ordering::Relaxed);
-            *rendered = 0;
+            state.done = 0;
         } else {
-            *rendered = head;
+            state.done = head;
         }
+    }
+
+    /// Runs `f` on the render state (open frames), under the renderers' lock.
+    pub(crate) fn with_state<R>(&self, f: impl FnOnce(&RenderState) -> R) -> Option<R> {
+        self.lock(true).map(|s| f(&s))
     }
 }

@@ -61,6 +61,13 @@ pub(crate) fn init(out: Option<OsString>) -> Target {
     target
 }
 
+/// Writes what a format needs before its first event.
+pub(crate) fn begin(format: crate::config::Format) {
+    if format == crate::config::Format::Chrome {
+        write(crate::format::chrome_prologue());
+    }
+}
+
 /// `{pid}` in a `TRACE_OUT` path becomes the process id, so that every process of a run (each
 /// test binary, each doc test) writes a file of its own.
 fn with_pid(path: OsString) -> OsString {

@@ -78,6 +78,8 @@ impl<F: Future> Future for Instrumented<F> {
                 site: this.site,
                 parent,
                 depth,
+                start: started,
+                child: std::sync::atomic::AtomicU64::new(0),
             });
             thread::record_async(this.site, depth, task, started, None);
             this.frame = Some(Frame {
@@ -104,6 +106,12 @@ impl<F: Future> Future for Instrumented<F> {
         frame.busy += now.saturating_sub(started);
         if out.is_ready() {
             frame.done = true;
+            thread::analyze_async_exit(
+                &frame.node,
+                frame.task,
+                now,
+                now.saturating_sub(frame.start),
+            );
             let exit = AsyncExit {
                 start: frame.start,
                 busy: frame.busy,
@@ -131,6 +139,12 @@ impl<F> Drop for Instrumented<F> {
         // A poll that panicked left `polling` set; a drop during unwinding is unwinding too.
         // Any other drop of an unfinished future is a cancellation.
         let unwinding = self.polling || std::thread::panicking();
+        thread::analyze_async_exit(
+            &frame.node,
+            frame.task,
+            now,
+            now.saturating_sub(frame.start),
+        );
         let exit = AsyncExit {
             start: frame.start,
             busy: frame.busy,

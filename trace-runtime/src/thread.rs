@@ -12,10 +12,12 @@ use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use crate::__private::Site;
 use crate::config::{self, Config, Mode};
 use crate::format;
-use crate::ring::{Rec, Ring, CANCELLED, KIND_BUSY, KIND_ENTER, KIND_EXIT, UNWINDING};
-use crate::{clock, sink};
+use crate::ring::{Rec, RenderState, Ring, CANCELLED, KIND_BUSY, KIND_ENTER, KIND_EXIT, UNWINDING};
+use crate::{clock, filter, sink};
 
 static NEXT_THREAD: AtomicU32 = AtomicU32::new(1);
+/// Every thread that traced, by number and name, for naming tracks.
+static THREADS: Mutex<Vec<(u32, Option<Box<str>>)>> = Mutex::new(Vec::new());
 /// Every live thread's ring, so that the exit and panic hooks can render them all.
 static REGISTRY: Mutex<Vec<Weak<Ring>>> = Mutex::new(Vec::new());
 /// Set once the process is exiting: from then on every record is rendered at once.
@@ -27,6 +29,19 @@ pub(crate) struct Node {
     pub site: &'static Site,
     pub parent: Option<Arc<Node>>,
     pub depth: u32,
+    /// Ticks at its first poll.
+    pub start: u64,
+    /// Ticks its children took, for self time.
+    pub child: std::sync::atomic::AtomicU64,
+}
+
+/// An open sync frame on this thread's stack.
+#[derive(Clone, Copy)]
+pub(crate) struct Frame {
+    pub site: &'static Site,
+    pub start: u64,
+    /// Ticks its children took, for self time.
+    pub child: u64,
 }
 
 /// Which tree frames opened now belong to.
@@ -48,9 +63,11 @@ struct Local {
     cfg: &'static Config,
     ring: Arc<Ring>,
     // Only this thread touches these, and never across a call that could re-enter.
-    stack: UnsafeCell<Vec<&'static Site>>,
+    stack: UnsafeCell<Vec<Frame>>,
     ctx: UnsafeCell<Ctx>,
     last_flush: Cell<u64>,
+    /// Per-call analysis (summary, folded stacks, focus), when asked for.
+    stats: Option<Arc<Mutex<crate::analysis::Stats>>>,
 }
 
 thread_local! {
@@ -73,12 +90,14 @@ impl Local {
             std::thread::current().name().map(Into::into),
             cfg.capacity,
         ));
+        lock(&THREADS).push((ring.thread, ring.name.clone()));
         let mut registry = lock(&REGISTRY);
         registry.retain(|w| w.strong_count() > 0);
         registry.push(Arc::downgrade(&ring));
         drop(registry);
         Local {
             cfg,
+            stats: cfg.analyze.then(crate::analysis::register),
             ring,
             stack: UnsafeCell::new(Vec::with_capacity(64)),
             ctx: UnsafeCell::new(Ctx {
@@ -90,9 +109,9 @@ impl Local {
         }
     }
 
-    /// Opens a sync frame; returns its stack index, depth and task.
+    /// Opens a sync frame; returns its stack index, depth, task and whether it is recorded.
     #[inline]
-    fn enter(&self, site: &'static Site, ts: u64) -> (u32, u32, u64) {
+    fn enter(&self, site: &'static Site, ts: u64) -> (u32, u32, u64, bool) {
         let cfg = self.cfg;
         // SAFETY: only this thread reaches its `Local`, and nothing called while these
         // references live can re-enter tracing.
@@ -101,8 +120,14 @@ impl Local {
         let index = stack.len();
         let depth = depth_below(&ctx.base) + (index - ctx.mark);
         let task = ctx.task;
-        stack.push(site);
-        if !cfg.silent {
+        stack.push(Frame {
+            site,
+            start: ts,
+            child: 0,
+        });
+        let recorded =
+            filter::site_state(site, cfg) & filter::EXCLUDED == 0 && depth as u32 <= cfg.max_depth;
+        if recorded {
             self.record(
                 cfg,
                 Rec {
@@ -115,7 +140,7 @@ impl Local {
                 false,
             );
         }
-        (index as u32, depth as u32, task)
+        (index as u32, depth as u32, task, recorded)
     }
 
     #[inline]
@@ -123,9 +148,34 @@ impl Local {
         let cfg = self.cfg;
         // SAFETY: as in `enter`.
         let stack = unsafe { &mut *self.stack.get() };
+        let ctx = unsafe { &*self.ctx.get() };
+        let index = guard.index as usize;
+        let elapsed = ts.wrapping_sub(guard.start);
+        let child = stack.get(index).map_or(0, |f| f.child);
+        if let Some(stats) = &self.stats {
+            let chain = || chain_frames(ctx, &stack[ctx.mark..(index + 1).min(stack.len())]);
+            crate::analysis::on_exit(
+                stats,
+                cfg,
+                &self.ring,
+                guard.site,
+                guard.depth,
+                guard.task,
+                ts,
+                elapsed,
+                child,
+                &chain,
+            );
+        }
         // Truncating rather than popping keeps the stack right even if an inner guard was leaked.
-        stack.truncate(guard.index as usize);
-        if !cfg.silent {
+        stack.truncate(index);
+        // The caller's self time excludes this call.
+        if index > ctx.mark {
+            stack[index - 1].child += elapsed;
+        } else if let Some(base) = &ctx.base {
+            base.child.fetch_add(elapsed, Ordering::Relaxed);
+        }
+        if guard.recorded {
             let flags = if unwinding { UNWINDING } else { 0 };
             let rec = Rec {
                 ts,
@@ -170,17 +220,33 @@ impl Drop for Local {
 }
 
 /// Renders records as the configured text and writes them out.
-fn render_to_sink(ring: &Ring, recs: &[Rec]) {
+fn render_to_sink(ring: &Ring, state: &mut RenderState, recs: &[Rec]) {
     let cfg = config::get();
     let mut out = Vec::with_capacity(recs.len() * 64);
-    format::render(&mut out, cfg, ring.thread, ring.name.as_deref(), recs);
+    format::render(
+        &mut out,
+        cfg,
+        ring.thread,
+        ring.name.as_deref(),
+        state,
+        recs,
+    );
     sink::write(&out);
+}
+
+/// Every thread that traced, by number and name.
+pub(crate) fn threads_seen() -> Vec<(u32, Option<Box<str>>)> {
+    lock(&THREADS).clone()
+}
+
+/// Every live thread's ring.
+pub(crate) fn rings() -> Vec<Arc<Ring>> {
+    lock(&REGISTRY).iter().filter_map(Weak::upgrade).collect()
 }
 
 /// Renders every thread's records: at process exit and when a panic starts.
 pub(crate) fn flush_all(wait: bool) {
-    let rings: Vec<Arc<Ring>> = lock(&REGISTRY).iter().filter_map(Weak::upgrade).collect();
-    for ring in rings {
+    for ring in rings() {
         ring.drain(false, wait, &mut render_to_sink);
     }
 }
@@ -206,7 +272,7 @@ pub(crate) fn current_chain() -> Vec<&'static str> {
                 node = n.parent.as_deref();
             }
             names.reverse();
-            names.extend(stack[ctx.mark..].iter().map(|s| s.name));
+            names.extend(stack[ctx.mark..].iter().map(|f| f.site.name));
             names
         })
         .unwrap_or_default()
@@ -225,12 +291,14 @@ pub(crate) fn position() -> (Option<Arc<Node>>, u64) {
                 return (None, 0);
             };
             let mut parent = Some(base);
-            for site in &stack[ctx.mark..] {
+            for frame in &stack[ctx.mark..] {
                 let depth = depth_below(&parent) as u32;
                 parent = Some(Arc::new(Node {
-                    site,
+                    site: frame.site,
                     parent,
                     depth,
+                    start: frame.start,
+                    child: std::sync::atomic::AtomicU64::new(0),
                 }));
             }
             (parent, ctx.task)
@@ -277,7 +345,7 @@ pub(crate) fn record_async(
     exit: Option<AsyncExit>,
 ) {
     let cfg = config::get();
-    if cfg.silent {
+    if filter::site_state(site, cfg) & filter::EXCLUDED != 0 || depth > cfg.max_depth {
         return;
     }
     let rec = Rec {
@@ -341,7 +409,7 @@ fn orphan(recs: &[Rec]) {
         return;
     }
     let mut out = Vec::new();
-    format::render(&mut out, cfg, 0, None, recs);
+    format::render(&mut out, cfg, 0, None, &mut RenderState::default(), recs);
     sink::write(&out);
 }
 
@@ -354,29 +422,35 @@ pub struct Guard {
     /// Its depth in the tree it belongs to (the thread's, or a task's).
     depth: u32,
     task: u64,
+    /// Whether its enter was recorded (`TRACE_FILTER` may leave it out).
+    recorded: bool,
 }
 
 impl Guard {
     /// Opens a frame. Called by generated code only.
     #[inline]
     pub fn enter(site: &'static Site) -> Guard {
+        // Set up (and calibrate the clock) before the first timestamp, not inside the call.
+        config::get();
         let ts = clock::ticks();
-        let (index, depth, task) = LOCAL.try_with(|l| l.enter(site, ts)).unwrap_or_else(|_| {
-            orphan(&[Rec {
-                ts,
-                site,
-                aux: 0,
-                task: 0,
-                meta: KIND_ENTER,
-            }]);
-            (0, 0, 0)
-        });
+        let (index, depth, task, recorded) =
+            LOCAL.try_with(|l| l.enter(site, ts)).unwrap_or_else(|_| {
+                orphan(&[Rec {
+                    ts,
+                    site,
+                    aux: 0,
+                    task: 0,
+                    meta: KIND_ENTER,
+                }]);
+                (0, 0, 0, false)
+            });
         Guard {
             site,
             start: ts,
             index,
             depth,
             task,
+            recorded,
         }
     }
 }
@@ -396,4 +470,68 @@ impl Drop for Guard {
             }]);
         }
     }
+}
+
+/// The chain of an exiting frame, outermost first, with the ticks each was entered at: the
+/// task's traced futures, then this thread's sync frames up to and including the frame.
+fn chain_frames(ctx: &Ctx, sync: &[Frame]) -> Vec<(&'static Site, u64)> {
+    let mut out = Vec::new();
+    let mut node = ctx.base.as_deref();
+    while let Some(n) = node {
+        out.push((n.site, n.start));
+        node = n.parent.as_deref();
+    }
+    out.reverse();
+    out.extend(sync.iter().map(|f| (f.site, f.start)));
+    out
+}
+
+/// The chain of a traced future (its node included), for the analysis of its exit.
+pub(crate) fn node_chain(node: &Node) -> Vec<(&'static Site, u64)> {
+    let mut out = Vec::new();
+    let mut n = Some(node);
+    while let Some(x) = n {
+        out.push((x.site, x.start));
+        n = x.parent.as_deref();
+    }
+    out.reverse();
+    out
+}
+
+/// Records an async exit's analysis from this thread.
+pub(crate) fn analyze_async_exit(node: &Node, task: u64, ts: u64, elapsed: u64) {
+    let cfg = config::get();
+    if let Some(parent) = &node.parent {
+        parent.child.fetch_add(elapsed, Ordering::Relaxed);
+    }
+    if !cfg.analyze {
+        return;
+    }
+    let child = node.child.load(Ordering::Relaxed);
+    let _ = LOCAL.try_with(|l| {
+        if let Some(stats) = &l.stats {
+            let chain = || node_chain(node);
+            crate::analysis::on_exit(
+                stats, cfg, &l.ring, node.site, node.depth, task, ts, elapsed, child, &chain,
+            );
+        }
+    });
+}
+
+/// Frames open on other threads and in other tasks than the caller's, described; empty when
+/// there are none. Renders every ring first, so that what is open is up to date.
+pub(crate) fn open_elsewhere() -> String {
+    flush_all(true);
+    let (me, my_task) = LOCAL
+        .try_with(|l| {
+            // SAFETY: on this thread; the reference ends with the closure.
+            let ctx = unsafe { &*l.ctx.get() };
+            (
+                Some(l.ring.thread),
+                (ctx.task != 0).then_some(ctx.task as u32),
+            )
+        })
+        .unwrap_or((None, None));
+    let trees = crate::open::collect(me, my_task);
+    crate::open::describe(&trees)
 }

@@ -58,6 +58,12 @@ async fn forever() {
 }
 
 #[trace]
+async fn parent_forever() {
+    child(1).await;
+    forever().await;
+}
+
+#[trace]
 async fn slow() -> u64 {
     tokio::time::sleep(Duration::from_secs(3600)).await;
     0
@@ -67,6 +73,37 @@ async fn slow() -> u64 {
 async fn explode() -> u64 {
     YieldOnce(false).await;
     panic!("explode");
+}
+
+#[trace]
+fn fast() -> u64 {
+    leaf(1)
+}
+
+#[trace]
+fn sleepy() {
+    std::thread::sleep(Duration::from_millis(30));
+}
+
+#[trace]
+fn outer() {
+    fast();
+    sleepy();
+    fast();
+}
+
+#[trace]
+fn deep(n: u32) -> u32 {
+    if n == 0 {
+        0
+    } else {
+        1 + deep(n - 1)
+    }
+}
+
+#[trace]
+fn blocked_forever(rx: std::sync::mpsc::Receiver<()>) {
+    let _ = rx.recv();
 }
 
 /// Tiny deterministic generator, so the stress run is reproducible.
@@ -186,6 +223,25 @@ fn main() {
                     t.await.unwrap();
                 }
             });
+        }
+        "sleepy" => outer(),
+        "deep" => {
+            deep(200);
+        }
+        "leak" => {
+            // A thread blocked in a traced fn and a task that never finishes: both still open
+            // when the process exits.
+            let (tx, rx) = std::sync::mpsc::channel::<()>();
+            std::thread::Builder::new()
+                .name("stuck".into())
+                .spawn(move || blocked_forever(rx))
+                .unwrap();
+            std::thread::sleep(Duration::from_millis(20));
+            let rt = multi_thread();
+            rt.spawn(parent_forever());
+            std::thread::sleep(Duration::from_millis(50));
+            std::mem::forget(rt);
+            std::mem::forget(tx);
         }
         other => {
             eprintln!("unknown case {other:?}");
