@@ -59,7 +59,23 @@ macro_rules! __trace_site {
     }};
 }
 
+/// The name as a `&'static str` expression (for statics and `tracing` metadata alike).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __trace_name {
+    ($name:literal) => {
+        $name
+    };
+    (module $tail:literal) => {
+        $crate::__private::concat!($crate::__private::module_path!(), $tail)
+    };
+    ($head:literal module $tail:literal) => {
+        $crate::__private::concat!($head, $crate::__private::module_path!(), $tail)
+    };
+}
+
 /// Opens a frame for the enclosing fn; the returned guard closes it when dropped.
+#[cfg(not(feature = "tracing"))]
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __trace_enter {
@@ -68,7 +84,25 @@ macro_rules! __trace_enter {
     };
 }
 
+/// Opens a frame for the enclosing fn, and a `tracing` span for it.
+#[cfg(feature = "tracing")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __trace_enter {
+    ($($name:tt)+) => {
+        $crate::__private::Guard::enter_span($crate::__trace_site!($($name)+), |depth, task| {
+            $crate::__private::tracing::span!(
+                $crate::__private::tracing::Level::INFO,
+                $crate::__trace_name!($($name)+),
+                depth,
+                task
+            )
+        })
+    };
+}
+
 /// Wraps a traced async fn's body: `instrument!(NAME; async move { .. })`.
+#[cfg(not(feature = "tracing"))]
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __trace_instrument {
@@ -83,9 +117,38 @@ macro_rules! __trace_instrument {
     };
 }
 
+/// Wraps a traced async fn's body, with a `tracing` span entered on every poll.
+#[cfg(feature = "tracing")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __trace_instrument {
+    ($name:literal; $future:expr) => {
+        $crate::__trace_instrument!(@span ($name); $future)
+    };
+    (module $tail:literal; $future:expr) => {
+        $crate::__trace_instrument!(@span (module $tail); $future)
+    };
+    ($head:literal module $tail:literal; $future:expr) => {
+        $crate::__trace_instrument!(@span ($head module $tail); $future)
+    };
+    (@span ($($name:tt)+); $future:expr) => {
+        $crate::__private::Instrumented::new_span($crate::__trace_site!($($name)+), $future, |depth, task| {
+            $crate::__private::tracing::span!(
+                $crate::__private::tracing::Level::INFO,
+                $crate::__trace_name!($($name)+),
+                depth,
+                task
+            )
+        })
+    };
+}
+
 pub use crate::__trace_enter as enter;
 pub use crate::__trace_instrument as instrument;
 pub use core::{concat, module_path};
+
+#[cfg(feature = "tracing")]
+pub use tracing;
 
 #[cfg(feature = "enable")]
 pub use crate::task::Instrumented;

@@ -25,6 +25,11 @@ pub struct Instrumented<F> {
     frame: Option<Frame>,
     /// Set while the inner future is being polled: still set in `drop` means the poll panicked.
     polling: bool,
+    /// Builds the `tracing` span at the first poll, from the frame's depth and task.
+    #[cfg(feature = "tracing")]
+    make_span: Option<fn(u32, u64) -> tracing::Span>,
+    #[cfg(feature = "tracing")]
+    span: Option<tracing::Span>,
 }
 
 struct Frame {
@@ -43,7 +48,23 @@ impl<F> Instrumented<F> {
             site,
             frame: None,
             polling: false,
+            #[cfg(feature = "tracing")]
+            make_span: None,
+            #[cfg(feature = "tracing")]
+            span: None,
         }
+    }
+
+    /// Wraps a future whose frame is also a `tracing` span, entered on every poll.
+    #[cfg(feature = "tracing")]
+    pub fn new_span(
+        site: &'static Site,
+        inner: F,
+        make_span: fn(u32, u64) -> tracing::Span,
+    ) -> Self {
+        let mut this = Instrumented::new(site, inner);
+        this.make_span = Some(make_span);
+        this
     }
 }
 
@@ -96,6 +117,15 @@ impl<F: Future> Future for Instrumented<F> {
             // SAFETY: as above.
             return unsafe { Pin::new_unchecked(&mut *this.inner) }.poll(cx);
         }
+        #[cfg(feature = "tracing")]
+        let _entered = {
+            if this.span.is_none() {
+                this.span = this
+                    .make_span
+                    .map(|make| make(frame.node.depth, frame.task));
+            }
+            this.span.as_ref().map(|s| s.enter())
+        };
         let restore = Restore(thread::enter_poll(frame.node.clone(), frame.task));
         this.polling = true;
         // SAFETY: as above.

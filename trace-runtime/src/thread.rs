@@ -424,6 +424,9 @@ pub struct Guard {
     task: u64,
     /// Whether its enter was recorded (`TRACE_FILTER` may leave it out).
     recorded: bool,
+    /// The `tracing` span of this call, entered for as long as the call runs.
+    #[cfg(feature = "tracing")]
+    span: Option<tracing::span::EnteredSpan>,
 }
 
 impl Guard {
@@ -451,7 +454,21 @@ impl Guard {
             depth,
             task,
             recorded,
+            #[cfg(feature = "tracing")]
+            span: None,
         }
+    }
+
+    /// Opens a frame and the `tracing` span `make_span` builds from its depth and task.
+    #[cfg(feature = "tracing")]
+    #[inline]
+    pub fn enter_span(
+        site: &'static Site,
+        make_span: impl FnOnce(u32, u64) -> tracing::Span,
+    ) -> Guard {
+        let mut guard = Guard::enter(site);
+        guard.span = Some(make_span(guard.depth, guard.task).entered());
+        guard
     }
 }
 
