@@ -5,6 +5,7 @@ pub struct Site {
     /// Its fully qualified name.
     pub name: &'static str,
     /// What `TRACE_FILTER` and `TRACE_FOCUS` decided for it, worked out on its first call.
+    #[cfg_attr(not(feature = "enable"), allow(dead_code))]
     pub(crate) state: core::sync::atomic::AtomicU8,
 }
 
