@@ -150,7 +150,13 @@ fn human(buf: &mut Vec<u8>, color: bool, r: &Record<'_>) {
         ..
     } = r;
     let (depth, event) = (*depth, *event);
-    let tint = PALETTE[(who.thread as usize) % PALETTE.len()];
+    // Each task, or each plain thread, gets its own tint.
+    let key = if who.task != 0 {
+        who.task as usize
+    } else {
+        who.thread as usize
+    };
+    let tint = PALETTE[key % PALETTE.len()];
     if color {
         buf.extend_from_slice(b"\x1b[");
         buf.extend_from_slice(tint.as_bytes());
