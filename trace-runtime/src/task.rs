@@ -136,21 +136,23 @@ impl<F: Future> Future for Instrumented<F> {
         frame.busy += now.saturating_sub(started);
         if out.is_ready() {
             frame.done = true;
-            thread::analyze_async_exit(
-                &frame.node,
-                frame.task,
-                now,
-                now.saturating_sub(frame.start),
-            );
-            let exit = AsyncExit {
-                start: frame.start,
-                busy: frame.busy,
-                unwinding: false,
-                cancelled: false,
-            };
-            thread::record_async(this.site, frame.node.depth, frame.task, now, Some(exit));
+            frame.exit(this.site, now, false, false);
         }
         out
+    }
+}
+
+impl Frame {
+    /// Accounts and records the end of the frame: completed, unwound or cancelled.
+    fn exit(&self, site: &'static Site, now: u64, unwinding: bool, cancelled: bool) {
+        thread::analyze_async_exit(&self.node, self.task, now, now.saturating_sub(self.start));
+        let exit = AsyncExit {
+            start: self.start,
+            busy: self.busy,
+            unwinding,
+            cancelled,
+        };
+        thread::record_async(site, self.node.depth, self.task, now, Some(exit));
     }
 }
 
@@ -169,18 +171,6 @@ impl<F> Drop for Instrumented<F> {
         // A poll that panicked left `polling` set; a drop during unwinding is unwinding too.
         // Any other drop of an unfinished future is a cancellation.
         let unwinding = self.polling || std::thread::panicking();
-        thread::analyze_async_exit(
-            &frame.node,
-            frame.task,
-            now,
-            now.saturating_sub(frame.start),
-        );
-        let exit = AsyncExit {
-            start: frame.start,
-            busy: frame.busy,
-            unwinding,
-            cancelled: !unwinding,
-        };
-        thread::record_async(self.site, frame.node.depth, frame.task, now, Some(exit));
+        frame.exit(self.site, now, unwinding, !unwinding);
     }
 }
