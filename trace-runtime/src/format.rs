@@ -71,6 +71,7 @@ pub(crate) fn render(
 ) {
     let cal = clock::calibration();
     let min_ticks = cfg.filter.min_ns.map(|ns| cal.ticks_for(ns));
+    let mut cache = PrefixCache::default();
     let mut i = 0;
     while i < recs.len() {
         let rec = &recs[i];
@@ -96,11 +97,13 @@ pub(crate) fn render(
         if rec.task != 0 {
             crate::open::task_event(rec, thread);
             if !cfg.quiet_events && !min_ticks.is_some_and(|m| !enter && rec.ts - rec.aux < m) {
-                line(out, cfg.format, cfg.color, &record);
+                line_with(out, cfg.format, cfg.color, &mut cache, &record);
             }
             continue;
         }
-        // A sync frame: this ring holds its enter and exit, in order.
+        // A sync frame: this ring holds its enter and exit, in order. Lines go straight out,
+        // unless `min=` may still fold the call they belong to away.
+        let folding = min_ticks.is_some();
         if enter {
             state.open.push(OpenSync {
                 site: rec.site,
@@ -109,7 +112,12 @@ pub(crate) fn render(
                 offset: state.pending.len(),
             });
             if !cfg.quiet_events {
-                line(&mut state.pending, cfg.format, cfg.color, &record);
+                let buf = if folding {
+                    &mut state.pending
+                } else {
+                    &mut *out
+                };
+                line_with(buf, cfg.format, cfg.color, &mut cache, &record);
             }
         } else {
             // Frames leaked inside this one close with it.
@@ -120,20 +128,39 @@ pub(crate) fn render(
             let short = min_ticks.is_some_and(|m| rec.ts.saturating_sub(rec.aux) < m);
             match opened {
                 Some(o) if short => state.pending.truncate(o.offset),
-                _ if !cfg.quiet_events => line(&mut state.pending, cfg.format, cfg.color, &record),
+                _ if !cfg.quiet_events => {
+                    let buf = if folding {
+                        &mut state.pending
+                    } else {
+                        &mut *out
+                    };
+                    line_with(buf, cfg.format, cfg.color, &mut cache, &record);
+                }
                 _ => {}
             }
-        }
-        if state.open.is_empty() || min_ticks.is_none() {
-            out.append(&mut state.pending);
+            if folding && state.open.is_empty() {
+                out.append(&mut state.pending);
+            }
         }
     }
 }
 
 /// Appends one event line to `buf`.
+#[cfg(test)]
 pub(crate) fn line(buf: &mut Vec<u8>, format: Format, color: bool, r: &Record<'_>) {
+    line_with(buf, format, color, &mut PrefixCache::default(), r);
+}
+
+/// Appends one event line to `buf`, reusing the cached human prefix.
+pub(crate) fn line_with(
+    buf: &mut Vec<u8>,
+    format: Format,
+    color: bool,
+    cache: &mut PrefixCache,
+    r: &Record<'_>,
+) {
     match format {
-        Format::Human => human(buf, color, r),
+        Format::Human => human(buf, color, cache.get(color, &r.who), r),
         Format::Jsonl => jsonl(buf, r),
         Format::Chrome => chrome(buf, r),
         // Folded stacks are written at exit, from the analysis.
@@ -141,15 +168,8 @@ pub(crate) fn line(buf: &mut Vec<u8>, format: Format, color: bool, r: &Record<'_
     }
 }
 
-fn human(buf: &mut Vec<u8>, color: bool, r: &Record<'_>) {
-    let Record {
-        who,
-        depth,
-        name,
-        event,
-        ..
-    } = r;
-    let (depth, event) = (*depth, *event);
+/// The `[01 main task 3] ` that starts each human line, coloured per thread or task.
+fn prefix(buf: &mut Vec<u8>, color: bool, who: &Who<'_>) {
     // Each task, or each plain thread, gets its own tint.
     let key = if who.task != 0 {
         who.task as usize
@@ -179,6 +199,32 @@ fn human(buf: &mut Vec<u8>, color: bool, r: &Record<'_>) {
     if color {
         buf.extend_from_slice(b"\x1b[0m");
     }
+}
+
+/// The prefix of the last (thread, task) rendered: a ring's lines mostly share one.
+#[derive(Default)]
+pub(crate) struct PrefixCache {
+    key: Option<(u32, u64)>,
+    bytes: Vec<u8>,
+}
+
+impl PrefixCache {
+    fn get(&mut self, color: bool, who: &Who<'_>) -> &[u8] {
+        if self.key != Some((who.thread, who.task)) {
+            self.bytes.clear();
+            prefix(&mut self.bytes, color, who);
+            self.key = Some((who.thread, who.task));
+        }
+        &self.bytes
+    }
+}
+
+fn human(buf: &mut Vec<u8>, color: bool, prefix: &[u8], r: &Record<'_>) {
+    let Record {
+        depth, name, event, ..
+    } = r;
+    let (depth, event) = (*depth, *event);
+    buf.extend_from_slice(prefix);
     buf.push(b' ');
     // Past MAX_INDENT levels the indentation stops growing and the depth is written out, so a
     // deep recursion stays readable.

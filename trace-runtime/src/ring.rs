@@ -52,6 +52,8 @@ pub(crate) struct RenderState {
     pub open: Vec<OpenSync>,
     /// Text of calls still open whose fate `min=` has not decided yet.
     pub pending: Vec<u8>,
+    /// The text of one drain, kept between drains so that its capacity is reused.
+    pub scratch: Vec<u8>,
 }
 
 /// A sync frame seen entering and not yet exiting.

@@ -222,7 +222,9 @@ impl Drop for Local {
 /// Renders records as the configured text and writes them out.
 fn render_to_sink(ring: &Ring, state: &mut RenderState, recs: &[Rec]) {
     let cfg = config::get();
-    let mut out = Vec::with_capacity(recs.len() * 64);
+    // The buffer is kept between drains: no reallocation once it has grown to a drain's text.
+    let mut out = std::mem::take(&mut state.scratch);
+    out.clear();
     format::render(
         &mut out,
         cfg,
@@ -232,6 +234,7 @@ fn render_to_sink(ring: &Ring, state: &mut RenderState, recs: &[Rec]) {
         recs,
     );
     sink::write(&out);
+    state.scratch = out;
 }
 
 /// Every thread that traced, by number and name.
