@@ -67,15 +67,15 @@ def cargo_build(dir, features, target):
     return time.perf_counter() - start
 
 
-def measure(dir, features, target):
+def clean_build(dir, features, target):
     shutil.rmtree(target, ignore_errors=True)
-    clean = cargo_build(dir, features, target)
-    rebuilds = []
-    for _ in range(RUNS):
-        for f in (dir / "src").iterdir():
-            f.touch()
-        rebuilds.append(cargo_build(dir, features, target))
-    return statistics.median(rebuilds), clean
+    return cargo_build(dir, features, target)
+
+
+def rebuild_once(dir, features, target):
+    for f in (dir / "src").iterdir():
+        f.touch()
+    return cargo_build(dir, features, target)
 
 
 def main():
@@ -98,11 +98,17 @@ def main():
             ("trace-rewriter instrumented, feature off", cli, None),
             ("trace-rewriter instrumented, feature on", cli, "trace"),
         ]
-        results = [(name, *measure(dir, feat, work / "target" / name.replace(" ", "_").replace("#", "")))
-                   for name, dir, feat in rows]
+        targets = {name: work / "target" / name.replace(" ", "_").replace("#", "") for name, _, _ in rows}
+        clean = {name: clean_build(dir, feat, targets[name]) for name, dir, feat in rows}
+        # Rebuilds interleaved, variant after variant, so that the machine's noise hits all alike.
+        rebuilds = {name: [] for name, _, _ in rows}
+        for _ in range(RUNS):
+            for name, dir, feat in rows:
+                rebuilds[name].append(rebuild_once(dir, feat, targets[name]))
+        results = [(name, statistics.median(rebuilds[name]), clean[name]) for name, _, _ in rows]
         base_rebuild, base_clean = results[0][1], results[0][2]
-        lines = [f"500 fns in {MODULES} modules, debug builds, median of {RUNS} rebuilds; clean = once, with "
-                 "dependencies.", "", "| variant | rebuild | vs un-annotated | clean build | vs un-annotated |",
+        lines = [f"500 fns in {MODULES} modules, debug builds, median of {RUNS} rebuilds interleaved across "
+                 "variants; clean = once, with dependencies.", "", "| variant | rebuild | vs un-annotated | clean build | vs un-annotated |",
                  "| --- | --- | --- | --- | --- |"]
         for name, rebuild, clean in results:
             lines.append(f"| {name} | {rebuild:.2f} s | {rebuild / base_rebuild * 100 - 100:+.1f}% | {clean:.2f} s "

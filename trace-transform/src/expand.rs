@@ -38,6 +38,9 @@ pub const MACRO_OPTIONS: Options = Options {
 
 fn try_expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
     let args = TraceArgs::from_tokens(attr)?;
+    if let Some(out) = plain_fn_fast_path(&args, &item) {
+        return Ok(out);
+    }
     let mut item: Item = syn::parse2(item)?;
     check_target(&item, &args)?;
     if args.skip.is_some() {
@@ -62,6 +65,75 @@ fn try_expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
         out.extend(e.to_compile_error());
     }
     Ok(out)
+}
+
+/// The common case without parsing the whole item: a plain fn (not `const`, not `async`) whose
+/// body declares no fn of its own. Full parsing with syn is what makes a crate with every fn
+/// annotated slower to build (proc macros and syn are built unoptimised in debug builds); this
+/// path inserts the same statement the full path would (a test checks they agree), and leaves
+/// everything else to it.
+fn plain_fn_fast_path(args: &TraceArgs, item: &TokenStream) -> Option<TokenStream> {
+    use proc_macro2::{Delimiter, Group, TokenTree};
+    if args.skip.is_some() || args.site.is_some() {
+        return None;
+    }
+    let mut tokens: Vec<TokenTree> = item.clone().into_iter().collect();
+    let fn_at = tokens
+        .iter()
+        .position(|t| matches!(t, TokenTree::Ident(i) if i == "fn"))?;
+    let qualified = tokens[..fn_at]
+        .iter()
+        .any(|t| matches!(t, TokenTree::Ident(i) if i == "const" || i == "async"));
+    if qualified {
+        return None;
+    }
+    let ident = match tokens.get(fn_at + 1) {
+        Some(TokenTree::Ident(i)) => i.to_string(),
+        _ => return None,
+    };
+    let Some(TokenTree::Group(body)) = tokens.last() else {
+        return None;
+    };
+    if body.delimiter() != Delimiter::Brace
+        || mentions(body.stream(), &["fn", crate::guard::GUARD_BINDING])
+    {
+        return None;
+    }
+    let mut name = crate::name::FnName::free(ident);
+    name.custom = args
+        .name
+        .as_ref()
+        .map(|n| vec![crate::name::NamePiece::Text(n.value())]);
+    let spec = GuardSpec {
+        name,
+        runtime: args.runtime_path(),
+        kind: GuardKind::Statement,
+    };
+    // After the body's inner attributes (`#![...]`), which must stay first.
+    let inner: Vec<TokenTree> = body.stream().into_iter().collect();
+    let mut at = 0;
+    while matches!(inner.get(at), Some(TokenTree::Punct(p)) if p.as_char() == '#')
+        && matches!(inner.get(at + 1), Some(TokenTree::Punct(p)) if p.as_char() == '!')
+        && matches!(inner.get(at + 2), Some(TokenTree::Group(_)))
+    {
+        at += 3;
+    }
+    let mut stream: TokenStream = inner[..at].iter().cloned().collect();
+    stream.extend(spec.tokens());
+    stream.extend(inner[at..].iter().cloned());
+    let mut group = Group::new(Delimiter::Brace, stream);
+    group.set_span(body.span());
+    *tokens.last_mut().expect("checked above") = TokenTree::Group(group);
+    Some(tokens.into_iter().collect())
+}
+
+/// Whether any of `words` appears as an identifier anywhere in `tokens`.
+fn mentions(tokens: TokenStream, words: &[&str]) -> bool {
+    tokens.into_iter().any(|t| match t {
+        proc_macro2::TokenTree::Ident(i) => words.iter().any(|w| i == w),
+        proc_macro2::TokenTree::Group(g) => mentions(g.stream(), words),
+        _ => false,
+    })
 }
 
 /// Rejects what cannot carry `#[trace]`, pointing at the token that says why.

@@ -174,3 +174,49 @@ fn errors_keep_the_original_item() {
     assert!(out.contains("compile_error"), "{out}");
     assert!(out.contains("unknown argument `bogus`"), "{out}");
 }
+
+#[test]
+fn the_fast_path_agrees_with_the_full_path() {
+    let cases = [
+        (
+            quote!(),
+            quote! { pub fn get(id: u32) -> Option<u32> { let row = lookup(id)?; Some(row) } },
+        ),
+        (
+            quote!(),
+            quote! { #[inline] pub(crate) unsafe extern "C" fn raw<'a, T: Copy>(p: &'a T) -> T where T: Default { *p } },
+        ),
+        (
+            quote!(),
+            quote! { fn inner_attrs() { #![allow(unused)] #![deny(warnings)] work() } },
+        ),
+        (
+            quote!(name = "custom", crate = my::rt),
+            quote! { fn named() {} },
+        ),
+        (quote!(), quote! { #[test] fn a_test() { assert!(true) } }),
+    ];
+    for (attr, item) in cases {
+        let fast = trace_transform::expand(attr.clone(), item.clone());
+        // The full path by hand: parse with syn, walk, insert, re-emit.
+        let mut parsed: syn::Item = syn::parse2(item.clone()).unwrap();
+        let args: trace_transform::TraceArgs = syn::parse2(attr.clone()).unwrap();
+        struct Insert;
+        impl trace_transform::Visit for Insert {
+            fn found(&mut self, f: trace_transform::Found<'_>) {
+                if let trace_transform::FnAction::Instrument(spec) = f.action {
+                    f.block.stmts.insert(0, syn::parse2(spec.tokens()).unwrap());
+                }
+            }
+        }
+        let errors = trace_transform::walk_item(
+            &mut parsed,
+            &args,
+            trace_transform::expand::MACRO_OPTIONS,
+            &mut Insert,
+        );
+        assert!(errors.is_empty());
+        let slow = quote::ToTokens::to_token_stream(&parsed).to_string();
+        assert_eq!(fast.to_string(), slow, "{item}");
+    }
+}
