@@ -4,11 +4,12 @@
 
     python3 benchmarks/compile_time.py [--runs N]
 
-Two figures per variant: the crate's own rebuild (dependencies already built; median of N
+Two figures per variant, in CPU seconds: the crate's own rebuild (dependencies already built; median of N
 runs after touching its source), and a clean build including dependencies (once), which is
 where a macro's syn shows up.
 """
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -60,11 +61,14 @@ def write_crate(dir, annotated, with_dep):
 
 
 def cargo_build(dir, features, target):
+    """CPU seconds (user + system) of the build's processes: steadier than wall time on a
+    noisy machine, and what a build costs whatever the parallelism."""
     args = ["cargo", "build", "-q"] + (["--features", features] if features else [])
     env = dict(os.environ, CARGO_TARGET_DIR=str(target), CARGO_INCREMENTAL="0")
-    start = time.perf_counter()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     subprocess.run(args, cwd=dir, env=env, check=True)
-    return time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def clean_build(dir, features, target):
@@ -107,8 +111,8 @@ def main():
                 rebuilds[name].append(rebuild_once(dir, feat, targets[name]))
         results = [(name, statistics.median(rebuilds[name]), clean[name]) for name, _, _ in rows]
         base_rebuild, base_clean = results[0][1], results[0][2]
-        lines = [f"500 fns in {MODULES} modules, debug builds, median of {RUNS} rebuilds interleaved across "
-                 "variants; clean = once, with dependencies.", "", "| variant | rebuild | vs un-annotated | clean build | vs un-annotated |",
+        lines = [f"500 fns in {MODULES} modules, debug builds, CPU seconds (user + system), median of {RUNS} "
+                 "rebuilds interleaved across variants; clean = once, with dependencies.", "", "| variant | rebuild | vs un-annotated | clean build | vs un-annotated |",
                  "| --- | --- | --- | --- | --- |"]
         for name, rebuild, clean in results:
             lines.append(f"| {name} | {rebuild:.2f} s | {rebuild / base_rebuild * 100 - 100:+.1f}% | {clean:.2f} s "
