@@ -32,8 +32,6 @@ pub(crate) enum Mode {
 pub(crate) struct Config {
     pub format: Format,
     pub color: bool,
-    /// `TRACE_OUT=off`: chains are kept, nothing is written.
-    pub silent: bool,
     pub mode: Mode,
     /// Records per thread buffer (`TRACE_BUFFER`).
     pub capacity: usize,
@@ -127,7 +125,6 @@ pub(crate) fn get() -> &'static Config {
         Config {
             format,
             color: format == Format::Human && terminal && !no_color,
-            silent,
             mode,
             capacity,
             flush_every_ticks: cal.ticks_for(100_000_000),

@@ -408,7 +408,7 @@ pub(crate) struct AsyncExit {
 /// thread-local's destructor): rendered at once, never dropped.
 fn orphan(recs: &[Rec]) {
     let cfg = config::get();
-    if cfg.silent {
+    if cfg.quiet_events {
         return;
     }
     let mut out = Vec::new();
