@@ -41,21 +41,8 @@ impl Guard {
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __trace_site {
-    ($name:literal) => {
-        $crate::__trace_site!(@static $name)
-    };
-    (module $tail:literal) => {
-        $crate::__trace_site!(@static $crate::__private::concat!($crate::__private::module_path!(), $tail))
-    };
-    ($head:literal module $tail:literal) => {
-        $crate::__trace_site!(@static $crate::__private::concat!(
-            $head,
-            $crate::__private::module_path!(),
-            $tail
-        ))
-    };
-    (@static $name:expr) => {{
-        static __TRACE_SITE: $crate::__private::Site = $crate::__private::Site::new($name);
+    ($($name:tt)+) => {{
+        static __TRACE_SITE: $crate::__private::Site = $crate::__private::Site::new($crate::__trace_name!($($name)+));
         &__TRACE_SITE
     }};
 }

@@ -95,7 +95,7 @@ pub(crate) fn render(
             event: event_of(rec, busy, cal),
         };
         if rec.task != 0 {
-            crate::open::task_event(rec, thread);
+            crate::open::task_event(rec);
             if !cfg.quiet_events && !min_ticks.is_some_and(|m| !enter && rec.ts - rec.aux < m) {
                 line_with(out, cfg.format, cfg.color, &mut cache, &record);
             }

@@ -30,7 +30,7 @@ fn tasks() -> std::sync::MutexGuard<'static, Option<TaskFrames>> {
 }
 
 /// Notes a task frame's enter or exit as it is rendered.
-pub(crate) fn task_event(rec: &Rec, _thread: u32) {
+pub(crate) fn task_event(rec: &Rec) {
     let depth = rec.meta & DEPTH_MASK;
     let mut map = tasks();
     let map = map.get_or_insert_with(HashMap::new);

@@ -436,11 +436,17 @@ impl Guard {
     /// Opens a frame. Called by generated code only.
     #[inline]
     pub fn enter(site: &'static Site) -> Guard {
-        // Set up (and calibrate the clock) before the first timestamp, not inside the call.
-        config::get();
-        let ts = clock::ticks();
-        let (index, depth, task, recorded) =
-            LOCAL.try_with(|l| l.enter(site, ts)).unwrap_or_else(|_| {
+        // The timestamp is read once the thread's state exists: its first creation sets up the
+        // process (and calibrates the clock), which must not count inside the call.
+        let (ts, index, depth, task, recorded) = LOCAL
+            .try_with(|l| {
+                let ts = clock::ticks();
+                let (index, depth, task, recorded) = l.enter(site, ts);
+                (ts, index, depth, task, recorded)
+            })
+            .unwrap_or_else(|_| {
+                config::get();
+                let ts = clock::ticks();
                 orphan(&[Rec {
                     ts,
                     site,
@@ -448,7 +454,7 @@ impl Guard {
                     task: 0,
                     meta: KIND_ENTER,
                 }]);
-                (0, 0, 0, false)
+                (ts, 0, 0, 0, false)
             });
         Guard {
             site,

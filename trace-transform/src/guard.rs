@@ -11,9 +11,6 @@ use crate::print::compact;
 /// The binding that holds the guard: a reserved, hygienic-looking name the rewriter recognises.
 pub const GUARD_BINDING: &str = "__trace_guard";
 
-/// The cargo feature of the user's crate that switches guards on.
-pub const FEATURE: &str = "trace";
-
 /// How a fn's calls are traced.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum GuardKind {
