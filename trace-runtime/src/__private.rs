@@ -1,26 +1,20 @@
 //! What generated code calls. Not public API: names and signatures change without notice.
 
-/// A traced fn's static description, one per fn.
-pub struct Site {
-    /// Its fully qualified name.
-    pub name: &'static str,
-    /// What `TRACE_FILTER` and `TRACE_FOCUS` decided for it, worked out on its first call.
-    #[cfg_attr(not(feature = "enable"), allow(dead_code))]
-    pub(crate) state: core::sync::atomic::AtomicU8,
+pub use crate::capture::site::Site;
+
+/// Starts the runtime on a thread's first traced call (a site carries it so that the capture
+/// layer need not know what sits above it).
+#[cfg(feature = "enable")]
+pub fn start() {
+    crate::setup::start();
 }
 
-impl Site {
-    /// Called from generated statics.
-    pub const fn new(name: &'static str) -> Self {
-        Site {
-            name,
-            state: core::sync::atomic::AtomicU8::new(0),
-        }
-    }
-}
+/// Nothing to start without the runtime's `enable` feature.
+#[cfg(not(feature = "enable"))]
+pub fn start() {}
 
 #[cfg(feature = "enable")]
-pub use crate::thread::Guard;
+pub use crate::capture::thread::Guard;
 
 /// Without the runtime's `enable` feature a guard does nothing. Generated code only reaches this
 /// when a crate's `trace` feature is on but not wired to `trace-runtime/enable`.
@@ -42,7 +36,7 @@ impl Guard {
 #[macro_export]
 macro_rules! __trace_site {
     ($($name:tt)+) => {{
-        static __TRACE_SITE: $crate::__private::Site = $crate::__private::Site::new($crate::__trace_name!($($name)+));
+        static __TRACE_SITE: $crate::__private::Site = $crate::__private::Site::new($crate::__trace_name!($($name)+), $crate::__private::start);
         &__TRACE_SITE
     }};
 }
@@ -139,7 +133,7 @@ pub use core::{concat, module_path};
 pub use tracing;
 
 #[cfg(feature = "enable")]
-pub use crate::task::Instrumented;
+pub use crate::capture::task::Instrumented;
 
 /// Without the runtime's `enable` feature the adaptor only polls the future.
 #[cfg(not(feature = "enable"))]

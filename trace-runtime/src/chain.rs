@@ -17,7 +17,7 @@ pub fn chain() -> Chain {
     #[cfg(feature = "enable")]
     {
         Chain {
-            names: crate::thread::current_chain(),
+            names: crate::capture::thread::current_chain(),
         }
     }
     #[cfg(not(feature = "enable"))]
@@ -53,8 +53,9 @@ impl Chain {
     }
 }
 
-/// `demo::db::get` ends with the segments `get`, `db::get` and `demo::db::get`.
-pub(crate) fn ends_with_segment(full: &str, suffix: &str) -> bool {
+/// `demo::db::get` ends with the segments `get`, `db::get` and `demo::db::get`: how a fn is
+/// named by `passes_through`, `TRACE_FOCUS` and the CLI's `FN` arguments.
+pub fn ends_with_segment(full: &str, suffix: &str) -> bool {
     full == suffix
         || full
             .strip_suffix(suffix)

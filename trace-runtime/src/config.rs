@@ -1,14 +1,16 @@
 //! Reads the environment once: `TRACE_FORMAT`, `TRACE_OUT`, `TRACE_MODE`, `TRACE_BUFFER`,
-//! `NO_COLOR`.
+//! `TRACE_FILTER`, `TRACE_FOCUS`, `TRACE_SUMMARY`, `TRACE_SUMMARY_JSON`, `TRACE_RECORD`,
+//! `TRACE_DUMP_SIGNAL`, `TRACE_VERBOSE`, `NO_COLOR`. Reading has no other effect
+//! than warnings about values it cannot use.
 
-use std::io::IsTerminal;
+use std::path::PathBuf;
 use std::sync::OnceLock;
 
-use crate::sink::Target;
+use crate::filter::Filter;
 
 /// How events are written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Format {
+pub enum Format {
     /// Indented enter/exit lines.
     Human,
     /// One JSON object per event.
@@ -19,122 +21,219 @@ pub(crate) enum Format {
     Chrome,
 }
 
-/// When records become text.
+impl Format {
+    /// The format named `name`, as `TRACE_FORMAT` and the CLI's `--format` spell it.
+    pub fn parse(name: &str) -> Option<Format> {
+        match name {
+            "human" | "" => Some(Format::Human),
+            "jsonl" | "json" => Some(Format::Jsonl),
+            "folded" => Some(Format::Folded),
+            "chrome" => Some(Format::Chrome),
+            _ => None,
+        }
+    }
+}
+
+/// Where the live trace goes (`TRACE_OUT`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Out {
+    Stderr,
+    Stdout,
+    Off,
+    File(PathBuf),
+}
+
+/// When the collector writes the live trace out.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Mode {
-    /// As the program runs: when a thread's buffer fills, and when an outermost call returns
-    /// 100 ms or more after the last write.
+pub enum Mode {
+    /// As the program runs: every `PRINT_INTERVAL`, so lines are out within twice that even
+    /// while every traced call is still open.
     Print,
-    /// Only when a thread's (larger) buffer fills, when the thread ends, at exit and on panic.
+    /// When buffers fill, when threads end, at exit, and on panic and the fatal signals.
     Record,
 }
 
-pub(crate) struct Config {
+pub struct Config {
     pub format: Format,
-    pub color: bool,
+    pub out: Out,
+    /// `NO_COLOR` is set and non-empty.
+    pub no_color: bool,
     pub mode: Mode,
-    /// Records per thread buffer (`TRACE_BUFFER`).
-    pub capacity: usize,
-    /// Print mode: an outermost exit this long after the last write renders the buffer.
-    pub flush_every_ticks: u64,
+    /// Records per buffer chunk.
+    pub chunk: usize,
     /// `TRACE_FOCUS`: print only the chains that reach this fn.
     pub focus: Option<String>,
     /// `TRACE_SUMMARY`: a per-fn table and the weighted call graph at exit.
     pub summary: bool,
     /// `TRACE_SUMMARY_JSON`: the same as JSON, to this file.
-    pub summary_json: Option<std::path::PathBuf>,
+    pub summary_json: Option<PathBuf>,
     /// `TRACE_FILTER`.
-    pub filter: crate::filter::Filter,
+    pub filter: Filter,
     /// `depth=` of `TRACE_FILTER`, or no limit.
     pub max_depth: u32,
-    /// Per-call analysis is needed on exits (summary, folded stacks, focus).
-    pub analyze: bool,
-    /// Records are taken but no event line is written (`TRACE_OUT=off`, focus, folded).
-    pub quiet_events: bool,
+    /// `TRACE_RECORD`: a binary recording of the run, to this file.
+    pub record: Option<PathBuf>,
+    /// `TRACE_DUMP_SIGNAL`: the signal that prints every open frame (unix signal number), or
+    /// none.
+    pub dump_signal: Option<i32>,
+    /// `TRACE_VERBOSE`: say at start how the runtime is set up.
+    pub verbose: bool,
 }
 
-/// Records per thread in print mode: 4,096 records, 128 KiB.
-pub(crate) const PRINT_CAPACITY: usize = 4096;
-/// Records per thread in record mode unless `TRACE_BUFFER` says otherwise: 65,536 records,
-/// 2 MiB.
-pub(crate) const RECORD_CAPACITY: usize = 65_536;
+/// Records per chunk in print mode: 4,096 records, 128 KiB.
+pub const PRINT_CHUNK: usize = 4096;
+/// Records per thread in record mode unless `TRACE_BUFFER` says otherwise.
+pub const RECORD_BUFFER: usize = 65_536;
+/// How often the collector writes the live trace in print mode, in milliseconds.
+pub const PRINT_INTERVAL_MS: u64 = 50;
 
 static CONFIG: OnceLock<Config> = OnceLock::new();
 
-/// The process's configuration, read on first use. Also opens the sink and installs the exit
-/// hooks, so that everything the first event needs exists before it is written.
-pub(crate) fn get() -> &'static Config {
-    CONFIG.get_or_init(|| {
-        let format = match std::env::var("TRACE_FORMAT").as_deref() {
-            Ok("jsonl") | Ok("json") => Format::Jsonl,
-            Ok("folded") => Format::Folded,
-            Ok("chrome") => Format::Chrome,
-            Ok("human") | Ok("") | Err(_) => Format::Human,
-            Ok(other) => {
-                crate::sink::warn(&format!(
-                    "TRACE_FORMAT={other:?} is not a known format (human, jsonl, folded, chrome); using human"
-                ));
-                Format::Human
-            }
-        };
-        let target = crate::sink::init(std::env::var_os("TRACE_OUT"));
-        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-        let terminal = match target {
-            Target::Stderr => std::io::stderr().is_terminal(),
-            Target::Stdout => std::io::stdout().is_terminal(),
-            _ => false,
-        };
-        let mode = match std::env::var("TRACE_MODE").as_deref() {
-            Ok("record") => Mode::Record,
-            Ok("print") | Ok("") | Err(_) => Mode::Print,
-            Ok(other) => {
-                crate::sink::warn(&format!("TRACE_MODE={other:?} is not a known mode (print, record); using print"));
-                Mode::Print
-            }
-        };
-        let default_capacity = match mode {
-            Mode::Print => PRINT_CAPACITY,
-            Mode::Record => RECORD_CAPACITY,
-        };
-        let capacity = match std::env::var("TRACE_BUFFER") {
-            Err(_) => default_capacity,
-            Ok(v) => match v.trim().parse::<usize>() {
-                Ok(n) if n >= 16 => n,
-                _ => {
-                    crate::sink::warn(&format!(
-                        "TRACE_BUFFER={v:?} is not a number of records (16 or more); using {default_capacity}"
-                    ));
-                    default_capacity
-                }
-            },
-        };
-        let focus = std::env::var("TRACE_FOCUS").ok().filter(|f| !f.trim().is_empty());
-        let summary = std::env::var("TRACE_SUMMARY").is_ok_and(|v| !v.is_empty() && v != "0");
-        let summary_json = std::env::var_os("TRACE_SUMMARY_JSON").filter(|v| !v.is_empty()).map(Into::into);
-        let filter = match std::env::var("TRACE_FILTER") {
-            Ok(spec) => crate::filter::Filter::parse(&spec).unwrap_or_else(|e| {
-                crate::sink::warn(&format!("TRACE_FILTER={spec:?}: {e}; tracing everything"));
-                crate::filter::Filter::default()
-            }),
-            Err(_) => crate::filter::Filter::default(),
-        };
-        crate::sink::begin(format);
-        crate::exit::install();
-        let cal = crate::clock::calibration();
-        let silent = target == Target::Off;
-        Config {
-            format,
-            color: format == Format::Human && terminal && !no_color,
-            mode,
-            capacity,
-            flush_every_ticks: cal.ticks_for(100_000_000),
-            analyze: summary || summary_json.is_some() || format == Format::Folded || focus.is_some(),
-            quiet_events: silent || focus.is_some() || format == Format::Folded,
-            focus,
-            summary,
-            summary_json,
-            max_depth: filter.max_depth.unwrap_or(u32::MAX),
-            filter,
+/// One line on stderr, prefixed with the crate's name. Errors writing it are ignored: a warning
+/// must not fail the program.
+pub fn warn(message: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "trace-runtime: warning: {message}");
+}
+
+fn var(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
+/// `{pid}` in a path becomes the process id, so that every process of a run (each test binary,
+/// each doc test) writes a file of its own.
+pub fn with_pid(path: &str) -> PathBuf {
+    PathBuf::from(path.replace("{pid}", &std::process::id().to_string()))
+}
+
+/// The process's configuration, read on first use.
+pub fn get() -> &'static Config {
+    CONFIG.get_or_init(read)
+}
+
+fn read() -> Config {
+    let format = match var("TRACE_FORMAT") {
+        None => Format::Human,
+        Some(v) => Format::parse(&v).unwrap_or_else(|| {
+            warn(&format!(
+                "TRACE_FORMAT={v:?} is not a known format (human, jsonl, folded, chrome); using human"
+            ));
+            Format::Human
+        }),
+    };
+    let out = match std::env::var_os("TRACE_OUT") {
+        None => Out::Stderr,
+        Some(v) => match v.to_str() {
+            Some("") | Some("stderr") => Out::Stderr,
+            Some("stdout") => Out::Stdout,
+            Some("off") => Out::Off,
+            Some(p) => Out::File(with_pid(p)),
+            None => Out::File(PathBuf::from(v)),
+        },
+    };
+    let mode = match var("TRACE_MODE").as_deref() {
+        Some("record") => Mode::Record,
+        Some("print") | Some("") | None => Mode::Print,
+        Some(other) => {
+            warn(&format!(
+                "TRACE_MODE={other:?} is not a known mode (print, record); using print"
+            ));
+            Mode::Print
         }
-    })
+    };
+    let default_buffer = match mode {
+        Mode::Print => PRINT_CHUNK,
+        Mode::Record => RECORD_BUFFER,
+    };
+    let buffer = match var("TRACE_BUFFER") {
+        None => default_buffer,
+        Some(v) => match v.trim().parse::<usize>() {
+            Ok(n) if n >= 16 => n,
+            _ => {
+                warn(&format!(
+                    "TRACE_BUFFER={v:?} is not a number of records (16 or more); using {default_buffer}"
+                ));
+                default_buffer
+            }
+        },
+    };
+    let chunk = match mode {
+        Mode::Print => buffer,
+        // A thread's records live in up to seven chunks (four waiting for the collector, the
+        // one being filled, two kept for reuse): a quarter of the buffer each.
+        Mode::Record => (buffer / 4).max(16),
+    };
+    let filter = match var("TRACE_FILTER") {
+        Some(spec) => Filter::parse(&spec).unwrap_or_else(|e| {
+            warn(&format!("TRACE_FILTER={spec:?}: {e}; tracing everything"));
+            Filter::default()
+        }),
+        None => Filter::default(),
+    };
+    let dump_signal = match var("TRACE_DUMP_SIGNAL").as_deref() {
+        None | Some("") => default_dump_signal(),
+        Some("off") => None,
+        Some(name) => signal_number(name).or_else(|| {
+            warn(&format!(
+                "TRACE_DUMP_SIGNAL={name:?} is not a signal this runtime can use (USR1, USR2, or off); using USR1"
+            ));
+            default_dump_signal()
+        }),
+    };
+    Config {
+        format,
+        out,
+        no_color: std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
+        mode,
+        chunk,
+        focus: var("TRACE_FOCUS").filter(|f| !f.trim().is_empty()),
+        summary: var("TRACE_SUMMARY").is_some_and(|v| !v.is_empty() && v != "0"),
+        summary_json: std::env::var_os("TRACE_SUMMARY_JSON")
+            .filter(|v| !v.is_empty())
+            .map(|v| with_pid(&v.to_string_lossy())),
+        max_depth: filter.max_depth.unwrap_or(u32::MAX),
+        filter,
+        record: std::env::var_os("TRACE_RECORD")
+            .filter(|v| !v.is_empty())
+            .map(|v| with_pid(&v.to_string_lossy())),
+        dump_signal,
+        verbose: var("TRACE_VERBOSE").is_some_and(|v| !v.is_empty() && v != "0"),
+    }
+}
+
+#[cfg(all(unix, feature = "enable"))]
+fn default_dump_signal() -> Option<i32> {
+    Some(libc::SIGUSR1)
+}
+
+#[cfg(not(all(unix, feature = "enable")))]
+fn default_dump_signal() -> Option<i32> {
+    None
+}
+
+/// `USR1`, `SIGUSR1`, `USR2`, `SIGUSR2` or a number.
+#[cfg(all(unix, feature = "enable"))]
+fn signal_number(name: &str) -> Option<i32> {
+    match name.trim().trim_start_matches("SIG") {
+        "USR1" => Some(libc::SIGUSR1),
+        "USR2" => Some(libc::SIGUSR2),
+        n => n.parse().ok().filter(|n| {
+            // The fatal signals the runtime reports on cannot double as the dump signal, and
+            // SIGKILL/SIGSTOP cannot be caught.
+            ![
+                libc::SIGKILL,
+                libc::SIGSTOP,
+                libc::SIGINT,
+                libc::SIGTERM,
+                libc::SIGHUP,
+            ]
+            .contains(n)
+                && signal_hook::consts::FORBIDDEN.iter().all(|f| f != n)
+        }),
+    }
+}
+
+#[cfg(not(all(unix, feature = "enable")))]
+fn signal_number(_: &str) -> Option<i32> {
+    None
 }

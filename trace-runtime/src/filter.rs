@@ -1,28 +1,26 @@
-//! `TRACE_FILTER`: which calls are recorded. Comma-separated rules:
-//! `prefix` or `+prefix` includes fns whose path starts with it (when any include is given,
-//! only those), `-prefix` excludes, `depth=N` drops frames deeper than N (0 is outermost), and
-//! `min=DURATION` (`500ns`, `20us`, `1.5ms`, `2s`) folds away calls shorter than that.
-
-use std::sync::atomic::Ordering;
-
-use crate::__private::Site;
+//! `TRACE_FILTER` rules, shared by capture (which fns and depths are recorded) and the views
+//! (`min=`, and the same rules on a recording). Comma-separated: `prefix` or `+prefix` includes
+//! fns whose path starts with it (when any include is given, only those), `-prefix` excludes,
+//! `depth=N` drops frames deeper than N (0 is outermost), and `min=DURATION` (`500ns`, `20us`,
+//! `1.5ms`, `2s`) folds away calls shorter than that, with everything they called.
 
 /// The parsed rules.
+///
+/// ```ignore
+/// let f = Filter::parse("demo::db, -demo::db::pool, depth=3, min=1.5ms").unwrap();
+/// assert!(f.admits("demo::db::get"));
+/// ```
 #[derive(Clone, Debug, Default, PartialEq)]
-pub(crate) struct Filter {
+pub struct Filter {
     pub include: Vec<String>,
     pub exclude: Vec<String>,
     pub max_depth: Option<u32>,
     pub min_ns: Option<u64>,
 }
 
-/// `Site::state` bits.
-pub(crate) const RESOLVED: u8 = 1;
-pub(crate) const EXCLUDED: u8 = 2;
-pub(crate) const FOCUSED: u8 = 4;
-
 impl Filter {
-    pub(crate) fn parse(spec: &str) -> Result<Filter, String> {
+    /// Parses the rules, or says which one is wrong and how to write it.
+    pub fn parse(spec: &str) -> Result<Filter, String> {
         let mut f = Filter::default();
         for rule in spec.split(',').map(str::trim).filter(|r| !r.is_empty()) {
             if let Some(n) = rule.strip_prefix("depth=") {
@@ -46,7 +44,8 @@ impl Filter {
         Ok(f)
     }
 
-    fn admits(&self, name: &str) -> bool {
+    /// Whether a fn of this name is recorded.
+    pub fn admits(&self, name: &str) -> bool {
         let matches = |p: &String| {
             name.starts_with(p.as_str()) || name.trim_start_matches('<').starts_with(p.as_str())
         };
@@ -55,7 +54,8 @@ impl Filter {
     }
 }
 
-fn parse_duration(text: &str) -> Option<u64> {
+/// `500ns`, `20us`, `1.5ms`, `2s` as nanoseconds.
+pub fn parse_duration(text: &str) -> Option<u64> {
     let split = text.find(|c: char| c.is_alphabetic() || c == 'µ')?;
     let (number, unit) = text.split_at(split);
     let value: f64 = number.trim().parse().ok()?;
@@ -66,28 +66,10 @@ fn parse_duration(text: &str) -> Option<u64> {
         "s" => 1e9,
         _ => return None,
     };
-    Some((value * scale) as u64)
+    (value >= 0.0).then_some((value * scale) as u64)
 }
 
-/// A site's decision, computed on its first call and cached in the site.
-#[inline]
-pub(crate) fn site_state(site: &'static Site, cfg: &crate::config::Config) -> u8 {
-    let state = site.state.load(Ordering::Relaxed);
-    if state & RESOLVED != 0 {
-        return state;
-    }
-    let mut state = RESOLVED;
-    if !cfg.filter.admits(site.name) {
-        state |= EXCLUDED;
-    }
-    if let Some(focus) = &cfg.focus {
-        if crate::chain::ends_with_segment(site.name, focus) {
-            state |= FOCUSED;
-        }
-    }
-    site.state.store(state, Ordering::Relaxed);
-    state
-}
+pub use crate::chain::ends_with_segment;
 
 #[cfg(test)]
 mod tests {
@@ -104,5 +86,13 @@ mod tests {
         assert!(!f.admits("demo::main"));
         assert!(Filter::parse("min=fast").is_err());
         assert!(Filter::parse("depth=x").is_err());
+    }
+
+    #[test]
+    fn names_match_by_whole_segments() {
+        assert!(ends_with_segment("demo::db::get", "get"));
+        assert!(ends_with_segment("demo::db::get", "db::get"));
+        assert!(ends_with_segment("<demo::Cat as Animal>::speak", "speak"));
+        assert!(!ends_with_segment("demo::db::get", "et"));
     }
 }

@@ -86,46 +86,70 @@ pub use chain::{chain, Chain};
 pub fn assert_no_open_frames() {
     #[cfg(feature = "enable")]
     {
-        let open = thread::open_elsewhere();
+        // Who is asking, read before the runtime's own work begins on this thread.
+        let me = capture::thread::whoami();
+        let open = capture::thread::runtime_work(|| open_elsewhere(me));
         if !open.is_empty() {
             panic!("traced work still running:\n{open}");
         }
     }
 }
 
-/// Renders and writes out every thread's buffered trace now, instead of when buffers fill,
-/// threads end or the process exits. Does nothing when tracing is off.
+/// Frames open on other threads and in other tasks than the caller's, described.
+#[cfg(feature = "enable")]
+fn open_elsewhere(me: Option<(u32, u64)>) -> String {
+    collect::collector::with_flushed(std::time::Duration::from_secs(5), |c| {
+        let mine = |f: &collect::decode::OpenFrame| match me {
+            Some((thread, task)) => {
+                (task == 0 && f.task == 0 && f.thread == thread) || (task != 0 && f.task == task)
+            }
+            None => false,
+        };
+        let trees = view::open::trees(c.frames(), mine);
+        view::open::describe(&trees, c.tables(), c.now_ns())
+    })
+    .unwrap_or_default()
+}
+
+/// Writes out every thread's captured trace now, instead of at the collector's next round.
+/// Does nothing when tracing is off.
 ///
 /// ```
 /// trace_runtime::flush();
 /// ```
 pub fn flush() {
     #[cfg(feature = "enable")]
-    thread::flush_all(true);
+    capture::thread::runtime_work(|| {
+        collect::collector::with_flushed(std::time::Duration::from_secs(5), |_| ());
+    });
 }
 
-#[cfg(feature = "enable")]
-mod analysis;
-#[cfg(feature = "enable")]
-mod clock;
-#[cfg(feature = "enable")]
+mod capture;
+#[cfg(any(feature = "enable", feature = "read"))]
+mod collect;
+#[cfg(any(feature = "enable", feature = "read"))]
 mod config;
-#[cfg(feature = "enable")]
-mod exit;
-#[cfg(feature = "enable")]
+#[cfg(any(feature = "enable", feature = "read"))]
 mod filter;
 #[cfg(feature = "enable")]
-mod format;
+mod hooks;
 #[cfg(feature = "enable")]
-mod open;
-#[cfg(feature = "enable")]
-mod ring;
+mod setup;
 #[cfg(feature = "enable")]
 mod sink;
-#[cfg(feature = "enable")]
-mod task;
-#[cfg(feature = "enable")]
-mod thread;
+#[cfg(any(feature = "enable", feature = "read"))]
+mod view;
+
+/// Reading recordings and rendering views: what `trace-rewriter` uses to answer questions about
+/// a recorded run. Behind the `read` feature; not needed to trace.
+#[cfg(feature = "read")]
+pub mod read {
+    pub use crate::collect::decode::{Consumer, Ctx, End, Frames, OpenFrame};
+    pub use crate::collect::event::{Event, Kind, Raw, Tables};
+    pub use crate::config::Format;
+    pub use crate::filter::{ends_with_segment, parse_duration, Filter};
+    pub use crate::view::*;
+}
 
 #[doc(hidden)]
 pub mod __private;

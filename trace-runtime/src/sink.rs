@@ -1,13 +1,15 @@
-//! Where trace output goes (`TRACE_OUT`), and writing to it without ever failing the program.
+//! The live trace's destination (`TRACE_OUT`), and writing to it without ever failing the
+//! program: whole writes under one lock, a failure warns once and drops the rest.
 
-use std::ffi::OsString;
 use std::fs::File;
-use std::io::Write;
-use std::sync::Mutex;
+use std::io::{IsTerminal, Write};
+use std::sync::{Mutex, MutexGuard};
+
+use crate::config::{warn, Out};
 
 /// The destination chosen by `TRACE_OUT`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Target {
+pub enum Target {
     Stderr,
     Stdout,
     File,
@@ -18,7 +20,7 @@ struct State {
     target: Target,
     file: Option<File>,
     /// Set after a failed write: the destination is gone (closed pipe, full disk), so further
-    /// output is dropped instead of failing again on every line.
+    /// output is dropped instead of failing again on every write.
     broken: bool,
 }
 
@@ -28,59 +30,45 @@ static SINK: Mutex<State> = Mutex::new(State {
     broken: false,
 });
 
-fn lock() -> std::sync::MutexGuard<'static, State> {
-    SINK.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+fn lock() -> MutexGuard<'static, State> {
+    SINK.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// Opens the destination named by `TRACE_OUT`. An unusable path warns once and falls back to
-/// stderr.
-pub(crate) fn init(out: Option<OsString>) -> Target {
+/// Opens the destination. An unusable path warns once and falls back to stderr.
+pub fn init(out: &Out) -> Target {
     let mut state = lock();
-    let target = match out.as_ref().and_then(|o| o.to_str()) {
-        None | Some("") | Some("stderr") => Target::Stderr,
-        Some("stdout") => Target::Stdout,
-        Some("off") => Target::Off,
-        Some(_) => Target::File,
-    };
-    state.target = target;
-    if target == Target::File {
-        let path = with_pid(out.expect("a file target has a path"));
-        match File::create(&path) {
-            Ok(file) => state.file = Some(file),
+    state.target = match out {
+        Out::Stderr => Target::Stderr,
+        Out::Stdout => Target::Stdout,
+        Out::Off => Target::Off,
+        Out::File(path) => match File::create(path) {
+            Ok(file) => {
+                state.file = Some(file);
+                Target::File
+            }
             Err(e) => {
-                drop(state);
                 warn(&format!(
                     "cannot write TRACE_OUT={}: {e}; writing the trace to stderr instead",
-                    std::path::Path::new(&path).display()
+                    path.display()
                 ));
-                lock().target = Target::Stderr;
-                return Target::Stderr;
+                Target::Stderr
             }
-        }
-    }
-    target
+        },
+    };
+    state.target
 }
 
-/// Writes what a format needs before its first event.
-pub(crate) fn begin(format: crate::config::Format) {
-    if format == crate::config::Format::Chrome {
-        write(crate::format::chrome_prologue());
-    }
-}
-
-/// `{pid}` in a `TRACE_OUT` path becomes the process id, so that every process of a run (each
-/// test binary, each doc test) writes a file of its own.
-fn with_pid(path: OsString) -> OsString {
-    match path.to_str() {
-        Some(p) if p.contains("{pid}") => {
-            p.replace("{pid}", &std::process::id().to_string()).into()
-        }
-        _ => path,
+/// Whether the destination is a terminal (for colour).
+pub fn is_terminal(target: Target) -> bool {
+    match target {
+        Target::Stderr => std::io::stderr().is_terminal(),
+        Target::Stdout => std::io::stdout().is_terminal(),
+        _ => false,
     }
 }
 
-/// Writes whole lines in one call under one lock, so lines from different threads never tear.
-pub(crate) fn write(bytes: &[u8]) {
+/// Writes bytes in one call under one lock.
+pub fn write(bytes: &[u8]) {
     if bytes.is_empty() {
         return;
     }
@@ -115,8 +103,30 @@ pub(crate) fn write(bytes: &[u8]) {
     }
 }
 
-/// One line on stderr, prefixed with the crate's name. Errors writing it are ignored: a warning
-/// must not fail the program.
-pub(crate) fn warn(message: &str) {
-    let _ = writeln!(std::io::stderr(), "trace-runtime: warning: {message}");
+/// The live destination as a `Write` for the views.
+pub struct SinkOut;
+
+impl Write for SinkOut {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        write(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Standard error as a `Write` for reports that must keep machine formats valid.
+pub struct StderrOut;
+
+impl Write for StderrOut {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let _ = std::io::stderr().write_all(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }

@@ -183,6 +183,9 @@ fn main() {
             futures::executor::block_on(fan_out(1));
         }
         "cancel" => {
+            // The runtime starts on the first traced call: start it before the timers below
+            // are set, so that their 5 ms are the futures' own.
+            leaf(0);
             multi_thread().block_on(async {
                 tokio::select! {
                     _ = forever() => unreachable!(),

@@ -6,15 +6,12 @@
 use std::future::Future;
 use std::mem::ManuallyDrop;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use crate::__private::Site;
-use crate::clock;
-use crate::thread::{self, AsyncExit, Node};
-
-static NEXT_TASK: AtomicU64 = AtomicU64::new(1);
+use super::clock;
+use super::site::Site;
+use super::thread::{self, AsyncExit, Node};
 
 /// A traced future. Created by generated code only.
 pub struct Instrumented<F> {
@@ -35,7 +32,9 @@ pub struct Instrumented<F> {
 struct Frame {
     node: Arc<Node>,
     task: u64,
-    start: u64,
+    /// Whether its enter was recorded (`TRACE_FILTER` may leave it out).
+    recorded: bool,
+    /// Ticks spent inside polls.
     busy: u64,
     done: bool,
 }
@@ -86,27 +85,17 @@ impl<F: Future> Future for Instrumented<F> {
         // SAFETY: `inner` is structurally pinned: it is never moved out of `self`, and `drop`
         // does not move it either. The other fields are not pinned.
         let this = unsafe { self.get_unchecked_mut() };
-        let started = clock::ticks();
         if this.frame.is_none() {
-            let (parent, task) = thread::position();
-            let task = if task == 0 {
-                NEXT_TASK.fetch_add(1, Ordering::Relaxed)
-            } else {
-                task
+            // The runtime busy on this thread (a future polled from inside its own work): the
+            // future runs untraced.
+            let Some(placed) = thread::place(this.site) else {
+                // SAFETY: as above.
+                return unsafe { Pin::new_unchecked(&mut *this.inner) }.poll(cx);
             };
-            let depth = parent.as_ref().map_or(0, |p| p.depth + 1);
-            let node = Arc::new(Node {
-                site: this.site,
-                parent,
-                depth,
-                start: started,
-                child: std::sync::atomic::AtomicU64::new(0),
-            });
-            thread::record_async(this.site, depth, task, started, None);
             this.frame = Some(Frame {
-                node,
-                task,
-                start: started,
+                recorded: placed.recorded,
+                node: placed.node,
+                task: placed.task,
                 busy: 0,
                 done: false,
             });
@@ -126,6 +115,7 @@ impl<F: Future> Future for Instrumented<F> {
             }
             this.span.as_ref().map(|s| s.enter())
         };
+        let started = clock::ticks();
         let restore = Restore(thread::enter_poll(frame.node.clone(), frame.task));
         this.polling = true;
         // SAFETY: as above.
@@ -136,23 +126,21 @@ impl<F: Future> Future for Instrumented<F> {
         frame.busy += now.saturating_sub(started);
         if out.is_ready() {
             frame.done = true;
-            frame.exit(this.site, now, false, false);
+            frame.exit(false, false);
         }
         out
     }
 }
 
 impl Frame {
-    /// Accounts and records the end of the frame: completed, unwound or cancelled.
-    fn exit(&self, site: &'static Site, now: u64, unwinding: bool, cancelled: bool) {
-        thread::analyze_async_exit(&self.node, self.task, now, now.saturating_sub(self.start));
+    /// Records the end of the frame: completed, unwound or cancelled.
+    fn exit(&self, unwinding: bool, cancelled: bool) {
         let exit = AsyncExit {
-            start: self.start,
             busy: self.busy,
             unwinding,
             cancelled,
         };
-        thread::record_async(site, self.node.depth, self.task, now, Some(exit));
+        thread::exit_async(&self.node, self.recorded, exit);
     }
 }
 
@@ -167,10 +155,9 @@ impl<F> Drop for Instrumented<F> {
         if frame.done {
             return;
         }
-        let now = clock::ticks();
         // A poll that panicked left `polling` set; a drop during unwinding is unwinding too.
         // Any other drop of an unfinished future is a cancellation.
         let unwinding = self.polling || std::thread::panicking();
-        frame.exit(self.site, now, unwinding, !unwinding);
+        frame.exit(unwinding, !unwinding);
     }
 }

@@ -1,0 +1,14 @@
+//! Capture, the hot path: a traced call writes an enter and an exit record into its thread's
+//! buffer, and nothing else happens on the traced thread: no formatting, no lock, no analysis.
+
+#[cfg(feature = "enable")]
+pub(crate) mod buffer;
+#[cfg(any(feature = "enable", feature = "read"))]
+pub(crate) mod clock;
+#[cfg(any(feature = "enable", feature = "read"))]
+pub(crate) mod record;
+pub(crate) mod site;
+#[cfg(feature = "enable")]
+pub(crate) mod task;
+#[cfg(feature = "enable")]
+pub(crate) mod thread;

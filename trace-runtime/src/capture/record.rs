@@ -1,0 +1,66 @@
+//! The 32-byte record a traced call writes on its thread: what happened, to which frame, when.
+//! Nothing is formatted or looked up here; the collector decodes records later.
+
+/// One event as captured. Layout (all little-endian machine words):
+/// - `ts`: raw clock ticks when it happened;
+/// - `id`: the frame's id (low 56 bits) with the kind (bits 56..60) and flags (bits 60..64);
+/// - `site`: the traced fn's `&'static Site` as an address;
+/// - `aux`: by kind: `ENTER` the parent frame's id (0 for none), `TASK` the task number,
+///   `EXIT` the ticks spent inside polls (async frames only), `ORIGIN` the creating frame's id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(C)]
+pub struct Rec {
+    pub ts: u64,
+    pub id: u64,
+    pub site: usize,
+    pub aux: u64,
+}
+
+/// A frame entered inside another (or at the top of a thread: parent 0).
+pub const ENTER: u64 = 0;
+/// A traced future's first poll outside any traced future: the root of a new task.
+pub const TASK: u64 = 1 << 56;
+/// A frame's end.
+pub const EXIT: u64 = 2 << 56;
+/// Follows a `TASK` record whose future was created inside a traced frame: that frame's id.
+pub const ORIGIN: u64 = 3 << 56;
+pub const KIND_MASK: u64 = 0xf << 56;
+
+/// Exit flags.
+pub const UNWINDING: u64 = 1 << 60;
+pub const CANCELLED: u64 = 1 << 61;
+/// The frame is a traced future: `aux` holds its busy ticks.
+pub const ASYNC: u64 = 1 << 62;
+pub const FLAG_MASK: u64 = 0xf << 60;
+pub const ID_MASK: u64 = (1 << 56) - 1;
+
+/// Frame ids: the thread's number in the high bits, a per-thread sequence in the low ones, so
+/// ids are unique in the process without any shared counter.
+pub const SEQ_BITS: u32 = 36;
+
+/// The first id of thread `thread`'s sequence.
+#[inline]
+pub const fn id_base(thread: u32) -> u64 {
+    (thread as u64) << SEQ_BITS
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_record_is_32_bytes_and_fields_do_not_overlap() {
+        assert_eq!(std::mem::size_of::<Rec>(), 32);
+        let r = Rec {
+            ts: 1,
+            id: (id_base(3) + 7) | EXIT | UNWINDING | ASYNC,
+            site: 0,
+            aux: 0,
+        };
+        assert_eq!(r.id & KIND_MASK, EXIT);
+        assert_eq!(r.id & ID_MASK, (3 << SEQ_BITS) + 7);
+        assert_eq!(r.id & FLAG_MASK, UNWINDING | ASYNC);
+        assert_eq!(KIND_MASK & FLAG_MASK, 0);
+        assert_eq!(ID_MASK & (KIND_MASK | FLAG_MASK), 0);
+    }
+}

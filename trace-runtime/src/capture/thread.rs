@@ -1,0 +1,647 @@
+//! Per-thread capture state: the thread's buffer, its stack of open sync frames, and the traced
+//! future it is polling (whose task its frames then belong to); and the guard of a sync frame.
+//!
+//! Re-entry is impossible by construction. Every access to a thread's state goes through
+//! [`with_local`], which first checks and sets the thread's busy flag and clears it after: a
+//! traced call made while the runtime is working on that thread (a traced allocator called by
+//! the runtime's own allocation, a traced `Drop` or `Debug` run by it) finds the flag set and is
+//! not traced, only counted. No reference to the state outlives one `with_local` call, and the
+//! state is never reached any other way.
+
+use std::cell::{Cell, UnsafeCell};
+use std::marker::PhantomData;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use super::buffer::{Shared, Writer};
+use super::clock;
+use super::record::{self, Rec};
+use super::site::Site;
+use crate::config::{self, Config};
+
+static NEXT_THREAD: AtomicU32 = AtomicU32::new(1);
+/// Calls not traced because the runtime was busy on their thread.
+static SKIPPED: AtomicU64 = AtomicU64::new(0);
+/// Every thread's buffer, for the collector.
+static REGISTRY: Mutex<Vec<Arc<Shared>>> = Mutex::new(Vec::new());
+/// Records of threads whose state is already gone (a traced fn called from another
+/// thread-local's destructor), and their ids.
+static ORPHANS: Mutex<Vec<Rec>> = Mutex::new(Vec::new());
+static NEXT_ORPHAN: AtomicU64 = AtomicU64::new(1);
+/// Chunks a thread may have waiting for the collector before it waits for it.
+const MAX_PENDING: usize = 8;
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// A traced future's place in its task's tree: immutable and shared, so that each child keeps
+/// its own parent however the children of one poll are interleaved.
+pub(crate) struct Node {
+    pub site: &'static Site,
+    /// Its frame id (the nearest recorded ancestor's when its own enter was filtered out).
+    pub id: u64,
+    pub parent: Option<Arc<Node>>,
+    pub depth: u32,
+}
+
+/// An open sync frame on this thread's stack.
+#[derive(Clone, Copy)]
+struct Frame {
+    site: &'static Site,
+    /// Its id, or the nearest recorded ancestor's when it was not recorded.
+    id: u64,
+}
+
+/// Which tree frames opened now belong to.
+struct Ctx {
+    /// The traced future being polled on this thread, if any. Sync frames from `mark` up nest
+    /// under it, in its task; frames below `mark` belong to whoever called the poll.
+    base: Option<Arc<Node>>,
+    task: u64,
+    mark: usize,
+}
+
+/// What a poll replaced, to be put back when it returns (or unwinds).
+pub(crate) struct PollScope {
+    ctx: Ctx,
+}
+
+pub(crate) struct Local {
+    cfg: &'static Config,
+    writer: Writer,
+    /// The last frame id this thread gave out.
+    last_id: u64,
+    stack: Vec<Frame>,
+    ctx: Ctx,
+}
+
+struct Slot(UnsafeCell<Option<Local>>);
+
+thread_local! {
+    static BUSY: Cell<bool> = const { Cell::new(false) };
+    static LOCAL: Slot = const { Slot(UnsafeCell::new(None)) };
+}
+
+/// Clears the busy flag when the runtime's work on this thread ends, even by unwinding.
+struct Busy;
+
+impl Drop for Busy {
+    #[inline(always)]
+    fn drop(&mut self) {
+        BUSY.with(|b| b.set(false));
+    }
+}
+
+/// Sets the busy flag unless it is set already.
+#[inline(always)]
+fn claim() -> Option<Busy> {
+    let claimed = BUSY.with(|b| {
+        if b.get() {
+            false
+        } else {
+            b.set(true);
+            true
+        }
+    });
+    if claimed {
+        Some(Busy)
+    } else {
+        SKIPPED.fetch_add(1, Ordering::Relaxed);
+        None
+    }
+}
+
+/// Marks the calling thread as the runtime's own (collector, signal thread): nothing it calls
+/// is ever traced.
+pub(crate) fn runtime_thread() {
+    BUSY.with(|b| b.set(true));
+}
+
+/// Why `with_local` could not run.
+pub(crate) enum Unavailable {
+    /// The runtime is already working on this thread: the call is not traced.
+    Busy,
+    /// The thread's state has been destroyed (thread-local destructors are running).
+    Gone,
+}
+
+/// Runs `f` on this thread's state, creating it (and starting the runtime with `start`) on the
+/// thread's first traced call. The only way to reach the state.
+#[inline(always)]
+fn with_local<R>(start: fn(), f: impl FnOnce(&mut Local) -> R) -> Result<R, Unavailable> {
+    let Some(busy) = claim() else {
+        return Err(Unavailable::Busy);
+    };
+    let out = LOCAL.try_with(|slot| {
+        // SAFETY: the busy flag was clear and is now set on this thread, and every reference
+        // to the slot is made here and ends before the flag is cleared: no other reference to
+        // it is live. Thread-locals are reached by their own thread only.
+        let local = unsafe { &mut *slot.0.get() };
+        let local = match local {
+            Some(l) => l,
+            None => local.insert(Local::new(start)),
+        };
+        f(local)
+    });
+    drop(busy);
+    out.map_err(|_| Unavailable::Gone)
+}
+
+/// Like `with_local`, without creating the state: `None` when this thread never traced.
+fn peek_local<R>(f: impl FnOnce(&mut Local) -> R) -> Option<R> {
+    let busy = claim()?;
+    let out = LOCAL
+        .try_with(|slot| {
+            // SAFETY: as in `with_local`.
+            unsafe { &mut *slot.0.get() }.as_mut().map(f)
+        })
+        .ok()
+        .flatten();
+    drop(busy);
+    out
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        // Runs as the thread ends. Whatever runs here is the runtime's work.
+        let _busy = claim();
+        if let Some(local) = self.0.get_mut() {
+            local.writer.hand_over();
+            local.writer.end();
+        }
+    }
+}
+
+fn depth_below(base: &Option<Arc<Node>>) -> usize {
+    base.as_ref().map_or(0, |n| n.depth as usize + 1)
+}
+
+impl Local {
+    #[cold]
+    fn new(start: fn()) -> Self {
+        start();
+        let cfg = config::get();
+        let thread = NEXT_THREAD.fetch_add(1, Ordering::Relaxed);
+        let writer = Writer::new(
+            thread,
+            std::thread::current().name().map(Into::into),
+            cfg.chunk,
+        );
+        lock(&REGISTRY).push(writer.shared().clone());
+        Local {
+            cfg,
+            writer,
+            last_id: record::id_base(thread),
+            stack: Vec::with_capacity(64),
+            ctx: Ctx {
+                base: None,
+                task: 0,
+                mark: 0,
+            },
+        }
+    }
+
+    #[inline(always)]
+    fn next_id(&mut self) -> u64 {
+        self.last_id += 1;
+        self.last_id
+    }
+
+    /// The id new frames nest under: the innermost open sync frame of the current tree, or the
+    /// traced future being polled, or none (0).
+    #[inline(always)]
+    fn parent_id(&self) -> u64 {
+        if self.stack.len() > self.ctx.mark {
+            self.stack[self.stack.len() - 1].id
+        } else {
+            self.ctx.base.as_ref().map_or(0, |n| n.id)
+        }
+    }
+
+    #[inline(always)]
+    fn admits(&self, site: &'static Site, depth: usize) -> bool {
+        let cfg = self.cfg;
+        !site.excluded(|name| cfg.filter.admits(name)) && depth as u32 <= cfg.max_depth
+    }
+
+    /// Opens a sync frame.
+    #[inline(always)]
+    fn enter(&mut self, site: &'static Site, ts: u64) -> Guard {
+        let index = self.stack.len();
+        let depth = depth_below(&self.ctx.base) + (index - self.ctx.mark);
+        let parent = self.parent_id();
+        let recorded = self.admits(site, depth);
+        let id = if recorded {
+            let id = self.next_id();
+            self.record(Rec {
+                ts,
+                id: id | record::ENTER,
+                site: site as *const Site as usize,
+                aux: parent,
+            });
+            id
+        } else {
+            parent
+        };
+        self.stack.push(Frame { site, id });
+        Guard {
+            site,
+            id,
+            index: index as u32,
+            depth: depth as u32,
+            task: self.ctx.task,
+            recorded,
+            state: GuardState::OnStack,
+            not_send: PhantomData,
+            #[cfg(feature = "tracing")]
+            span: None,
+        }
+    }
+
+    #[inline(always)]
+    fn exit(&mut self, guard: &Guard, ts: u64, unwinding: bool) {
+        // Truncating rather than popping keeps the stack right even if an inner guard leaked.
+        self.stack.truncate(guard.index as usize);
+        if guard.recorded {
+            let flags = if unwinding { record::UNWINDING } else { 0 };
+            self.record(Rec {
+                ts,
+                id: guard.id | record::EXIT | flags,
+                site: guard.site as *const Site as usize,
+                aux: 0,
+            });
+        }
+    }
+
+    #[inline(always)]
+    fn record(&mut self, rec: Rec) {
+        if self.writer.room() == 0 {
+            self.hand_over();
+        }
+        self.writer.push(rec);
+    }
+
+    #[cold]
+    fn hand_over(&mut self) {
+        if closed() {
+            // The run's trace is complete: what comes after it has nowhere to go.
+            self.writer.discard();
+            return;
+        }
+        let pending = self.writer.hand_over();
+        wake_collector();
+        if pending > MAX_PENDING {
+            self.wait_for_collector();
+        }
+    }
+
+    /// Bounds memory when the collector falls behind: waits for it to catch up, but never for
+    /// long, so a stalled collector (a blocked output) slows the program without hanging it.
+    #[cold]
+    fn wait_for_collector(&self) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(1);
+        while self.writer.pending() > MAX_PENDING / 2 && std::time::Instant::now() < deadline {
+            wake_collector();
+            std::thread::sleep(std::time::Duration::from_micros(200));
+        }
+    }
+}
+
+/// The thread that collects, woken when a chunk is handed over.
+static COLLECTOR: Mutex<Option<std::thread::Thread>> = Mutex::new(None);
+
+fn wake_collector() {
+    if let Some(t) = lock(&COLLECTOR).as_ref() {
+        t.unpark();
+    }
+}
+
+/// Names the collector thread, to be woken when buffers fill.
+pub(crate) fn set_collector(thread: std::thread::Thread) {
+    *lock(&COLLECTOR) = Some(thread);
+}
+
+/// Every thread's buffer, for the collector.
+pub(crate) fn buffers() -> Vec<Arc<Shared>> {
+    lock(&REGISTRY).clone()
+}
+
+/// Forgets buffers the collector has read to the end of ended threads.
+pub(crate) fn forget_buffers(done: &[Arc<Shared>]) {
+    lock(&REGISTRY).retain(|s| !done.iter().any(|d| Arc::ptr_eq(d, s)));
+}
+
+/// Takes the records of threads whose state was gone.
+pub(crate) fn take_orphans(out: &mut Vec<Rec>) {
+    out.append(&mut lock(&ORPHANS));
+}
+
+/// How many calls were not traced because the runtime was busy on their thread.
+pub(crate) fn skipped() -> u64 {
+    SKIPPED.load(Ordering::Relaxed)
+}
+
+/// Records of a thread whose state is already gone: kept under a lock, never dropped.
+fn orphan(rec: Rec) {
+    let Some(_busy) = claim() else { return };
+    lock(&ORPHANS).push(rec);
+}
+
+fn orphan_id() -> u64 {
+    NEXT_ORPHAN.fetch_add(1, Ordering::Relaxed)
+}
+
+/// Where a guard's frame lives.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum GuardState {
+    /// On this thread's stack.
+    OnStack,
+    /// Not opened: the runtime was busy on this thread when the call began.
+    Untraced,
+    /// Recorded as an orphan: the thread's state was already gone.
+    Orphan,
+}
+
+/// One traced call: created on entry, records the exit when dropped, on every path out of the
+/// fn. Never `Send`: a guard moved to another thread would close a frame on the wrong stack.
+pub struct Guard {
+    site: &'static Site,
+    /// Its frame id (the parent's when not recorded).
+    id: u64,
+    /// Its place on the thread's stack.
+    index: u32,
+    /// Its depth in the tree it belongs to (the thread's, or a task's), and its task: the
+    /// `tracing` span's fields.
+    #[cfg_attr(not(feature = "tracing"), allow(dead_code))]
+    depth: u32,
+    #[cfg_attr(not(feature = "tracing"), allow(dead_code))]
+    task: u64,
+    /// Whether its enter was recorded (`TRACE_FILTER` may leave it out).
+    recorded: bool,
+    state: GuardState,
+    not_send: PhantomData<*const ()>,
+    /// The `tracing` span of this call, entered for as long as the call runs.
+    #[cfg(feature = "tracing")]
+    span: Option<tracing::span::EnteredSpan>,
+}
+
+impl Guard {
+    /// Opens a frame. Called by generated code only.
+    #[inline]
+    pub fn enter(site: &'static Site) -> Guard {
+        // The timestamp is read once the thread's state exists: its creation starts the
+        // process's runtime, which must not count inside the call.
+        match with_local(site.start, |l| {
+            let ts = clock::ticks();
+            l.enter(site, ts)
+        }) {
+            Ok(guard) => guard,
+            Err(Unavailable::Busy) => Guard::untraced(site),
+            Err(Unavailable::Gone) => {
+                let id = orphan_id();
+                orphan(Rec {
+                    ts: clock::ticks(),
+                    id: id | record::ENTER,
+                    site: site as *const Site as usize,
+                    aux: 0,
+                });
+                let mut guard = Guard::untraced(site);
+                guard.id = id;
+                guard.recorded = true;
+                guard.state = GuardState::Orphan;
+                guard
+            }
+        }
+    }
+
+    fn untraced(site: &'static Site) -> Guard {
+        Guard {
+            site,
+            id: 0,
+            index: 0,
+            depth: 0,
+            task: 0,
+            recorded: false,
+            state: GuardState::Untraced,
+            not_send: PhantomData,
+            #[cfg(feature = "tracing")]
+            span: None,
+        }
+    }
+
+    /// Opens a frame and the `tracing` span `make_span` builds from its depth and task.
+    #[cfg(feature = "tracing")]
+    #[inline]
+    pub fn enter_span(
+        site: &'static Site,
+        make_span: impl FnOnce(u32, u64) -> tracing::Span,
+    ) -> Guard {
+        let mut guard = Guard::enter(site);
+        if guard.recorded {
+            guard.span = Some(make_span(guard.depth, guard.task).entered());
+        }
+        guard
+    }
+}
+
+impl Drop for Guard {
+    #[inline]
+    fn drop(&mut self) {
+        let unwinding = std::thread::panicking();
+        match self.state {
+            GuardState::OnStack => {
+                let _ = with_local(self.site.start, |l| {
+                    let ts = clock::ticks();
+                    l.exit(self, ts, unwinding)
+                });
+            }
+            GuardState::Untraced => {}
+            GuardState::Orphan => {
+                let flags = if unwinding { record::UNWINDING } else { 0 };
+                orphan(Rec {
+                    ts: clock::ticks(),
+                    id: self.id | record::EXIT | flags,
+                    site: self.site as *const Site as usize,
+                    aux: 0,
+                });
+            }
+        }
+    }
+}
+
+/// The current thread's chain of traced fns, outermost first: the task's (when polling a traced
+/// future) and then this thread's sync frames inside it.
+pub(crate) fn current_chain() -> Vec<&'static str> {
+    peek_local(|l| {
+        let mut names = Vec::new();
+        let mut node = l.ctx.base.as_deref();
+        while let Some(n) = node {
+            names.push(n.site.name());
+            node = n.parent.as_deref();
+        }
+        names.reverse();
+        names.extend(l.stack[l.ctx.mark..].iter().map(|f| f.site.name()));
+        names
+    })
+    .unwrap_or_default()
+}
+
+/// The calling thread's number and current task (0 for none), if it ever traced.
+pub(crate) fn whoami() -> Option<(u32, u64)> {
+    peek_local(|l| (l.writer.shared().thread, l.ctx.task))
+}
+
+/// How a traced future's first poll placed it.
+pub(crate) struct Placed {
+    pub node: Arc<Node>,
+    pub task: u64,
+    /// Whether its enter was recorded (`TRACE_FILTER` may leave it out).
+    pub recorded: bool,
+}
+
+static NEXT_TASK: AtomicU64 = AtomicU64::new(1);
+
+/// A traced future's first poll: its place under the future being polled (and any sync frames
+/// it opened since), in that future's task; or, outside any traced future, the root of a new
+/// task. Records its enter. `None` when the runtime is busy on this thread.
+pub(crate) fn place(site: &'static Site) -> Option<Placed> {
+    with_local(site.start, |l| {
+        let ts = clock::ticks();
+        let (parent, task) = match l.ctx.base.clone() {
+            // Outside any traced future a future starts a task of its own: tasks do not nest
+            // under the sync frames of whoever happens to poll them.
+            None => (None, NEXT_TASK.fetch_add(1, Ordering::Relaxed)),
+            Some(base) => {
+                let mut parent = Some(base);
+                for i in l.ctx.mark..l.stack.len() {
+                    let frame = l.stack[i];
+                    let depth = depth_below(&parent) as u32;
+                    parent = Some(Arc::new(Node {
+                        site: frame.site,
+                        id: frame.id,
+                        parent,
+                        depth,
+                    }));
+                }
+                (parent, l.ctx.task)
+            }
+        };
+        let depth = depth_below(&parent);
+        let parent_id = parent.as_ref().map_or(0, |p| p.id);
+        let recorded = l.admits(site, depth);
+        let id = if recorded {
+            let id = l.next_id();
+            let site_addr = site as *const Site as usize;
+            if parent.is_none() {
+                l.record(Rec {
+                    ts,
+                    id: id | record::TASK,
+                    site: site_addr,
+                    aux: task,
+                });
+            } else {
+                l.record(Rec {
+                    ts,
+                    id: id | record::ENTER,
+                    site: site_addr,
+                    aux: parent_id,
+                });
+            }
+            id
+        } else {
+            parent_id
+        };
+        Placed {
+            node: Arc::new(Node {
+                site,
+                id,
+                parent,
+                depth: depth as u32,
+            }),
+            task,
+            recorded,
+        }
+    })
+    .ok()
+}
+
+/// Makes a traced future's place current on this thread for the length of a poll.
+pub(crate) fn enter_poll(node: Arc<Node>, task: u64) -> Option<PollScope> {
+    // A task may be polled on a thread that never traced before: its state starts here.
+    with_local(node.site.start, |l| {
+        let mark = l.stack.len();
+        let previous = std::mem::replace(
+            &mut l.ctx,
+            Ctx {
+                base: Some(node),
+                task,
+                mark,
+            },
+        );
+        PollScope { ctx: previous }
+    })
+    .ok()
+}
+
+pub(crate) fn leave_poll(scope: PollScope) {
+    let _ = peek_local(|l| {
+        // A frame leaked inside the poll must not outlive it.
+        l.stack.truncate(l.ctx.mark);
+        l.ctx = scope.ctx;
+    });
+}
+
+/// How an async frame ended.
+pub(crate) struct AsyncExit {
+    pub busy: u64,
+    pub unwinding: bool,
+    pub cancelled: bool,
+}
+
+/// Records an async frame's exit from the thread that completes or drops it.
+pub(crate) fn exit_async(node: &Node, recorded: bool, exit: AsyncExit) {
+    if !recorded {
+        return;
+    }
+    let flags = record::ASYNC
+        | if exit.unwinding { record::UNWINDING } else { 0 }
+        | if exit.cancelled { record::CANCELLED } else { 0 };
+    let site = node.site;
+    let make = |ts| Rec {
+        ts,
+        id: node.id | record::EXIT | flags,
+        site: site as *const Site as usize,
+        aux: exit.busy,
+    };
+    match with_local(site.start, |l| l.record(make(clock::ticks()))) {
+        Ok(()) | Err(Unavailable::Busy) => {}
+        Err(Unavailable::Gone) => orphan(make(clock::ticks())),
+    }
+}
+
+/// Set once the final collection has run: records are no longer handed over.
+static CLOSED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// After the final collection: buffers that fill are reused in place, nothing waits.
+pub(crate) fn close() {
+    CLOSED.store(true, Ordering::Release);
+}
+
+fn closed() -> bool {
+    CLOSED.load(Ordering::Acquire)
+}
+
+/// Runs the runtime's own work (a collection on this thread, a hook) with the busy flag set, so
+/// nothing it calls is traced; puts the flag back as it was.
+pub(crate) fn runtime_work<R>(f: impl FnOnce() -> R) -> R {
+    let was = BUSY.with(|b| b.replace(true));
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            BUSY.with(|b| b.set(self.0));
+        }
+    }
+    let _restore = Restore(was);
+    f()
+}

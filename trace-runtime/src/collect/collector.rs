@@ -1,0 +1,291 @@
+//! The one collector: a background thread that takes every thread's published records, merges
+//! them by time and feeds the decoder and the views. At exit, on panic and on the fatal signals
+//! the same collection runs to the end on the calling thread.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
+use std::time::{Duration, Instant};
+
+use super::decode::{Consumer, Decoder, End, Frames};
+use super::event::{Raw, Tables};
+use crate::capture::buffer::{Cursor, Shared};
+use crate::capture::clock::{self, Calibration};
+use crate::capture::record::Rec;
+use crate::capture::site::Site;
+use crate::capture::thread;
+
+/// One thread's records on their way to the views.
+struct Input {
+    shared: Arc<Shared>,
+    cursor: Cursor,
+    /// Read and not yet handed on: newer than the watermark.
+    staged: VecDeque<Rec>,
+    ended: bool,
+}
+
+/// Everything collection owns.
+pub struct Collector {
+    inputs: BTreeMap<u32, Input>,
+    /// Records of threads whose state was gone.
+    orphans: VecDeque<Rec>,
+    sites: HashMap<usize, u32>,
+    tables: Tables,
+    /// Ticks and instant of the first traced call; the decoder exists once calibrated.
+    origin: (u64, Instant),
+    decoder: Option<Decoder>,
+    consumers: Vec<Box<dyn Consumer>>,
+    /// Ticks read at the start of the previous round: every record older than this has been
+    /// published by then, so records are handed on in time order up to it.
+    watermark: u64,
+    scratch: Vec<Rec>,
+    finished: bool,
+}
+
+static STATE: Mutex<Option<Collector>> = Mutex::new(None);
+/// Set once the final collection has run: later records are discarded.
+static FINISHED: AtomicBool = AtomicBool::new(false);
+
+impl Collector {
+    pub fn new(origin: (u64, Instant), consumers: Vec<Box<dyn Consumer>>) -> Self {
+        Collector {
+            inputs: BTreeMap::new(),
+            orphans: VecDeque::new(),
+            sites: HashMap::new(),
+            tables: Tables::default(),
+            origin,
+            decoder: None,
+            consumers,
+            watermark: 0,
+            scratch: Vec::new(),
+            finished: false,
+        }
+    }
+
+    /// The decoder, calibrated on first use.
+    fn decoder(&mut self) -> &mut Decoder {
+        if self.decoder.is_none() {
+            let cal = Calibration::since(self.origin);
+            for c in self.consumers.iter_mut() {
+                c.start(&cal);
+            }
+            self.decoder = Some(Decoder::new(cal));
+        }
+        self.decoder.as_mut().expect("set above")
+    }
+
+    /// The frames open as of the last record handed on.
+    pub fn frames(&self) -> &Frames {
+        static NONE: std::sync::OnceLock<Frames> = std::sync::OnceLock::new();
+        match &self.decoder {
+            Some(d) => &d.frames,
+            None => NONE.get_or_init(Frames::default),
+        }
+    }
+
+    pub fn tables(&self) -> &Tables {
+        &self.tables
+    }
+
+    /// Nanoseconds since the first traced call, now.
+    pub fn now_ns(&self) -> u64 {
+        self.decoder
+            .as_ref()
+            .map_or(0, |d| d.end_ns(clock::ticks()))
+    }
+
+    /// One collection round. `all`: hand on everything read, not only what is older than the
+    /// watermark (a flush, the end of the run).
+    pub fn round(&mut self, all: bool) {
+        if self.finished {
+            return;
+        }
+        let started = clock::ticks();
+        for shared in thread::buffers() {
+            let input = self.inputs.entry(shared.thread).or_insert_with(|| {
+                self.tables
+                    .threads
+                    .insert(shared.thread, shared.name.clone());
+                Input {
+                    shared: shared.clone(),
+                    cursor: Cursor::default(),
+                    staged: VecDeque::new(),
+                    ended: false,
+                }
+            });
+            self.scratch.clear();
+            input.ended = input.shared.drain(&mut input.cursor, &mut self.scratch);
+            input.staged.extend(self.scratch.drain(..));
+        }
+        thread::take_orphans(&mut self.scratch);
+        self.orphans.extend(self.scratch.drain(..));
+        let limit = if all { u64::MAX } else { self.watermark };
+        self.watermark = started;
+        self.merge(limit);
+        for c in self.consumers.iter_mut() {
+            c.flush();
+        }
+        let done: Vec<Arc<Shared>> = self
+            .inputs
+            .values()
+            .filter(|i| i.ended && i.staged.is_empty())
+            .map(|i| i.shared.clone())
+            .collect();
+        if !done.is_empty() {
+            thread::forget_buffers(&done);
+            self.inputs.retain(|_, i| !(i.ended && i.staged.is_empty()));
+        }
+    }
+
+    /// Hands on staged records older than `limit`, oldest first across threads.
+    fn merge(&mut self, limit: u64) {
+        loop {
+            // The thread whose next record is the oldest; orphans count as thread 0.
+            let mut best: Option<(u64, u32)> = self
+                .orphans
+                .front()
+                .filter(|r| r.ts < limit)
+                .map(|r| (r.ts, 0));
+            for (&n, input) in &self.inputs {
+                if let Some(r) = input.staged.front() {
+                    let older = match best {
+                        Some((ts, _)) => r.ts < ts,
+                        None => true,
+                    };
+                    if r.ts < limit && older {
+                        best = Some((r.ts, n));
+                    }
+                }
+            }
+            let Some((_, n)) = best else { break };
+            let rec = if n == 0 {
+                self.orphans.pop_front()
+            } else {
+                self.inputs.get_mut(&n).and_then(|i| i.staged.pop_front())
+            };
+            let Some(rec) = rec else { break };
+            let raw = self.raw(n, &rec);
+            self.decoder();
+            let decoder = self.decoder.as_mut().expect("calibrated above");
+            decoder.feed(&raw, &self.tables, &mut self.consumers);
+        }
+    }
+
+    fn raw(&mut self, thread: u32, rec: &Rec) -> Raw {
+        let tables = &mut self.tables;
+        let site = *self.sites.entry(rec.site).or_insert_with(|| {
+            // SAFETY: `rec.site` was made from a `&'static Site` by the capture layer.
+            let site = unsafe { &*(rec.site as *const Site) };
+            tables.sites.push(site.name().into());
+            (tables.sites.len() - 1) as u32
+        });
+        Raw {
+            thread,
+            ts: rec.ts,
+            id: rec.id,
+            site,
+            aux: rec.aux,
+        }
+    }
+
+    /// The end of the run: everything handed on, then every consumer's final report.
+    pub fn finish(&mut self) {
+        if self.finished {
+            return;
+        }
+        self.round(true);
+        self.finished = true;
+        FINISHED.store(true, Ordering::Release);
+        thread::close();
+        let ticks = clock::ticks();
+        self.decoder();
+        let decoder = self.decoder.as_ref().expect("calibrated above");
+        let end = End {
+            ticks,
+            ts_ns: decoder.end_ns(ticks),
+            frames: &decoder.frames,
+            tables: &self.tables,
+            skipped: thread::skipped(),
+        };
+        // In order, each one written out before the next reports: the trace, then reports.
+        for c in self.consumers.iter_mut() {
+            c.finish(&end);
+            c.flush();
+        }
+    }
+}
+
+fn lock_state() -> MutexGuard<'static, Option<Collector>> {
+    STATE.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Takes the collector's lock, waiting at most `patience` (from a panic hook or an exit hook
+/// the lock may be held by a collection that can no longer finish).
+fn try_lock_state(patience: Duration) -> Option<MutexGuard<'static, Option<Collector>>> {
+    let deadline = Instant::now() + patience;
+    loop {
+        match STATE.try_lock() {
+            Ok(g) => return Some(g),
+            Err(TryLockError::Poisoned(p)) => return Some(p.into_inner()),
+            Err(TryLockError::WouldBlock) => {
+                if Instant::now() > deadline {
+                    return None;
+                }
+                std::thread::sleep(Duration::from_micros(100));
+            }
+        }
+    }
+}
+
+/// Installs the collector and starts its thread, which runs a round every `interval` (and
+/// whenever a thread hands over a full chunk).
+pub fn start(collector: Collector, interval: Option<Duration>) {
+    *lock_state() = Some(collector);
+    let spawned = std::thread::Builder::new()
+        .name("trace-collector".into())
+        .spawn(move || {
+            thread::runtime_thread();
+            loop {
+                match interval {
+                    Some(i) => std::thread::park_timeout(i),
+                    None => std::thread::park(),
+                }
+                if FINISHED.load(Ordering::Acquire) {
+                    return;
+                }
+                let mut state = lock_state();
+                if let Some(c) = state.as_mut() {
+                    c.round(false);
+                }
+            }
+        });
+    match spawned {
+        Ok(handle) => thread::set_collector(handle.thread().clone()),
+        Err(e) => crate::config::warn(&format!(
+            "cannot start the trace collector thread ({e}); the trace is written at exit"
+        )),
+    }
+}
+
+/// Runs `f` on the collector after handing on everything captured so far.
+pub fn with_flushed<R>(patience: Duration, f: impl FnOnce(&mut Collector) -> R) -> Option<R> {
+    let mut state = try_lock_state(patience)?;
+    let c = state.as_mut()?;
+    c.round(true);
+    Some(f(c))
+}
+
+/// The end of the run, once: from the exit hook, a panic hook under `panic = "abort"`, a
+/// fatal signal.
+pub fn finish(patience: Duration) {
+    if let Some(mut state) = try_lock_state(patience) {
+        if let Some(c) = state.as_mut() {
+            c.finish();
+        }
+    }
+}
+
+/// Whether the final collection has run.
+pub fn finished() -> bool {
+    FINISHED.load(Ordering::Acquire)
+}

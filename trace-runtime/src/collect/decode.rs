@@ -1,0 +1,236 @@
+//! Turns raw events, in time order, into decoded events: names, depth, task, durations in
+//! nanoseconds; and keeps the table of frames still open, which views read for chains. The
+//! same decoder serves the live collector and a recording read back, so both give the views the
+//! same events.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+use super::event::{Event, Kind, Raw, Tables};
+use crate::capture::clock::Calibration;
+use crate::capture::record;
+
+/// A frame entered and not yet exited.
+#[derive(Clone, Copy, Debug)]
+pub struct OpenFrame {
+    pub site: u32,
+    /// The thread that entered it.
+    pub thread: u32,
+    pub task: u64,
+    pub depth: u32,
+    pub start_ns: u64,
+    /// The calling frame (0: none).
+    pub parent: u64,
+}
+
+/// Frame ids are unique and well spread in their low bits: hashing them is a multiply.
+#[derive(Default)]
+pub struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 << 8 | u64::from(*b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
+/// The frames open at some point of the run, by id.
+#[derive(Default)]
+pub struct Frames {
+    map: HashMap<u64, OpenFrame, BuildHasherDefault<IdHasher>>,
+}
+
+impl Frames {
+    pub fn get(&self, id: u64) -> Option<&OpenFrame> {
+        self.map.get(&id)
+    }
+
+    /// The frame and its callers, outermost first.
+    pub fn chain(&self, id: u64) -> Vec<(u64, &OpenFrame)> {
+        let mut out = Vec::new();
+        let mut at = id;
+        while let Some(f) = self.map.get(&at) {
+            out.push((at, f));
+            if out.len() > 100_000 {
+                break;
+            }
+            at = f.parent;
+        }
+        out.reverse();
+        out
+    }
+
+    /// Every open frame, in no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = (u64, &OpenFrame)> {
+        self.map.iter().map(|(id, f)| (*id, f))
+    }
+
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+}
+
+/// What consumes the collected stream: the views, live or on a recording.
+pub trait Consumer: Send {
+    /// Before the first event: how ticks become nanoseconds in this run.
+    fn start(&mut self, _cal: &Calibration) {}
+    /// Every raw event, in order, with the tables as they stand (the recording writer).
+    fn raw(&mut self, _raw: &Raw, _tables: &Tables) {}
+    /// Every decoded event, in order; `ctx.frames` still holds an exiting frame and its
+    /// callers.
+    fn event(&mut self, _event: &Event, _ctx: &Ctx<'_>) {}
+    /// Write out what is buffered: the end of one collection round.
+    fn flush(&mut self) {}
+    /// The run is over (or the process is going down): final reports.
+    fn finish(&mut self, _end: &End<'_>) {}
+}
+
+/// What a view may look up while it handles an event.
+pub struct Ctx<'a> {
+    pub frames: &'a Frames,
+    pub tables: &'a Tables,
+}
+
+/// The state of the run at its end.
+pub struct End<'a> {
+    /// Raw ticks when the run ended.
+    pub ticks: u64,
+    /// Nanoseconds since the first traced call.
+    pub ts_ns: u64,
+    pub frames: &'a Frames,
+    pub tables: &'a Tables,
+    /// Calls not traced because the runtime was busy on their thread.
+    pub skipped: u64,
+}
+
+/// Decodes raw events in time order.
+pub struct Decoder {
+    pub cal: Calibration,
+    pub frames: Frames,
+    /// The last timestamp seen, in nanoseconds.
+    pub now_ns: u64,
+}
+
+impl Decoder {
+    pub fn new(cal: Calibration) -> Self {
+        Decoder {
+            cal,
+            frames: Frames::default(),
+            now_ns: 0,
+        }
+    }
+
+    /// The end of the run in nanoseconds, from the ticks it ended at: never before the last
+    /// event.
+    pub fn end_ns(&self, ticks: u64) -> u64 {
+        self.cal.ns(ticks).max(self.now_ns)
+    }
+
+    /// Decodes one raw event and hands it to every consumer.
+    pub fn feed(&mut self, raw: &Raw, tables: &Tables, consumers: &mut [Box<dyn Consumer>]) {
+        for c in consumers.iter_mut() {
+            c.raw(raw, tables);
+        }
+        let ts_ns = self.cal.ns(raw.ts);
+        self.now_ns = self.now_ns.max(ts_ns);
+        let id = raw.id & record::ID_MASK;
+        match raw.id & record::KIND_MASK {
+            record::ENTER | record::TASK => {
+                let (parent, depth, task) = if raw.id & record::KIND_MASK == record::TASK {
+                    (0, 0, raw.aux)
+                } else {
+                    match self.frames.get(raw.aux) {
+                        Some(p) => (raw.aux, p.depth + 1, p.task),
+                        None => (0, 0, 0),
+                    }
+                };
+                self.frames.map.insert(
+                    id,
+                    OpenFrame {
+                        site: raw.site,
+                        thread: raw.thread,
+                        task,
+                        depth,
+                        start_ns: ts_ns,
+                        parent,
+                    },
+                );
+                let event = Event {
+                    kind: Kind::Enter,
+                    thread: raw.thread,
+                    task,
+                    depth,
+                    site: raw.site,
+                    ts_ns,
+                    id,
+                    parent,
+                };
+                for c in consumers.iter_mut() {
+                    c.event(
+                        &event,
+                        &Ctx {
+                            frames: &self.frames,
+                            tables,
+                        },
+                    );
+                }
+            }
+            record::EXIT => {
+                let open = self.frames.get(id).copied();
+                // An exit whose enter was never seen (a thread-local destructor's call whose
+                // enter came before the thread's state was gone) still shows, at depth 0.
+                let frame = open.unwrap_or(OpenFrame {
+                    site: raw.site,
+                    thread: raw.thread,
+                    task: 0,
+                    depth: 0,
+                    start_ns: ts_ns,
+                    parent: 0,
+                });
+                let elapsed_ns = ts_ns.saturating_sub(frame.start_ns);
+                let busy_ns = if raw.id & record::ASYNC != 0 {
+                    self.cal.span_ns(raw.aux).min(elapsed_ns)
+                } else {
+                    elapsed_ns
+                };
+                let event = Event {
+                    kind: Kind::Exit {
+                        elapsed_ns,
+                        busy_ns,
+                        unwinding: raw.id & record::UNWINDING != 0,
+                        cancelled: raw.id & record::CANCELLED != 0,
+                    },
+                    thread: raw.thread,
+                    task: frame.task,
+                    depth: frame.depth,
+                    site: frame.site,
+                    ts_ns,
+                    id,
+                    parent: frame.parent,
+                };
+                for c in consumers.iter_mut() {
+                    c.event(
+                        &event,
+                        &Ctx {
+                            frames: &self.frames,
+                            tables,
+                        },
+                    );
+                }
+                self.frames.map.remove(&id);
+            }
+            _ => {}
+        }
+    }
+}

@@ -1,0 +1,78 @@
+//! Starts the runtime on the first traced call: reads the configuration, chooses the clock,
+//! opens the outputs, builds the views, starts the collector and installs the hooks. The one
+//! place where the layers are wired together.
+
+use std::sync::Once;
+use std::time::Duration;
+
+use crate::capture::clock;
+use crate::collect::collector::{self, Collector};
+use crate::collect::decode::Consumer;
+use crate::config::{self, Format, Mode, Out};
+use crate::sink::{self, SinkOut, StderrOut, Target};
+use crate::view::{recording, TextViews};
+
+static START: Once = Once::new();
+
+/// Starts the runtime, once per process. Every traced call's site carries a pointer to this
+/// function; the capture layer calls it on each thread's first traced call.
+pub fn start() {
+    START.call_once(|| crate::capture::thread::runtime_work(run));
+}
+
+fn run() {
+    let began = std::time::Instant::now();
+    let cfg = config::get();
+    clock::choose();
+    let chose = began.elapsed();
+    let origin = clock::origin();
+    let target = sink::init(&cfg.out);
+    let text = TextViews {
+        format: Some(cfg.format),
+        color: cfg.format == Format::Human && !cfg.no_color && sink::is_terminal(target),
+        quiet: target == Target::Off,
+        focus: cfg.focus.clone(),
+        summary: cfg.summary,
+        summary_json: cfg.summary_json.clone(),
+        min_ns: cfg.filter.min_ns,
+    };
+    let reports_in_trace = matches!(cfg.format, Format::Human | Format::Folded);
+    let mut views: Vec<Box<dyn Consumer>> = text.build(&|| Box::new(SinkOut), &|| {
+        if reports_in_trace {
+            Box::new(SinkOut)
+        } else {
+            Box::new(StderrOut)
+        }
+    });
+    if let Some(path) = &cfg.record {
+        match recording::Writer::create(path) {
+            Ok(w) => views.push(Box::new(w)),
+            Err(e) => config::warn(&format!(
+                "cannot write TRACE_RECORD={}: {e}; not recording",
+                path.display()
+            )),
+        }
+    }
+    let interval = match cfg.mode {
+        Mode::Print => Some(Duration::from_millis(config::PRINT_INTERVAL_MS)),
+        Mode::Record => None,
+    };
+    collector::start(Collector::new(origin, views), interval);
+    crate::hooks::install(cfg);
+    if cfg.verbose {
+        let out = match &cfg.out {
+            Out::Stderr => "stderr".to_string(),
+            Out::Stdout => "stdout".to_string(),
+            Out::Off => "off".to_string(),
+            Out::File(p) => p.display().to_string(),
+        };
+        config::warn(&format!(
+            "tracing on: clock {} (chosen in {chose:?}; set up in {:?}); format {:?} to {out}; mode {:?}, {} records per chunk",
+            clock::description(),
+            began.elapsed(),
+            cfg.format,
+            cfg.mode,
+            cfg.chunk
+        ));
+    }
+}

@@ -1,0 +1,173 @@
+//! The human tree: `->` on enter and `<-` on exit, two spaces per depth, the exit with its
+//! elapsed time, busy time, and `cancelled`/`unwinding` marks.
+
+use super::stream::Lines;
+use super::text::{duration, label, push_u64};
+use crate::collect::decode::Ctx;
+use crate::collect::event::{Event, Kind};
+
+const INDENT: usize = 2;
+/// Indentation levels shown before the depth is written as a number.
+pub const MAX_INDENT: usize = 40;
+const SPACES: &[u8] = b"                                                                ";
+
+/// Human lines, coloured on a terminal.
+#[derive(Default)]
+pub struct Human {
+    pub color: bool,
+    /// The label of the last (thread, task) written: consecutive lines mostly share one.
+    cached: Option<(u32, u64)>,
+    prefix: Vec<u8>,
+}
+
+impl Human {
+    pub fn new(color: bool) -> Self {
+        Human {
+            color,
+            ..Human::default()
+        }
+    }
+}
+
+impl Lines for Human {
+    fn line(&mut self, buf: &mut Vec<u8>, e: &Event, ctx: &Ctx<'_>) {
+        if self.cached != Some((e.thread, e.task)) {
+            self.prefix.clear();
+            let name = ctx.tables.thread_name(e.thread);
+            label(&mut self.prefix, self.color, e.thread, name, e.task);
+            self.cached = Some((e.thread, e.task));
+        }
+        line(buf, self.color, &self.prefix, e, ctx.tables.site(e.site));
+    }
+}
+
+/// One human line after its label.
+pub fn line(buf: &mut Vec<u8>, color: bool, prefix: &[u8], e: &Event, name: &str) {
+    let depth = e.depth as usize;
+    buf.extend_from_slice(prefix);
+    buf.push(b' ');
+    // Past MAX_INDENT levels the indentation stops growing and the depth is written out, so a
+    // deep recursion stays readable.
+    if depth > MAX_INDENT {
+        buf.extend_from_slice(b"[depth ");
+        push_u64(buf, depth as u64);
+        buf.extend_from_slice(b"] ");
+    }
+    let mut indent = depth.min(MAX_INDENT) * INDENT;
+    while indent > 0 {
+        let n = indent.min(SPACES.len());
+        buf.extend_from_slice(&SPACES[..n]);
+        indent -= n;
+    }
+    match e.kind {
+        Kind::Enter => {
+            buf.extend_from_slice(b"-> ");
+            buf.extend_from_slice(name.as_bytes());
+        }
+        Kind::Exit {
+            elapsed_ns,
+            busy_ns,
+            unwinding,
+            cancelled,
+        } => {
+            buf.extend_from_slice(b"<- ");
+            buf.extend_from_slice(name.as_bytes());
+            buf.push(b' ');
+            if color {
+                buf.extend_from_slice(b"\x1b[2m");
+            }
+            duration(buf, elapsed_ns);
+            if busy_ns != elapsed_ns {
+                buf.extend_from_slice(b" (busy ");
+                duration(buf, busy_ns);
+                buf.push(b')');
+            }
+            if color {
+                buf.extend_from_slice(b"\x1b[0m");
+            }
+            if cancelled {
+                buf.extend_from_slice(if color {
+                    b" \x1b[33mcancelled\x1b[0m".as_slice()
+                } else {
+                    b" cancelled".as_slice()
+                });
+            }
+            if unwinding {
+                buf.extend_from_slice(if color {
+                    b" \x1b[31munwinding\x1b[0m".as_slice()
+                } else {
+                    b" unwinding".as_slice()
+                });
+            }
+        }
+    }
+    buf.push(b'\n');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(kind: Kind, depth: u32) -> Event {
+        Event {
+            kind,
+            thread: 2,
+            task: 0,
+            depth,
+            site: 0,
+            ts_ns: 42,
+            id: 1,
+            parent: 0,
+        }
+    }
+
+    fn render(color: bool, e: &Event) -> String {
+        let mut prefix = Vec::new();
+        label(&mut prefix, color, e.thread, Some("work\"er"), e.task);
+        let mut buf = Vec::new();
+        line(&mut buf, color, &prefix, e, "demo::a");
+        String::from_utf8(buf).unwrap()
+    }
+
+    #[test]
+    fn human_lines_indent_by_depth() {
+        assert_eq!(
+            render(false, &event(Kind::Enter, 2)),
+            "[02 work\"er]     -> demo::a\n"
+        );
+        let exit = Kind::Exit {
+            elapsed_ns: 12_345,
+            busy_ns: 12_345,
+            unwinding: true,
+            cancelled: false,
+        };
+        assert_eq!(
+            render(false, &event(exit, 0)),
+            "[02 work\"er] <- demo::a 12.3µs unwinding\n"
+        );
+        let exit = Kind::Exit {
+            elapsed_ns: 7,
+            busy_ns: 3,
+            unwinding: false,
+            cancelled: true,
+        };
+        assert_eq!(
+            render(false, &event(exit, 0)),
+            "[02 work\"er] <- demo::a 7ns (busy 3ns) cancelled\n"
+        );
+    }
+
+    #[test]
+    fn colour_tints_the_thread_and_marks_unwinding() {
+        let exit = Kind::Exit {
+            elapsed_ns: 5,
+            busy_ns: 5,
+            unwinding: true,
+            cancelled: false,
+        };
+        assert_eq!(
+            render(true, &event(exit, 0)),
+            "\x1b[35m[02 work\"er]\x1b[0m <- demo::a \x1b[2m5ns\x1b[0m \x1b[31munwinding\x1b[0m\n"
+        );
+    }
+}

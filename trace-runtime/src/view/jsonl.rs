@@ -1,0 +1,101 @@
+//! JSON lines: one object per event with exactly the keys of the documented schema.
+
+use super::stream::Lines;
+use super::text::{json_string, push_u64};
+use crate::collect::decode::Ctx;
+use crate::collect::event::{Event, Kind};
+
+/// JSON lines.
+pub struct Jsonl;
+
+impl Lines for Jsonl {
+    fn line(&mut self, buf: &mut Vec<u8>, e: &Event, ctx: &Ctx<'_>) {
+        line(
+            buf,
+            e,
+            ctx.tables.thread_name(e.thread),
+            ctx.tables.site(e.site),
+        );
+    }
+}
+
+/// One event as a JSON object and a newline.
+pub fn line(buf: &mut Vec<u8>, e: &Event, thread_name: Option<&str>, name: &str) {
+    buf.extend_from_slice(b"{\"thread\":");
+    push_u64(buf, u64::from(e.thread));
+    buf.extend_from_slice(b",\"thread_name\":");
+    match thread_name {
+        Some(n) => json_string(buf, n),
+        None => buf.extend_from_slice(b"null"),
+    }
+    buf.extend_from_slice(b",\"task\":");
+    if e.task == 0 {
+        buf.extend_from_slice(b"null");
+    } else {
+        push_u64(buf, e.task);
+    }
+    buf.extend_from_slice(b",\"depth\":");
+    push_u64(buf, u64::from(e.depth));
+    buf.extend_from_slice(match e.kind {
+        Kind::Enter => b",\"event\":\"enter\",\"name\":".as_slice(),
+        Kind::Exit { .. } => b",\"event\":\"exit\",\"name\":".as_slice(),
+    });
+    json_string(buf, name);
+    buf.extend_from_slice(b",\"ts_ns\":");
+    push_u64(buf, e.ts_ns);
+    if let Kind::Exit {
+        elapsed_ns,
+        busy_ns,
+        unwinding,
+        cancelled,
+    } = e.kind
+    {
+        buf.extend_from_slice(b",\"elapsed_ns\":");
+        push_u64(buf, elapsed_ns);
+        buf.extend_from_slice(b",\"busy_ns\":");
+        push_u64(buf, busy_ns);
+        buf.extend_from_slice(if unwinding {
+            b",\"unwinding\":true".as_slice()
+        } else {
+            b",\"unwinding\":false".as_slice()
+        });
+        buf.extend_from_slice(if cancelled {
+            b",\"cancelled\":true".as_slice()
+        } else {
+            b",\"cancelled\":false".as_slice()
+        });
+    }
+    buf.extend_from_slice(b"}\n");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jsonl_has_exactly_the_contract_keys() {
+        let e = Event {
+            kind: Kind::Exit {
+                elapsed_ns: 7,
+                busy_ns: 3,
+                unwinding: false,
+                cancelled: true,
+            },
+            thread: 2,
+            task: 0,
+            depth: 1,
+            site: 0,
+            ts_ns: 42,
+            id: 9,
+            parent: 3,
+        };
+        let mut buf = Vec::new();
+        line(&mut buf, &e, Some("work\"er"), "demo::a");
+        assert_eq!(
+            String::from_utf8(buf).unwrap(),
+            "{\"thread\":2,\"thread_name\":\"work\\\"er\",\"task\":null,\"depth\":1,\"event\":\"exit\",\
+             \"name\":\"demo::a\",\"ts_ns\":42,\"elapsed_ns\":7,\"busy_ns\":3,\"unwinding\":false,\
+             \"cancelled\":true}\n"
+        );
+    }
+}

@@ -1,0 +1,166 @@
+//! Text pieces every view shares: a duration's text, decimal numbers, JSON strings, and the
+//! `[01 main task 3]` label of a thread or task. Each is spelled here and nowhere else.
+
+use std::io::Write;
+
+/// `850ns`, `12.3µs`, `4.5ms`, `2.01s`: rounded to the digits shown.
+pub fn duration(buf: &mut Vec<u8>, ns: u64) {
+    let (scaled, decimals, unit): (u64, u32, &str) = match ns {
+        0..=999 => (ns, 0, "ns"),
+        1_000..=999_949 => ((ns + 50) / 100, 1, "µs"),
+        999_950..=999_949_999 => ((ns + 50_000) / 100_000, 1, "ms"),
+        _ => ((ns + 5_000_000) / 10_000_000, 2, "s"),
+    };
+    let div = 10u64.pow(decimals);
+    push_u64(buf, scaled / div);
+    if decimals > 0 {
+        buf.push(b'.');
+        let frac = scaled % div;
+        if decimals == 2 && frac < 10 {
+            buf.push(b'0');
+        }
+        push_u64(buf, frac);
+    }
+    buf.extend_from_slice(unit.as_bytes());
+}
+
+/// A duration as a `String`, for reports.
+pub fn duration_string(ns: u64) -> String {
+    let mut b = Vec::new();
+    duration(&mut b, ns);
+    String::from_utf8_lossy(&b).into_owned()
+}
+
+/// Decimal digits of `n`, without going through `fmt`.
+pub fn push_u64(buf: &mut Vec<u8>, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    buf.extend_from_slice(&digits[i..]);
+}
+
+/// Nanoseconds as microseconds with three decimals (Trace Event Format's unit).
+pub fn micros(buf: &mut Vec<u8>, ns: u64) {
+    push_u64(buf, ns / 1000);
+    buf.push(b'.');
+    let frac = ns % 1000;
+    if frac < 100 {
+        buf.push(b'0');
+    }
+    if frac < 10 {
+        buf.push(b'0');
+    }
+    push_u64(buf, frac);
+}
+
+/// A JSON string literal with the escapes RFC 8259 requires.
+pub fn json_string(buf: &mut Vec<u8>, s: &str) {
+    buf.push(b'"');
+    if !s.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) {
+        buf.extend_from_slice(s.as_bytes());
+        buf.push(b'"');
+        return;
+    }
+    for c in s.chars() {
+        match c {
+            '"' => buf.extend_from_slice(b"\\\""),
+            '\\' => buf.extend_from_slice(b"\\\\"),
+            '\n' => buf.extend_from_slice(b"\\n"),
+            '\r' => buf.extend_from_slice(b"\\r"),
+            '\t' => buf.extend_from_slice(b"\\t"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(buf, "\\u{:04x}", c as u32);
+            }
+            c => {
+                let mut tmp = [0u8; 4];
+                buf.extend_from_slice(c.encode_utf8(&mut tmp).as_bytes());
+            }
+        }
+    }
+    buf.push(b'"');
+}
+
+const PALETTE: [&str; 6] = ["36", "33", "35", "32", "34", "31"];
+
+/// The `[01 main task 3]` label of a thread (and task), tinted per task or per plain thread.
+pub fn label(buf: &mut Vec<u8>, color: bool, thread: u32, thread_name: Option<&str>, task: u64) {
+    let key = if task != 0 {
+        task as usize
+    } else {
+        thread as usize
+    };
+    let tint = PALETTE[key % PALETTE.len()];
+    if color {
+        buf.extend_from_slice(b"\x1b[");
+        buf.extend_from_slice(tint.as_bytes());
+        buf.push(b'm');
+    }
+    buf.push(b'[');
+    if thread < 10 {
+        buf.push(b'0');
+    }
+    push_u64(buf, u64::from(thread));
+    if let Some(n) = thread_name {
+        buf.push(b' ');
+        buf.extend_from_slice(n.as_bytes());
+    }
+    if task != 0 {
+        buf.extend_from_slice(b" task ");
+        push_u64(buf, task);
+    }
+    buf.push(b']');
+    if color {
+        buf.extend_from_slice(b"\x1b[0m");
+    }
+}
+
+/// A label as a `String`.
+pub fn label_string(thread: u32, thread_name: Option<&str>, task: u64) -> String {
+    let mut b = Vec::new();
+    label(&mut b, false, thread, thread_name, task);
+    String::from_utf8_lossy(&b).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_pick_a_readable_unit() {
+        let cases = [
+            (0, "0ns"),
+            (999, "999ns"),
+            (1_500, "1.5µs"),
+            (12_345, "12.3µs"),
+            (999_949, "999.9µs"),
+            (999_950, "1.0ms"),
+            (2_500_000, "2.5ms"),
+            (3_210_000_000, "3.21s"),
+            (3_005_000_000, "3.01s"),
+            (12_000_000_000, "12.00s"),
+        ];
+        for (ns, want) in cases {
+            assert_eq!(duration_string(ns), want);
+        }
+    }
+
+    #[test]
+    fn control_characters_are_escaped() {
+        let mut buf = Vec::new();
+        json_string(&mut buf, "a\u{1}b\n");
+        assert_eq!(String::from_utf8(buf).unwrap(), "\"a\\u0001b\\n\"");
+    }
+
+    #[test]
+    fn labels_name_thread_and_task() {
+        assert_eq!(label_string(2, Some("worker"), 0), "[02 worker]");
+        assert_eq!(label_string(12, None, 7), "[12 task 7]");
+    }
+}
