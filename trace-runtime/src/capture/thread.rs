@@ -112,10 +112,21 @@ fn claim() -> Option<Busy> {
     }
 }
 
+/// How the runtime's own threads are named: nothing they run is traced, not even what the
+/// thread's start-up runs before the thread's own code.
+pub(crate) const RUNTIME_THREAD_PREFIX: &str = "trace-runtime ";
+
 /// Marks the calling thread as the runtime's own (collector, signal thread): nothing it calls
 /// is ever traced.
 pub(crate) fn runtime_thread() {
     BUSY.with(|b| b.set(true));
+}
+
+/// Whether this thread is one of the runtime's own, by its name.
+fn is_runtime_thread() -> bool {
+    std::thread::current()
+        .name()
+        .is_some_and(|n| n.starts_with(RUNTIME_THREAD_PREFIX))
 }
 
 /// Why `with_local` could not run.
@@ -140,12 +151,26 @@ fn with_local<R>(start: fn(), f: impl FnOnce(&mut Local) -> R) -> Result<R, Unav
         let local = unsafe { &mut *slot.0.get() };
         let local = match local {
             Some(l) => l,
+            None if is_runtime_thread() => return None,
             None => local.insert(Local::new(start)),
         };
-        f(local)
+        Some(f(local))
     });
-    drop(busy);
-    out.map_err(|_| Unavailable::Gone)
+    match out {
+        Ok(Some(r)) => {
+            drop(busy);
+            Ok(r)
+        }
+        Ok(None) => {
+            // One of the runtime's threads: it stays busy for good.
+            std::mem::forget(busy);
+            Err(Unavailable::Busy)
+        }
+        Err(_) => {
+            drop(busy);
+            Err(Unavailable::Gone)
+        }
+    }
 }
 
 /// Like `with_local`, without creating the state: `None` when this thread never traced.

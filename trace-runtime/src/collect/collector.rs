@@ -242,7 +242,7 @@ fn try_lock_state(patience: Duration) -> Option<MutexGuard<'static, Option<Colle
 pub fn start(collector: Collector, interval: Option<Duration>) {
     *lock_state() = Some(collector);
     let spawned = std::thread::Builder::new()
-        .name("trace-collector".into())
+        .name(format!("{}collector", thread::RUNTIME_THREAD_PREFIX))
         .spawn(move || {
             thread::runtime_thread();
             loop {
