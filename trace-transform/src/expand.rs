@@ -103,7 +103,7 @@ fn plain_fn_fast_path(args: &TraceArgs, item: &TokenStream) -> Option<TokenStrea
     name.custom = args
         .name
         .as_ref()
-        .map(|n| vec![crate::name::NamePiece::Text(n.value())]);
+        .map(|n| crate::name::SiteName::literal(n.value()));
     let spec = GuardSpec {
         name,
         runtime: args.runtime_path(),
@@ -198,7 +198,7 @@ impl Visit for Insert {
             found.block.stmts.insert(0, stmt);
         } else {
             let index = self.wraps.len();
-            self.wraps.push(spec);
+            self.wraps.push(*spec);
             let mark = syn::Ident::new(MARK, proc_macro2::Span::call_site());
             found.attrs.push(syn::parse_quote!(#[#mark(#index)]));
         }
