@@ -243,3 +243,38 @@ fn the_fast_path_agrees_with_the_full_path() {
         assert_eq!(fast.to_string(), full.to_string(), "{item}");
     }
 }
+
+#[test]
+fn self_types_resolved_at_run_time() {
+    insta::assert_snapshot!(expand(
+        quote!(),
+        quote! {
+            mod names {
+                impl Hello for u8 { fn hi(&self) {} }
+                impl Hello for [u8; 4] { fn hi(&self) {} }
+                impl<'a> Hello for &'a str { fn hi(&self) {} }
+                impl fmt::Debug for dyn Shape { fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result { Ok(()) } }
+                impl<T> Hello for Vec<T> { fn hi(&self) {} }
+                impl dyn Shape { fn describe(&self) {} }
+                impl User { async fn load(&self) {} }
+            }
+        }
+    ));
+}
+
+#[test]
+fn blanket_impls_and_relative_trait_paths() {
+    insta::assert_snapshot!(expand(
+        quote!(),
+        quote! {
+            mod c {
+                impl<T: Marker> Hello for T { fn hi(&self) {} }
+                impl<T: Marker> crate::Hello for &T { fn hi(&self) {} }
+                impl super::Hello for B { fn hi(&self) {} }
+                impl super::super::Hello for B { fn hi(&self) {} }
+                impl self::Hello for B { fn hi(&self) {} }
+                impl ::std::fmt::Display for B { fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result { Ok(()) } }
+            }
+        }
+    ));
+}
