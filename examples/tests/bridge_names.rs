@@ -51,8 +51,11 @@ mod c {
 #[trace]
 fn plain() {}
 
+/// A span's static name, and its `full_name` field when it has one.
+type Span = (String, Option<String>);
+
 #[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<(String, Option<String>)>>>);
+struct Capture(Arc<Mutex<Vec<Span>>>);
 
 struct FullName(Option<String>);
 
