@@ -278,3 +278,37 @@ fn blanket_impls_and_relative_trait_paths() {
         }
     ));
 }
+
+/// The rewriter names an async method from its impl and passes the name in `__site(...)`: the
+/// macro, seeing the fn alone, must emit that name, resolution pieces included.
+#[test]
+fn a_site_passed_by_the_rewriter_round_trips() {
+    let spec = trace_transform::GuardSpec {
+        name: trace_transform::FnName {
+            self_ty: Some(trace_transform::name::SelfType::parse(
+                &syn::parse_quote!(Pool),
+                &Default::default(),
+            )),
+            ..trace_transform::FnName::free("load")
+        },
+        runtime: syn::parse_quote!(::trace_runtime),
+        kind: trace_transform::guard::GuardKind::AsyncBody,
+    };
+    let item: syn::ItemFn =
+        syn::parse_str(&format!("{} fn f() {{}}", spec.attribute_text())).unwrap();
+    let syn::Meta::List(cfg_attr) = item.attrs[0].meta.clone() else {
+        panic!("{}", spec.attribute_text())
+    };
+    let trace: syn::MetaList = syn::parse2(
+        cfg_attr
+            .tokens
+            .into_iter()
+            .skip_while(|t| t.to_string() != ",")
+            .skip(1)
+            .collect(),
+    )
+    .unwrap();
+    let out = trace_transform::expand(trace.tokens, quote! { async fn load(&self) {} });
+    let expected = r#"instrument ! ([[module "::Pool::load"] [(Self) "::load"] Self] ;"#;
+    assert!(out.to_string().contains(expected), "{out}");
+}
