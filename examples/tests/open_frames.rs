@@ -5,8 +5,11 @@ use std::sync::mpsc;
 
 use trace_runtime::trace;
 
+/// Says it has started from inside its own frame (the guard is its first statement), so the
+/// test knows the frame is open without guessing how long that takes.
 #[trace]
-fn wait_for(rx: mpsc::Receiver<()>) {
+fn wait_for(started: mpsc::Sender<()>, rx: mpsc::Receiver<()>) {
+    started.send(()).unwrap();
     let _ = rx.recv();
 }
 
@@ -21,14 +24,9 @@ fn leaked_work_fails_the_check_until_it_finishes() {
     let (started_tx, started_rx) = mpsc::channel();
     let worker = std::thread::Builder::new()
         .name("waiter".into())
-        .spawn(move || {
-            started_tx.send(()).unwrap();
-            wait_for(rx);
-        })
+        .spawn(move || wait_for(started_tx, rx))
         .unwrap();
     started_rx.recv().unwrap();
-    // Give the worker time to enter its traced fn.
-    std::thread::sleep(std::time::Duration::from_millis(50));
     let failure = std::panic::catch_unwind(trace_runtime::assert_no_open_frames)
         .expect_err("work is still running");
     let message = failure

@@ -1,6 +1,8 @@
 //! What generated code calls. Not public API: names and signatures change without notice.
+//! How a site's name is composed lives in `capture::site`; the macros here declare the site
+//! and call into the capture layer.
 
-pub use crate::capture::site::Site;
+pub use crate::capture::site::{Piece, Site};
 
 /// Starts the runtime on a thread's first traced call (a site carries it so that the capture
 /// layer need not know what sits above it).
@@ -17,42 +19,94 @@ pub fn start() {}
 pub use crate::capture::thread::Guard;
 
 /// Without the runtime's `enable` feature a guard does nothing. Generated code only reaches this
-/// when a crate's `trace` feature is on but not wired to `trace-runtime/enable`.
+/// when a crate's `trace` feature is on but not wired to `trace-runtime/enable`. Never `Send`,
+/// like the real one.
 #[cfg(not(feature = "enable"))]
-pub struct Guard;
+pub struct Guard(core::marker::PhantomData<*const ()>);
 
 #[cfg(not(feature = "enable"))]
 impl Guard {
     /// Does nothing.
     #[inline(always)]
     pub fn enter(_site: &'static Site) -> Guard {
-        Guard
+        Guard(core::marker::PhantomData)
     }
 }
 
-/// The `&'static Site` of the enclosing fn. The name is `"literal"`, `module "::tail"` or
-/// `"<" module "::tail"`, `module` standing for the calling module's path.
+/// Declares the enclosing fn's `static __TRACE_SITE` and, for a name composed at run time,
+/// resolves it. Takes what the transform writes (its `SiteName`), either
+///
+/// - `NAME`: the name's pieces, `"text"` and `module` (the calling module's path), e.g.
+///   `module "::load"`; or
+/// - `[NAME] [PIECES]` or `[NAME] [PIECES] Self`: the compile-time name, then the true name's
+///   pieces: `"text"`, `module`, `crate`, `super`, `Self` (the Self type) and `(Self)` (the Self
+///   type as a qualifier), see [`Piece`]; `Self` at the end passes `type_name::<Self>`.
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __trace_site {
-    ($($name:tt)+) => {{
-        static __TRACE_SITE: $crate::__private::Site = $crate::__private::Site::new($crate::__trace_name!($($name)+), $crate::__private::start);
-        &__TRACE_SITE
-    }};
+    ([$($name:tt)+] [$($piece:tt)+] $($self_ty:ty)?) => {
+        static __TRACE_SITE: $crate::__private::Site = $crate::__private::Site::composed(
+            $crate::__trace_name!($($name)+),
+            $crate::__private::module_path!(),
+            &[$($crate::__trace_piece!($piece)),+],
+            $crate::__private::start,
+        );
+        $crate::__trace_resolve!(__TRACE_SITE; $($self_ty)?);
+    };
+    ($($name:tt)+) => {
+        static __TRACE_SITE: $crate::__private::Site =
+            $crate::__private::Site::new($crate::__trace_name!($($name)+), $crate::__private::start);
+    };
 }
 
-/// The name as a `&'static str` expression (for statics and `tracing` metadata alike).
+/// The compile-time name as a `&'static str` literal (for statics and `tracing` metadata alike).
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __trace_name {
-    ($name:literal) => {
-        $name
+    (@ module) => {
+        $crate::__private::module_path!()
     };
-    (module $tail:literal) => {
-        $crate::__private::concat!($crate::__private::module_path!(), $tail)
+    (@ $text:literal) => {
+        $text
     };
-    ($head:literal module $tail:literal) => {
-        $crate::__private::concat!($head, $crate::__private::module_path!(), $tail)
+    ($($piece:tt)+) => {
+        $crate::__private::concat!($($crate::__trace_name!(@ $piece)),+)
+    };
+}
+
+/// One [`Piece`] of a name composed at run time.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __trace_piece {
+    (module) => {
+        $crate::__private::Piece::Module
+    };
+    (crate) => {
+        $crate::__private::Piece::Crate
+    };
+    (super) => {
+        $crate::__private::Piece::Super
+    };
+    (Self) => {
+        $crate::__private::Piece::SelfType
+    };
+    ((Self)) => {
+        $crate::__private::Piece::SelfQualifier
+    };
+    ($text:literal) => {
+        $crate::__private::Piece::Text($text)
+    };
+}
+
+/// Resolves a site, with the Self type when one is given.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __trace_resolve {
+    ($site:ident;) => {
+        $site.resolve()
+    };
+    ($site:ident; $self_ty:ty) => {
+        $site.resolve_self($crate::__private::type_name::<$self_ty>)
     };
 }
 
@@ -61,9 +115,10 @@ macro_rules! __trace_name {
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __trace_enter {
-    ($($name:tt)+) => {
-        $crate::__private::Guard::enter($crate::__trace_site!($($name)+))
-    };
+    ($($site:tt)+) => {{
+        $crate::__trace_site!($($site)+);
+        $crate::__private::Guard::enter(&__TRACE_SITE)
+    }};
 }
 
 /// Opens a frame for the enclosing fn, and a `tracing` span for it.
@@ -71,32 +126,24 @@ macro_rules! __trace_enter {
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __trace_enter {
-    ($($name:tt)+) => {
-        $crate::__private::Guard::enter_span($crate::__trace_site!($($name)+), |depth, task| {
-            $crate::__private::tracing::span!(
-                $crate::__private::tracing::Level::INFO,
-                $crate::__trace_name!($($name)+),
-                depth,
-                task
-            )
+    ($($site:tt)+) => {{
+        $crate::__trace_site!($($site)+);
+        $crate::__private::Guard::enter_span(&__TRACE_SITE, |depth, task| {
+            $crate::__trace_span!(depth, task; $($site)+)
         })
-    };
+    }};
 }
 
-/// Wraps a traced async fn's body: `instrument!(NAME; async move { .. })`.
+/// Wraps a traced async fn's body: `instrument!([SITE]; async move { .. })`, `SITE` as
+/// `__trace_site!` takes it.
 #[cfg(not(feature = "tracing"))]
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __trace_instrument {
-    ($name:literal; $future:expr) => {
-        $crate::__private::Instrumented::new($crate::__trace_site!($name), $future)
-    };
-    (module $tail:literal; $future:expr) => {
-        $crate::__private::Instrumented::new($crate::__trace_site!(module $tail), $future)
-    };
-    ($head:literal module $tail:literal; $future:expr) => {
-        $crate::__private::Instrumented::new($crate::__trace_site!($head module $tail), $future)
-    };
+    ([$($site:tt)+]; $future:expr) => {{
+        $crate::__trace_site!($($site)+);
+        $crate::__private::Instrumented::new(&__TRACE_SITE, $future)
+    }};
 }
 
 /// Wraps a traced async fn's body, with a `tracing` span entered on every poll.
@@ -104,29 +151,42 @@ macro_rules! __trace_instrument {
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __trace_instrument {
-    ($name:literal; $future:expr) => {
-        $crate::__trace_instrument!(@span ($name); $future)
-    };
-    (module $tail:literal; $future:expr) => {
-        $crate::__trace_instrument!(@span (module $tail); $future)
-    };
-    ($head:literal module $tail:literal; $future:expr) => {
-        $crate::__trace_instrument!(@span ($head module $tail); $future)
-    };
-    (@span ($($name:tt)+); $future:expr) => {
-        $crate::__private::Instrumented::new_span($crate::__trace_site!($($name)+), $future, |depth, task| {
-            $crate::__private::tracing::span!(
-                $crate::__private::tracing::Level::INFO,
-                $crate::__trace_name!($($name)+),
-                depth,
-                task
-            )
+    ([$($site:tt)+]; $future:expr) => {{
+        $crate::__trace_site!($($site)+);
+        $crate::__private::Instrumented::new_span(&__TRACE_SITE, $future, |depth, task| {
+            $crate::__trace_span!(depth, task; $($site)+)
         })
+    }};
+}
+
+/// The `tracing` span of a call. Its name must be static: the compile-time name. A site whose
+/// name is composed at run time also gets the composed name as the field `full_name`.
+#[cfg(feature = "tracing")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __trace_span {
+    ($depth:ident, $task:ident; [$($name:tt)+] [$($piece:tt)+] $($self_ty:ty)?) => {
+        $crate::__private::tracing::span!(
+            $crate::__private::tracing::Level::INFO,
+            $crate::__trace_name!($($name)+),
+            depth = $depth,
+            task = $task,
+            full_name = __TRACE_SITE.name()
+        )
+    };
+    ($depth:ident, $task:ident; $($name:tt)+) => {
+        $crate::__private::tracing::span!(
+            $crate::__private::tracing::Level::INFO,
+            $crate::__trace_name!($($name)+),
+            depth = $depth,
+            task = $task
+        )
     };
 }
 
 pub use crate::__trace_enter as enter;
 pub use crate::__trace_instrument as instrument;
+pub use core::any::type_name;
 pub use core::{concat, module_path};
 
 #[cfg(feature = "tracing")]

@@ -119,7 +119,10 @@ mod signals {
             }
         };
         let spawned = std::thread::Builder::new()
-            .name(format!("{}signals", crate::capture::thread::RUNTIME_THREAD_PREFIX))
+            .name(format!(
+                "{}signals",
+                crate::capture::thread::RUNTIME_THREAD_PREFIX
+            ))
             .spawn(move || {
                 crate::capture::thread::runtime_thread();
                 for signal in signals.forever() {

@@ -6,7 +6,7 @@ use proc_macro2::{Span, TokenStream};
 use syn::parse::{Parse, ParseStream};
 use syn::{Ident, LitStr, Path, Token};
 
-use crate::name::{parse_pieces, NamePiece};
+use crate::name::SiteName;
 
 /// The arguments of one `#[trace(...)]` attribute.
 ///
@@ -22,9 +22,9 @@ pub struct TraceArgs {
     pub name: Option<LitStr>,
     /// `crate = path`: where the runtime lives, for crates that re-export it.
     pub krate: Option<Path>,
-    /// `__site(...)`: the name pieces, passed by the rewriter for a fn whose impl or enclosing
+    /// `__site(...)`: the site's name, passed by the rewriter for a fn whose impl or enclosing
     /// fn the attribute cannot see. Not for hand-written use.
-    pub site: Option<Vec<NamePiece>>,
+    pub site: Option<SiteName>,
 }
 
 const KNOWN: &str = "`skip`, `name = \"...\"`, `crate = path`";
@@ -65,7 +65,7 @@ impl Parse for TraceArgs {
                 "__site" => {
                     let content;
                     syn::parenthesized!(content in input);
-                    args.site = Some(parse_pieces(&content)?);
+                    args.site = Some(SiteName::parse(&content)?);
                 }
                 _ => {
                     push(syn::Error::new(

@@ -20,7 +20,17 @@ use crate::walk::{walk_item, FnAction, Found, Visit};
 /// assert!(out.to_string().contains("__trace_guard"));
 /// ```
 pub fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
-    match try_expand(attr, item.clone()) {
+    expand_with(attr, item, true)
+}
+
+/// [`expand`] without its fast path: the full parse, walk and split it falls back to. Public so
+/// that a test can hold the two paths to the same output on every shape of fn.
+pub fn expand_without_fast_path(attr: TokenStream, item: TokenStream) -> TokenStream {
+    expand_with(attr, item, false)
+}
+
+fn expand_with(attr: TokenStream, item: TokenStream, fast_path: bool) -> TokenStream {
+    match try_expand(attr, item.clone(), fast_path) {
         Ok(out) => out,
         Err(err) => {
             let mut out = item;
@@ -36,10 +46,12 @@ pub const MACRO_OPTIONS: Options = Options {
     consume_nested_attrs: true,
 };
 
-fn try_expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
+fn try_expand(attr: TokenStream, item: TokenStream, fast_path: bool) -> syn::Result<TokenStream> {
     let args = TraceArgs::from_tokens(attr)?;
-    if let Some(out) = plain_fn_fast_path(&args, &item) {
-        return Ok(out);
+    if fast_path {
+        if let Some(out) = plain_fn_fast_path(&args, &item) {
+            return Ok(out);
+        }
     }
     let mut item: Item = syn::parse2(item)?;
     check_target(&item, &args)?;
@@ -68,7 +80,9 @@ fn try_expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
 }
 
 /// The common case without parsing the whole item: a plain fn (not `const`, not `async`) whose
-/// body declares no fn of its own. Full parsing with syn is what makes a crate with every fn
+/// body declares no fn of its own and holds no `async` block (a body shaped
+/// `Box::pin(async move { .. })` is traced as the future it returns, which takes the full parse
+/// to see). Full parsing with syn is what makes a crate with every fn
 /// annotated slower to build (proc macros and syn are built unoptimised in debug builds); this
 /// path inserts the same statement the full path would (a test checks they agree), and leaves
 /// everything else to it.
@@ -95,7 +109,7 @@ fn plain_fn_fast_path(args: &TraceArgs, item: &TokenStream) -> Option<TokenStrea
         return None;
     };
     if body.delimiter() != Delimiter::Brace
-        || mentions(body.stream(), &["fn", crate::guard::GUARD_BINDING])
+        || mentions(body.stream(), &["fn", "async", crate::guard::GUARD_BINDING])
     {
         return None;
     }
@@ -103,7 +117,7 @@ fn plain_fn_fast_path(args: &TraceArgs, item: &TokenStream) -> Option<TokenStrea
     name.custom = args
         .name
         .as_ref()
-        .map(|n| vec![crate::name::NamePiece::Text(n.value())]);
+        .map(|n| crate::name::SiteName::literal(n.value()));
     let spec = GuardSpec {
         name,
         runtime: args.runtime_path(),
@@ -198,7 +212,7 @@ impl Visit for Insert {
             found.block.stmts.insert(0, stmt);
         } else {
             let index = self.wraps.len();
-            self.wraps.push(spec);
+            self.wraps.push(*spec);
             let mark = syn::Ident::new(MARK, proc_macro2::Span::call_site());
             found.attrs.push(syn::parse_quote!(#[#mark(#index)]));
         }

@@ -5,7 +5,7 @@ use proc_macro2::TokenStream;
 use quote::quote;
 use syn::Path;
 
-use crate::name::{pieces_tokens, FnName};
+use crate::name::FnName;
 use crate::print::compact;
 
 /// The binding that holds the guard: a reserved, hygienic-looking name the rewriter recognises.
@@ -53,7 +53,7 @@ impl GuardSpec {
     /// feature off, the fn compiles to exactly what it was.
     pub fn tokens(&self) -> TokenStream {
         let runtime = &self.runtime;
-        let name = self.name.tokens();
+        let name = self.name.site().tokens();
         let binding = syn::Ident::new(GUARD_BINDING, proc_macro2::Span::call_site());
         quote! {
             #[cfg(feature = "trace")]
@@ -70,8 +70,8 @@ impl GuardSpec {
     /// `#[cfg(feature = "trace")]` copy of the fn.
     pub fn wrap_future(&self, future: &syn::Expr) -> syn::Expr {
         let runtime = &self.runtime;
-        let name = self.name.tokens();
-        syn::parse_quote!(#runtime::__private::instrument!(#name; #future))
+        let name = self.name.site().tokens();
+        syn::parse_quote!(#runtime::__private::instrument!([#name]; #future))
     }
 
     /// The attribute the rewriter puts on a fn that needs its body wrapped (async fns): the
@@ -79,8 +79,8 @@ impl GuardSpec {
     /// is on.
     pub fn attribute_text(&self) -> String {
         let runtime = &self.runtime;
-        let pieces = pieces_tokens(&self.name.pieces());
-        compact(quote!(#[cfg_attr(feature = "trace", #runtime::trace(__site(#pieces)))]))
+        let site = self.name.site().tokens();
+        compact(quote!(#[cfg_attr(feature = "trace", #runtime::trace(__site(#site)))]))
     }
 }
 

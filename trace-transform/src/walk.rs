@@ -8,13 +8,13 @@ use syn::{Attribute, Block, Path, Signature};
 
 use crate::args::TraceArgs;
 use crate::guard::{is_box_pin_async, is_guard_stmt, GuardKind, GuardSpec};
-use crate::name::{self, FnName, NamePiece};
+use crate::name::{FnName, SelfType, SiteName, TraitPath};
 use crate::rules::{self, Options, SkipReason};
 
 /// What to do with one fn.
 pub enum FnAction {
     /// Insert this guard at the top of the body.
-    Instrument(GuardSpec),
+    Instrument(Box<GuardSpec>),
     /// Leave it alone, for this reason.
     Skip(SkipReason),
 }
@@ -78,7 +78,7 @@ struct Walker<'v> {
     /// Inline modules entered so far.
     mods: Vec<String>,
     /// The Self type and trait of the impl being walked.
-    impl_ctx: Option<(String, Option<String>)>,
+    impl_ctx: Option<(SelfType, Option<TraitPath>)>,
     in_test: bool,
     /// A container said `skip` (or carries its own `#[trace]`, for the rewriter).
     skip_all: Option<SkipReason>,
@@ -90,7 +90,7 @@ struct Walker<'v> {
 /// The state a container changes and restores when the walk leaves it.
 struct Saved {
     lead: Vec<String>,
-    impl_ctx: Option<(String, Option<String>)>,
+    impl_ctx: Option<(SelfType, Option<TraitPath>)>,
     in_test: bool,
     skip_all: Option<SkipReason>,
 }
@@ -179,7 +179,7 @@ impl<'v> Walker<'v> {
             custom: own.as_ref().and_then(|a| {
                 a.site
                     .clone()
-                    .or_else(|| a.name.as_ref().map(|n| vec![NamePiece::Text(n.value())]))
+                    .or_else(|| a.name.as_ref().map(|n| SiteName::literal(n.value())))
             }),
         };
         let reason = if sig.constness.is_some() {
@@ -202,7 +202,7 @@ impl<'v> Walker<'v> {
         };
         let action = match reason {
             Some(reason) => FnAction::Skip(reason),
-            None => FnAction::Instrument(GuardSpec {
+            None => FnAction::Instrument(Box::new(GuardSpec {
                 kind: if sig.asyncness.is_some() {
                     GuardKind::AsyncBody
                 } else if is_box_pin_async(block) {
@@ -214,7 +214,7 @@ impl<'v> Walker<'v> {
                 runtime: own
                     .and_then(|a| a.krate)
                     .unwrap_or_else(|| self.runtime.clone()),
-            }),
+            })),
         };
         (action, name)
     }
@@ -230,8 +230,8 @@ impl<'v> Walker<'v> {
 
     fn body_segment(&self, ident: &syn::Ident) -> String {
         match &self.impl_ctx {
-            Some((ty, Some(tr))) => format!("<{ty} as {tr}>::{ident}"),
-            Some((ty, None)) => format!("{ty}::{ident}"),
+            Some((ty, Some(tr))) => format!("<{} as {}>::{ident}", ty.written, tr.written),
+            Some((ty, None)) => format!("{}::{ident}", ty.written),
             None => ident.to_string(),
         }
     }
@@ -300,8 +300,8 @@ impl VisitMut for Walker<'_> {
     fn visit_item_impl_mut(&mut self, i: &mut syn::ItemImpl) {
         let saved = self.save();
         self.enter_container(&mut i.attrs);
-        let ty = name::self_type(&i.self_ty);
-        let tr = i.trait_.as_ref().map(|(_, path, _)| name::trait_path(path));
+        let ty = SelfType::parse(&i.self_ty, &i.generics);
+        let tr = i.trait_.as_ref().map(|(_, path, _)| TraitPath::parse(path));
         self.impl_ctx = Some((ty, tr));
         for item in &mut i.items {
             self.visit_impl_item_mut(item);

@@ -175,6 +175,8 @@ fn errors_keep_the_original_item() {
     assert!(out.contains("unknown argument `bogus`"), "{out}");
 }
 
+/// Regression: a fn returning `Box::pin(async move { .. })` was traced by the fast path as a
+/// sync call (its frame closed before the future ran) and by the full path as the future.
 #[test]
 fn the_fast_path_agrees_with_the_full_path() {
     let cases = [
@@ -188,35 +190,125 @@ fn the_fast_path_agrees_with_the_full_path() {
         ),
         (
             quote!(),
+            quote! { fn boxed() -> Pin<Box<dyn Future<Output = ()>>> { Box::pin(async move { work().await }) } },
+        ),
+        (
+            quote!(),
+            quote! { fn block() -> impl Future<Output = u32> { async { 1 } } },
+        ),
+        (quote!(), quote! { async fn fetch(n: u32) -> u32 { n + 1 } }),
+        (
+            quote!(),
+            quote! { pub async unsafe fn raw_fetch<T: Send>(t: T) -> T where T: Sync { t } },
+        ),
+        (
+            quote!(),
+            quote! { fn method(&self, n: u32) -> u32 { self.n + n } },
+        ),
+        (
+            quote!(),
+            quote! { fn consume(mut self: Box<Self>) { drop(self) } },
+        ),
+        (
+            quote!(),
+            quote! { fn generic<T: Clone, const N: usize>(t: [T; N]) -> Vec<T> where T: Default { t.to_vec() } },
+        ),
+        (
+            quote!(),
             quote! { fn inner_attrs() { #![allow(unused)] #![deny(warnings)] work() } },
+        ),
+        (
+            quote!(),
+            quote! { #[must_use] #[doc = "x"] fn attributes() -> u32 { 1 } },
+        ),
+        (quote!(), quote! { fn never() -> ! { loop {} } }),
+        (
+            quote!(),
+            quote! { extern "C" fn callback(x: i32) -> i32 { x } },
+        ),
+        (
+            quote!(),
+            quote! { fn outer() -> u32 { fn inner() -> u32 { 1 } inner() } },
         ),
         (
             quote!(name = "custom", crate = my::rt),
             quote! { fn named() {} },
         ),
         (quote!(), quote! { #[test] fn a_test() { assert!(true) } }),
+        (quote!(skip), quote! { fn skipped() {} }),
     ];
     for (attr, item) in cases {
         let fast = trace_transform::expand(attr.clone(), item.clone());
-        // The full path by hand: parse with syn, walk, insert, re-emit.
-        let mut parsed: syn::Item = syn::parse2(item.clone()).unwrap();
-        let args: trace_transform::TraceArgs = syn::parse2(attr.clone()).unwrap();
-        struct Insert;
-        impl trace_transform::Visit for Insert {
-            fn found(&mut self, f: trace_transform::Found<'_>) {
-                if let trace_transform::FnAction::Instrument(spec) = f.action {
-                    f.block.stmts.insert(0, syn::parse2(spec.tokens()).unwrap());
-                }
+        let full = trace_transform::expand::expand_without_fast_path(attr, item.clone());
+        assert_eq!(fast.to_string(), full.to_string(), "{item}");
+    }
+}
+
+#[test]
+fn self_types_resolved_at_run_time() {
+    insta::assert_snapshot!(expand(
+        quote!(),
+        quote! {
+            mod names {
+                impl Hello for u8 { fn hi(&self) {} }
+                impl Hello for [u8; 4] { fn hi(&self) {} }
+                impl<'a> Hello for &'a str { fn hi(&self) {} }
+                impl fmt::Debug for dyn Shape { fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result { Ok(()) } }
+                impl<T> Hello for Vec<T> { fn hi(&self) {} }
+                impl dyn Shape { fn describe(&self) {} }
+                impl User { async fn load(&self) {} }
             }
         }
-        let errors = trace_transform::walk_item(
-            &mut parsed,
-            &args,
-            trace_transform::expand::MACRO_OPTIONS,
-            &mut Insert,
-        );
-        assert!(errors.is_empty());
-        let slow = quote::ToTokens::to_token_stream(&parsed).to_string();
-        assert_eq!(fast.to_string(), slow, "{item}");
-    }
+    ));
+}
+
+#[test]
+fn blanket_impls_and_relative_trait_paths() {
+    insta::assert_snapshot!(expand(
+        quote!(),
+        quote! {
+            mod c {
+                impl<T: Marker> Hello for T { fn hi(&self) {} }
+                impl<T: Marker> crate::Hello for &T { fn hi(&self) {} }
+                impl super::Hello for B { fn hi(&self) {} }
+                impl super::super::Hello for B { fn hi(&self) {} }
+                impl self::Hello for B { fn hi(&self) {} }
+                impl ::std::fmt::Display for B { fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result { Ok(()) } }
+            }
+        }
+    ));
+}
+
+/// The rewriter names an async method from its impl and passes the name in `__site(...)`: the
+/// macro, seeing the fn alone, must emit that name, resolution pieces included.
+#[test]
+fn a_site_passed_by_the_rewriter_round_trips() {
+    let spec = trace_transform::GuardSpec {
+        name: trace_transform::FnName {
+            self_ty: Some(trace_transform::name::SelfType::parse(
+                &syn::parse_quote!(Pool),
+                &Default::default(),
+            )),
+            ..trace_transform::FnName::free("load")
+        },
+        runtime: syn::parse_quote!(::trace_runtime),
+        kind: trace_transform::guard::GuardKind::AsyncBody,
+    };
+    let item: syn::ItemFn =
+        syn::parse_str(&format!("{} fn f() {{}}", spec.attribute_text())).unwrap();
+    let syn::Meta::List(cfg_attr) = item.attrs[0].meta.clone() else {
+        panic!("{}", spec.attribute_text())
+    };
+    let trace: syn::MetaList = syn::parse2(
+        cfg_attr
+            .tokens
+            .into_iter()
+            .skip_while(|t| t.to_string() != ",")
+            .skip(1)
+            .collect(),
+    )
+    .unwrap();
+    let out = trace_transform::expand(trace.tokens, quote! { async fn load(&self) {} });
+    let expected = r#"instrument ! ([[module "::Pool::load"] [(Self) "::load"] Self] ;"#;
+    assert!(out.to_string().contains(expected), "{out}");
 }

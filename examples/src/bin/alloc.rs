@@ -43,5 +43,8 @@ fn main() {
         .spawn(work)
         .expect("spawn");
     let total = work() + worker.join().expect("worker");
-    println!("total {total}, allocated {} bytes", ALLOCATED.load(Ordering::Relaxed));
+    println!(
+        "total {total}, allocated {} bytes",
+        ALLOCATED.load(Ordering::Relaxed)
+    );
 }
