@@ -415,3 +415,152 @@ fn a_workspace_instruments_every_member_and_restores_them() {
     assert!(run(dir.path(), &["remove", "."]).status.success());
     assert_eq!(tree(dir.path()), before);
 }
+
+/// Runs `trace-rewriter run` with `args` from `cwd`, with extra environment.
+fn run_with_env(
+    cwd: &std::path::Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> std::process::Output {
+    let mut cmd = std::process::Command::new(common::BIN);
+    cmd.args(args).current_dir(cwd).env("NO_COLOR", "1");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().unwrap()
+}
+
+// Regression: `run` failed on `heck` 0.5.0 with "target/trace-rewriter/workspace/LICENSE-APACHE:
+// cannot write: No such file or directory" when a file beside Cargo.toml was copied first.
+#[test]
+fn run_copies_a_published_crate_with_files_beside_its_manifest() {
+    let dir = fixture("published");
+    let before = tree(dir.path());
+    let out = run(dir.path(), &["run", ".", "--", "test", "--quiet"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("test result: ok. 1 passed"),
+        "{}",
+        stdout(&out)
+    );
+    let copy = dir.path().join("target/trace-rewriter/workspace");
+    for name in [
+        "README.md",
+        "LICENSE-APACHE",
+        "LICENSE-MIT",
+        "CHANGELOG.md",
+        ".gitignore",
+    ] {
+        assert_eq!(
+            std::fs::read(copy.join(name)).unwrap(),
+            before[std::path::Path::new(name)],
+            "{name} copied as is"
+        );
+    }
+    assert!(std::fs::read_to_string(copy.join("src/lib.rs"))
+        .unwrap()
+        .contains("__trace_guard"));
+    assert_eq!(tree(dir.path()), before, "the user's tree is untouched");
+}
+
+#[test]
+fn the_copy_leaves_out_ignored_files_vcs_dirs_build_output_and_symlink_cycles() {
+    let dir = fixture("published");
+    let root = dir.path();
+    for (path, text) in [
+        ("scratch/big.bin", "ignored by .gitignore"),
+        ("notes.log", "ignored by a glob"),
+        (".hg/store/data", "a VCS directory"),
+        (".git/HEAD", "ref: refs/heads/main\n"),
+        ("examples-data/input.txt", "copied"),
+    ] {
+        std::fs::create_dir_all(root.join(path).parent().unwrap()).unwrap();
+        std::fs::write(root.join(path), text).unwrap();
+    }
+    // A link to an ancestor: walked naively, the copy would never end.
+    std::os::unix::fs::symlink("..", root.join("src/cycle")).unwrap();
+    std::os::unix::fs::symlink("README.md", root.join("README-link.md")).unwrap();
+    let out = run(root, &["run", ".", "--", "build", "--quiet"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let copy = root.join("target/trace-rewriter/workspace");
+    let mut copied: Vec<String> = tree(&copy)
+        .keys()
+        .map(|p| p.display().to_string())
+        .collect();
+    copied.sort();
+    assert_eq!(
+        copied,
+        [
+            ".gitignore",
+            "CHANGELOG.md",
+            // Written by the build in the copy.
+            "Cargo.lock",
+            "Cargo.toml",
+            "LICENSE-APACHE",
+            "LICENSE-MIT",
+            "README-link.md",
+            "README.md",
+            "examples-data/input.txt",
+            "src/lib.rs",
+        ]
+    );
+    assert!(
+        !copy.join("README-link.md").is_symlink(),
+        "a link's file is copied"
+    );
+}
+
+#[test]
+fn run_puts_the_copy_under_cargo_target_dir() {
+    let dir = fixture("app");
+    let elsewhere = tempfile::tempdir().unwrap();
+    let target = elsewhere.path().to_str().unwrap();
+    let out = run_with_env(
+        dir.path(),
+        &["run", ".", "--", "run", "--quiet"],
+        &[("CARGO_TARGET_DIR", target)],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "answer 42\n");
+    let copy_main = elsewhere
+        .path()
+        .join("trace-rewriter/workspace/src/main.rs");
+    assert!(std::fs::read_to_string(copy_main)
+        .unwrap()
+        .contains("__trace_guard"));
+    assert!(
+        !dir.path().join("target").exists(),
+        "nothing is built or copied under the crate's own target/"
+    );
+    // A relative CARGO_TARGET_DIR inside the crate is left out of the copy it holds.
+    let out = run_with_env(
+        dir.path(),
+        &["run", ".", "--", "build", "--quiet"],
+        &[("CARGO_TARGET_DIR", "out")],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let copy = dir.path().join("out/trace-rewriter/workspace");
+    assert!(copy.join("src/main.rs").is_file());
+    assert!(!copy.join("out").exists(), "the copy does not hold itself");
+}
+
+#[test]
+fn an_internal_failure_has_its_own_exit_code() {
+    let dir = fixture("app");
+    // The copy's place is taken by a file: creating the copy fails, through no fault of the input.
+    std::fs::create_dir_all(dir.path().join("target/trace-rewriter")).unwrap();
+    std::fs::write(
+        dir.path().join("target/trace-rewriter/workspace"),
+        "in the way",
+    )
+    .unwrap();
+    let out = run(dir.path(), &["run", ".", "--", "build"]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("target/trace-rewriter/workspace: cannot create: "),
+        "{err}"
+    );
+    let help = stdout(&run(dir.path(), &["--help"]));
+    assert!(help.contains("3 internal error"), "{help}");
+}
