@@ -359,6 +359,24 @@ impl Plan {
         out
     }
 
+    /// Deletes the temporary files a killed run left beside any file in scope (see
+    /// [`fsio::remove_stale_temps`]), and says so.
+    pub fn remove_stale_temps(&self, err: &Stderr) {
+        let dirs: std::collections::BTreeSet<&Path> = self
+            .changes
+            .iter()
+            .filter_map(|c| c.path.parent())
+            .collect();
+        for dir in dirs {
+            for path in fsio::remove_stale_temps(dir) {
+                err.note(&format!(
+                    "{}: deleted a temporary file left by an interrupted run",
+                    path.display()
+                ));
+            }
+        }
+    }
+
     /// Writes every changed file atomically.
     pub fn write(&self) -> Result<(), Diagnostic> {
         for c in self.changes.iter().filter(|c| c.changed()) {

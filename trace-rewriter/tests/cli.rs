@@ -564,3 +564,46 @@ fn an_internal_failure_has_its_own_exit_code() {
     let help = stdout(&run(dir.path(), &["--help"]));
     assert!(help.contains("3 internal error"), "{help}");
 }
+
+#[test]
+fn stale_temporary_files_of_a_killed_run_are_deleted() {
+    let dir = fixture("nested-mods");
+    // No process has an id above the kernel's pid_max (at most 2^22): these writers are gone.
+    let dead = [
+        "src/.flat.rs.trace-rewriter.4194999.tmp",
+        "src/.trace-rewriter-4194999-Xy12Zq.tmp",
+        ".Cargo.toml.trace-rewriter.4194998.tmp",
+    ];
+    let alive = format!("src/.trace-rewriter-{}-AbCdEf.tmp", std::process::id());
+    for name in dead.iter().copied().chain([alive.as_str()]) {
+        std::fs::write(dir.path().join(name), "half a file").unwrap();
+    }
+    let out = run(dir.path(), &["instrument", "."]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    for name in dead {
+        assert!(!dir.path().join(name).exists(), "{name} deleted");
+        assert!(
+            stderr(&out).contains(&format!(
+                "{name}: deleted a temporary file left by an interrupted run"
+            )),
+            "{}",
+            stderr(&out)
+        );
+    }
+    assert!(
+        dir.path().join(&alive).exists(),
+        "a running writer's file is kept"
+    );
+    std::fs::remove_file(dir.path().join(&alive)).unwrap();
+    std::fs::write(dir.path().join(dead[1]), "half a file").unwrap();
+    assert!(run(dir.path(), &["remove", "."]).status.success());
+    assert!(
+        !dir.path().join(dead[1]).exists(),
+        "remove deletes them too"
+    );
+    let leftovers: Vec<_> = tree(dir.path())
+        .into_keys()
+        .filter(|p| p.to_string_lossy().contains("trace-rewriter"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
