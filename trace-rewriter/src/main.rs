@@ -95,16 +95,26 @@ fn rewrite(select: &Select, dry: &DryRun, mode: Mode, err: &Stderr) -> Result<u8
         Mode::Instrument(_) => "instrument",
         Mode::Remove => "remove",
     };
+    plan.report_renamed(err, dry.check);
+    let renamed = match totals.renamed {
+        0 => String::new(),
+        n if dry.check || dry.diff => format!(", {n} stale names to update"),
+        n => format!(", {n} stale names updated"),
+    };
     let counts = match mode {
         Mode::Instrument(_) => format!(
-            "{} fns instrumented, {} skipped",
+            "{} fns instrumented, {} skipped{renamed}",
             totals.instrumented, totals.skipped
         ),
         Mode::Remove => format!("{} insertions removed", totals.removed),
     };
     if dry.check {
+        let cwd = std::env::current_dir().unwrap_or_default();
         for c in plan.changes.iter().filter(|c| c.changed()) {
-            println!("{}", c.path.display());
+            println!(
+                "{}",
+                trace_rewriter::diag::relative(&c.path, &cwd).display()
+            );
         }
         err.plain(&format!(
             "{verb} --check: {} files would change; {counts}",

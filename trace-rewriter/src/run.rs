@@ -289,6 +289,8 @@ pub struct Totals {
     pub instrumented: usize,
     pub skipped: usize,
     pub removed: usize,
+    /// Inserted guards whose name was stale, updated.
+    pub renamed: usize,
 }
 
 impl Plan {
@@ -302,9 +304,29 @@ impl Plan {
                 t.instrumented += e.instrumented();
                 t.skipped += e.skipped();
                 t.removed += e.removed;
+                t.renamed += e.renamed.len();
             }
         }
         t
+    }
+
+    /// Names every stale guard (`path:line`, old and new name): updated, or for `--check`
+    /// to be updated.
+    pub fn report_renamed(&self, err: &Stderr, check: bool) {
+        let cwd = std::env::current_dir().unwrap_or_default();
+        for c in &self.changes {
+            let Some(e) = &c.edits else { continue };
+            for r in &e.renamed {
+                let what = if check { "is stale" } else { "updated" };
+                err.plain(&format!(
+                    "{}:{}: the inserted guard's name {what}: `{}` is now `{}`",
+                    relative(&c.path, &cwd).display(),
+                    r.line,
+                    r.old,
+                    r.new
+                ));
+            }
+        }
     }
 
     /// Prints per-file counts and skipped fns (`-v`).

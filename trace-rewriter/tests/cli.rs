@@ -607,3 +607,111 @@ fn stale_temporary_files_of_a_killed_run_are_deleted() {
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
+
+/// Runs the toolchain's rustfmt on a crate's root file (and the modules it declares).
+fn rustfmt(root_file: &std::path::Path) {
+    let out = std::process::Command::new("rustfmt")
+        .args(["--edition", "2021"])
+        .arg(root_file)
+        .output()
+        .expect("rustfmt is installed with the toolchain");
+    assert!(out.status.success(), "{}", stderr(&out));
+}
+
+#[test]
+fn remove_after_rustfmt_gives_what_rustfmt_makes_of_the_original() {
+    let expected = fixture("formatted");
+    rustfmt(&expected.path().join("src/lib.rs"));
+    let dir = fixture("formatted");
+    let out = run(dir.path(), &["instrument", "."]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    rustfmt(&dir.path().join("src/lib.rs"));
+    let formatted = std::fs::read_to_string(dir.path().join("src/lib.rs")).unwrap();
+    // The shapes under test: rustfmt put each insertion on lines of its own, some wrapped.
+    assert!(
+        formatted.contains("\n        #[cfg(feature = \"trace\")]\n        let __trace_guard =\n"),
+        "{formatted}"
+    );
+    // rustfmt leaves the async fns' attribute on one line (it cannot read `__site(..)` as a
+    // meta list); wrap one by hand, as another formatter or a person might.
+    let io = dir.path().join("src/io.rs");
+    let one_line = "    #[cfg_attr(feature = \"trace\", ::trace_runtime::trace(__site(module \"::Reader::read_all_the_bytes_there_are\")))]\n";
+    let wrapped = "    #[cfg_attr(\n        feature = \"trace\",\n        ::trace_runtime::trace(__site(module \"::Reader::read_all_the_bytes_there_are\"))\n    )]\n";
+    let text = std::fs::read_to_string(&io).unwrap();
+    assert!(text.contains(one_line), "{text}");
+    std::fs::write(&io, text.replace(one_line, wrapped)).unwrap();
+    let out = run(dir.path(), &["remove", "."]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    for file in ["src/lib.rs", "src/io.rs"] {
+        let got = std::fs::read_to_string(dir.path().join(file)).unwrap();
+        let want = std::fs::read_to_string(expected.path().join(file)).unwrap();
+        assert_eq!(
+            got, want,
+            "{file}: byte for byte what rustfmt makes of the original"
+        );
+        assert!(!got.contains("trace"), "{file}: {got}");
+    }
+}
+
+#[test]
+fn a_renamed_fn_gets_its_guard_renamed_and_check_reports_it() {
+    let dir = fixture("formatted");
+    assert!(run(dir.path(), &["instrument", "."]).status.success());
+    let lib = dir.path().join("src/lib.rs");
+    let io = dir.path().join("src/io.rs");
+    let text = std::fs::read_to_string(&lib).unwrap();
+    std::fs::write(&lib, text.replace("fn outer()", "fn outermost()")).unwrap();
+    let text = std::fs::read_to_string(&io).unwrap();
+    std::fs::write(
+        &io,
+        text.replace("async fn wait()", "async fn wait_longer()"),
+    )
+    .unwrap();
+    let before = tree(dir.path());
+    let out = run(dir.path(), &["instrument", ".", "--check"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "src/lib.rs\nsrc/io.rs\n");
+    let err = stderr(&out);
+    for line in [
+        "src/lib.rs:33: the inserted guard's name is stale: `crate::outer` is now `crate::outermost`",
+        "src/lib.rs:34: the inserted guard's name is stale: `crate::outer::inner` is now `crate::outermost::inner`",
+        "src/io.rs:5: the inserted guard's name is stale: `crate::io::wait` is now `crate::io::wait_longer`",
+    ] {
+        assert!(err.contains(line), "{line}\n{err}");
+    }
+    assert_eq!(tree(dir.path()), before, "--check writes nothing");
+    let out = run(dir.path(), &["instrument", "."]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(
+            "instrument: 2 files changed; 0 fns instrumented, 11 skipped, 3 stale names updated"
+        ),
+        "{}",
+        stderr(&out)
+    );
+    let text = std::fs::read_to_string(&lib).unwrap();
+    assert!(text.contains("fn outermost() -> u32 { #[cfg(feature = \"trace\")] let __trace_guard = ::trace_runtime::__private::enter!(module \"::outermost\");"), "{text}");
+    assert!(
+        text.contains("enter!(module \"::outermost::inner\")"),
+        "{text}"
+    );
+    assert!(!text.contains("\"::outer\""), "{text}");
+    let io_text = std::fs::read_to_string(&io).unwrap();
+    assert!(
+        io_text.contains(
+            "trace(__site(module \"::wait_longer\")))] pub(crate) async fn wait_longer()"
+        ),
+        "{io_text}"
+    );
+    assert_eq!(
+        run(dir.path(), &["instrument", ".", "--check"])
+            .status
+            .code(),
+        Some(0)
+    );
+    // Everything else stays insert-only: remove still gives back the edited sources.
+    assert!(run(dir.path(), &["remove", "."]).status.success());
+    assert!(std::fs::read_to_string(&lib)
+        .unwrap()
+        .contains("pub fn outermost() -> u32 {\n    fn inner"));
+}
