@@ -715,3 +715,28 @@ fn a_renamed_fn_gets_its_guard_renamed_and_check_reports_it() {
         .unwrap()
         .contains("pub fn outermost() -> u32 {\n    fn inner"));
 }
+
+#[test]
+fn remove_keeps_what_the_user_added_to_the_inserted_feature() {
+    let dir = fixture("app");
+    let manifest = dir.path().join("Cargo.toml");
+    let original = std::fs::read_to_string(&manifest).unwrap();
+    assert!(run(dir.path(), &["instrument", "."]).status.success());
+    let traced = std::fs::read_to_string(&manifest).unwrap();
+    let ours = "trace = [\"dep:trace-runtime\", \"trace-runtime/enable\"]\n";
+    assert!(traced.contains(ours), "{traced}");
+    std::fs::write(
+        &manifest,
+        traced.replace(
+            ours,
+            "trace = [\"dep:trace-runtime\", \"trace-runtime/enable\", \"extra\"]\nextra = []\n",
+        ),
+    )
+    .unwrap();
+    let out = run(dir.path(), &["remove", "."]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        std::fs::read_to_string(&manifest).unwrap(),
+        format!("{original}\n[features]\ntrace = [\"extra\"]\nextra = []\n")
+    );
+}
