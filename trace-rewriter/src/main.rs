@@ -96,6 +96,7 @@ fn rewrite(select: &Select, dry: &DryRun, mode: Mode, err: &Stderr) -> Result<u8
         Mode::Remove => "remove",
     };
     plan.report_renamed(err, dry.check);
+    plan.report_allocator_impls(err);
     let renamed = match totals.renamed {
         0 => String::new(),
         n if dry.check || dry.diff => format!(", {n} stale names to update"),
@@ -191,6 +192,7 @@ fn run_copy(
     }
     copy::sync(workspace_root, &root, &files, &overlay)?;
     let totals = plan.totals();
+    plan.report_allocator_impls(err);
     err.plain(&format!(
         "run: traced copy in {} ({} fns instrumented, {} skipped)",
         root.display(),

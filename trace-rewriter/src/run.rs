@@ -329,6 +329,31 @@ impl Plan {
         }
     }
 
+    /// `path:line` of every allocator impl left out, for the summary.
+    pub fn allocator_impls(&self) -> Vec<String> {
+        let cwd = std::env::current_dir().unwrap_or_default();
+        let mut out = Vec::new();
+        for c in &self.changes {
+            let Some(e) = &c.edits else { continue };
+            for line in &e.allocator_impls {
+                out.push(format!("{}:{line}", relative(&c.path, &cwd).display()));
+            }
+        }
+        out
+    }
+
+    /// Says which allocator impls were left out, and why.
+    pub fn report_allocator_impls(&self, err: &Stderr) {
+        let impls = self.allocator_impls();
+        if !impls.is_empty() {
+            err.plain(&format!(
+                "skipped {} allocator impls (every allocation would be traced; put #[trace] on one to trace it): {}",
+                impls.len(),
+                impls.join(" ")
+            ));
+        }
+    }
+
     /// Prints per-file counts and skipped fns (`-v`).
     pub fn report_verbose(&self, err: &Stderr) {
         for note in &self.notes {

@@ -50,6 +50,8 @@ pub struct FileEdits {
     pub warnings: Vec<(usize, usize, String)>,
     /// Inserted code whose name no longer matches its fn (renamed or moved since), updated.
     pub renamed: Vec<Renamed>,
+    /// Lines of `GlobalAlloc`/`Allocator` impls left out as a whole.
+    pub allocator_impls: Vec<usize>,
 }
 
 /// A guard or async attribute that names its fn as it was called when it was inserted.
@@ -127,6 +129,7 @@ pub fn instrument(text: &str, opts: &SourceOptions) -> Result<FileEdits, SourceE
         edits: Vec::new(),
         fns: Vec::new(),
         renamed: Vec::new(),
+        allocator_impls: Vec::new(),
         module: &opts.module,
     };
     let errors = walk_file(&mut file, opts.transform, &mut collect);
@@ -134,6 +137,7 @@ pub fn instrument(text: &str, opts: &SourceOptions) -> Result<FileEdits, SourceE
         mut edits,
         fns,
         renamed,
+        allocator_impls,
         ..
     } = collect;
     if opts.extern_crate && !edits.is_empty() && !has_extern_crate(&file) {
@@ -155,6 +159,7 @@ pub fn instrument(text: &str, opts: &SourceOptions) -> Result<FileEdits, SourceE
         mods: crate::modtree::declarations(&file),
         warnings,
         renamed,
+        allocator_impls,
     })
 }
 
@@ -163,6 +168,7 @@ struct Collect<'a> {
     edits: Vec<Edit>,
     fns: Vec<FnNote>,
     renamed: Vec<Renamed>,
+    allocator_impls: Vec<usize>,
     module: &'a str,
 }
 
@@ -249,6 +255,12 @@ fn inserted_attr_pieces(attr: &syn::Attribute) -> Option<Vec<NamePiece>> {
 }
 
 impl Visit for Collect<'_> {
+    fn skipped_impl(&mut self, impl_token: proc_macro2::Span, reason: &SkipReason) {
+        if *reason == SkipReason::AllocatorImpl {
+            self.allocator_impls.push(impl_token.start().line);
+        }
+    }
+
     fn found(&mut self, found: Found<'_>) {
         let line = found.sig.ident.span().start().line;
         let mut module = if self.module.is_empty() {
@@ -370,6 +382,7 @@ pub fn remove(text: &str) -> Result<FileEdits, SourceError> {
         mods: crate::modtree::declarations(&file),
         warnings: Vec::new(),
         renamed: Vec::new(),
+        allocator_impls: Vec::new(),
     })
 }
 

@@ -740,3 +740,72 @@ fn remove_keeps_what_the_user_added_to_the_inserted_feature() {
         format!("{original}\n[features]\ntrace = [\"extra\"]\nextra = []\n")
     );
 }
+
+/// Where the fixture crates built by these tests share their dependencies' builds.
+fn shared_target() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("fixture-builds")
+}
+
+#[test]
+fn allocator_impls_are_skipped_said_so_and_the_traced_program_runs() {
+    let dir = fixture("allocator");
+    let out = run(dir.path(), &["instrument", "."]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("skipped 3 allocator impls (every allocation would be traced; put #[trace] on one to trace it): src/main.rs:11 src/main.rs:29 src/main.rs:51"),
+        "{err}"
+    );
+    assert!(
+        err.contains("instrument: 2 files changed; 4 fns instrumented, 6 skipped"),
+        "{err}"
+    );
+    let out = run(dir.path(), &["instrument", ".", "-v", "--check"]);
+    assert!(
+        stderr(&out).contains("src/main.rs:12: <crate::Counting as GlobalAlloc>::alloc skipped: allocator impl: every allocation would be traced"),
+        "{}",
+        stderr(&out)
+    );
+    let trace = dir.path().join("trace.jsonl");
+    let out = std::process::Command::new(env!("CARGO"))
+        .args(["run", "--quiet", "--features", "trace"])
+        .current_dir(dir.path())
+        .env("CARGO_TARGET_DIR", shared_target())
+        .env("TRACE_FORMAT", "jsonl")
+        .env("TRACE_OUT", &trace)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out),
+        "2 items, passthrough, allocations counted: true\n"
+    );
+    let events: Vec<(String, String, u64)> = std::fs::read_to_string(&trace)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let e: serde_json::Value = serde_json::from_str(l).unwrap();
+            (
+                e["event"].as_str().unwrap().to_string(),
+                e["name"].as_str().unwrap().to_string(),
+                e["depth"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let expected: Vec<(String, String, u64)> = [
+        ("enter", "allocator::main", 0),
+        ("enter", "allocator::build", 1),
+        ("enter", "allocator::label", 2),
+        ("exit", "allocator::label", 2),
+        ("enter", "allocator::label", 2),
+        ("exit", "allocator::label", 2),
+        ("exit", "allocator::build", 1),
+        ("enter", "allocator::arena::Passthrough::name", 1),
+        ("exit", "allocator::arena::Passthrough::name", 1),
+        ("exit", "allocator::main", 0),
+    ]
+    .into_iter()
+    .map(|(e, n, d)| (e.to_string(), n.to_string(), d))
+    .collect();
+    assert_eq!(events, expected);
+}
