@@ -809,3 +809,68 @@ fn allocator_impls_are_skipped_said_so_and_the_traced_program_runs() {
     .collect();
     assert_eq!(events, expected);
 }
+
+/// Runs cargo in `dir`, building into the fixtures' shared target directory.
+fn cargo(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
+    let out = std::process::Command::new(env!("CARGO"))
+        .args(args)
+        .current_dir(dir)
+        .env("CARGO_TARGET_DIR", shared_target())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "cargo {args:?}: {}", stderr(&out));
+    out
+}
+
+// Regression: the transform required the newest proc-macro2/quote (1.0.107, 1.0.47), so
+// instrumenting bumped a user's locked versions and `remove` left them bumped.
+#[test]
+fn instrument_and_remove_leave_the_users_cargo_lock_as_it_was() {
+    let dir = fixture("locked");
+    cargo(dir.path(), &["generate-lockfile", "--quiet"]);
+    // The oldest releases trace-transform accepts (its Cargo.toml says why).
+    for (name, version) in [
+        ("syn", "2.0.0"),
+        ("quote", "1.0.25"),
+        ("proc-macro2", "1.0.52"),
+    ] {
+        cargo(
+            dir.path(),
+            &["update", "--quiet", "-p", name, "--precise", version],
+        );
+    }
+    let lock = dir.path().join("Cargo.lock");
+    let before = std::fs::read(&lock).unwrap();
+    let out = run(dir.path(), &["instrument", "."]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let trace = dir.path().join("trace.jsonl");
+    let out = std::process::Command::new(env!("CARGO"))
+        .args(["run", "--quiet", "--features", "trace"])
+        .current_dir(dir.path())
+        .env("CARGO_TARGET_DIR", shared_target())
+        .env("TRACE_FORMAT", "jsonl")
+        .env("TRACE_OUT", &trace)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "answer\n");
+    let traced = std::fs::read_to_string(&lock).unwrap();
+    for pinned in [
+        "name = \"syn\"\nversion = \"2.0.0\"\n",
+        "name = \"quote\"\nversion = \"1.0.25\"\n",
+        "name = \"proc-macro2\"\nversion = \"1.0.52\"\n",
+    ] {
+        assert!(traced.contains(pinned), "still locked: {pinned}\n{traced}");
+    }
+    assert!(std::fs::read_to_string(&trace)
+        .unwrap()
+        .contains("\"name\":\"locked::tokens\""));
+    let out = run(dir.path(), &["remove", "."]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    cargo(dir.path(), &["build", "--quiet"]);
+    assert_eq!(
+        String::from_utf8(std::fs::read(&lock).unwrap()).unwrap(),
+        String::from_utf8(before).unwrap(),
+        "Cargo.lock byte-identical"
+    );
+}
