@@ -44,6 +44,18 @@ const TEMP_SUFFIX: &str = ".tmp";
 /// file's permissions, renamed over it, and the directory fsynced, so that a run killed at any
 /// moment leaves the file either old or new, and a crash right after keeps the new one.
 pub fn write_atomic(path: &Path, text: &str) -> Result<(), Diagnostic> {
+    // A source file that is a symlink stays one: the file it points to is replaced.
+    let real;
+    let path = match fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_symlink() => {
+            real = path.canonicalize().map_err(|e| {
+                Diagnostic::new(path, format!("cannot follow the symlink: {e}"))
+                    .help("fix or remove the broken link")
+            })?;
+            real.as_path()
+        }
+        _ => path,
+    };
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
@@ -148,6 +160,22 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(names, ["a.rs"]);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_symlinked_source_stays_a_symlink() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real.rs");
+        fs::write(&real, "old").unwrap();
+        let link = dir.path().join("a.rs");
+        std::os::unix::fs::symlink("real.rs", &link).unwrap();
+        write_atomic(&link, "new").unwrap();
+        assert!(fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        assert_eq!(fs::read_to_string(&real).unwrap(), "new");
     }
 
     #[cfg(unix)]

@@ -513,6 +513,9 @@ fn the_copy_leaves_out_ignored_files_vcs_dirs_build_output_and_symlink_cycles() 
 #[test]
 fn run_puts_the_copy_under_cargo_target_dir() {
     let dir = fixture("app");
+    // Output of an earlier plain `cargo build`: neither copied nor added to.
+    std::fs::create_dir_all(dir.path().join("target/debug")).unwrap();
+    std::fs::write(dir.path().join("target/debug/app"), "an old binary").unwrap();
     let elsewhere = tempfile::tempdir().unwrap();
     let target = elsewhere.path().to_str().unwrap();
     let out = run_with_env(
@@ -529,7 +532,19 @@ fn run_puts_the_copy_under_cargo_target_dir() {
         .unwrap()
         .contains("__trace_guard"));
     assert!(
-        !dir.path().join("target").exists(),
+        !elsewhere
+            .path()
+            .join("trace-rewriter/workspace/target")
+            .exists(),
+        "the crate's own target/ is not copied"
+    );
+    let own_target: Vec<_> = std::fs::read_dir(dir.path().join("target"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(
+        own_target,
+        ["debug"],
         "nothing is built or copied under the crate's own target/"
     );
     // A relative CARGO_TARGET_DIR inside the crate is left out of the copy it holds.
