@@ -199,7 +199,12 @@ fn run_copy(
         totals.instrumented,
         totals.skipped
     ));
-    let features: Vec<String> = crates.iter().map(|c| format!("{}/trace", c.name)).collect();
+    // One crate: cargo runs in its directory, where a plain `trace` names its feature (under
+    // resolver 1, the 2015 and 2018 editions' default, `name/trace` would name a dependency's).
+    let features: Vec<String> = match crates.as_slice() {
+        [_] => vec!["trace".to_string()],
+        _ => crates.iter().map(|c| format!("{}/trace", c.name)).collect(),
+    };
     let first = crates.first().expect("at least one crate");
     let cwd = if crates.len() == 1 {
         root.join(

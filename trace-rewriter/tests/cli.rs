@@ -889,3 +889,18 @@ fn instrument_and_remove_leave_the_users_cargo_lock_as_it_was() {
         "Cargo.lock byte-identical"
     );
 }
+
+// Regression: `run` asked for `--features NAME/trace`, which under resolver 1 (editions 2015
+// and 2018, as strsim 0.11.1 and smallvec 1.16.6 publish) names a dependency's feature:
+// "package `strsim` does not have a dependency named `strsim`".
+#[test]
+fn run_works_under_resolver_1() {
+    let dir = fixture("edition2015");
+    let out = run(dir.path(), &["run", ".", "--", "test", "--quiet"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("test result: ok."),
+        "{}",
+        stdout(&out)
+    );
+}
