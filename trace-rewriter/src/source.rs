@@ -9,7 +9,6 @@ use syn::visit::Visit as SynVisit;
 use syn::{AttrStyle, Meta, Token};
 use trace_transform::guard::{is_guard_stmt, GuardKind};
 use trace_transform::name::{parse_pieces, NamePiece};
-use trace_transform::print::compact;
 use trace_transform::walk::{walk_file, FnAction, Found, Visit};
 use trace_transform::GuardSpec;
 use trace_transform::{Options, SkipReason};
@@ -173,8 +172,9 @@ struct Collect<'a> {
 }
 
 impl Collect<'_> {
-    /// Replaces inserted code that names the fn otherwise than the walk does now (the fn was
-    /// renamed or moved by hand after `instrument`). Only text `instrument` inserts is touched.
+    /// Replaces inserted code whose name differs from the one the walk gives the fn now (it
+    /// was renamed or moved by hand after `instrument`). Only text `instrument` inserts, and
+    /// whose name can be read back, is touched.
     fn refresh(&mut self, found: &Found<'_>, module: &str, line: usize) {
         let fresh = trace_transform::FnName {
             custom: None,
@@ -185,56 +185,47 @@ impl Collect<'_> {
             runtime: syn::parse_quote!(::trace_runtime),
             kind,
         };
-        let stale = |pieces: Vec<NamePiece>| trace_transform::FnName {
-            custom: Some(pieces),
-            ..fresh.clone()
-        };
-        if let Some(attr) = found.attrs.iter().find(|a| is_inserted_attr(a)) {
-            let want = spec(GuardKind::AsyncBody).attribute_text();
-            if compact(quote::quote!(#attr)) != want {
-                let start = self.index.offset(attr.pound_token.span.start());
-                let end = self.index.offset(attr.bracket_token.span.close().end());
-                self.edits.push(Edit {
-                    at: start,
-                    remove: end - start,
-                    text: want,
-                });
-                let old = inserted_attr_pieces(attr).map(stale);
-                self.renamed.push(Renamed {
-                    line,
-                    old: old.map_or_else(String::new, |n| n.display(module)),
-                    new: fresh.display(module),
-                });
-            }
+        let (old, start, end, text) =
+            if let Some(attr) = found.attrs.iter().find(|a| is_inserted_attr(a)) {
+                let Some(old) = inserted_attr_pieces(attr) else {
+                    return;
+                };
+                let start = attr.pound_token.span.start();
+                let end = attr.bracket_token.span.close().end();
+                (old, start, end, spec(GuardKind::AsyncBody).attribute_text())
+            } else {
+                let Some(stmt @ syn::Stmt::Local(local)) = found.block.stmts.first() else {
+                    return;
+                };
+                let old = match local.init.as_ref().map(|i| &*i.expr) {
+                    Some(syn::Expr::Macro(m)) if is_inserted_guard(stmt) => {
+                        parse_pieces.parse2(m.mac.tokens.clone()).ok()
+                    }
+                    _ => None,
+                };
+                let Some(old) = old else {
+                    return;
+                };
+                let start = local.attrs[0].pound_token.span.start();
+                let end = local.semi_token.span.end();
+                (old, start, end, spec(GuardKind::Statement).text())
+            };
+        if old == fresh.pieces() {
             return;
         }
-        let Some(syn::Stmt::Local(local)) = found.block.stmts.first() else {
-            return;
-        };
-        let stmt = &found.block.stmts[0];
-        if !is_inserted_guard(stmt) {
-            return;
-        }
-        let want = spec(GuardKind::Statement).text();
-        if compact(quote::quote!(#stmt)) == want {
-            return;
-        }
-        let start = self.index.offset(local.attrs[0].pound_token.span.start());
-        let end = self.index.offset(local.semi_token.span.end());
+        let (start, end) = (self.index.offset(start), self.index.offset(end));
         self.edits.push(Edit {
             at: start,
             remove: end - start,
-            text: want,
+            text,
         });
-        let old = match local.init.as_ref().map(|i| &*i.expr) {
-            Some(syn::Expr::Macro(m)) => parse_pieces.parse2(m.mac.tokens.clone()).ok(),
-            _ => None,
+        let stale = trace_transform::FnName {
+            custom: Some(old),
+            ..fresh.clone()
         };
         self.renamed.push(Renamed {
             line,
-            old: old
-                .map(stale)
-                .map_or_else(String::new, |n| n.display(module)),
+            old: stale.display(module),
             new: fresh.display(module),
         });
     }
