@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Proves the rewriter on published crates: for each one, `instrument --all-targets`, then the
 # crate's own `cargo test` passes with the trace feature off and on (the trace, written as jsonl,
-# must satisfy the contract), and `remove` gives back the original bytes.
+# must satisfy the contract), and `remove` gives back the original bytes. Then, on a fresh
+# copy, `run PATH -- test` passes (traced, under the target directory) and leaves it untouched.
 #
 #   scripts/realcrates.sh [NAME@VERSION ...]     default: ../shared/realcrates/crates.txt
 set -euo pipefail
@@ -36,6 +37,16 @@ for pristine in "$work"/pristine/*/; do
   rm -f "$crate/Cargo.lock"
   [ -f "$pristine/Cargo.lock" ] && cp "$pristine/Cargo.lock" "$crate/Cargo.lock"
   if ! diff -r "$pristine" "$crate"; then failed+=("$name: remove did not restore the original bytes"); fi
+  rm -rf "$crate" "$traces"
+  mkdir -p "$traces"
+  cp -r "$pristine" "$crate"
+  if ! (cd "$crate" && TRACE_FORMAT=jsonl TRACE_OUT="$traces/trace-{pid}.jsonl" "$rewriter" run . --all-targets -- test -q 2>&1 | tail -n 3); then
+    failed+=("$name: run -- test")
+  fi
+  if ! python3 "$repo/scripts/check_jsonl.py" "$traces"/*.jsonl; then failed+=("$name: run's trace contract"); fi
+  rm -f "$crate/Cargo.lock"
+  [ -f "$pristine/Cargo.lock" ] && cp "$pristine/Cargo.lock" "$crate/Cargo.lock"
+  if ! diff -r "$pristine" "$crate"; then failed+=("$name: run changed the crate"); fi
 done
 if [ ${#failed[@]} -gt 0 ]; then
   printf 'FAILED: %s\n' "${failed[@]}"

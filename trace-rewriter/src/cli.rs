@@ -15,7 +15,9 @@ Examples:
   trace-rewriter instrument src/lib.rs --diff print the change, write nothing
 
 Exit codes: 0 done, 1 --check found files to change, 2 bad input (nothing written),
-`run` exits with the status of the cargo command it ran.";
+3 internal error (the tool's own work failed: writing a file or the traced copy, running
+cargo; the message names the path), `run` otherwise exits with the status of the cargo
+command it ran.";
 
 /// Instrument a whole crate with call tracing, undo it exactly, or trace a copy.
 #[derive(Parser, Debug)]

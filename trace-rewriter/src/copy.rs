@@ -14,59 +14,108 @@ pub fn copy_root(target_dir: &Path) -> PathBuf {
     target_dir.join("trace-rewriter").join("workspace")
 }
 
-/// Makes `dest` hold the files of `src` (leaving out `skip` dirs and `.git`), with `overlay`
-/// replacing the text of some of them. Only files whose bytes differ are written, and files that
-/// no longer exist in `src` are deleted from the copy.
+/// Directories of version control systems: their contents are never part of a build.
+const VCS_DIRS: &[&str] = &[
+    ".git", ".hg", ".svn", ".bzr", "_darcs", ".pijul", ".jj", "CVS",
+];
+
+/// The files of the workspace under `root` that a build may read, as cargo's own view of the
+/// tree has them: no `target/` beside a manifest, none of the `skip` dirs (the target
+/// directory, wherever `CARGO_TARGET_DIR` puts it), no VCS directories, nothing `.gitignore`d
+/// (read even outside a git checkout, as published crates are). Symlinks are followed, and a
+/// link back to one of its own ancestors is left out rather than walked forever.
+/// `Cargo.lock` is kept even when ignored: the copy must build with the versions the user
+/// locked.
+pub fn files(root: &Path, skip: &[PathBuf]) -> Result<Vec<PathBuf>, Diagnostic> {
+    let skip = skip.to_vec();
+    let walk = ignore::WalkBuilder::new(root)
+        .standard_filters(false)
+        .git_ignore(true)
+        .git_exclude(true)
+        .parents(true)
+        .require_git(false)
+        .follow_links(true)
+        .filter_entry(move |entry| {
+            let path = entry.path();
+            let name = entry.file_name().to_string_lossy();
+            let is_dir = entry.file_type().is_some_and(|t| t.is_dir());
+            let build_output = name == "target"
+                && path
+                    .parent()
+                    .is_some_and(|p| p.join("Cargo.toml").is_file());
+            !(is_dir && (VCS_DIRS.contains(&name.as_ref()) || build_output))
+                && !skip.iter().any(|s| path.starts_with(s))
+        })
+        .build();
+    let mut out = Vec::new();
+    for entry in walk {
+        let entry = match entry {
+            Ok(entry) => entry,
+            Err(e) if is_loop(&e) => continue,
+            Err(e) => {
+                return Err(
+                    Diagnostic::new(root, format!("cannot list the workspace: {e}"))
+                        .help("make the directory readable, or report this as a trace-rewriter bug")
+                        .internal(),
+                )
+            }
+        };
+        if entry.file_type().is_some_and(|t| t.is_file()) {
+            out.push(entry.into_path());
+        }
+    }
+    let lock = root.join("Cargo.lock");
+    if lock.is_file() && !out.contains(&lock) {
+        out.push(lock);
+    }
+    out.sort();
+    Ok(out)
+}
+
+fn is_loop(e: &ignore::Error) -> bool {
+    match e {
+        ignore::Error::Loop { .. } => true,
+        ignore::Error::WithPath { err, .. }
+        | ignore::Error::WithDepth { err, .. }
+        | ignore::Error::WithLineNumber { err, .. } => is_loop(err),
+        _ => false,
+    }
+}
+
+/// Makes `dest` hold `files` (found under `src` by [`files`]), with `overlay` replacing the
+/// text of some of them. Only files whose bytes differ are written, and files of an earlier
+/// sync that are no longer wanted are deleted from the copy.
 pub fn sync(
     src: &Path,
     dest: &Path,
-    skip: &[PathBuf],
+    files: &[PathBuf],
     overlay: &HashMap<PathBuf, String>,
 ) -> Result<(), Diagnostic> {
+    let internal = |path: &Path, what: &str, e: std::io::Error| {
+        Diagnostic::new(path, format!("cannot {what}: {e}"))
+            .help("check that the target directory is writable and has space")
+            .internal()
+    };
     let mut wanted = HashSet::new();
-    copy_dir(src, src, dest, skip, overlay, &mut wanted)?;
-    prune(dest, &wanted);
-    Ok(())
-}
-
-fn copy_dir(
-    root: &Path,
-    dir: &Path,
-    dest_root: &Path,
-    skip: &[PathBuf],
-    overlay: &HashMap<PathBuf, String>,
-    wanted: &mut HashSet<PathBuf>,
-) -> Result<(), Diagnostic> {
-    let entries =
-        fs::read_dir(dir).map_err(|e| Diagnostic::new(dir, format!("cannot list: {e}")))?;
-    for entry in entries {
-        let entry = entry.map_err(|e| Diagnostic::new(dir, format!("cannot list: {e}")))?;
-        let path = entry.path();
-        if path.file_name().is_some_and(|n| n == ".git") || skip.iter().any(|s| path.starts_with(s))
-        {
-            continue;
+    for path in files {
+        let rel = path.strip_prefix(src).expect("found under the root");
+        let to = dest.join(rel);
+        if let Some(parent) = to.parent() {
+            fs::create_dir_all(parent).map_err(|e| internal(parent, "create", e))?;
         }
-        let rel = path.strip_prefix(root).expect("below the root");
-        let dest = dest_root.join(rel);
-        let meta =
-            fs::metadata(&path).map_err(|e| Diagnostic::new(&path, format!("cannot stat: {e}")))?;
-        if meta.is_dir() {
-            fs::create_dir_all(&dest)
-                .map_err(|e| Diagnostic::new(&dest, format!("cannot create: {e}")))?;
-            copy_dir(root, &path, dest_root, skip, overlay, wanted)?;
-        } else if meta.is_file() {
-            let bytes = match overlay.get(&path) {
-                Some(text) => text.clone().into_bytes(),
-                None => fs::read(&path)
-                    .map_err(|e| Diagnostic::new(&path, format!("cannot read: {e}")))?,
-            };
-            if fs::read(&dest).ok().as_deref() != Some(bytes.as_slice()) {
-                fs::write(&dest, &bytes)
-                    .map_err(|e| Diagnostic::new(&dest, format!("cannot write: {e}")))?;
-            }
-            wanted.insert(dest);
+        let bytes = match overlay.get(path) {
+            Some(text) => text.clone().into_bytes(),
+            None => fs::read(path).map_err(|e| {
+                Diagnostic::new(path, format!("cannot read: {e}"))
+                    .help("check that the file is readable")
+            })?,
+        };
+        if fs::read(&to).ok().as_deref() != Some(bytes.as_slice()) {
+            fs::write(&to, &bytes).map_err(|e| internal(&to, "write", e))?;
         }
+        wanted.insert(to);
     }
+    prune(dest, &wanted);
     Ok(())
 }
 
@@ -76,7 +125,7 @@ fn prune(dir: &Path, wanted: &HashSet<PathBuf>) {
     };
     for entry in entries.flatten() {
         let path = entry.path();
-        if path.is_dir() {
+        if entry.file_type().is_ok_and(|t| t.is_dir()) {
             prune(&path, wanted);
         } else if !wanted.contains(&path) {
             let _ = fs::remove_file(&path);

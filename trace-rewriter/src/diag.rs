@@ -13,6 +13,9 @@ pub struct Diagnostic {
     pub message: String,
     /// What to do about it.
     pub help: Option<String>,
+    /// The tool failed, not the input: an I/O failure of its own work (writing the traced
+    /// copy, running cargo), which gets its own exit code.
+    pub internal: bool,
 }
 
 impl Diagnostic {
@@ -22,6 +25,7 @@ impl Diagnostic {
             at: None,
             message: message.into(),
             help: None,
+            internal: false,
         }
     }
 
@@ -32,6 +36,12 @@ impl Diagnostic {
 
     pub fn help(mut self, help: impl Into<String>) -> Self {
         self.help = Some(help.into());
+        self
+    }
+
+    /// Marks a failure of the tool's own work rather than of the input.
+    pub fn internal(mut self) -> Self {
+        self.internal = true;
         self
     }
 }

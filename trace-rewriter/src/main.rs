@@ -15,6 +15,7 @@ use trace_rewriter::{copy, fsio, source};
 /// Exit codes, as documented in `--help`.
 const CHECK_FOUND_CHANGES: u8 = 1;
 const BAD_INPUT: u8 = 2;
+const INTERNAL_ERROR: u8 = 3;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -31,7 +32,11 @@ fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(d) => {
             err.error(&d);
-            ExitCode::from(BAD_INPUT)
+            ExitCode::from(if d.internal {
+                INTERNAL_ERROR
+            } else {
+                BAD_INPUT
+            })
         }
     }
 }
@@ -77,6 +82,10 @@ fn rewrite(select: &Select, dry: &DryRun, mode: Mode, err: &Stderr) -> Result<u8
     let all_targets = select.all_targets || matches!(mode, Mode::Remove);
     let scope = project::resolve(&select.path, all_targets)?;
     let plan = run::plan(&scope, select, &mode)?;
+    // Dry runs write nothing, deletions included.
+    if !dry.check && !dry.diff {
+        plan.remove_stale_temps(err);
+    }
     if !report(&plan, select, err) {
         err.plain(&format!("{} error(s); nothing written", plan.errors.len()));
         return Ok(BAD_INPUT);
@@ -86,16 +95,27 @@ fn rewrite(select: &Select, dry: &DryRun, mode: Mode, err: &Stderr) -> Result<u8
         Mode::Instrument(_) => "instrument",
         Mode::Remove => "remove",
     };
+    plan.report_renamed(err, dry.check);
+    plan.report_allocator_impls(err);
+    let renamed = match totals.renamed {
+        0 => String::new(),
+        n if dry.check || dry.diff => format!(", {n} stale names to update"),
+        n => format!(", {n} stale names updated"),
+    };
     let counts = match mode {
         Mode::Instrument(_) => format!(
-            "{} fns instrumented, {} skipped",
+            "{} fns instrumented, {} skipped{renamed}",
             totals.instrumented, totals.skipped
         ),
         Mode::Remove => format!("{} insertions removed", totals.removed),
     };
     if dry.check {
+        let cwd = std::env::current_dir().unwrap_or_default();
         for c in plan.changes.iter().filter(|c| c.changed()) {
-            println!("{}", c.path.display());
+            println!(
+                "{}",
+                trace_rewriter::diag::relative(&c.path, &cwd).display()
+            );
         }
         err.plain(&format!(
             "{verb} --check: {} files would change; {counts}",
@@ -143,6 +163,7 @@ fn run_copy(
         .help("give the crate directory"));
     };
     let plan = run::plan(&scope, select, &Mode::Instrument(runtime))?;
+    plan.remove_stale_temps(err);
     if !report(&plan, select, err) {
         err.plain(&format!("{} error(s); nothing run", plan.errors.len()));
         return Ok(BAD_INPUT);
@@ -152,33 +173,38 @@ fn run_copy(
     for c in &plan.changes {
         overlay.insert(c.path.clone(), c.new.clone());
     }
+    let files = copy::files(workspace_root, std::slice::from_ref(target_dir))?;
     // Manifests of every member, changed or not, must resolve path dependencies from the copy.
-    for path in manifests_under(workspace_root, target_dir) {
-        let text = match overlay.get(&path) {
+    let manifests = files
+        .iter()
+        .filter(|p| p.file_name().is_some_and(|n| n == "Cargo.toml"));
+    for path in manifests {
+        let text = match overlay.get(path) {
             Some(t) => t.clone(),
-            None => fsio::read_text(&path)?,
+            None => fsio::read_text(path)?,
         };
         let dir = path.parent().unwrap_or(workspace_root).to_path_buf();
         let mut text = copy::absolutize_paths(&text, &dir, workspace_root);
         if dir == *workspace_root {
             text = copy::standalone(&text);
         }
-        overlay.insert(path, text);
+        overlay.insert(path.clone(), text);
     }
-    copy::sync(
-        workspace_root,
-        &root,
-        std::slice::from_ref(target_dir),
-        &overlay,
-    )?;
+    copy::sync(workspace_root, &root, &files, &overlay)?;
     let totals = plan.totals();
+    plan.report_allocator_impls(err);
     err.plain(&format!(
         "run: traced copy in {} ({} fns instrumented, {} skipped)",
         root.display(),
         totals.instrumented,
         totals.skipped
     ));
-    let features: Vec<String> = crates.iter().map(|c| format!("{}/trace", c.name)).collect();
+    // One crate: cargo runs in its directory, where a plain `trace` names its feature (under
+    // resolver 1, the 2015 and 2018 editions' default, `name/trace` would name a dependency's).
+    let features: Vec<String> = match crates.as_slice() {
+        [_] => vec!["trace".to_string()],
+        _ => crates.iter().map(|c| format!("{}/trace", c.name)).collect(),
+    };
     let first = crates.first().expect("at least one crate");
     let cwd = if crates.len() == 1 {
         root.join(
@@ -202,30 +228,12 @@ fn run_copy(
                 target_dir.join("trace-rewriter").join("target"),
             )
             .status()
-            .map_err(|e| Diagnostic::new(&cwd, format!("cannot run cargo: {e}")))?;
+            .map_err(|e| {
+                Diagnostic::new(&cwd, format!("cannot run cargo: {e}"))
+                    .help("check that cargo is on PATH (or set CARGO)")
+                    .internal()
+            })?;
     Ok(status.code().map_or(1, |c| c.clamp(0, 255) as u8))
-}
-
-fn manifests_under(root: &std::path::Path, target_dir: &std::path::Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            let path = entry.path();
-            if path.starts_with(target_dir) || path.file_name().is_some_and(|n| n == ".git") {
-                continue;
-            }
-            if path.is_dir() {
-                stack.push(path);
-            } else if path.file_name().is_some_and(|n| n == "Cargo.toml") {
-                out.push(path);
-            }
-        }
-    }
-    out
 }
 
 fn preview(file: &std::path::Path) -> Result<u8, Diagnostic> {

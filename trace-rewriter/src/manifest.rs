@@ -130,20 +130,28 @@ fn remove_lf(text: &str) -> Result<String, String> {
         .map_err(|e: toml_edit::TomlError| e.to_string())?;
     if let Some(features) = doc.get_mut("features").and_then(Item::as_table_mut) {
         let marker = features.key("trace").map(|k| prefix_of(k.leaf_decor()));
-        match marker {
-            Some(prefix) if prefix.contains(ADDED_FEATURE) => {
+        let added: Option<(String, Vec<String>)> = match marker.as_deref() {
+            Some(prefix) if prefix.contains(ADDED_FEATURE) => Some((
+                prefix.replace(ADDED_FEATURE, ""),
+                OURS.iter().map(|s| s.to_string()).collect(),
+            )),
+            Some(prefix) if prefix.contains(EXTENDED) => Some(split_extended(prefix)),
+            _ => None,
+        };
+        if let Some((kept_prefix, added)) = added {
+            // The user may have added values of their own since: those stay, and with them
+            // the feature, under the user's own comments only.
+            let left = features
+                .get_mut("trace")
+                .and_then(Item::as_array_mut)
+                .map(|values| drop_values(values, &added))
+                .unwrap_or(0);
+            let ours_alone = marker.as_deref().is_some_and(|p| p.contains(ADDED_FEATURE));
+            if left == 0 && ours_alone {
                 features.remove("trace");
+            } else if let Some(mut key) = features.key_mut("trace") {
+                key.leaf_decor_mut().set_prefix(kept_prefix);
             }
-            Some(prefix) if prefix.contains(EXTENDED) => {
-                let (kept, added) = split_extended(&prefix);
-                if let Some(values) = features.get_mut("trace").and_then(Item::as_array_mut) {
-                    values.retain(|v| !v.as_str().is_some_and(|s| added.iter().any(|a| a == s)));
-                }
-                if let Some(mut key) = features.key_mut("trace") {
-                    key.leaf_decor_mut().set_prefix(kept);
-                }
-            }
-            _ => {}
         }
     }
     if let Some(deps) = doc.get_mut("dependencies").and_then(Item::as_table_mut) {
@@ -152,15 +160,46 @@ fn remove_lf(text: &str) -> Result<String, String> {
         }
     }
     for name in ["features", "dependencies"] {
-        let ours = doc
-            .get(name)
-            .and_then(Item::as_table)
-            .is_some_and(|t| t.is_empty() && prefix_of(t.decor()).contains(ADDED_TABLE));
-        if ours {
+        let Some(table) = doc.get_mut(name).and_then(Item::as_table_mut) else {
+            continue;
+        };
+        let prefix = prefix_of(table.decor());
+        if !prefix.contains(ADDED_TABLE) {
+            continue;
+        }
+        if table.is_empty() {
             doc.remove(name);
+        } else {
+            // The user has put something of their own in the table since: it stays, unmarked.
+            table
+                .decor_mut()
+                .set_prefix(prefix.replace(ADDED_TABLE, ""));
         }
     }
     Ok(doc.to_string())
+}
+
+/// What `instrument` puts in a `trace` feature it creates.
+const OURS: [&str; 2] = ["dep:trace-runtime", "trace-runtime/enable"];
+
+/// Removes `values` from an array, giving the new first value the old first one's layout.
+/// Returns how many values are left.
+fn drop_values(array: &mut Array, values: &[String]) -> usize {
+    let first_prefix = array
+        .get(0)
+        .and_then(|v| v.decor().prefix())
+        .and_then(|p| p.as_str())
+        .map(str::to_string);
+    let first_dropped = array
+        .get(0)
+        .is_some_and(|v| v.as_str().is_some_and(|s| values.iter().any(|a| a == s)));
+    array.retain(|v| !v.as_str().is_some_and(|s| values.iter().any(|a| a == s)));
+    if first_dropped {
+        if let (Some(prefix), Some(first)) = (first_prefix, array.get_mut(0)) {
+            first.decor_mut().set_prefix(prefix);
+        }
+    }
+    array.len()
 }
 
 /// Whether the `trace-runtime` dependency carries the marker `instrument` puts on it.
@@ -264,6 +303,31 @@ mod tests {
             round_trip("[package]\nname = \"a\"\n\n[dependencies.log]\nversion = \"0.4\"\n");
         assert!(traced.contains("[dependencies.trace-runtime]"), "{traced}");
         assert!(!traced.contains("[dependencies]\n"), "{traced}");
+    }
+
+    #[test]
+    fn values_the_user_added_to_our_feature_stay_and_no_marker_is_left() {
+        let original = "[package]\nname = \"a\"\n\n[features]\nextra = []\n";
+        let traced = instrument(original, &Runtime::Version("0.1".into())).unwrap();
+        let extended = traced.replace(
+            "\"trace-runtime/enable\"]",
+            "\"trace-runtime/enable\", \"extra\"]",
+        );
+        assert_ne!(extended, traced);
+        assert_eq!(
+            remove(&extended).unwrap(),
+            "[package]\nname = \"a\"\n\n[features]\nextra = []\ntrace = [\"extra\"]\n"
+        );
+        // Also when the user's value comes first, in a feature `instrument` extended.
+        let original = "[package]\nname = \"a\"\n[features]\ntrace = [\"std\"]\nstd = []\n";
+        let traced = instrument(original, &Runtime::Version("0.1".into())).unwrap();
+        let extended = traced.replace("\"std\", ", "\"std\", \"extra\", ");
+        let removed = remove(&extended).unwrap();
+        assert!(
+            removed.contains("trace = [\"std\", \"extra\"]\n"),
+            "{removed}"
+        );
+        assert!(!removed.contains("trace-rewriter"), "{removed}");
     }
 
     #[test]

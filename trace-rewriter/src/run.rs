@@ -289,6 +289,8 @@ pub struct Totals {
     pub instrumented: usize,
     pub skipped: usize,
     pub removed: usize,
+    /// Inserted guards whose name was stale, updated.
+    pub renamed: usize,
 }
 
 impl Plan {
@@ -302,9 +304,54 @@ impl Plan {
                 t.instrumented += e.instrumented();
                 t.skipped += e.skipped();
                 t.removed += e.removed;
+                t.renamed += e.renamed.len();
             }
         }
         t
+    }
+
+    /// Names every stale guard (`path:line`, old and new name): updated, or for `--check`
+    /// to be updated.
+    pub fn report_renamed(&self, err: &Stderr, check: bool) {
+        let cwd = std::env::current_dir().unwrap_or_default();
+        for c in &self.changes {
+            let Some(e) = &c.edits else { continue };
+            for r in &e.renamed {
+                let what = if check { "is stale" } else { "updated" };
+                err.plain(&format!(
+                    "{}:{}: the inserted guard's name {what}: `{}` is now `{}`",
+                    relative(&c.path, &cwd).display(),
+                    r.line,
+                    r.old,
+                    r.new
+                ));
+            }
+        }
+    }
+
+    /// `path:line` of every allocator impl left out, for the summary.
+    pub fn allocator_impls(&self) -> Vec<String> {
+        let cwd = std::env::current_dir().unwrap_or_default();
+        let mut out = Vec::new();
+        for c in &self.changes {
+            let Some(e) = &c.edits else { continue };
+            for line in &e.allocator_impls {
+                out.push(format!("{}:{line}", relative(&c.path, &cwd).display()));
+            }
+        }
+        out
+    }
+
+    /// Says which allocator impls were left out, and why.
+    pub fn report_allocator_impls(&self, err: &Stderr) {
+        let impls = self.allocator_impls();
+        if !impls.is_empty() {
+            err.plain(&format!(
+                "skipped {} allocator impls (every allocation would be traced; put #[trace] on one to trace it): {}",
+                impls.len(),
+                impls.join(" ")
+            ));
+        }
     }
 
     /// Prints per-file counts and skipped fns (`-v`).
@@ -357,6 +404,24 @@ impl Plan {
             );
         }
         out
+    }
+
+    /// Deletes the temporary files a killed run left beside any file in scope (see
+    /// [`fsio::remove_stale_temps`]), and says so.
+    pub fn remove_stale_temps(&self, err: &Stderr) {
+        let dirs: std::collections::BTreeSet<&Path> = self
+            .changes
+            .iter()
+            .filter_map(|c| c.path.parent())
+            .collect();
+        for dir in dirs {
+            for path in fsio::remove_stale_temps(dir) {
+                err.note(&format!(
+                    "{}: deleted a temporary file left by an interrupted run",
+                    path.display()
+                ));
+            }
+        }
     }
 
     /// Writes every changed file atomically.

@@ -2,11 +2,15 @@
 //! brace (and after its inner attributes), or taken out again, every other byte kept.
 
 use proc_macro2::LineColumn;
+use syn::parse::Parser;
+use syn::punctuated::Punctuated;
 use syn::spanned::Spanned;
 use syn::visit::Visit as SynVisit;
-use syn::AttrStyle;
+use syn::{AttrStyle, Meta, Token};
 use trace_transform::guard::{is_guard_stmt, GuardKind};
+use trace_transform::name::SiteName;
 use trace_transform::walk::{walk_file, FnAction, Found, Visit};
+use trace_transform::GuardSpec;
 use trace_transform::{Options, SkipReason};
 
 use crate::edit::{apply, Edit, LineIndex};
@@ -43,6 +47,18 @@ pub struct FileEdits {
     pub mods: Vec<crate::modtree::ModDecl>,
     /// Problems that do not stop the rewrite (a malformed nested `#[trace(...)]`).
     pub warnings: Vec<(usize, usize, String)>,
+    /// Inserted code whose name no longer matches its fn (renamed or moved since), updated.
+    pub renamed: Vec<Renamed>,
+    /// Lines of `GlobalAlloc`/`Allocator` impls left out as a whole.
+    pub allocator_impls: Vec<usize>,
+}
+
+/// A guard or async attribute that names its fn as it was called when it was inserted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Renamed {
+    pub line: usize,
+    pub old: String,
+    pub new: String,
 }
 
 impl FileEdits {
@@ -111,10 +127,18 @@ pub fn instrument(text: &str, opts: &SourceOptions) -> Result<FileEdits, SourceE
         index: &index,
         edits: Vec::new(),
         fns: Vec::new(),
+        renamed: Vec::new(),
+        allocator_impls: Vec::new(),
         module: &opts.module,
     };
     let errors = walk_file(&mut file, opts.transform, &mut collect);
-    let Collect { mut edits, fns, .. } = collect;
+    let Collect {
+        mut edits,
+        fns,
+        renamed,
+        allocator_impls,
+        ..
+    } = collect;
     if opts.extern_crate && !edits.is_empty() && !has_extern_crate(&file) {
         if let Some(edit) = extern_crate_edit(&file, &index) {
             edits.push(edit);
@@ -133,6 +157,8 @@ pub fn instrument(text: &str, opts: &SourceOptions) -> Result<FileEdits, SourceE
         removed: 0,
         mods: crate::modtree::declarations(&file),
         warnings,
+        renamed,
+        allocator_impls,
     })
 }
 
@@ -140,10 +166,88 @@ struct Collect<'a> {
     index: &'a LineIndex<'a>,
     edits: Vec<Edit>,
     fns: Vec<FnNote>,
+    renamed: Vec<Renamed>,
+    allocator_impls: Vec<usize>,
     module: &'a str,
 }
 
+impl Collect<'_> {
+    /// Replaces inserted code whose name differs from the one the walk gives the fn now (it
+    /// was renamed or moved by hand after `instrument`). Only text `instrument` inserts, and
+    /// whose name can be read back, is touched.
+    fn refresh(&mut self, found: &Found<'_>, module: &str, line: usize) {
+        let fresh = trace_transform::FnName {
+            custom: None,
+            ..found.name.clone()
+        };
+        let spec = |kind| GuardSpec {
+            name: fresh.clone(),
+            runtime: syn::parse_quote!(::trace_runtime),
+            kind,
+        };
+        let (old, start, end, text) =
+            if let Some(attr) = found.attrs.iter().find(|a| is_inserted_attr(a)) {
+                let Some(old) = inserted_attr_pieces(attr) else {
+                    return;
+                };
+                let start = attr.pound_token.span.start();
+                let end = attr.bracket_token.span.close().end();
+                (old, start, end, spec(GuardKind::AsyncBody).attribute_text())
+            } else {
+                let Some(stmt @ syn::Stmt::Local(local)) = found.block.stmts.first() else {
+                    return;
+                };
+                let old = match local.init.as_ref().map(|i| &*i.expr) {
+                    Some(syn::Expr::Macro(m)) if is_inserted_guard(stmt) => {
+                        SiteName::parse.parse2(m.mac.tokens.clone()).ok()
+                    }
+                    _ => None,
+                };
+                let Some(old) = old else {
+                    return;
+                };
+                let start = local.attrs[0].pound_token.span.start();
+                let end = local.semi_token.span.end();
+                (old, start, end, spec(GuardKind::Statement).text())
+            };
+        if old == fresh.site() {
+            return;
+        }
+        let (start, end) = (self.index.offset(start), self.index.offset(end));
+        self.edits.push(Edit {
+            at: start,
+            remove: end - start,
+            text,
+        });
+        self.renamed.push(Renamed {
+            line,
+            old: old.display(module),
+            new: fresh.display(module),
+        });
+    }
+}
+
+/// The site name inside an inserted attribute's `__site(..)`.
+fn inserted_attr_pieces(attr: &syn::Attribute) -> Option<SiteName> {
+    let metas = attr
+        .parse_args_with(Punctuated::<Meta, Token![,]>::parse_terminated)
+        .ok()?;
+    let Some(Meta::List(trace)) = metas.iter().nth(1) else {
+        return None;
+    };
+    let Meta::List(site) = trace.parse_args::<Meta>().ok()? else {
+        return None;
+    };
+    SiteName::parse.parse2(site.tokens.clone()).ok()
+}
+
 impl Visit for Collect<'_> {
+    fn skipped_impl(&mut self, impl_token: proc_macro2::Span, reason: &SkipReason) {
+        if *reason == SkipReason::AllocatorImpl {
+            self.allocator_impls.push(impl_token.start().line);
+        }
+    }
+
     fn found(&mut self, found: Found<'_>) {
         let line = found.sig.ident.span().start().line;
         let mut module = if self.module.is_empty() {
@@ -156,7 +260,7 @@ impl Visit for Collect<'_> {
             module.push_str(m);
         }
         let name = found.name.display(&module);
-        match found.action {
+        match &found.action {
             FnAction::Instrument(spec) if spec.kind != GuardKind::Statement => {
                 // The body must be wrapped, not prefixed: the macro does that, only with the
                 // feature on, under the name the rewriter sees here.
@@ -187,11 +291,19 @@ impl Visit for Collect<'_> {
                     skipped: None,
                 });
             }
-            FnAction::Skip(reason) => self.fns.push(FnNote {
-                name,
-                line,
-                skipped: Some(reason),
-            }),
+            FnAction::Skip(reason) => {
+                if matches!(
+                    reason,
+                    SkipReason::AlreadyInstrumented | SkipReason::HasTraceAttr
+                ) {
+                    self.refresh(&found, &module, line);
+                }
+                self.fns.push(FnNote {
+                    name,
+                    line,
+                    skipped: Some(reason.clone()),
+                });
+            }
         }
     }
 }
@@ -242,16 +354,11 @@ pub fn remove(text: &str) -> Result<FileEdits, SourceError> {
         index: &index,
     };
     finder.visit_file(&file);
-    let bytes = body.as_bytes();
     let edits: Vec<Edit> = finder
         .ranges
         .into_iter()
-        .map(|(mut start, mut end)| {
-            if start > 0 && bytes[start - 1] == b' ' {
-                start -= 1;
-            } else if bytes.get(end) == Some(&b' ') {
-                end += 1;
-            }
+        .map(|(start, end)| {
+            let (start, end) = widen(body, start, end);
             Edit::delete(start, end - start)
         })
         .collect();
@@ -261,7 +368,37 @@ pub fn remove(text: &str) -> Result<FileEdits, SourceError> {
         removed: edits.len(),
         mods: crate::modtree::declarations(&file),
         warnings: Vec::new(),
+        renamed: Vec::new(),
+        allocator_impls: Vec::new(),
     })
+}
+
+/// The bytes to delete for an insertion at `start..end`: the insertion and the one space
+/// `instrument` put beside it; or, when a formatter has since given it lines of its own, those
+/// whole lines (indentation and line ending included), and in a body left with nothing else
+/// the line break the formatter opened its braces with, so `{}` closes again.
+fn widen(body: &str, start: usize, end: usize) -> (usize, usize) {
+    let blank = |s: &str| s.bytes().all(|b| matches!(b, b' ' | b'\t' | b'\r'));
+    let line_start = body[..start].rfind('\n').map_or(0, |i| i + 1);
+    let line_end = body[end..].find('\n').map(|i| end + i + 1);
+    if let Some(line_end) = line_end {
+        if blank(&body[line_start..start]) && blank(&body[end..line_end - 1]) {
+            let before = body[..line_start].trim_end();
+            let after = body[line_end..].trim_start();
+            if before.ends_with('{') && after.starts_with('}') {
+                return (before.len(), body.len() - after.len());
+            }
+            return (line_start, line_end);
+        }
+    }
+    let bytes = body.as_bytes();
+    if start > 0 && bytes[start - 1] == b' ' {
+        (start - 1, end)
+    } else if bytes.get(end) == Some(&b' ') {
+        (start, end + 1)
+    } else {
+        (start, end)
+    }
 }
 
 struct FindInserted<'a> {
@@ -273,25 +410,48 @@ impl FindInserted<'_> {
     /// `#[cfg_attr(feature = "trace", <runtime>::trace(__site(..)))]`, as `instrument` puts on
     /// async fns. The `__site` argument is never hand-written.
     fn inserted_attrs(&mut self, attrs: &[syn::Attribute]) {
-        for attr in attrs {
-            if !attr.path().is_ident("cfg_attr") {
-                continue;
-            }
-            let text = quote::quote!(#attr).to_string();
-            if text.contains("feature = \"trace\"") && text.contains(":: trace (__site (") {
-                let start = self.index.offset(attr.pound_token.span.start());
-                let end = self.index.offset(attr.bracket_token.span.close().end());
-                self.ranges.push((start, end));
-            }
+        for attr in attrs.iter().filter(|a| is_inserted_attr(a)) {
+            let start = self.index.offset(attr.pound_token.span.start());
+            let end = self.index.offset(attr.bracket_token.span.close().end());
+            self.ranges.push((start, end));
         }
     }
 }
 
+/// `#[cfg_attr(feature = "trace", <path ending in trace>(__site(..)))]`, read from its parsed
+/// form, so that any layout a formatter gives it is recognised.
+pub fn is_inserted_attr(attr: &syn::Attribute) -> bool {
+    if !attr.path().is_ident("cfg_attr") {
+        return false;
+    }
+    let Ok(metas) = attr.parse_args_with(Punctuated::<Meta, Token![,]>::parse_terminated) else {
+        return false;
+    };
+    let [predicate, Meta::List(trace)] = metas.iter().collect::<Vec<_>>()[..] else {
+        return false;
+    };
+    is_trace_feature(predicate)
+        && trace_transform::rules::is_trace_path(&trace.path)
+        && trace
+            .parse_args::<Meta>()
+            .is_ok_and(|site| matches!(site, Meta::List(l) if l.path.is_ident("__site")))
+}
+
+/// `feature = "trace"`.
+fn is_trace_feature(meta: &Meta) -> bool {
+    let Meta::NameValue(nv) = meta else {
+        return false;
+    };
+    nv.path.is_ident("feature")
+        && matches!(&nv.value, syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. }) if s.value() == "trace")
+}
+
+/// `#[cfg(feature = "trace")]`.
 fn is_trace_cfg(attr: &syn::Attribute) -> bool {
     attr.path().is_ident("cfg")
-        && attr.parse_args::<syn::MetaNameValue>().is_ok_and(|nv| {
-            nv.path.is_ident("feature") && quote::quote!(#nv).to_string() == "feature = \"trace\""
-        })
+        && attr
+            .parse_args::<Meta>()
+            .is_ok_and(|m| is_trace_feature(&m))
 }
 
 fn is_inserted_guard(stmt: &syn::Stmt) -> bool {

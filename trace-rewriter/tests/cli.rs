@@ -415,3 +415,500 @@ fn a_workspace_instruments_every_member_and_restores_them() {
     assert!(run(dir.path(), &["remove", "."]).status.success());
     assert_eq!(tree(dir.path()), before);
 }
+
+/// Runs `trace-rewriter run` with `args` from `cwd`, with extra environment.
+fn run_with_env(
+    cwd: &std::path::Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> std::process::Output {
+    let mut cmd = std::process::Command::new(common::BIN);
+    cmd.args(args).current_dir(cwd).env("NO_COLOR", "1");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().unwrap()
+}
+
+// Regression: `run` failed on `heck` 0.5.0 with "target/trace-rewriter/workspace/LICENSE-APACHE:
+// cannot write: No such file or directory" when a file beside Cargo.toml was copied first.
+#[test]
+fn run_copies_a_published_crate_with_files_beside_its_manifest() {
+    let dir = fixture("published");
+    let before = tree(dir.path());
+    let out = run(dir.path(), &["run", ".", "--", "test", "--quiet"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("test result: ok. 1 passed"),
+        "{}",
+        stdout(&out)
+    );
+    let copy = dir.path().join("target/trace-rewriter/workspace");
+    for name in [
+        "README.md",
+        "LICENSE-APACHE",
+        "LICENSE-MIT",
+        "CHANGELOG.md",
+        ".gitignore",
+    ] {
+        assert_eq!(
+            std::fs::read(copy.join(name)).unwrap(),
+            before[std::path::Path::new(name)],
+            "{name} copied as is"
+        );
+    }
+    assert!(std::fs::read_to_string(copy.join("src/lib.rs"))
+        .unwrap()
+        .contains("__trace_guard"));
+    assert_eq!(tree(dir.path()), before, "the user's tree is untouched");
+}
+
+#[test]
+fn the_copy_leaves_out_ignored_files_vcs_dirs_build_output_and_symlink_cycles() {
+    let dir = fixture("published");
+    let root = dir.path();
+    for (path, text) in [
+        ("scratch/big.bin", "ignored by .gitignore"),
+        ("notes.log", "ignored by a glob"),
+        (".hg/store/data", "a VCS directory"),
+        (".git/HEAD", "ref: refs/heads/main\n"),
+        ("examples-data/input.txt", "copied"),
+    ] {
+        std::fs::create_dir_all(root.join(path).parent().unwrap()).unwrap();
+        std::fs::write(root.join(path), text).unwrap();
+    }
+    // A link to an ancestor: walked naively, the copy would never end.
+    std::os::unix::fs::symlink("..", root.join("src/cycle")).unwrap();
+    std::os::unix::fs::symlink("README.md", root.join("README-link.md")).unwrap();
+    let out = run(root, &["run", ".", "--", "build", "--quiet"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let copy = root.join("target/trace-rewriter/workspace");
+    let mut copied: Vec<String> = tree(&copy)
+        .keys()
+        .map(|p| p.display().to_string())
+        .collect();
+    copied.sort();
+    assert_eq!(
+        copied,
+        [
+            ".gitignore",
+            "CHANGELOG.md",
+            // Written by the build in the copy.
+            "Cargo.lock",
+            "Cargo.toml",
+            "LICENSE-APACHE",
+            "LICENSE-MIT",
+            "README-link.md",
+            "README.md",
+            "examples-data/input.txt",
+            "src/lib.rs",
+        ]
+    );
+    assert!(
+        !copy.join("README-link.md").is_symlink(),
+        "a link's file is copied"
+    );
+}
+
+#[test]
+fn run_puts_the_copy_under_cargo_target_dir() {
+    let dir = fixture("app");
+    // Output of an earlier plain `cargo build`: neither copied nor added to.
+    std::fs::create_dir_all(dir.path().join("target/debug")).unwrap();
+    std::fs::write(dir.path().join("target/debug/app"), "an old binary").unwrap();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let target = elsewhere.path().to_str().unwrap();
+    let out = run_with_env(
+        dir.path(),
+        &["run", ".", "--", "run", "--quiet"],
+        &[("CARGO_TARGET_DIR", target)],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "answer 42\n");
+    let copy_main = elsewhere
+        .path()
+        .join("trace-rewriter/workspace/src/main.rs");
+    assert!(std::fs::read_to_string(copy_main)
+        .unwrap()
+        .contains("__trace_guard"));
+    assert!(
+        !elsewhere
+            .path()
+            .join("trace-rewriter/workspace/target")
+            .exists(),
+        "the crate's own target/ is not copied"
+    );
+    let own_target: Vec<_> = std::fs::read_dir(dir.path().join("target"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(
+        own_target,
+        ["debug"],
+        "nothing is built or copied under the crate's own target/"
+    );
+    // A relative CARGO_TARGET_DIR inside the crate is left out of the copy it holds.
+    let out = run_with_env(
+        dir.path(),
+        &["run", ".", "--", "build", "--quiet"],
+        &[("CARGO_TARGET_DIR", "out")],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let copy = dir.path().join("out/trace-rewriter/workspace");
+    assert!(copy.join("src/main.rs").is_file());
+    assert!(!copy.join("out").exists(), "the copy does not hold itself");
+}
+
+#[test]
+fn an_internal_failure_has_its_own_exit_code() {
+    let dir = fixture("app");
+    // The copy's place is taken by a file: creating the copy fails, through no fault of the input.
+    std::fs::create_dir_all(dir.path().join("target/trace-rewriter")).unwrap();
+    std::fs::write(
+        dir.path().join("target/trace-rewriter/workspace"),
+        "in the way",
+    )
+    .unwrap();
+    let out = run(dir.path(), &["run", ".", "--", "build"]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("target/trace-rewriter/workspace: cannot create: "),
+        "{err}"
+    );
+    let help = stdout(&run(dir.path(), &["--help"]));
+    assert!(help.contains("3 internal error"), "{help}");
+}
+
+#[test]
+fn stale_temporary_files_of_a_killed_run_are_deleted() {
+    let dir = fixture("nested-mods");
+    // No process has an id above the kernel's pid_max (at most 2^22): these writers are gone.
+    let dead = [
+        "src/.flat.rs.trace-rewriter.4194999.tmp",
+        "src/.trace-rewriter-4194999-Xy12Zq.tmp",
+        ".Cargo.toml.trace-rewriter.4194998.tmp",
+    ];
+    let alive = format!("src/.trace-rewriter-{}-AbCdEf.tmp", std::process::id());
+    for name in dead.iter().copied().chain([alive.as_str()]) {
+        std::fs::write(dir.path().join(name), "half a file").unwrap();
+    }
+    let out = run(dir.path(), &["instrument", "."]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    for name in dead {
+        assert!(!dir.path().join(name).exists(), "{name} deleted");
+        assert!(
+            stderr(&out).contains(&format!(
+                "{name}: deleted a temporary file left by an interrupted run"
+            )),
+            "{}",
+            stderr(&out)
+        );
+    }
+    assert!(
+        dir.path().join(&alive).exists(),
+        "a running writer's file is kept"
+    );
+    std::fs::remove_file(dir.path().join(&alive)).unwrap();
+    std::fs::write(dir.path().join(dead[1]), "half a file").unwrap();
+    assert!(run(dir.path(), &["remove", "."]).status.success());
+    assert!(
+        !dir.path().join(dead[1]).exists(),
+        "remove deletes them too"
+    );
+    let leftovers: Vec<_> = tree(dir.path())
+        .into_keys()
+        .filter(|p| p.to_string_lossy().contains("trace-rewriter"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+/// Runs the toolchain's rustfmt on a crate's root file (and the modules it declares).
+fn rustfmt(root_file: &std::path::Path) {
+    let out = std::process::Command::new("rustfmt")
+        .args(["--edition", "2021"])
+        .arg(root_file)
+        .output()
+        .expect("rustfmt is installed with the toolchain");
+    assert!(out.status.success(), "{}", stderr(&out));
+}
+
+#[test]
+fn remove_after_rustfmt_gives_what_rustfmt_makes_of_the_original() {
+    let expected = fixture("formatted");
+    rustfmt(&expected.path().join("src/lib.rs"));
+    let dir = fixture("formatted");
+    let out = run(dir.path(), &["instrument", "."]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    rustfmt(&dir.path().join("src/lib.rs"));
+    let formatted = std::fs::read_to_string(dir.path().join("src/lib.rs")).unwrap();
+    // The shapes under test: rustfmt put each insertion on lines of its own, some wrapped.
+    assert!(
+        formatted.contains("#[cfg(feature = \"trace\")]\n    let __trace_guard =\n"),
+        "{formatted}"
+    );
+    // rustfmt leaves the async fns' attribute on one line (it cannot read `__site(..)` as a
+    // meta list); wrap one by hand, as another formatter or a person might.
+    let io = dir.path().join("src/io.rs");
+    let text = std::fs::read_to_string(&io).unwrap();
+    let one_line = text
+        .lines()
+        .find(|l| l.contains("__site(") && l.contains("read_all_the_bytes_there_are"))
+        .unwrap_or_else(|| panic!("{text}"))
+        .to_string();
+    let site = one_line
+        .trim()
+        .strip_prefix("#[cfg_attr(feature = \"trace\", ")
+        .and_then(|r| r.strip_suffix(")]"))
+        .unwrap_or_else(|| panic!("{one_line}"));
+    let wrapped = format!("    #[cfg_attr(\n        feature = \"trace\",\n        {site}\n    )]");
+    std::fs::write(&io, text.replace(&one_line, &wrapped)).unwrap();
+    let out = run(dir.path(), &["remove", "."]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    for file in ["src/lib.rs", "src/io.rs"] {
+        let got = std::fs::read_to_string(dir.path().join(file)).unwrap();
+        let want = std::fs::read_to_string(expected.path().join(file)).unwrap();
+        assert_eq!(
+            got, want,
+            "{file}: byte for byte what rustfmt makes of the original"
+        );
+        assert!(!got.contains("trace"), "{file}: {got}");
+    }
+}
+
+#[test]
+fn a_renamed_fn_gets_its_guard_renamed_and_check_reports_it() {
+    let dir = fixture("formatted");
+    assert!(run(dir.path(), &["instrument", "."]).status.success());
+    let lib = dir.path().join("src/lib.rs");
+    let io = dir.path().join("src/io.rs");
+    let text = std::fs::read_to_string(&lib).unwrap();
+    std::fs::write(&lib, text.replace("fn outer()", "fn outermost()")).unwrap();
+    let text = std::fs::read_to_string(&io).unwrap();
+    std::fs::write(
+        &io,
+        text.replace("async fn wait()", "async fn wait_longer()"),
+    )
+    .unwrap();
+    let before = tree(dir.path());
+    let out = run(dir.path(), &["instrument", ".", "--check"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "src/lib.rs\nsrc/io.rs\n");
+    let err = stderr(&out);
+    for line in [
+        "src/lib.rs:33: the inserted guard's name is stale: `crate::outer` is now `crate::outermost`",
+        "src/lib.rs:34: the inserted guard's name is stale: `crate::outer::inner` is now `crate::outermost::inner`",
+        "src/io.rs:5: the inserted guard's name is stale: `crate::io::wait` is now `crate::io::wait_longer`",
+    ] {
+        assert!(err.contains(line), "{line}\n{err}");
+    }
+    assert_eq!(tree(dir.path()), before, "--check writes nothing");
+    let out = run(dir.path(), &["instrument", "."]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(
+            "instrument: 2 files changed; 0 fns instrumented, 12 skipped, 3 stale names updated"
+        ),
+        "{}",
+        stderr(&out)
+    );
+    let text = std::fs::read_to_string(&lib).unwrap();
+    assert!(text.contains("fn outermost() -> u32 { #[cfg(feature = \"trace\")] let __trace_guard = ::trace_runtime::__private::enter!(module \"::outermost\");"), "{text}");
+    assert!(
+        text.contains("enter!(module \"::outermost::inner\")"),
+        "{text}"
+    );
+    assert!(!text.contains("\"::outer\""), "{text}");
+    let io_text = std::fs::read_to_string(&io).unwrap();
+    assert!(
+        io_text.contains(
+            "trace(__site(module \"::wait_longer\")))] pub(crate) async fn wait_longer()"
+        ),
+        "{io_text}"
+    );
+    assert_eq!(
+        run(dir.path(), &["instrument", ".", "--check"])
+            .status
+            .code(),
+        Some(0)
+    );
+    // Everything else stays insert-only: remove still gives back the edited sources.
+    assert!(run(dir.path(), &["remove", "."]).status.success());
+    assert!(std::fs::read_to_string(&lib)
+        .unwrap()
+        .contains("pub fn outermost() -> u32 {\n    fn inner"));
+}
+
+#[test]
+fn remove_keeps_what_the_user_added_to_the_inserted_feature() {
+    let dir = fixture("app");
+    let manifest = dir.path().join("Cargo.toml");
+    let original = std::fs::read_to_string(&manifest).unwrap();
+    assert!(run(dir.path(), &["instrument", "."]).status.success());
+    let traced = std::fs::read_to_string(&manifest).unwrap();
+    let ours = "trace = [\"dep:trace-runtime\", \"trace-runtime/enable\"]\n";
+    assert!(traced.contains(ours), "{traced}");
+    std::fs::write(
+        &manifest,
+        traced.replace(
+            ours,
+            "trace = [\"dep:trace-runtime\", \"trace-runtime/enable\", \"extra\"]\nextra = []\n",
+        ),
+    )
+    .unwrap();
+    let out = run(dir.path(), &["remove", "."]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        std::fs::read_to_string(&manifest).unwrap(),
+        format!("{original}\n[features]\ntrace = [\"extra\"]\nextra = []\n")
+    );
+}
+
+/// Where the fixture crates built by these tests share their dependencies' builds.
+fn shared_target() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("fixture-builds")
+}
+
+#[test]
+fn allocator_impls_are_skipped_said_so_and_the_traced_program_runs() {
+    let dir = fixture("allocator");
+    let out = run(dir.path(), &["instrument", "."]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("skipped 3 allocator impls (every allocation would be traced; put #[trace] on one to trace it): src/main.rs:11 src/main.rs:29 src/main.rs:51"),
+        "{err}"
+    );
+    assert!(
+        err.contains("instrument: 2 files changed; 4 fns instrumented, 6 skipped"),
+        "{err}"
+    );
+    let out = run(dir.path(), &["instrument", ".", "-v", "--check"]);
+    assert!(
+        stderr(&out).contains("src/main.rs:12: <crate::Counting as GlobalAlloc>::alloc skipped: allocator impl: every allocation would be traced"),
+        "{}",
+        stderr(&out)
+    );
+    let trace = dir.path().join("trace.jsonl");
+    let out = std::process::Command::new(env!("CARGO"))
+        .args(["run", "--quiet", "--features", "trace"])
+        .current_dir(dir.path())
+        .env("CARGO_TARGET_DIR", shared_target())
+        .env("TRACE_FORMAT", "jsonl")
+        .env("TRACE_OUT", &trace)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out),
+        "2 items, passthrough, allocations counted: true\n"
+    );
+    let events: Vec<(String, String, u64)> = std::fs::read_to_string(&trace)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let e: serde_json::Value = serde_json::from_str(l).unwrap();
+            (
+                e["event"].as_str().unwrap().to_string(),
+                e["name"].as_str().unwrap().to_string(),
+                e["depth"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let expected: Vec<(String, String, u64)> = [
+        ("enter", "allocator::main", 0),
+        ("enter", "allocator::build", 1),
+        ("enter", "allocator::label", 2),
+        ("exit", "allocator::label", 2),
+        ("enter", "allocator::label", 2),
+        ("exit", "allocator::label", 2),
+        ("exit", "allocator::build", 1),
+        ("enter", "allocator::arena::Passthrough::name", 1),
+        ("exit", "allocator::arena::Passthrough::name", 1),
+        ("exit", "allocator::main", 0),
+    ]
+    .into_iter()
+    .map(|(e, n, d)| (e.to_string(), n.to_string(), d))
+    .collect();
+    assert_eq!(events, expected);
+}
+
+/// Runs cargo in `dir`, building into the fixtures' shared target directory.
+fn cargo(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
+    let out = std::process::Command::new(env!("CARGO"))
+        .args(args)
+        .current_dir(dir)
+        .env("CARGO_TARGET_DIR", shared_target())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "cargo {args:?}: {}", stderr(&out));
+    out
+}
+
+// Regression: the transform required the newest proc-macro2/quote (1.0.107, 1.0.47), so
+// instrumenting bumped a user's locked versions and `remove` left them bumped.
+#[test]
+fn instrument_and_remove_leave_the_users_cargo_lock_as_it_was() {
+    let dir = fixture("locked");
+    cargo(dir.path(), &["generate-lockfile", "--quiet"]);
+    // The oldest releases trace-transform accepts (its Cargo.toml says why).
+    for (name, version) in [
+        ("syn", "2.0.0"),
+        ("quote", "1.0.25"),
+        ("proc-macro2", "1.0.52"),
+    ] {
+        cargo(
+            dir.path(),
+            &["update", "--quiet", "-p", name, "--precise", version],
+        );
+    }
+    let lock = dir.path().join("Cargo.lock");
+    let before = std::fs::read(&lock).unwrap();
+    let out = run(dir.path(), &["instrument", "."]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let trace = dir.path().join("trace.jsonl");
+    let out = std::process::Command::new(env!("CARGO"))
+        .args(["run", "--quiet", "--features", "trace"])
+        .current_dir(dir.path())
+        .env("CARGO_TARGET_DIR", shared_target())
+        .env("TRACE_FORMAT", "jsonl")
+        .env("TRACE_OUT", &trace)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "answer\n");
+    let traced = std::fs::read_to_string(&lock).unwrap();
+    for pinned in [
+        "name = \"syn\"\nversion = \"2.0.0\"\n",
+        "name = \"quote\"\nversion = \"1.0.25\"\n",
+        "name = \"proc-macro2\"\nversion = \"1.0.52\"\n",
+    ] {
+        assert!(traced.contains(pinned), "still locked: {pinned}\n{traced}");
+    }
+    assert!(std::fs::read_to_string(&trace)
+        .unwrap()
+        .contains("\"name\":\"locked::tokens\""));
+    let out = run(dir.path(), &["remove", "."]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    cargo(dir.path(), &["build", "--quiet"]);
+    assert_eq!(
+        String::from_utf8(std::fs::read(&lock).unwrap()).unwrap(),
+        String::from_utf8(before).unwrap(),
+        "Cargo.lock byte-identical"
+    );
+}
+
+// Regression: `run` asked for `--features NAME/trace`, which under resolver 1 (editions 2015
+// and 2018, as strsim 0.11.1 and smallvec 1.16.6 publish) names a dependency's feature:
+// "package `strsim` does not have a dependency named `strsim`".
+#[test]
+fn run_works_under_resolver_1() {
+    let dir = fixture("edition2015");
+    let out = run(dir.path(), &["run", ".", "--", "test", "--quiet"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("test result: ok."),
+        "{}",
+        stdout(&out)
+    );
+}

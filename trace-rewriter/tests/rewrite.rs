@@ -57,6 +57,7 @@ fixture_tests! {
     shapes_with_tests: "shapes", "--tests";
     edition_2015: "edition2015";
     app: "app";
+    allocator: "allocator";
 }
 
 #[test]

@@ -30,6 +30,8 @@ pub enum SkipReason {
     TestCode,
     /// Its body already starts with a guard.
     AlreadyInstrumented,
+    /// A method of a `GlobalAlloc` or `Allocator` impl that does not carry `#[trace]` itself.
+    AllocatorImpl,
 }
 
 impl fmt::Display for SkipReason {
@@ -40,6 +42,9 @@ impl fmt::Display for SkipReason {
             SkipReason::HasTraceAttr => "carries #[trace], which traces it at compile time",
             SkipReason::TestCode => "test code (include it with --tests)",
             SkipReason::AlreadyInstrumented => "already instrumented",
+            SkipReason::AllocatorImpl => {
+                "allocator impl: every allocation would be traced (put #[trace] on the impl to trace it)"
+            }
         })
     }
 }
@@ -83,6 +88,16 @@ fn cfg_attr_metas(attr: &Attribute) -> Vec<Meta> {
     attr.parse_args_with(Punctuated::<Meta, Token![,]>::parse_terminated)
         .map(|metas| metas.into_iter().skip(1).collect())
         .unwrap_or_default()
+}
+
+/// The trait of an allocator impl: `GlobalAlloc`, `Allocator`, however qualified
+/// (`std::alloc::GlobalAlloc`, `core::alloc::Allocator`). Such impls are skipped unless traced
+/// directly: every allocation (the tracer's own included) would be a traced call, which drowns
+/// the trace, and re-enters the tracer from inside its own allocations.
+pub fn is_allocator_trait(path: &syn::Path) -> bool {
+    path.segments
+        .last()
+        .is_some_and(|s| s.ident == "GlobalAlloc" || s.ident == "Allocator")
 }
 
 /// `#[test]`, `#[bench]`, `#[tokio::test]` and the like.

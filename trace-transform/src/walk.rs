@@ -43,6 +43,10 @@ pub struct Found<'a> {
 pub trait Visit {
     /// Called once per fn with a body, outermost first.
     fn found(&mut self, found: Found<'_>);
+
+    /// Called for an impl left out as a whole by a rule of its own (an allocator impl), with
+    /// the span of its `impl` keyword, before its fns are reported as skipped.
+    fn skipped_impl(&mut self, _impl_token: Span, _reason: &SkipReason) {}
 }
 
 /// Walks a whole file (the rewriter's entry point). Returns every error found in nested
@@ -65,6 +69,7 @@ pub fn walk_item(
     if matches!(item, syn::Item::Fn(_)) {
         walker.top = Some(args.clone());
     }
+    walker.top_impl = matches!(item, syn::Item::Impl(_));
     walker.visit_item_mut(item);
     walker.errors
 }
@@ -84,6 +89,8 @@ struct Walker<'v> {
     skip_all: Option<SkipReason>,
     /// The macro's own arguments when it sits on a fn: they act as that fn's own attribute.
     top: Option<TraceArgs>,
+    /// The macro sits on an impl: the first impl walked carries `#[trace]` itself.
+    top_impl: bool,
     errors: Vec<syn::Error>,
 }
 
@@ -107,6 +114,7 @@ impl<'v> Walker<'v> {
             in_test: false,
             skip_all: None,
             top: None,
+            top_impl: false,
             errors: Vec::new(),
         }
     }
@@ -147,18 +155,21 @@ impl<'v> Walker<'v> {
         Some(args)
     }
 
-    /// Applies a container's own attributes to everything inside it.
-    fn enter_container(&mut self, attrs: &mut Vec<Attribute>) {
+    /// Applies a container's own attributes to everything inside it. Returns whether it carries
+    /// `#[trace]` (or `#[trace(skip)]`) itself.
+    fn enter_container(&mut self, attrs: &mut Vec<Attribute>) -> bool {
         if rules::is_cfg_test(attrs) {
             self.in_test = true;
         }
-        if let Some(args) = self.own_attr(attrs) {
-            if args.skip.is_some() {
-                self.skip_all = Some(SkipReason::OptedOut);
-            } else if !self.opts.consume_nested_attrs {
-                self.skip_all = Some(SkipReason::HasTraceAttr);
-            }
+        let Some(args) = self.own_attr(attrs) else {
+            return false;
+        };
+        if args.skip.is_some() {
+            self.skip_all = Some(SkipReason::OptedOut);
+        } else if !self.opts.consume_nested_attrs {
+            self.skip_all = Some(SkipReason::HasTraceAttr);
         }
+        true
     }
 
     fn decide(
@@ -299,7 +310,17 @@ impl VisitMut for Walker<'_> {
 
     fn visit_item_impl_mut(&mut self, i: &mut syn::ItemImpl) {
         let saved = self.save();
-        self.enter_container(&mut i.attrs);
+        let traced_directly = std::mem::take(&mut self.top_impl);
+        let own = self.enter_container(&mut i.attrs);
+        let allocator = i
+            .trait_
+            .as_ref()
+            .is_some_and(|(_, path, _)| rules::is_allocator_trait(path));
+        if allocator && !traced_directly && !own && self.skip_all.is_none() {
+            self.skip_all = Some(SkipReason::AllocatorImpl);
+            self.visit
+                .skipped_impl(i.impl_token.span, &SkipReason::AllocatorImpl);
+        }
         let ty = SelfType::parse(&i.self_ty, &i.generics);
         let tr = i.trait_.as_ref().map(|(_, path, _)| TraitPath::parse(path));
         self.impl_ctx = Some((ty, tr));

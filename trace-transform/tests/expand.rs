@@ -312,3 +312,41 @@ fn a_site_passed_by_the_rewriter_round_trips() {
     let expected = r#"instrument ! ([[module "::Pool::load"] [(Self) "::load"] Self] ;"#;
     assert!(out.to_string().contains(expected), "{out}");
 }
+
+#[test]
+fn allocator_impls_in_a_traced_mod_are_skipped() {
+    insta::assert_snapshot!(expand(
+        quote!(),
+        quote! {
+            mod alloc {
+                struct Counting;
+                unsafe impl GlobalAlloc for Counting {
+                    unsafe fn alloc(&self, layout: Layout) -> *mut u8 { System.alloc(layout) }
+                    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) { System.dealloc(ptr, layout) }
+                }
+                impl core::alloc::Allocator for Arena {
+                    fn allocate(&self, layout: Layout) -> Result<NonNull<[u8]>, AllocError> { todo!() }
+                }
+                #[trace]
+                unsafe impl std::alloc::GlobalAlloc for Traced {
+                    unsafe fn alloc(&self, layout: Layout) -> *mut u8 { System.alloc(layout) }
+                }
+                impl Counting {
+                    fn count(&self) -> usize { 0 }
+                }
+            }
+        }
+    ));
+}
+
+#[test]
+fn allocator_impl_traced_directly() {
+    insta::assert_snapshot!(expand(
+        quote!(),
+        quote! {
+            unsafe impl std::alloc::GlobalAlloc for Counting {
+                unsafe fn alloc(&self, layout: Layout) -> *mut u8 { System.alloc(layout) }
+            }
+        }
+    ));
+}
