@@ -11,15 +11,15 @@ use std::sync::mpsc;
 use trace_runtime::trace;
 
 #[trace]
-fn wait_forever(rx: &mpsc::Receiver<()>) {
+fn wait_forever(rx: &mpsc::Receiver<()>, ready: &dyn Fn()) {
+    ready();
     // Nothing is ever sent: the program hangs here.
     let _ = rx.recv();
 }
 
 #[trace]
 fn handle(rx: &mpsc::Receiver<()>, ready: &dyn Fn()) {
-    ready();
-    wait_forever(rx);
+    wait_forever(rx, ready);
 }
 
 #[trace]
@@ -28,7 +28,8 @@ fn serve(rx: &mpsc::Receiver<()>, ready: &dyn Fn()) {
 }
 
 #[trace]
-fn pump(rx: mpsc::Receiver<()>) {
+fn pump(rx: mpsc::Receiver<()>, started: mpsc::Sender<()>) {
+    started.send(()).unwrap();
     let _ = rx.recv();
 }
 
@@ -44,13 +45,12 @@ fn main() {
     let (keep_worker, worker_rx) = mpsc::channel::<()>();
     let (started_tx, started_rx) = mpsc::channel();
     let started = started_tx.clone();
+    // One at a time, so that the threads are numbered in this order.
     std::thread::Builder::new()
         .name("worker".into())
-        .spawn(move || {
-            started.send(()).unwrap();
-            pump(worker_rx)
-        })
+        .spawn(move || pump(worker_rx, started))
         .expect("spawn the worker");
+    started_rx.recv().unwrap();
     std::thread::Builder::new()
         .name("tasks".into())
         .spawn(move || {
@@ -65,7 +65,6 @@ fn main() {
             });
         })
         .expect("spawn the task thread");
-    started_rx.recv().unwrap();
     started_rx.recv().unwrap();
     let ready = || {
         println!("ready {}", std::process::id());

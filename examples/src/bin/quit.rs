@@ -6,7 +6,8 @@ use std::sync::mpsc;
 use trace_runtime::trace;
 
 #[trace]
-fn blocked(rx: mpsc::Receiver<()>) {
+fn blocked(rx: mpsc::Receiver<()>, started: mpsc::Sender<()>) {
+    started.send(()).unwrap();
     let _ = rx.recv();
 }
 
@@ -26,10 +27,7 @@ fn main() {
     let (started_tx, started_rx) = mpsc::channel();
     std::thread::Builder::new()
         .name("blocked".into())
-        .spawn(move || {
-            started_tx.send(()).unwrap();
-            blocked(rx);
-        })
+        .spawn(move || blocked(rx, started_tx))
         .expect("spawn");
     started_rx.recv().unwrap();
     work();
