@@ -11,9 +11,17 @@ const CASES: &str = env!("CARGO_BIN_EXE_async_cases");
 
 /// Runs `async_cases CASE` with the jsonl trace to a file.
 fn traced(name: &str) -> Vec<Event> {
-    let path = common::out_file(&format!("async-{name}"));
+    traced_with(name, &[])
+}
+
+fn traced_with(name: &str, env: &[(&str, &str)]) -> Vec<Event> {
+    // One file per run: tests of the same case run at once.
+    static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let run = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let path = common::out_file(&format!("async-{name}-{run}"));
     let output = std::process::Command::new(CASES)
         .arg(name)
+        .envs(env.iter().copied())
         .env("TRACE_FORMAT", "jsonl")
         .env("TRACE_OUT", &path)
         .output()
@@ -226,4 +234,36 @@ fn the_tasks_demo_prints_the_chain_of_a_task() {
         stdout.contains("task for 2: tasks::handle -> tasks::verify\n"),
         "{stdout}"
     );
+}
+
+/// `min=` folds a short call away whole or keeps it whole, for traced futures as for sync
+/// calls: every enter that is written has its exit, and nothing shorter than the threshold is
+/// left (regression: async enters used to stay while their exits were dropped).
+#[test]
+fn min_filter_drops_or_keeps_async_frames_whole() {
+    let all = traced("stress");
+    let kept = traced_with("stress", &[("TRACE_FILTER", "min=1ms")]);
+    check_nesting(&kept);
+    assert!(
+        !kept.is_empty() && kept.len() < all.len(),
+        "{} of {}",
+        kept.len(),
+        all.len()
+    );
+    for e in kept.iter().filter(|e| !e.enter) {
+        assert!(e.elapsed_ns.unwrap() >= 1_000_000, "{e:?}");
+    }
+}
+
+/// The first traced call of a run is not charged the runtime's start-up (choosing and checking
+/// the clock, opening outputs): an empty traced future polled first reports its own time.
+#[test]
+fn the_first_traced_call_is_not_charged_the_start_up() {
+    let events = traced("empty-first");
+    let exit = events
+        .iter()
+        .find(|e| !e.enter && e.name == "async_cases::empty")
+        .expect("the empty future's exit");
+    // Start-up takes milliseconds on this kind of machine; the empty future takes microseconds.
+    assert!(exit.elapsed_ns.unwrap() < 500_000, "{exit:?}");
 }

@@ -21,6 +21,11 @@ pub use crate::capture::thread::Guard;
 /// Without the runtime's `enable` feature a guard does nothing. Generated code only reaches this
 /// when a crate's `trace` feature is on but not wired to `trace-runtime/enable`. Never `Send`,
 /// like the real one.
+///
+/// ```compile_fail
+/// fn assert_send<T: Send>() {}
+/// assert_send::<trace_runtime::__private::Guard>();
+/// ```
 #[cfg(not(feature = "enable"))]
 pub struct Guard(core::marker::PhantomData<*const ()>);
 

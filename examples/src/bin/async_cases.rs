@@ -13,6 +13,9 @@ use std::time::Duration;
 use trace_runtime::trace;
 
 #[trace]
+async fn empty() {}
+
+#[trace]
 fn leaf(n: u64) -> u64 {
     n.wrapping_mul(31)
 }
@@ -178,6 +181,10 @@ fn main() {
                 tokio::task::spawn_blocking(|| leaf(2)).await.unwrap();
             });
             worker.join().unwrap();
+        }
+        "empty-first" => {
+            // The run's very first traced call.
+            futures::executor::block_on(empty());
         }
         "join" => {
             futures::executor::block_on(fan_out(1));

@@ -186,10 +186,4 @@ impl Calibration {
     pub fn span_ns(&self, ticks: u64) -> u64 {
         (ticks as f64 * self.ns_per_tick) as u64
     }
-
-    /// Nanoseconds as ticks.
-    #[cfg(test)]
-    pub fn ticks_for(&self, ns: u64) -> u64 {
-        (ns as f64 / self.ns_per_tick) as u64
-    }
 }

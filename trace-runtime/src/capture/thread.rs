@@ -13,7 +13,7 @@ use std::marker::PhantomData;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use super::buffer::{Shared, Writer};
+use super::buffer::{self, SharedRef, Writer};
 use super::clock;
 use super::record::{self, Rec};
 use super::site::Site;
@@ -23,7 +23,7 @@ static NEXT_THREAD: AtomicU32 = AtomicU32::new(1);
 /// Calls not traced because the runtime was busy on their thread.
 static SKIPPED: AtomicU64 = AtomicU64::new(0);
 /// Every thread's buffer, for the collector.
-static REGISTRY: Mutex<Vec<Arc<Shared>>> = Mutex::new(Vec::new());
+static REGISTRY: Mutex<Vec<SharedRef>> = Mutex::new(Vec::new());
 /// Records of threads whose state is already gone (a traced fn called from another
 /// thread-local's destructor), and their ids.
 static ORPHANS: Mutex<Vec<Rec>> = Mutex::new(Vec::new());
@@ -348,13 +348,13 @@ pub(crate) fn set_collector(thread: std::thread::Thread) {
 }
 
 /// Every thread's buffer, for the collector.
-pub(crate) fn buffers() -> Vec<Arc<Shared>> {
+pub(crate) fn buffers() -> Vec<SharedRef> {
     lock(&REGISTRY).clone()
 }
 
 /// Forgets buffers the collector has read to the end of ended threads.
-pub(crate) fn forget_buffers(done: &[Arc<Shared>]) {
-    lock(&REGISTRY).retain(|s| !done.iter().any(|d| Arc::ptr_eq(d, s)));
+pub(crate) fn forget_buffers(done: &[SharedRef]) {
+    lock(&REGISTRY).retain(|s| !done.iter().any(|d| buffer::same(d, s)));
 }
 
 /// Takes the records of threads whose state was gone.
@@ -390,6 +390,11 @@ enum GuardState {
 
 /// One traced call: created on entry, records the exit when dropped, on every path out of the
 /// fn. Never `Send`: a guard moved to another thread would close a frame on the wrong stack.
+///
+/// ```compile_fail
+/// fn assert_send<T: Send>() {}
+/// assert_send::<trace_runtime::__private::Guard>();
+/// ```
 pub struct Guard {
     site: &'static Site,
     /// Its frame id (the parent's when not recorded).

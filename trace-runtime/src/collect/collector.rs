@@ -4,12 +4,12 @@
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
+use std::sync::{Mutex, MutexGuard, TryLockError};
 use std::time::{Duration, Instant};
 
 use super::decode::{Consumer, Decoder, End, Frames};
 use super::event::{Raw, Tables};
-use crate::capture::buffer::{Cursor, Shared};
+use crate::capture::buffer::{Cursor, SharedRef};
 use crate::capture::clock::{self, Calibration};
 use crate::capture::record::Rec;
 use crate::capture::site::Site;
@@ -17,7 +17,7 @@ use crate::capture::thread;
 
 /// One thread's records on their way to the views.
 struct Input {
-    shared: Arc<Shared>,
+    shared: SharedRef,
     cursor: Cursor,
     /// Read and not yet handed on: newer than the watermark.
     staged: VecDeque<Rec>,
@@ -125,7 +125,7 @@ impl Collector {
         for c in self.consumers.iter_mut() {
             c.flush();
         }
-        let done: Vec<Arc<Shared>> = self
+        let done: Vec<SharedRef> = self
             .inputs
             .values()
             .filter(|i| i.ended && i.staged.is_empty())

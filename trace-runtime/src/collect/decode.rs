@@ -234,3 +234,95 @@ impl Decoder {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, Mutex};
+
+    /// Collects decoded events into a vector the test keeps a handle on.
+    struct Seen(Arc<Mutex<Vec<Event>>>);
+
+    impl Consumer for Seen {
+        fn event(&mut self, event: &Event, _ctx: &Ctx<'_>) {
+            self.0.lock().unwrap().push(*event);
+        }
+    }
+
+    fn raw(ts: u64, id: u64, kind: u64, aux: u64) -> Raw {
+        Raw {
+            thread: 1,
+            ts,
+            id: id | kind,
+            site: 0,
+            aux,
+        }
+    }
+
+    fn decode(raws: &[Raw]) -> Vec<Event> {
+        let tables = Tables {
+            sites: vec!["demo::f".into()],
+            threads: Default::default(),
+        };
+        let cal = Calibration {
+            origin: 0,
+            ns_per_tick: 1.0,
+        };
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let mut views: Vec<Box<dyn Consumer>> = vec![Box::new(Seen(seen.clone()))];
+        let mut d = Decoder::new(cal);
+        for r in raws {
+            d.feed(r, &tables, &mut views);
+        }
+        let out = seen.lock().unwrap().clone();
+        out
+    }
+
+    #[test]
+    fn depth_and_task_follow_the_parent() {
+        let events = decode(&[
+            raw(10, 1, record::TASK, 7),
+            raw(11, 2, record::ENTER, 1),
+            raw(12, 3, record::ENTER, 2),
+            raw(13, 3, record::EXIT, 0),
+        ]);
+        let shape: Vec<(u32, u64, u64)> =
+            events.iter().map(|e| (e.depth, e.task, e.parent)).collect();
+        assert_eq!(shape, [(0, 7, 0), (1, 7, 1), (2, 7, 2), (2, 7, 2)]);
+    }
+
+    /// Ticks taken on two CPUs whose counters disagree can put an exit before its enter: the
+    /// duration is then 0, never negative or wrapped.
+    #[test]
+    fn an_exit_stamped_before_its_enter_lasts_zero_never_wraps() {
+        let events = decode(&[
+            raw(100, 1, record::ENTER, 0),
+            raw(40, 1, record::EXIT | record::ASYNC, 500),
+        ]);
+        assert_eq!(
+            events[1].kind,
+            Kind::Exit {
+                elapsed_ns: 0,
+                busy_ns: 0,
+                unwinding: false,
+                cancelled: false
+            }
+        );
+    }
+
+    /// An exit whose enter was never seen still shows, at depth 0, lasting 0.
+    #[test]
+    fn an_exit_without_its_enter_is_kept() {
+        let events = decode(&[raw(5, 9, record::EXIT | record::UNWINDING, 0)]);
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].depth, 0);
+        assert!(matches!(
+            events[0].kind,
+            Kind::Exit {
+                elapsed_ns: 0,
+                unwinding: true,
+                ..
+            }
+        ));
+    }
+}
