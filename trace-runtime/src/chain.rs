@@ -49,17 +49,10 @@ impl Chain {
     /// assert!(!trace_runtime::chain().passes_through("a1"));
     /// ```
     pub fn passes_through(&self, name: &str) -> bool {
-        self.names.iter().any(|n| ends_with_segment(n, name))
+        self.names
+            .iter()
+            .any(|n| crate::filter::ends_with_segment(n, name))
     }
-}
-
-/// `demo::db::get` ends with the segments `get`, `db::get` and `demo::db::get`: how a fn is
-/// named by `passes_through`, `TRACE_FOCUS` and the CLI's `FN` arguments.
-pub fn ends_with_segment(full: &str, suffix: &str) -> bool {
-    full == suffix
-        || full
-            .strip_suffix(suffix)
-            .is_some_and(|head| head.ends_with("::") || head.ends_with('<'))
 }
 
 impl Deref for Chain {

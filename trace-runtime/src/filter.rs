@@ -4,6 +4,9 @@
 //! `depth=N` drops frames deeper than N (0 is outermost), and `min=DURATION` (`500ns`, `20us`,
 //! `1.5ms`, `2s`) folds away calls shorter than that, with everything they called.
 
+// Without the runtime's features only `ends_with_segment` is used (by `Chain`).
+#![cfg_attr(not(any(feature = "enable", feature = "read")), allow(dead_code))]
+
 /// The parsed rules.
 ///
 /// ```ignore
@@ -69,7 +72,14 @@ pub fn parse_duration(text: &str) -> Option<u64> {
     (value >= 0.0).then_some((value * scale) as u64)
 }
 
-pub use crate::chain::ends_with_segment;
+/// `demo::db::get` ends with the segments `get`, `db::get` and `demo::db::get`: how a fn is
+/// named by `Chain::passes_through`, `TRACE_FOCUS` and the CLI's `FN` arguments.
+pub fn ends_with_segment(full: &str, suffix: &str) -> bool {
+    full == suffix
+        || full
+            .strip_suffix(suffix)
+            .is_some_and(|head| head.ends_with("::") || head.ends_with('<'))
+}
 
 #[cfg(test)]
 mod tests {

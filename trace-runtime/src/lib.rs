@@ -129,7 +129,6 @@ mod capture;
 mod collect;
 #[cfg(any(feature = "enable", feature = "read"))]
 mod config;
-#[cfg(any(feature = "enable", feature = "read"))]
 mod filter;
 #[cfg(feature = "enable")]
 mod hooks;
