@@ -9,8 +9,9 @@ threads polled it, so each tree is put in time order first.
 import json
 import sys
 
-ENTER = {"thread", "thread_name", "task", "depth", "event", "name", "ts_ns"}
-EXIT = ENTER | {"elapsed_ns", "busy_ns", "unwinding", "cancelled"}
+COMMON = {"thread", "thread_name", "task", "depth", "event", "name", "ts_ns", "id"}
+ENTER = COMMON | {"parent"}
+EXIT = COMMON | {"elapsed_ns", "busy_ns", "unwinding", "cancelled"}
 
 
 def fail(path, n, msg):
@@ -35,7 +36,9 @@ def check(path):
                 fail(path, n, f"bad event {e.get('event')!r}")
             if keys != want:
                 fail(path, n, f"keys {sorted(keys)} != {sorted(want)}")
-            ints = ["thread", "depth", "ts_ns"] + (["elapsed_ns", "busy_ns"] if e["event"] == "exit" else [])
+            ints = ["thread", "depth", "ts_ns", "id"] + (["elapsed_ns", "busy_ns"] if e["event"] == "exit" else [])
+            if e["event"] == "enter" and e["parent"] is not None and (not isinstance(e["parent"], int) or isinstance(e["parent"], bool)):
+                fail(path, n, "parent is not an int or null")
             for k in ints:
                 if not isinstance(e[k], int) or isinstance(e[k], bool):
                     fail(path, n, f"{k} is not an int")

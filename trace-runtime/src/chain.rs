@@ -3,7 +3,10 @@
 use std::fmt;
 use std::ops::Deref;
 
-/// The current thread's chain of traced calls, outermost first.
+/// The chain of traced calls that led here, outermost first, across spawns: inside a task, the
+/// chain of the call that created the task's future comes first (and, if that call ran in a
+/// task too, the chain that spawned that one, and so on); on a thread started with
+/// [`crate::thread::spawn`] or an adopted [`crate::thread::Origin`], the chain that started it.
 ///
 /// With tracing off (the runtime's `enable` feature not set) it is always empty.
 ///
@@ -11,28 +14,45 @@ use std::ops::Deref;
 /// let chain = trace_runtime::chain();
 /// // Outside any traced fn the chain is empty.
 /// assert!(chain.is_empty());
-/// println!("called via {chain}"); // "a -> b -> c" inside traced code
+/// println!("called via {chain}"); // "main -> serve -> handle => process -> d" inside a task
 /// ```
 pub fn chain() -> Chain {
     #[cfg(feature = "enable")]
     {
-        Chain {
-            names: crate::capture::thread::current_chain(),
-        }
+        let (names, spawns) = crate::capture::thread::current_chain();
+        Chain { names, spawns }
     }
     #[cfg(not(feature = "enable"))]
     {
-        Chain { names: Vec::new() }
+        Chain::default()
     }
 }
 
-/// A call chain: fully qualified fn names, outermost first. Displays as `a -> b -> c`.
+/// A call chain: fully qualified fn names, outermost first. Displays as `a -> b -> c`, with `=>`
+/// where the chain crosses a spawn (`main -> serve => process -> d`).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Chain {
     names: Vec<&'static str>,
+    /// Indices of the first name after each spawn.
+    spawns: Vec<usize>,
 }
 
 impl Chain {
+    /// Where the chain crosses spawns: the index in [`Chain::names`] of the first fn run by each
+    /// spawned task or thread.
+    ///
+    /// ```
+    /// assert!(trace_runtime::chain().spawns().is_empty());
+    /// ```
+    pub fn spawns(&self) -> &[usize] {
+        &self.spawns
+    }
+
+    /// The part of the chain run by the current task or thread: after the last spawn.
+    pub fn local(&self) -> &[&'static str] {
+        &self.names[self.spawns.last().copied().unwrap_or(0)..]
+    }
+
     /// The names, outermost first.
     pub fn names(&self) -> &[&'static str] {
         &self.names
@@ -65,7 +85,9 @@ impl Deref for Chain {
 impl fmt::Display for Chain {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for (i, name) in self.names.iter().enumerate() {
-            if i > 0 {
+            if self.spawns.contains(&i) && i > 0 {
+                f.write_str(" => ")?;
+            } else if i > 0 {
                 f.write_str(" -> ")?;
             }
             f.write_str(name)?;
@@ -82,8 +104,10 @@ mod tests {
     fn displays_outermost_first() {
         let c = Chain {
             names: vec!["demo::a1", "demo::b1", "demo::d"],
+            spawns: vec![2],
         };
-        assert_eq!(c.to_string(), "demo::a1 -> demo::b1 -> demo::d");
+        assert_eq!(c.to_string(), "demo::a1 -> demo::b1 => demo::d");
+        assert_eq!(c.local(), ["demo::d"]);
         assert_eq!(c.innermost(), Some("demo::d"));
         assert!(c.passes_through("b1"));
         assert!(c.passes_through("demo::b1"));

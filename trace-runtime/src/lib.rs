@@ -105,10 +105,33 @@ fn open_elsewhere(me: Option<(u32, u64)>) -> String {
             }
             None => false,
         };
-        let trees = view::open::trees(c.frames(), mine);
-        view::open::describe(&trees, c.tables(), c.now_ns())
+        view::open::collect(c.frames(), c.tables(), c.now_ns(), mine).to_string()
     })
     .unwrap_or_default()
+}
+
+/// Every traced frame still open, in every thread and task, with how long it has been open and
+/// the chain that spawned its task or thread: for health endpoints and tests. Empty when
+/// tracing is off.
+///
+/// ```
+/// let open = trace_runtime::open_frames();
+/// for tree in &open.trees {
+///     println!("{:?} blocked in {:?}", tree.task, tree.innermost().map(|f| &f.name));
+/// }
+/// ```
+pub fn open_frames() -> OpenFrames {
+    #[cfg(feature = "enable")]
+    {
+        capture::thread::runtime_work(|| {
+            collect::collector::with_flushed(std::time::Duration::from_secs(5), |c| {
+                view::open::collect(c.frames(), c.tables(), c.now_ns(), |_| false)
+            })
+        })
+        .unwrap_or_default()
+    }
+    #[cfg(not(feature = "enable"))]
+    OpenFrames::default()
 }
 
 /// Writes out every thread's captured trace now, instead of at the collector's next round.
@@ -125,11 +148,15 @@ pub fn flush() {
 }
 
 mod capture;
+pub mod thread;
 #[cfg(any(feature = "enable", feature = "read"))]
 mod collect;
 #[cfg(any(feature = "enable", feature = "read"))]
 mod config;
 mod filter;
+mod report;
+pub use report::{OpenFrame, OpenFrames, OpenTree};
+mod units;
 #[cfg(feature = "enable")]
 mod hooks;
 #[cfg(feature = "enable")]

@@ -9,11 +9,11 @@ use std::path::Path;
 /// Each top-level module's layer: a module may only name modules of its own layer or below.
 fn layer(module: &str) -> Option<u8> {
     Some(match module {
-        "config" | "filter" | "sink" => 0,
+        "config" | "filter" | "sink" | "report" | "units" => 0,
         "capture" => 1,
         "collect" => 2,
         "view" => 3,
-        "setup" | "hooks" | "chain" | "__private" | "lib" => 4,
+        "setup" | "hooks" | "chain" | "thread" | "__private" | "lib" => 4,
         _ => return None,
     })
 }

@@ -23,6 +23,10 @@ pub struct Event {
     pub busy_ns: Option<u64>,
     pub unwinding: Option<bool>,
     pub cancelled: Option<bool>,
+    /// The frame's id, unique in the process.
+    pub id: u64,
+    /// Enters: the calling frame (for a spawned root, the frame that created it).
+    pub parent: Option<u64>,
 }
 
 impl Event {
@@ -82,7 +86,9 @@ pub fn parse(text: &str) -> Vec<Event> {
                 &[
                     "depth",
                     "event",
+                    "id",
                     "name",
+                    "parent",
                     "task",
                     "thread",
                     "thread_name",
@@ -95,6 +101,7 @@ pub fn parse(text: &str) -> Vec<Event> {
                     "depth",
                     "elapsed_ns",
                     "event",
+                    "id",
                     "name",
                     "task",
                     "thread",
@@ -131,6 +138,8 @@ pub fn parse(text: &str) -> Vec<Event> {
                 cancelled: obj
                     .get("cancelled")
                     .map(|v| v.as_bool().expect("cancelled is a bool")),
+                id: obj["id"].as_u64().expect("id is an int"),
+                parent: obj.get("parent").and_then(Value::as_u64),
             }
         })
         .collect()

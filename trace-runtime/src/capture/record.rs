@@ -6,7 +6,8 @@
 /// - `id`: the frame's id (low 56 bits) with the kind (bits 56..60) and flags (bits 60..64);
 /// - `site`: the traced fn's `&'static Site` as an address;
 /// - `aux`: by kind: `ENTER` the parent frame's id (0 for none), `TASK` the task number,
-///   `EXIT` the ticks spent inside polls (async frames only), `ORIGIN` the creating frame's id.
+///   `EXIT` the ticks spent inside polls (async frames only), `DECLARE` the declared frame's
+///   parent, `LINK` the id of the frame that created the root (spawned its task or thread).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(C)]
 pub struct Rec {
@@ -22,8 +23,12 @@ pub const ENTER: u64 = 0;
 pub const TASK: u64 = 1 << 56;
 /// A frame's end.
 pub const EXIT: u64 = 2 << 56;
-/// Follows a `TASK` record whose future was created inside a traced frame: that frame's id.
-pub const ORIGIN: u64 = 3 << 56;
+/// A frame of the chain that spawned a task or thread, which the collector may no longer know
+/// (it may have exited since): its site and parent, so chains can cross the spawn.
+pub const DECLARE: u64 = 3 << 56;
+/// A root frame (a task's, or an adopting thread's) was created inside another frame: `aux` is
+/// that frame's id; `ts` is when the future was created (or the origin captured).
+pub const LINK: u64 = 4 << 56;
 pub const KIND_MASK: u64 = 0xf << 56;
 
 /// Exit flags.

@@ -11,7 +11,7 @@ use std::task::{Context, Poll};
 
 use super::clock;
 use super::site::Site;
-use super::thread::{self, AsyncExit, Node};
+use super::thread::{self, AsyncExit, Created, Node};
 
 /// A traced future. Created by generated code only.
 pub struct Instrumented<F> {
@@ -19,6 +19,8 @@ pub struct Instrumented<F> {
     /// before its parent.
     inner: ManuallyDrop<F>,
     site: &'static Site,
+    /// Where the future was created, until its first poll.
+    created: Option<Created>,
     frame: Option<Frame>,
     /// Set while the inner future is being polled: still set in `drop` means the poll panicked.
     polling: bool,
@@ -40,11 +42,14 @@ struct Frame {
 }
 
 impl<F> Instrumented<F> {
-    /// Wraps a future; nothing happens until its first poll.
+    /// Wraps a future, noting the frame it is created in (`tokio::spawn(process(x))` creates
+    /// `process`'s future inside the caller): if it becomes a task of its own, its chain goes
+    /// on through that frame.
     pub fn new(site: &'static Site, inner: F) -> Self {
         Instrumented {
             inner: ManuallyDrop::new(inner),
             site,
+            created: Some(thread::created()),
             frame: None,
             polling: false,
             #[cfg(feature = "tracing")]
@@ -88,7 +93,8 @@ impl<F: Future> Future for Instrumented<F> {
         if this.frame.is_none() {
             // The runtime busy on this thread (a future polled from inside its own work): the
             // future runs untraced.
-            let Some(placed) = thread::place(this.site) else {
+            let created = this.created.take();
+            let Some(placed) = thread::place(this.site, created.as_ref()) else {
                 // SAFETY: as above.
                 return unsafe { Pin::new_unchecked(&mut *this.inner) }.poll(cx);
             };

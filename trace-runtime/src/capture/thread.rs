@@ -43,6 +43,28 @@ pub(crate) struct Node {
     pub id: u64,
     pub parent: Option<Arc<Node>>,
     pub depth: u32,
+    /// For the root of a task or of an adopting thread: the frame it was created in.
+    pub origin: Option<Arc<Node>>,
+}
+
+impl Node {
+    /// Names of the causal chain ending here, outermost first, and where spawns cross it
+    /// (indices of the first name after each spawn).
+    pub fn causal_names(&self, names: &mut Vec<&'static str>, spawns: &mut Vec<usize>) {
+        let mut tree = Vec::new();
+        let mut at = Some(self);
+        let mut root = self;
+        while let Some(n) = at {
+            tree.push(n.site.name());
+            root = n;
+            at = n.parent.as_deref();
+        }
+        if let Some(origin) = &root.origin {
+            origin.causal_names(names, spawns);
+            spawns.push(names.len());
+        }
+        names.extend(tree.into_iter().rev());
+    }
 }
 
 /// An open sync frame on this thread's stack.
@@ -60,6 +82,9 @@ struct Ctx {
     base: Option<Arc<Node>>,
     task: u64,
     mark: usize,
+    /// The origin adopted by this thread (`Origin::adopt`): root frames opened at the bottom of
+    /// the thread's stack are linked to it.
+    adopted: Option<Arc<Node>>,
 }
 
 /// What a poll replaced, to be put back when it returns (or unwinds).
@@ -223,7 +248,70 @@ impl Local {
                 base: None,
                 task: 0,
                 mark: 0,
+                adopted: None,
             },
+        }
+    }
+
+    /// The innermost open frame as a node (sync frames above the polled future made into
+    /// nodes on the way), or none outside any frame.
+    fn innermost_node(&self) -> Option<Arc<Node>> {
+        let mut parent = self.ctx.base.clone();
+        for i in self.ctx.mark..self.stack.len() {
+            let frame = self.stack[i];
+            let depth = depth_below(&parent) as u32;
+            // The bottom frame of a plain thread carries the thread's adopted origin.
+            let origin = if parent.is_none() && i == 0 {
+                self.ctx.adopted.clone()
+            } else {
+                None
+            };
+            parent = Some(Arc::new(Node {
+                site: frame.site,
+                id: frame.id,
+                parent,
+                depth,
+                origin,
+            }));
+        }
+        parent
+    }
+
+    /// Tells the collector about the chain that created a root frame, then links the root to
+    /// it: `DECLARE` records for every frame of the chain (spawns crossed), outermost first,
+    /// and a `LINK` record for each root along it and for `root` itself.
+    fn link(&mut self, root: u64, root_site: &'static Site, origin: &Arc<Node>, created: u64) {
+        let mut chain: Vec<&Node> = Vec::new();
+        let mut links: Vec<(u64, &'static Site, &Node)> = vec![(root, root_site, origin)];
+        // Walk the causal chain innermost first, collecting every frame.
+        let mut at: Option<&Node> = Some(origin);
+        while let Some(n) = at {
+            chain.push(n);
+            match (&n.parent, &n.origin) {
+                (Some(p), _) => at = Some(p),
+                (None, Some(o)) => {
+                    links.push((n.id, n.site, o));
+                    at = Some(o);
+                }
+                (None, None) => at = None,
+            }
+        }
+        for n in chain.iter().rev() {
+            let parent = n.parent.as_ref().map_or(0, |p| p.id);
+            self.record(Rec {
+                ts: created,
+                id: n.id | record::DECLARE,
+                site: n.site as *const Site as usize,
+                aux: parent,
+            });
+        }
+        for (id, site, to) in links.into_iter().rev() {
+            self.record(Rec {
+                ts: created,
+                id: id | record::LINK,
+                site: site as *const Site as usize,
+                aux: to.id,
+            });
         }
     }
 
@@ -259,6 +347,11 @@ impl Local {
         let recorded = self.admits(site, depth);
         let id = if recorded {
             let id = self.next_id();
+            if index == 0 && self.ctx.base.is_none() {
+                if let Some(origin) = self.ctx.adopted.clone() {
+                    self.link(id, site, &origin, ts);
+                }
+            }
             self.record(Rec {
                 ts,
                 id: id | record::ENTER,
@@ -500,21 +593,40 @@ impl Drop for Guard {
     }
 }
 
-/// The current thread's chain of traced fns, outermost first: the task's (when polling a traced
-/// future) and then this thread's sync frames inside it.
-pub(crate) fn current_chain() -> Vec<&'static str> {
+/// The current causal chain, outermost first: the chain that spawned this task or thread (across
+/// every spawn), then the task's traced futures and this thread's sync frames inside them; and
+/// the indices where a spawn was crossed.
+pub(crate) fn current_chain() -> (Vec<&'static str>, Vec<usize>) {
     peek_local(|l| {
         let mut names = Vec::new();
-        let mut node = l.ctx.base.as_deref();
-        while let Some(n) = node {
-            names.push(n.site.name());
-            node = n.parent.as_deref();
+        let mut spawns = Vec::new();
+        if let Some(node) = l.innermost_node() {
+            node.causal_names(&mut names, &mut spawns);
+        } else if let Some(origin) = &l.ctx.adopted {
+            origin.causal_names(&mut names, &mut spawns);
+            spawns.push(names.len());
         }
-        names.reverse();
-        names.extend(l.stack[l.ctx.mark..].iter().map(|f| f.site.name()));
-        names
+        (names, spawns)
     })
     .unwrap_or_default()
+}
+
+/// The innermost frame of the calling thread, as a node others can link to: where a traced
+/// future is created, or an origin captured. Outside any frame, the thread's adopted origin.
+pub(crate) fn creator() -> Option<Arc<Node>> {
+    peek_local(|l| l.innermost_node().or_else(|| l.ctx.adopted.clone())).flatten()
+}
+
+/// Makes `origin` the origin of root frames this thread opens until the returned value is put
+/// back with [`unadopt`].
+pub(crate) fn adopt(origin: Option<Arc<Node>>) -> Option<Option<Arc<Node>>> {
+    let start = origin.as_ref().map(|o| o.site.start)?;
+    with_local(start, |l| std::mem::replace(&mut l.ctx.adopted, origin)).ok()
+}
+
+/// Puts back the origin `adopt` replaced.
+pub(crate) fn unadopt(previous: Option<Arc<Node>>) {
+    let _ = peek_local(|l| l.ctx.adopted = previous);
 }
 
 /// The calling thread's number and current task (0 for none), if it ever traced.
@@ -535,35 +647,30 @@ static NEXT_TASK: AtomicU64 = AtomicU64::new(1);
 /// A traced future's first poll: its place under the future being polled (and any sync frames
 /// it opened since), in that future's task; or, outside any traced future, the root of a new
 /// task. Records its enter. `None` when the runtime is busy on this thread.
-pub(crate) fn place(site: &'static Site) -> Option<Placed> {
+pub(crate) fn place(site: &'static Site, origin: Option<&Created>) -> Option<Placed> {
     with_local(site.start, |l| {
         let ts = clock::ticks();
-        let (parent, task) = match l.ctx.base.clone() {
+        let (parent, task) = match l.ctx.base {
             // Outside any traced future a future starts a task of its own: tasks do not nest
             // under the sync frames of whoever happens to poll them.
             None => (None, NEXT_TASK.fetch_add(1, Ordering::Relaxed)),
-            Some(base) => {
-                let mut parent = Some(base);
-                for i in l.ctx.mark..l.stack.len() {
-                    let frame = l.stack[i];
-                    let depth = depth_below(&parent) as u32;
-                    parent = Some(Arc::new(Node {
-                        site: frame.site,
-                        id: frame.id,
-                        parent,
-                        depth,
-                    }));
-                }
-                (parent, l.ctx.task)
-            }
+            Some(_) => (l.innermost_node(), l.ctx.task),
         };
         let depth = depth_below(&parent);
         let parent_id = parent.as_ref().map_or(0, |p| p.id);
         let recorded = l.admits(site, depth);
+        // A task's root keeps the frame its future was created in: its chain crosses the spawn.
+        let (origin, created) = match origin {
+            Some(o) if parent.is_none() => (o.node.clone(), o.ticks),
+            _ => (None, ts),
+        };
         let id = if recorded {
             let id = l.next_id();
             let site_addr = site as *const Site as usize;
             if parent.is_none() {
+                if let Some(node) = &origin {
+                    l.link(id, site, node, created);
+                }
                 l.record(Rec {
                     ts,
                     id: id | record::TASK,
@@ -588,6 +695,7 @@ pub(crate) fn place(site: &'static Site) -> Option<Placed> {
                 id,
                 parent,
                 depth: depth as u32,
+                origin,
             }),
             task,
             recorded,
@@ -596,17 +704,33 @@ pub(crate) fn place(site: &'static Site) -> Option<Placed> {
     .ok()
 }
 
+/// Where a traced future was created: the frame (as a node) and when.
+pub(crate) struct Created {
+    pub node: Option<Arc<Node>>,
+    pub ticks: u64,
+}
+
+/// The frame a traced future is created in, captured when it is created (outside any frame:
+/// none, and no clock read).
+pub(crate) fn created() -> Created {
+    let node = creator();
+    let ticks = if node.is_some() { clock::ticks() } else { 0 };
+    Created { node, ticks }
+}
+
 /// Makes a traced future's place current on this thread for the length of a poll.
 pub(crate) fn enter_poll(node: Arc<Node>, task: u64) -> Option<PollScope> {
     // A task may be polled on a thread that never traced before: its state starts here.
     with_local(node.site.start, |l| {
         let mark = l.stack.len();
+        let adopted = l.ctx.adopted.clone();
         let previous = std::mem::replace(
             &mut l.ctx,
             Ctx {
                 base: Some(node),
                 task,
                 mark,
+                adopted,
             },
         );
         PollScope { ctx: previous }

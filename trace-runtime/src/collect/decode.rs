@@ -21,6 +21,8 @@ pub struct OpenFrame {
     pub start_ns: u64,
     /// The calling frame (0: none).
     pub parent: u64,
+    /// For the root of a task or of an adopting thread: the frame that created it (0: none).
+    pub origin: u64,
 }
 
 /// Frame ids are unique and well spread in their low bits: hashing them is a multiply.
@@ -41,15 +43,76 @@ impl Hasher for IdHasher {
     }
 }
 
-/// The frames open at some point of the run, by id.
+type IdMap<V> = HashMap<u64, V, BuildHasherDefault<IdHasher>>;
+
+/// The frames open at some point of the run, by id; and frames that have exited but are still
+/// on the chain of a task or thread they spawned, so that chains can cross spawns.
 #[derive(Default)]
 pub struct Frames {
-    map: HashMap<u64, OpenFrame, BuildHasherDefault<IdHasher>>,
+    map: IdMap<OpenFrame>,
+    /// Exited (or only declared) frames kept because an open root's chain goes through them.
+    retired: IdMap<OpenFrame>,
+    /// How many open roots' chains go through each frame.
+    pins: IdMap<u32>,
+    /// Origins of roots announced before their first record, and when they were created.
+    pending: IdMap<(u64, u64)>,
+    /// When each open linked root was created, in nanoseconds.
+    created: IdMap<u64>,
 }
 
 impl Frames {
+    /// An open frame, or a retired one on a spawned root's chain.
     pub fn get(&self, id: u64) -> Option<&OpenFrame> {
-        self.map.get(&id)
+        self.map.get(&id).or_else(|| self.retired.get(&id))
+    }
+
+    /// Whether the frame is open (has not exited).
+    pub fn is_open(&self, id: u64) -> bool {
+        self.map.contains_key(&id)
+    }
+
+    /// When a linked root was created (its future made, its origin captured), in nanoseconds.
+    pub fn created_ns(&self, root: u64) -> Option<u64> {
+        self.created.get(&root).copied()
+    }
+
+    /// The chain that led to a frame across spawns, outermost first: each entry is a frame and
+    /// whether a spawn lies between it and the one before.
+    pub fn causal_chain(&self, id: u64) -> Vec<(u64, &OpenFrame, bool)> {
+        let mut out: Vec<(u64, &OpenFrame, bool)> = Vec::new();
+        let mut at = id;
+        let mut crossed = false;
+        while let Some(f) = self.get(at) {
+            out.push((at, f, crossed));
+            if out.len() > 100_000 {
+                break;
+            }
+            (at, crossed) = if f.parent != 0 {
+                (f.parent, false)
+            } else {
+                (f.origin, true)
+            };
+        }
+        // Reversed, a spawn mark belongs to the frame after it.
+        let marks: Vec<bool> = out.iter().map(|e| e.2).collect();
+        out.reverse();
+        let n = out.len();
+        for (i, entry) in out.iter_mut().enumerate() {
+            entry.2 = i > 0 && marks[n - i];
+        }
+        out
+    }
+
+    fn pin(&mut self, id: u64, by: i32) {
+        let chain: Vec<u64> = self.causal_chain(id).iter().map(|e| e.0).collect();
+        for f in chain {
+            let pins = self.pins.entry(f).or_insert(0);
+            *pins = pins.saturating_add_signed(by);
+            if *pins == 0 {
+                self.pins.remove(&f);
+                self.retired.remove(&f);
+            }
+        }
     }
 
     /// The frame and its callers, outermost first.
@@ -78,6 +141,15 @@ impl Frames {
 
     pub fn is_empty(&self) -> bool {
         self.map.is_empty()
+    }
+
+    fn known(&self, id: u64) -> bool {
+        self.map.contains_key(&id) || self.retired.contains_key(&id)
+    }
+
+    /// The parent's depth and task, for a frame entered under `parent`.
+    fn under(&self, parent: u64) -> Option<(u32, u64)> {
+        self.get(parent).map(|p| (p.depth + 1, p.task))
     }
 }
 
@@ -150,10 +222,17 @@ impl Decoder {
                 let (parent, depth, task) = if raw.id & record::KIND_MASK == record::TASK {
                     (0, 0, raw.aux)
                 } else {
-                    match self.frames.get(raw.aux) {
-                        Some(p) => (raw.aux, p.depth + 1, p.task),
+                    match self.frames.under(raw.aux) {
+                        Some((depth, task)) => (raw.aux, depth, task),
                         None => (0, 0, 0),
                     }
+                };
+                let origin = match self.frames.pending.remove(&id) {
+                    Some((origin, created)) if parent == 0 => {
+                        self.frames.created.insert(id, created);
+                        origin
+                    }
+                    _ => 0,
                 };
                 self.frames.map.insert(
                     id,
@@ -164,8 +243,12 @@ impl Decoder {
                         depth,
                         start_ns: ts_ns,
                         parent,
+                        origin,
                     },
                 );
+                if origin != 0 {
+                    self.frames.pin(origin, 1);
+                }
                 let event = Event {
                     kind: Kind::Enter,
                     thread: raw.thread,
@@ -175,6 +258,7 @@ impl Decoder {
                     ts_ns,
                     id,
                     parent,
+                    origin,
                 };
                 for c in consumers.iter_mut() {
                     c.event(
@@ -187,7 +271,7 @@ impl Decoder {
                 }
             }
             record::EXIT => {
-                let open = self.frames.get(id).copied();
+                let open = self.frames.map.get(&id).copied();
                 // An exit whose enter was never seen (a thread-local destructor's call whose
                 // enter came before the thread's state was gone) still shows, at depth 0.
                 let frame = open.unwrap_or(OpenFrame {
@@ -197,6 +281,7 @@ impl Decoder {
                     depth: 0,
                     start_ns: ts_ns,
                     parent: 0,
+                    origin: 0,
                 });
                 let elapsed_ns = ts_ns.saturating_sub(frame.start_ns);
                 let busy_ns = if raw.id & record::ASYNC != 0 {
@@ -218,6 +303,7 @@ impl Decoder {
                     ts_ns,
                     id,
                     parent: frame.parent,
+                    origin: frame.origin,
                 };
                 for c in consumers.iter_mut() {
                     c.event(
@@ -228,7 +314,51 @@ impl Decoder {
                         },
                     );
                 }
-                self.frames.map.remove(&id);
+                if let Some(exited) = self.frames.map.remove(&id) {
+                    if self.frames.pins.contains_key(&id) {
+                        // Still on the chain of a root it spawned: kept for that chain.
+                        self.frames.retired.insert(id, exited);
+                    }
+                    if exited.origin != 0 {
+                        self.frames.created.remove(&id);
+                        self.frames.pin(exited.origin, -1);
+                    }
+                }
+            }
+            record::DECLARE => {
+                if !self.frames.known(id) {
+                    let (depth, task) = self.frames.under(raw.aux).unwrap_or((0, 0));
+                    let parent = if self.frames.known(raw.aux) { raw.aux } else { 0 };
+                    self.frames.retired.insert(
+                        id,
+                        OpenFrame {
+                            site: raw.site,
+                            thread: raw.thread,
+                            task,
+                            depth,
+                            start_ns: ts_ns,
+                            parent,
+                            origin: 0,
+                        },
+                    );
+                }
+            }
+            record::LINK => {
+                let root = match self.frames.map.get_mut(&id) {
+                    Some(root) => Some(root),
+                    None => self.frames.retired.get_mut(&id),
+                };
+                match root {
+                    // A root further up a chain, declared again: linked once.
+                    Some(root) => {
+                        if root.origin == 0 && root.parent == 0 && raw.aux != id {
+                            root.origin = raw.aux;
+                        }
+                    }
+                    None => {
+                        self.frames.pending.insert(id, (raw.aux, ts_ns));
+                    }
+                }
             }
             _ => {}
         }

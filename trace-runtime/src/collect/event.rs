@@ -48,6 +48,8 @@ pub struct Event {
     pub id: u64,
     /// The calling frame's id; 0 for an outermost frame.
     pub parent: u64,
+    /// For the root of a task or of an adopting thread: the frame that created it; else 0.
+    pub origin: u64,
 }
 
 impl Event {

@@ -27,6 +27,9 @@ impl Lines for Chrome {
         if e.task != 0 {
             self.tasks.insert(e.task);
         }
+        if e.is_enter() && e.origin != 0 {
+            flow(buf, e, ctx);
+        }
         let Kind::Exit {
             elapsed_ns,
             unwinding,
@@ -44,12 +47,7 @@ impl Lines for Chrome {
         buf.extend_from_slice(b",\"dur\":");
         micros(buf, elapsed_ns);
         buf.extend_from_slice(b",\"pid\":1,\"tid\":");
-        let tid = if e.task != 0 {
-            TASK_TRACK + e.task
-        } else {
-            u64::from(e.thread)
-        };
-        push_u64(buf, tid);
+        push_u64(buf, track(e.task, e.thread));
         buf.extend_from_slice(b",\"args\":{\"depth\":");
         push_u64(buf, u64::from(e.depth));
         buf.extend_from_slice(b",\"thread\":");
@@ -64,6 +62,48 @@ impl Lines for Chrome {
     }
 
     fn end(&mut self, buf: &mut Vec<u8>, end: &End<'_>) {
+        self.close(buf, end);
+    }
+}
+
+/// A frame's track: its task's, or its thread's.
+fn track(task: u64, thread: u32) -> u64 {
+    if task != 0 {
+        TASK_TRACK + task
+    } else {
+        u64::from(thread)
+    }
+}
+
+/// A flow arrow from the call that created a task's (or thread's) root to the root's first
+/// slice: a start ("s") on the creator's track when the root was created, a finish ("f") bound
+/// to the root's slice.
+fn flow(buf: &mut Vec<u8>, e: &Event, ctx: &Ctx<'_>) {
+    let Some(creator) = ctx.frames.get(e.origin) else {
+        return;
+    };
+    let created = ctx.frames.created_ns(e.id).unwrap_or(e.ts_ns).min(e.ts_ns);
+    for (phase, ts, tid) in [
+        ("s", created, track(creator.task, creator.thread)),
+        ("f", e.ts_ns, track(e.task, e.thread)),
+    ] {
+        buf.extend_from_slice(b"{\"name\":\"spawn\",\"cat\":\"spawn\",\"ph\":\"");
+        buf.extend_from_slice(phase.as_bytes());
+        buf.extend_from_slice(b"\",\"id\":");
+        push_u64(buf, e.id);
+        buf.extend_from_slice(b",\"ts\":");
+        micros(buf, ts);
+        if phase == "f" {
+            buf.extend_from_slice(b",\"bp\":\"e\"");
+        }
+        buf.extend_from_slice(b",\"pid\":1,\"tid\":");
+        push_u64(buf, tid);
+        buf.extend_from_slice(b"},\n");
+    }
+}
+
+impl Chrome {
+    fn close(&mut self, buf: &mut Vec<u8>, end: &End<'_>) {
         let mut meta = |tid: u64, name: &str| {
             buf.extend_from_slice(b"{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":1,\"tid\":");
             push_u64(buf, tid);

@@ -38,6 +38,14 @@ impl Lines for Human {
             self.cached = Some((e.thread, e.task));
         }
         line(buf, self.color, &self.prefix, e, ctx.tables.site(e.site));
+        if e.is_enter() && e.origin != 0 {
+            // A spawned task's or thread's first line says where it came from.
+            buf.pop();
+            let from = super::open::spawn_chain(ctx.frames, ctx.tables, e.origin);
+            buf.extend_from_slice(b"  (spawned from ");
+            buf.extend_from_slice(from.join(" -> ").as_bytes());
+            buf.extend_from_slice(b")\n");
+        }
     }
 }
 
@@ -118,6 +126,7 @@ mod tests {
             ts_ns: 42,
             id: 1,
             parent: 0,
+            origin: 0,
         }
     }
 

@@ -43,6 +43,18 @@ pub fn line(buf: &mut Vec<u8>, e: &Event, thread_name: Option<&str>, name: &str)
     json_string(buf, name);
     buf.extend_from_slice(b",\"ts_ns\":");
     push_u64(buf, e.ts_ns);
+    buf.extend_from_slice(b",\"id\":");
+    push_u64(buf, e.id);
+    if e.is_enter() {
+        // The calling frame; for a spawned task's or thread's root, the frame that created it.
+        let parent = if e.parent != 0 { e.parent } else { e.origin };
+        buf.extend_from_slice(b",\"parent\":");
+        if parent == 0 {
+            buf.extend_from_slice(b"null");
+        } else {
+            push_u64(buf, parent);
+        }
+    }
     if let Kind::Exit {
         elapsed_ns,
         busy_ns,
@@ -88,13 +100,14 @@ mod tests {
             ts_ns: 42,
             id: 9,
             parent: 3,
+            origin: 0,
         };
         let mut buf = Vec::new();
         line(&mut buf, &e, Some("work\"er"), "demo::a");
         assert_eq!(
             String::from_utf8(buf).unwrap(),
             "{\"thread\":2,\"thread_name\":\"work\\\"er\",\"task\":null,\"depth\":1,\"event\":\"exit\",\
-             \"name\":\"demo::a\",\"ts_ns\":42,\"elapsed_ns\":7,\"busy_ns\":3,\"unwinding\":false,\
+             \"name\":\"demo::a\",\"ts_ns\":42,\"id\":9,\"elapsed_ns\":7,\"busy_ns\":3,\"unwinding\":false,\
              \"cancelled\":true}\n"
         );
     }

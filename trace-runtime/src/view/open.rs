@@ -1,28 +1,44 @@
-//! Frames entered and never exited: the report at the end of a run, the dump on the dump signal,
-//! and what `assert_no_open_frames` checks. Each tree (a plain thread's frames, or a task's)
-//! is listed outermost first with how long each frame has been open.
+//! Frames entered and never exited, as the decoded stream leaves them: the report at the end of
+//! a run, the dump on the dump signal, `open_frames()` and `assert_no_open_frames`. Each tree (a
+//! plain thread's frames, or a task's) is listed outermost first with how long each frame has
+//! been open; trees spawned from one chain are summed up by where they are blocked.
 
 use std::collections::BTreeMap;
 use std::io::Write;
+use std::time::Duration;
 
 use super::stream::Out;
-use super::text::{duration, label};
 use crate::collect::decode::{Consumer, End, Frames, OpenFrame};
 use crate::collect::event::Tables;
+use crate::report::{self, OpenFrames, OpenTree};
 
-/// The open frames of one tree, outermost first.
-pub struct OpenTree<'a> {
-    /// The thread (for a plain thread's frames) and the task (0 for none).
-    pub thread: u32,
-    pub task: u64,
-    pub frames: Vec<&'a OpenFrame>,
+/// The names of the chain that spawned the root `origin` names, across spawns (`=>` prefixes
+/// a name run by a spawned task or thread).
+pub fn spawn_chain(frames: &Frames, tables: &Tables, origin: u64) -> Vec<String> {
+    frames
+        .causal_chain(origin)
+        .into_iter()
+        .map(|(_, f, crossed)| {
+            let name = tables.site(f.site);
+            if crossed {
+                format!("=> {name}")
+            } else {
+                name.to_string()
+            }
+        })
+        .collect()
 }
 
-/// Every open frame, grouped by tree (plain threads by number, then tasks by number); `skip`
-/// leaves frames out (the caller's own).
-pub fn trees<'a>(frames: &'a Frames, skip: impl Fn(&OpenFrame) -> bool) -> Vec<OpenTree<'a>> {
-    let mut by_tree: BTreeMap<(u8, u64), Vec<&OpenFrame>> = BTreeMap::new();
-    for (_, f) in frames.iter() {
+/// Every open frame as plain data, grouped by tree; `skip` leaves frames out (the caller's
+/// own).
+pub fn collect(
+    frames: &Frames,
+    tables: &Tables,
+    now_ns: u64,
+    skip: impl Fn(&OpenFrame) -> bool,
+) -> OpenFrames {
+    let mut by_tree: BTreeMap<(u8, u64), Vec<(u64, &OpenFrame)>> = BTreeMap::new();
+    for (id, f) in frames.iter() {
         if skip(f) {
             continue;
         }
@@ -31,66 +47,46 @@ pub fn trees<'a>(frames: &'a Frames, skip: impl Fn(&OpenFrame) -> bool) -> Vec<O
         } else {
             (0, u64::from(f.thread))
         };
-        by_tree.entry(key).or_default().push(f);
+        by_tree.entry(key).or_default().push((id, f));
     }
-    by_tree
+    let trees = by_tree
         .into_iter()
-        .map(|((kind, n), mut frames)| {
-            frames.sort_by_key(|f| (f.depth, f.start_ns));
+        .map(|((kind, n), mut open)| {
+            open.sort_by_key(|(_, f)| (f.depth, f.start_ns));
+            // The tree's outermost open frame is its root: a root outlives its callees.
+            let root = open[0].1;
+            let origin = root.origin;
             OpenTree {
-                thread: if kind == 0 {
-                    n as u32
+                thread: if kind == 0 { n as u32 } else { root.thread },
+                thread_name: tables.thread_name(root.thread).map(str::to_string),
+                task: (kind == 1).then_some(n),
+                frames: open
+                    .iter()
+                    .map(|(_, f)| report::OpenFrame {
+                        name: tables.site(f.site).to_string(),
+                        open_for: Duration::from_nanos(now_ns.saturating_sub(f.start_ns)),
+                    })
+                    .collect(),
+                spawned_from: if origin != 0 {
+                    spawn_chain(frames, tables, origin)
                 } else {
-                    frames[0].thread
+                    Vec::new()
                 },
-                task: if kind == 1 { n } else { 0 },
-                frames,
             }
         })
-        .collect()
-}
-
-/// `  [01 main] a (open 1.2s) -> b (open 1.1s)` per tree.
-pub fn describe(trees: &[OpenTree<'_>], tables: &Tables, now_ns: u64) -> String {
-    let mut text = Vec::new();
-    for tree in trees {
-        text.extend_from_slice(b"  ");
-        if tree.task != 0 {
-            text.extend_from_slice(format!("[task {}]", tree.task).as_bytes());
-        } else {
-            label(
-                &mut text,
-                false,
-                tree.thread,
-                tables.thread_name(tree.thread),
-                0,
-            );
-        }
-        text.push(b' ');
-        for (i, f) in tree.frames.iter().enumerate() {
-            if i > 0 {
-                text.extend_from_slice(b" -> ");
-            }
-            text.extend_from_slice(tables.site(f.site).as_bytes());
-            text.extend_from_slice(b" (open ");
-            duration(&mut text, now_ns.saturating_sub(f.start_ns));
-            text.push(b')');
-        }
-        text.push(b'\n');
-    }
-    String::from_utf8_lossy(&text).into_owned()
+        .collect();
+    OpenFrames { trees }
 }
 
 /// The report: a headline and the trees; empty when nothing is open.
 pub fn report(headline: &str, frames: &Frames, tables: &Tables, now_ns: u64) -> String {
-    let trees = trees(frames, |_| false);
-    if trees.is_empty() {
+    let open = collect(frames, tables, now_ns, |_| false);
+    if open.is_empty() {
         return String::new();
     }
-    let count: usize = trees.iter().map(|t| t.frames.len()).sum();
     format!(
-        "{headline}: {count} traced frames never exited\n{}",
-        describe(&trees, tables, now_ns)
+        "{headline}: {} traced frames never exited\n{open}",
+        open.len()
     )
 }
 

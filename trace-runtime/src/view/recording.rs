@@ -25,9 +25,12 @@ const MAX_CHUNK: u32 = 64 << 20;
 const ITEM_SITE: u8 = 0x01;
 const ITEM_THREAD: u8 = 0x02;
 const ITEM_END: u8 = 0x03;
-/// Events: `0x80 | kind | unwinding << 2 | cancelled << 3 | async << 4 | same thread << 5`.
+/// Events: `0x80 | kind | unwinding << 3 | cancelled << 4 | async << 5 | same thread << 6`.
 const ITEM_EVENT: u8 = 0x80;
-const SAME_THREAD: u8 = 1 << 5;
+const UNWINDING_BIT: u8 = 1 << 3;
+const CANCELLED_BIT: u8 = 1 << 4;
+const ASYNC_BIT: u8 = 1 << 5;
+const SAME_THREAD: u8 = 1 << 6;
 
 /// CRC-32 (IEEE), as zlib and PNG compute it.
 pub fn crc32(bytes: &[u8]) -> u32 {
@@ -185,13 +188,13 @@ impl Consumer for Writer {
         let flags = raw.id & record::FLAG_MASK;
         let mut tag = ITEM_EVENT | kind;
         if flags & record::UNWINDING != 0 {
-            tag |= 1 << 2;
+            tag |= UNWINDING_BIT;
         }
         if flags & record::CANCELLED != 0 {
-            tag |= 1 << 3;
+            tag |= CANCELLED_BIT;
         }
         if flags & record::ASYNC != 0 {
-            tag |= 1 << 4;
+            tag |= ASYNC_BIT;
         }
         let same = raw.thread == self.deltas.thread && self.events > 0;
         if same {
@@ -211,7 +214,7 @@ impl Consumer for Writer {
         *last = id;
         put_varint(c, u64::from(raw.site));
         match raw.id & record::KIND_MASK {
-            record::ENTER | record::ORIGIN => {
+            record::ENTER | record::DECLARE | record::LINK => {
                 put_varint(c, zigzag(id.wrapping_sub(raw.aux) as i64))
             }
             record::TASK => put_varint(c, raw.aux),
@@ -446,16 +449,19 @@ impl Recording {
                     let skipped = it.varint().ok_or_else(bad)?;
                     self.end = Some((ticks, skipped));
                 }
-                t if t & 0xC0 == ITEM_EVENT => {
-                    let kind = u64::from(t & 3) << 56;
+                t if t & ITEM_EVENT != 0 => {
+                    let kind = u64::from(t & 7) << 56;
+                    if kind > record::LINK {
+                        return Err(format!("an event of unknown kind {}", t & 7));
+                    }
                     let mut flags = 0;
-                    if t & (1 << 2) != 0 {
+                    if t & UNWINDING_BIT != 0 {
                         flags |= record::UNWINDING;
                     }
-                    if t & (1 << 3) != 0 {
+                    if t & CANCELLED_BIT != 0 {
                         flags |= record::CANCELLED;
                     }
-                    if t & (1 << 4) != 0 {
+                    if t & ASYNC_BIT != 0 {
                         flags |= record::ASYNC;
                     }
                     if t & SAME_THREAD == 0 {
@@ -474,7 +480,7 @@ impl Recording {
                         return Err(format!("an event of undefined site {site}"));
                     }
                     let aux = match kind {
-                        record::ENTER | record::ORIGIN => {
+                        record::ENTER | record::DECLARE | record::LINK => {
                             id.wrapping_sub(unzigzag(it.varint().ok_or_else(bad)?) as u64)
                         }
                         record::TASK => it.varint().ok_or_else(bad)?,

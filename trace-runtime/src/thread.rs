@@ -1,0 +1,150 @@
+//! Following a chain across `std::thread::spawn`: drop-ins for `std::thread::spawn`, `Builder`
+//! and `scope` whose threads' chains start with the chain that spawned them, and [`Origin`],
+//! the same link by hand for thread pools and custom executors.
+
+use std::io;
+use std::thread::{JoinHandle, Scope, ScopedJoinHandle};
+
+/// Where a chain was: capture it in one place, adopt it in another, and the chains of the
+/// traced calls made while it is adopted start with the captured one (`a -> b => c`).
+///
+/// For thread pools and executors that run work elsewhere than where it was submitted:
+///
+/// ```
+/// use trace_runtime::thread::Origin;
+///
+/// let origin = Origin::capture(); // in the submitting call
+/// std::thread::spawn(move || {
+///     origin.adopt(|| {
+///         // traced calls here show the submitting chain first
+///     })
+/// })
+/// .join()
+/// .unwrap();
+/// ```
+///
+/// With rayon: `let origin = Origin::capture(); items.par_iter().for_each(|x| origin.adopt(|| work(x)));`
+#[derive(Clone, Default)]
+pub struct Origin {
+    #[cfg(feature = "enable")]
+    node: Option<std::sync::Arc<crate::capture::thread::Node>>,
+}
+
+impl Origin {
+    /// The calling thread's innermost traced frame (none outside traced code, or with tracing
+    /// off).
+    pub fn capture() -> Origin {
+        Origin {
+            #[cfg(feature = "enable")]
+            node: crate::capture::thread::creator(),
+        }
+    }
+
+    /// Runs `f` with this origin adopted: traced calls it makes at the bottom of the thread's
+    /// stack are linked to the captured frame.
+    pub fn adopt<R>(&self, f: impl FnOnce() -> R) -> R {
+        #[cfg(feature = "enable")]
+        {
+            struct Restore(Option<Option<std::sync::Arc<crate::capture::thread::Node>>>);
+            impl Drop for Restore {
+                fn drop(&mut self) {
+                    if let Some(previous) = self.0.take() {
+                        crate::capture::thread::unadopt(previous);
+                    }
+                }
+            }
+            let _restore = Restore(crate::capture::thread::adopt(self.node.clone()));
+            f()
+        }
+        #[cfg(not(feature = "enable"))]
+        f()
+    }
+}
+
+/// `std::thread::spawn`, with the new thread's chains starting with the caller's.
+///
+/// ```
+/// let handle = trace_runtime::thread::spawn(|| 1 + 1);
+/// assert_eq!(handle.join().unwrap(), 2);
+/// ```
+pub fn spawn<F, T>(f: F) -> JoinHandle<T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    let origin = Origin::capture();
+    std::thread::spawn(move || origin.adopt(f))
+}
+
+/// `std::thread::scope`'s scope, whose spawned threads' chains start with the caller's.
+#[derive(Clone, Copy)]
+pub struct TracedScope<'scope, 'env> {
+    scope: &'scope Scope<'scope, 'env>,
+}
+
+impl<'scope, 'env> TracedScope<'scope, 'env> {
+    /// `Scope::spawn`, following the chain.
+    pub fn spawn<F, T>(&self, f: F) -> ScopedJoinHandle<'scope, T>
+    where
+        F: FnOnce() -> T + Send + 'scope,
+        T: Send + 'scope,
+    {
+        let origin = Origin::capture();
+        self.scope.spawn(move || origin.adopt(f))
+    }
+}
+
+/// `std::thread::scope`, whose spawned threads' chains start with the caller's.
+///
+/// ```
+/// let n = trace_runtime::thread::scope(|s| s.spawn(|| 2).join().unwrap());
+/// assert_eq!(n, 2);
+/// ```
+pub fn scope<'env, F, T>(f: F) -> T
+where
+    F: for<'scope> FnOnce(TracedScope<'scope, 'env>) -> T,
+{
+    std::thread::scope(|s| f(TracedScope { scope: s }))
+}
+
+/// `std::thread::Builder`, following the chain into the thread it spawns.
+///
+/// ```
+/// let handle = trace_runtime::thread::Builder::new().name("worker".into()).spawn(|| 3).unwrap();
+/// assert_eq!(handle.join().unwrap(), 3);
+/// ```
+#[derive(Debug)]
+pub struct Builder(std::thread::Builder);
+
+impl Default for Builder {
+    fn default() -> Self {
+        Builder::new()
+    }
+}
+
+impl Builder {
+    /// `std::thread::Builder::new`.
+    pub fn new() -> Builder {
+        Builder(std::thread::Builder::new())
+    }
+
+    /// Names the thread.
+    pub fn name(self, name: String) -> Builder {
+        Builder(self.0.name(name))
+    }
+
+    /// Sets the thread's stack size.
+    pub fn stack_size(self, size: usize) -> Builder {
+        Builder(self.0.stack_size(size))
+    }
+
+    /// `std::thread::Builder::spawn`, following the chain.
+    pub fn spawn<F, T>(self, f: F) -> io::Result<JoinHandle<T>>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let origin = Origin::capture();
+        self.0.spawn(move || origin.adopt(f))
+    }
+}

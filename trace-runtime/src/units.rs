@@ -1,0 +1,70 @@
+//! A duration's text and decimal digits: spelled here once, for the views and for the plain
+//! reports alike.
+
+/// `850ns`, `12.3µs`, `4.5ms`, `2.01s`: rounded to the digits shown.
+pub fn duration(buf: &mut Vec<u8>, ns: u64) {
+    let (scaled, decimals, unit): (u64, u32, &str) = match ns {
+        0..=999 => (ns, 0, "ns"),
+        1_000..=999_949 => ((ns + 50) / 100, 1, "µs"),
+        999_950..=999_949_999 => ((ns + 50_000) / 100_000, 1, "ms"),
+        _ => ((ns + 5_000_000) / 10_000_000, 2, "s"),
+    };
+    let div = 10u64.pow(decimals);
+    push_u64(buf, scaled / div);
+    if decimals > 0 {
+        buf.push(b'.');
+        let frac = scaled % div;
+        if decimals == 2 && frac < 10 {
+            buf.push(b'0');
+        }
+        push_u64(buf, frac);
+    }
+    buf.extend_from_slice(unit.as_bytes());
+}
+
+/// A duration as a `String`, for reports.
+pub fn duration_string(ns: u64) -> String {
+    let mut b = Vec::new();
+    duration(&mut b, ns);
+    String::from_utf8_lossy(&b).into_owned()
+}
+
+/// Decimal digits of `n`, without going through `fmt`.
+pub fn push_u64(buf: &mut Vec<u8>, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    buf.extend_from_slice(&digits[i..]);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_pick_a_readable_unit() {
+        let cases = [
+            (0, "0ns"),
+            (999, "999ns"),
+            (1_500, "1.5µs"),
+            (12_345, "12.3µs"),
+            (999_949, "999.9µs"),
+            (999_950, "1.0ms"),
+            (2_500_000, "2.5ms"),
+            (3_210_000_000, "3.21s"),
+            (3_005_000_000, "3.01s"),
+            (12_000_000_000, "12.00s"),
+        ];
+        for (ns, want) in cases {
+            assert_eq!(duration_string(ns), want);
+        }
+    }
+
+}
