@@ -145,10 +145,13 @@ macro_rules! __trace_enter {
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __trace_instrument {
-    ([$($site:tt)+]; $future:expr) => {{
+    ([$($site:tt)+]; created $created:expr; $future:expr) => {{
         $crate::__trace_site!($($site)+);
-        $crate::__private::Instrumented::new(&__TRACE_SITE, $future)
+        $crate::__private::Instrumented::new_from(&__TRACE_SITE, $created, $future)
     }};
+    ([$($site:tt)+]; $future:expr) => {
+        $crate::__trace_instrument!([$($site)+]; created $crate::__private::created(); $future)
+    };
 }
 
 /// Wraps a traced async fn's body, with a `tracing` span entered on every poll.
@@ -156,12 +159,15 @@ macro_rules! __trace_instrument {
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __trace_instrument {
-    ([$($site:tt)+]; $future:expr) => {{
+    ([$($site:tt)+]; created $created:expr; $future:expr) => {{
         $crate::__trace_site!($($site)+);
-        $crate::__private::Instrumented::new_span(&__TRACE_SITE, $future, |depth, task| {
+        $crate::__private::Instrumented::new_span(&__TRACE_SITE, $created, $future, |depth, task| {
             $crate::__trace_span!(depth, task; $($site)+)
         })
     }};
+    ([$($site:tt)+]; $future:expr) => {
+        $crate::__trace_instrument!([$($site)+]; created $crate::__private::created(); $future)
+    };
 }
 
 /// The `tracing` span of a call. Its name must be static: the compile-time name. A site whose
@@ -192,6 +198,7 @@ macro_rules! __trace_span {
 pub use crate::__trace_enter as enter;
 pub use crate::__trace_instrument as instrument;
 pub use core::any::type_name;
+pub use core::future::Future;
 pub use core::{concat, module_path};
 
 #[cfg(feature = "tracing")]
@@ -199,6 +206,35 @@ pub use tracing;
 
 #[cfg(feature = "enable")]
 pub use crate::capture::task::Instrumented;
+
+/// Where a traced async fn's future is being created: the caller's frame, captured when the fn
+/// is called so that a task spawned with it continues the caller's chain.
+#[cfg(feature = "enable")]
+pub use crate::capture::thread::Created;
+
+/// The frame a traced async fn is called in.
+#[cfg(feature = "enable")]
+#[inline]
+pub fn created() -> Created {
+    crate::capture::thread::created()
+}
+
+/// Nothing to capture without the runtime's `enable` feature.
+#[cfg(not(feature = "enable"))]
+pub struct Created;
+
+/// Nothing to capture without the runtime's `enable` feature.
+#[cfg(not(feature = "enable"))]
+#[inline(always)]
+pub fn created() -> Created {
+    Created
+}
+
+/// Names lifetimes an `impl Future` return type must capture (edition 2021 captures only the
+/// lifetimes named in its bounds): `impl Future<Output = T> + Captures<(&'a (), &'b ())>`.
+pub trait Captures<T: ?Sized> {}
+
+impl<T: ?Sized, U: ?Sized> Captures<T> for U {}
 
 /// Without the runtime's `enable` feature the adaptor only polls the future.
 #[cfg(not(feature = "enable"))]
@@ -208,6 +244,11 @@ pub struct Instrumented<F>(F);
 impl<F> Instrumented<F> {
     /// Wraps nothing.
     pub fn new(_site: &'static Site, future: F) -> Self {
+        Instrumented(future)
+    }
+
+    /// Wraps nothing.
+    pub fn new_from(_site: &'static Site, _created: Created, future: F) -> Self {
         Instrumented(future)
     }
 }

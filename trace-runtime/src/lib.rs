@@ -148,21 +148,21 @@ pub fn flush() {
 }
 
 mod capture;
-pub mod thread;
 #[cfg(any(feature = "enable", feature = "read"))]
 mod collect;
 #[cfg(any(feature = "enable", feature = "read"))]
 mod config;
 mod filter;
 mod report;
+pub mod thread;
 pub use report::{OpenFrame, OpenFrames, OpenTree};
-mod units;
 #[cfg(feature = "enable")]
 mod hooks;
 #[cfg(feature = "enable")]
 mod setup;
 #[cfg(feature = "enable")]
 mod sink;
+mod units;
 #[cfg(any(feature = "enable", feature = "read"))]
 mod view;
 

@@ -102,7 +102,12 @@ impl fmt::Display for OpenFrames {
             } else {
                 "tasks and threads"
             };
-            write!(f, "  {} {what} spawned from {}:", trees.len(), from.join(" -> "))?;
+            write!(
+                f,
+                "  {} {what} spawned from {}:",
+                trees.len(),
+                from.join(" -> ")
+            )?;
             // By where they are blocked, most first.
             let mut blocked: BTreeMap<&str, (usize, Duration)> = BTreeMap::new();
             for tree in &trees {

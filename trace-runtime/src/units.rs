@@ -66,5 +66,4 @@ mod tests {
             assert_eq!(duration_string(ns), want);
         }
     }
-
 }

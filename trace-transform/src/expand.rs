@@ -229,11 +229,20 @@ fn take_mark(attrs: &mut Vec<Attribute>) -> Option<usize> {
 /// A fn item of any kind: its attributes and body.
 trait FnLike: Clone {
     fn parts(&mut self) -> (&mut Vec<Attribute>, &mut syn::Block);
+
+    /// The traced copy as a fn that builds its future when called, where the shape allows.
+    fn eager(&self, _spec: &GuardSpec) -> Option<Self> {
+        None
+    }
 }
 
 impl FnLike for syn::ItemFn {
     fn parts(&mut self) -> (&mut Vec<Attribute>, &mut syn::Block) {
         (&mut self.attrs, &mut self.block)
+    }
+
+    fn eager(&self, spec: &GuardSpec) -> Option<Self> {
+        crate::eager::eager(self, spec)
     }
 }
 
@@ -270,6 +279,15 @@ impl Split {
         f.parts()
             .0
             .push(syn::parse_quote!(#[cfg(not(feature = "trace"))]));
+        if spec.kind == GuardKind::AsyncBody {
+            if let Some(mut eager) = traced.eager(spec) {
+                eager
+                    .parts()
+                    .0
+                    .push(syn::parse_quote!(#[cfg(feature = "trace")]));
+                return vec![f, eager];
+            }
+        }
         let (attrs, block) = traced.parts();
         attrs.push(syn::parse_quote!(#[cfg(feature = "trace")]));
         match spec.kind {

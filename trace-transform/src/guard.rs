@@ -74,6 +74,14 @@ impl GuardSpec {
         syn::parse_quote!(#runtime::__private::instrument!([#name]; #future))
     }
 
+    /// An async block wrapped in the adaptor with the frame the fn was called in, captured in
+    /// the binding `created` before the future existed.
+    pub fn wrap_future_from(&self, created: &syn::Ident, future: &syn::Expr) -> syn::Expr {
+        let runtime = &self.runtime;
+        let name = self.name.site().tokens();
+        syn::parse_quote!(#runtime::__private::instrument!([#name]; created #created; #future))
+    }
+
     /// The attribute the rewriter puts on a fn that needs its body wrapped (async fns): the
     /// macro then does the wrapping, with the name the rewriter saw, and only when the feature
     /// is on.

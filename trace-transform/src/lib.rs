@@ -6,6 +6,7 @@
 //! the same statement into the original text by byte offset.
 
 pub mod args;
+pub mod eager;
 pub mod expand;
 pub mod guard;
 pub mod name;

@@ -46,10 +46,16 @@ impl<F> Instrumented<F> {
     /// `process`'s future inside the caller): if it becomes a task of its own, its chain goes
     /// on through that frame.
     pub fn new(site: &'static Site, inner: F) -> Self {
+        Instrumented::new_from(site, thread::created(), inner)
+    }
+
+    /// Wraps a future created in the frame `created` names (captured when the traced fn was
+    /// called, before the future existed).
+    pub fn new_from(site: &'static Site, created: Created, inner: F) -> Self {
         Instrumented {
             inner: ManuallyDrop::new(inner),
             site,
-            created: Some(thread::created()),
+            created: Some(created),
             frame: None,
             polling: false,
             #[cfg(feature = "tracing")]
@@ -63,10 +69,11 @@ impl<F> Instrumented<F> {
     #[cfg(feature = "tracing")]
     pub fn new_span(
         site: &'static Site,
+        created: Created,
         inner: F,
         make_span: fn(u32, u64) -> tracing::Span,
     ) -> Self {
-        let mut this = Instrumented::new(site, inner);
+        let mut this = Instrumented::new_from(site, created, inner);
         this.make_span = Some(make_span);
         this
     }

@@ -705,9 +705,9 @@ pub(crate) fn place(site: &'static Site, origin: Option<&Created>) -> Option<Pla
 }
 
 /// Where a traced future was created: the frame (as a node) and when.
-pub(crate) struct Created {
-    pub node: Option<Arc<Node>>,
-    pub ticks: u64,
+pub struct Created {
+    pub(crate) node: Option<Arc<Node>>,
+    pub(crate) ticks: u64,
 }
 
 /// The frame a traced future is created in, captured when it is created (outside any frame:

@@ -328,7 +328,11 @@ impl Decoder {
             record::DECLARE => {
                 if !self.frames.known(id) {
                     let (depth, task) = self.frames.under(raw.aux).unwrap_or((0, 0));
-                    let parent = if self.frames.known(raw.aux) { raw.aux } else { 0 };
+                    let parent = if self.frames.known(raw.aux) {
+                        raw.aux
+                    } else {
+                        0
+                    };
                     self.frames.retired.insert(
                         id,
                         OpenFrame {

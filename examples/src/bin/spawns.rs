@@ -1,0 +1,185 @@
+//! Chains across spawns: which chain of calls reached `d`, when `d` runs in a task spawned by a
+//! call in another task, or on a thread started by a traced call. One scenario per argument.
+//!
+//! ```text
+//! cargo run -p trace-examples --bin spawns --features trace -- tokio
+//! ```
+
+use std::time::Duration;
+
+use trace_runtime::trace;
+
+#[trace]
+fn d(scenario: &str) {
+    println!("{scenario}: {}", trace_runtime::chain());
+}
+
+#[trace]
+async fn process(scenario: &'static str) {
+    tokio::task::yield_now().await;
+    d(scenario);
+}
+
+#[trace]
+async fn handle(scenario: &'static str) {
+    // `process(..)` is created here: its task's chain goes on from this call.
+    tokio::spawn(process(scenario)).await.unwrap();
+}
+
+#[trace]
+async fn accept(scenario: &'static str) {
+    tokio::spawn(handle(scenario)).await.unwrap();
+}
+
+#[trace]
+fn serve(rt: &tokio::runtime::Runtime, scenario: &'static str) {
+    rt.block_on(accept(scenario));
+}
+
+#[trace]
+async fn level3() {
+    d("nested");
+}
+
+#[trace]
+async fn level2() {
+    tokio::spawn(level3()).await.unwrap();
+}
+
+#[trace]
+async fn level1() {
+    tokio::spawn(level2()).await.unwrap();
+}
+
+/// Creates a future and hands it to someone else to spawn: its origin is where it was made.
+#[trace]
+async fn make_and_finish(
+    tx: tokio::sync::oneshot::Sender<
+        std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>,
+    >,
+) {
+    let _ = tx.send(Box::pin(process("finished-origin")));
+}
+
+#[trace]
+fn work(item: u32) {
+    d(if item == 0 { "rayon" } else { "rayon-other" });
+}
+
+#[trace]
+fn blocking_work() {
+    d("blocking");
+}
+
+#[trace]
+fn start_threads() {
+    trace_runtime::thread::spawn(|| d("thread-spawn"))
+        .join()
+        .unwrap();
+    trace_runtime::thread::Builder::new()
+        .name("built".into())
+        .spawn(|| d("thread-builder"))
+        .unwrap()
+        .join()
+        .unwrap();
+    trace_runtime::thread::scope(|s| {
+        s.spawn(|| d("thread-scope"));
+    });
+}
+
+#[trace]
+fn start_rayon() {
+    use rayon::prelude::*;
+    let origin = trace_runtime::thread::Origin::capture();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(2)
+        .build()
+        .unwrap();
+    pool.install(|| {
+        [0u32]
+            .par_iter()
+            .for_each(|&item| origin.adopt(|| work(item)));
+    });
+}
+
+#[trace]
+async fn offload() {
+    let origin = trace_runtime::thread::Origin::capture();
+    tokio::task::spawn_blocking(move || origin.adopt(blocking_work))
+        .await
+        .unwrap();
+}
+
+#[trace]
+async fn fan_out() {
+    let mut set = tokio::task::JoinSet::new();
+    set.spawn(process("joinset"));
+    while set.join_next().await.is_some() {}
+}
+
+#[trace]
+async fn local_spawn() {
+    tokio::task::spawn_local(process("local")).await.unwrap();
+}
+
+#[trace]
+async fn spawn_on_pool(pool: &futures::executor::ThreadPool) {
+    let (tx, rx) = futures::channel::oneshot::channel::<()>();
+    let job = process_futures(tx);
+    pool.spawn_ok(job);
+    let _ = rx.await;
+}
+
+#[trace]
+async fn process_futures(tx: futures::channel::oneshot::Sender<()>) {
+    d("futures");
+    let _ = tx.send(());
+}
+
+fn multi_thread() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+fn main() {
+    let scenario = std::env::args().nth(1).unwrap_or_else(|| "tokio".into());
+    match scenario.as_str() {
+        "tokio" => serve(&multi_thread(), "tokio"),
+        "current" => {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            serve(&rt, "current");
+        }
+        "nested" => multi_thread().block_on(level1()),
+        "finished-origin" => multi_thread().block_on(async {
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            tokio::spawn(make_and_finish(tx)).await.unwrap();
+            // The task that made the future has finished; spawn it now.
+            let future = rx.await.unwrap();
+            tokio::time::sleep(Duration::from_millis(1)).await;
+            tokio::spawn(future).await.unwrap();
+        }),
+        "joinset" => multi_thread().block_on(fan_out()),
+        "local" => {
+            let rt = multi_thread();
+            let local = tokio::task::LocalSet::new();
+            local.block_on(&rt, local_spawn());
+        }
+        "blocking" => multi_thread().block_on(offload()),
+        "threads" => start_threads(),
+        "rayon" => start_rayon(),
+        "futures" => {
+            let pool = futures::executor::ThreadPool::builder()
+                .pool_size(2)
+                .create()
+                .unwrap();
+            futures::executor::block_on(spawn_on_pool(&pool));
+        }
+        other => panic!("unknown scenario {other}"),
+    }
+}
