@@ -325,27 +325,25 @@ impl Decoder {
                     }
                 }
             }
-            record::DECLARE => {
-                if !self.frames.known(id) {
-                    let (depth, task) = self.frames.under(raw.aux).unwrap_or((0, 0));
-                    let parent = if self.frames.known(raw.aux) {
-                        raw.aux
-                    } else {
-                        0
-                    };
-                    self.frames.retired.insert(
-                        id,
-                        OpenFrame {
-                            site: raw.site,
-                            thread: raw.thread,
-                            task,
-                            depth,
-                            start_ns: ts_ns,
-                            parent,
-                            origin: 0,
-                        },
-                    );
-                }
+            record::DECLARE if !self.frames.known(id) => {
+                let (depth, task) = self.frames.under(raw.aux).unwrap_or((0, 0));
+                let parent = if self.frames.known(raw.aux) {
+                    raw.aux
+                } else {
+                    0
+                };
+                self.frames.retired.insert(
+                    id,
+                    OpenFrame {
+                        site: raw.site,
+                        thread: raw.thread,
+                        task,
+                        depth,
+                        start_ns: ts_ns,
+                        parent,
+                        origin: 0,
+                    },
+                );
             }
             record::LINK => {
                 let root = match self.frames.map.get_mut(&id) {
