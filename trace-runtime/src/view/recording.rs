@@ -521,6 +521,50 @@ impl Recording {
     }
 }
 
+impl Recording {
+    /// Replays the recording into one view and hands the view back, for views whose answer
+    /// is read from their state rather than written to an output.
+    pub fn replay_into<C: Consumer + 'static>(&self, view: C) -> C {
+        let shared = std::sync::Arc::new(std::sync::Mutex::new(view));
+        self.replay(&mut [Box::new(Shared(shared.clone())) as Box<dyn Consumer>]);
+        match std::sync::Arc::try_unwrap(shared) {
+            Ok(m) => m.into_inner().unwrap_or_else(|e| e.into_inner()),
+            Err(_) => unreachable!("the replay dropped its handle"),
+        }
+    }
+}
+
+/// A view lent to a replay: the replay holds one handle, the caller the other.
+struct Shared<C>(std::sync::Arc<std::sync::Mutex<C>>);
+
+impl<C: Consumer> Consumer for Shared<C> {
+    fn start(&mut self, cal: &Calibration) {
+        self.lock().start(cal);
+    }
+    fn raw(&mut self, raw: &Raw, tables: &Tables) {
+        self.lock().raw(raw, tables);
+    }
+    fn event(
+        &mut self,
+        event: &crate::collect::event::Event,
+        ctx: &crate::collect::decode::Ctx<'_>,
+    ) {
+        self.lock().event(event, ctx);
+    }
+    fn flush(&mut self) {
+        self.lock().flush();
+    }
+    fn finish(&mut self, end: &End<'_>) {
+        self.lock().finish(end);
+    }
+}
+
+impl<C> Shared<C> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, C> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
