@@ -66,13 +66,20 @@ pub enum Command {
     Diff(Diff),
 }
 
-const READ_NOTES: &str =
-    "FILE is a recording made with TRACE_RECORD=FILE. FN is a full name or a path suffix \
-(`d`, `db::get`), as TRACE_FOCUS takes it. A recording cut short is read up to its last complete \
-chunk, and what was lost is said on stderr. Exit codes: 0 done, 2 the file is not a readable \
-recording.";
+/// What every viewer command's help ends with.
+macro_rules! read_notes {
+    () => {
+        "
 
-const REPLAY_EXAMPLES: &str = "\
+FILE is a recording made with TRACE_RECORD=FILE. FN is a full name or a path suffix (`d`,
+`db::get`), as TRACE_FOCUS takes it. A recording cut short is read up to its last complete
+chunk, and what was lost is said on stderr. Output to a terminal is coloured (NO_COLOR turns it
+off). Exit codes: 0 done, 2 bad input (not a readable recording, an unknown fn)."
+    };
+}
+
+const REPLAY_EXAMPLES: &str = concat!(
+    "\
 Examples:
   trace-rewriter replay run.trace                      every tree
   trace-rewriter replay run.trace --focus db::get      only the chains through db::get
@@ -81,43 +88,62 @@ Examples:
 
 A frame left out by --exclude, --depth, --thread, --task, --since or --until takes only
 itself out: the frames it called stay at their recorded depth, as with TRACE_FILTER. --min
-takes a short call out with everything it called.";
+takes a short call out with everything it called.",
+    read_notes!()
+);
 
-const REPORT_EXAMPLES: &str = "\
+const REPORT_EXAMPLES: &str = concat!(
+    "\
 Examples:
   trace-rewriter report run.trace                      by total time
   trace-rewriter report run.trace --sort self          where the time is spent
-  trace-rewriter report run.trace --json > report.json the TRACE_SUMMARY_JSON document";
+  trace-rewriter report run.trace --json > report.json the TRACE_SUMMARY_JSON document",
+    read_notes!()
+);
 
-const CHAINS_EXAMPLES: &str = "\
+const CHAINS_EXAMPLES: &str = concat!(
+    "\
 Examples:
   trace-rewriter chains run.trace d                    who reached any fn named d
-  trace-rewriter chains run.trace demo::db::get";
+  trace-rewriter chains run.trace demo::db::get",
+    read_notes!()
+);
 
-const GRAPH_EXAMPLES: &str = "\
+const GRAPH_EXAMPLES: &str = concat!(
+    "\
 Examples:
-  trace-rewriter graph run.trace db::get               who calls db::get, whom it calls";
+  trace-rewriter graph run.trace db::get               who calls db::get, whom it calls",
+    read_notes!()
+);
 
-const OPEN_EXAMPLES: &str = "\
+const OPEN_EXAMPLES: &str = concat!(
+    "\
 Examples:
-  trace-rewriter open run.trace                        what never finished";
+  trace-rewriter open run.trace                        what never finished",
+    read_notes!()
+);
 
-const EXPORT_EXAMPLES: &str = "\
+const EXPORT_EXAMPLES: &str = concat!(
+    "\
 Examples:
   trace-rewriter export run.trace --format chrome > trace.json   open it in ui.perfetto.dev
   trace-rewriter export run.trace --format folded | inferno-flamegraph > flame.svg
 
 The output is byte for byte what the run wrote with TRACE_FORMAT=FORMAT (and TRACE_FOCUS,
 TRACE_SUMMARY, TRACE_FILTER=min=.. for --focus, --summary, --min). Reports go where the run
-sent them: into the trace for human and folded, to stderr for jsonl and chrome.";
+sent them: into the trace for human and folded, to stderr for jsonl and chrome.",
+    read_notes!()
+);
 
-const DIFF_EXAMPLES: &str = "\
+const DIFF_EXAMPLES: &str = concat!(
+    "\
 Examples:
-  trace-rewriter diff before.trace after.trace         what changed, largest change first";
+  trace-rewriter diff before.trace after.trace         what changed, largest change first",
+    read_notes!()
+);
 
 /// A recording to read.
 #[derive(Args, Debug, Clone)]
-#[command(after_long_help = READ_NOTES)]
 pub struct Recorded {
     /// The recording (made with TRACE_RECORD=FILE).
     pub file: PathBuf,
