@@ -244,3 +244,141 @@ impl<C: Consumer> Consumer for Select<C> {
         self.inner.finish(end);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+    use crate::capture::clock::Calibration;
+    use crate::capture::record::{ENTER, EXIT};
+    use crate::collect::event::{Raw, Tables};
+    use crate::view::recording::Recording;
+    use crate::view::trees::Trees;
+
+    /// A shared buffer as a view's output.
+    #[derive(Clone, Default)]
+    struct Buf(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Buf {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// main (m) calls a, which calls b then d; then m calls b. One tick is one nanosecond.
+    fn run() -> Recording {
+        let raw = |ts, id, site, aux| Raw {
+            thread: 1,
+            ts,
+            id,
+            site,
+            aux,
+        };
+        let mut tables = Tables::default();
+        tables.sites = ["demo::m", "demo::a", "demo::b", "demo::d"]
+            .map(Into::into)
+            .to_vec();
+        tables.threads.insert(1, Some("main".into()));
+        Recording {
+            cal: Calibration {
+                origin: 0,
+                ns_per_tick: 1.0,
+            },
+            raws: vec![
+                raw(0, 1 | ENTER, 0, 0),
+                raw(10, 2 | ENTER, 1, 1),
+                raw(20, 3 | ENTER, 2, 2),
+                raw(30, 3 | EXIT, 2, 0),
+                raw(40, 4 | ENTER, 3, 2),
+                raw(50, 4 | EXIT, 3, 0),
+                raw(60, 2 | EXIT, 1, 0),
+                raw(70, 5 | ENTER, 2, 1),
+                raw(80, 5 | EXIT, 2, 0),
+                raw(100, 1 | EXIT, 0, 0),
+            ],
+            tables,
+            end: Some((100, 0)),
+            damage: None,
+        }
+    }
+
+    fn show(rules: Selection) -> String {
+        let buf = Buf::default();
+        let view = Select::new(Trees::new(false, Box::new(buf.clone())), rules);
+        run().replay(&mut [Box::new(view) as Box<dyn Consumer>]);
+        let bytes = buf.0.lock().unwrap().clone();
+        String::from_utf8(bytes).unwrap()
+    }
+
+    #[test]
+    fn focus_keeps_the_chains_through_the_fn_only() {
+        let rules = Selection {
+            focus: Some("d".into()),
+            ..Selection::default()
+        };
+        assert_eq!(
+            show(rules),
+            "\
+[01 main] -> demo::m
+[01 main]   -> demo::a
+[01 main]     -> demo::d
+[01 main]     <- demo::d 10ns
+[01 main]   <- demo::a 50ns
+[01 main] <- demo::m 100ns
+"
+        );
+    }
+
+    #[test]
+    fn a_left_out_frame_leaves_its_callees_at_their_depth() {
+        let rules = Selection {
+            exclude: vec!["demo::a".into()],
+            ..Selection::default()
+        };
+        assert_eq!(
+            show(rules),
+            "\
+[01 main] -> demo::m
+[01 main]     -> demo::b
+[01 main]     <- demo::b 10ns
+[01 main]     -> demo::d
+[01 main]     <- demo::d 10ns
+[01 main]   -> demo::b
+[01 main]   <- demo::b 10ns
+[01 main] <- demo::m 100ns
+"
+        );
+    }
+
+    #[test]
+    fn a_time_window_keeps_frames_entered_in_it_whole() {
+        let rules = Selection {
+            since_ns: Some(15),
+            until_ns: Some(70),
+            max_depth: Some(1),
+            ..Selection::default()
+        };
+        assert_eq!(show(rules), "");
+        let rules = Selection {
+            since_ns: Some(15),
+            until_ns: Some(75),
+            ..Selection::default()
+        };
+        assert_eq!(
+            show(rules),
+            "\
+[01 main]     -> demo::b
+[01 main]     <- demo::b 10ns
+[01 main]     -> demo::d
+[01 main]     <- demo::d 10ns
+[01 main]   -> demo::b
+[01 main]   <- demo::b 10ns
+"
+        );
+    }
+}
