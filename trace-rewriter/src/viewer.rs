@@ -42,7 +42,7 @@ fn print(text: &[u8]) {
 
 /// Colour on a terminal, unless `NO_COLOR` is set.
 fn colour() -> bool {
-    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").map_or(true, |v| v.is_empty())
+    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
 fn duration(option: &str, text: &Option<String>) -> Result<Option<u64>, Diagnostic> {

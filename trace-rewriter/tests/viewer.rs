@@ -120,7 +120,7 @@ fn mask(text: &str) -> String {
             from[digits + n..]
                 .chars()
                 .next()
-                .map_or(true, |c| !c.is_alphanumeric())
+                .is_none_or(|c| !c.is_alphanumeric())
         };
         match unit {
             Some(u) if !glued && end_ok(u.len()) => {

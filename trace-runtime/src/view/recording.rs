@@ -627,6 +627,10 @@ mod tests {
         assert!(rec.end.is_some());
         assert_eq!(rec.raws.len(), 52);
         assert_eq!(&*rec.tables.sites[0], "exits::main");
+        // Tasks moving between four workers.
+        let rec = Recording::parse(include_bytes!("../../tests/data/tokio-multi.trace")).unwrap();
+        assert_eq!(rec.damage, None);
+        assert_eq!(rec.tables.threads.len(), 4);
     }
 
     #[test]

@@ -47,11 +47,11 @@ impl Selection {
             name.starts_with(p.as_str()) || name.trim_start_matches('<').starts_with(p.as_str())
         });
         !excluded
-            && self.max_depth.map_or(true, |d| e.depth <= d)
-            && self.thread.map_or(true, |t| e.thread == t)
-            && self.task.map_or(true, |t| e.task == t)
-            && self.since_ns.map_or(true, |s| e.ts_ns >= s)
-            && self.until_ns.map_or(true, |u| e.ts_ns < u)
+            && self.max_depth.is_none_or(|d| e.depth <= d)
+            && self.thread.is_none_or(|t| e.thread == t)
+            && self.task.is_none_or(|t| e.task == t)
+            && self.since_ns.is_none_or(|s| e.ts_ns >= s)
+            && self.until_ns.is_none_or(|u| e.ts_ns < u)
     }
 }
 
@@ -279,10 +279,12 @@ mod tests {
             site,
             aux,
         };
-        let mut tables = Tables::default();
-        tables.sites = ["demo::m", "demo::a", "demo::b", "demo::d"]
-            .map(Into::into)
-            .to_vec();
+        let mut tables = Tables {
+            sites: ["demo::m", "demo::a", "demo::b", "demo::d"]
+                .map(Into::into)
+                .to_vec(),
+            ..Tables::default()
+        };
         tables.threads.insert(1, Some("main".into()));
         Recording {
             cal: Calibration {
