@@ -174,7 +174,7 @@ mod tests {
     }
 
     #[test]
-    fn changes_are_listed_largest_first_with_appeared_and_vanished_chains() {
+    fn changes_are_listed_largest_first_then_by_calls_with_appeared_and_vanished_chains() {
         let a = profile(
             &[("m", 1, 10_000), ("a", 2, 4_000), ("old", 1, 500)],
             &[("m", 1, 10_000), ("m;a", 2, 4_000), ("m;old", 1, 500)],
@@ -187,17 +187,17 @@ mod tests {
             render(&a, &b),
             "\
 fns, by change in total time (calls and total, before -> after):
-        2 -> 3         4.0µs -> 9.0µs        +5.0µs  a
-        1 -> 1        10.0µs -> 12.0µs       +2.0µs  m
-        0 -> 4           0ns -> 2.0µs        +2.0µs  new
-        1 -> 0         500ns -> 0ns          -500ns  old
+        2 -> 3           4.0µs -> 9.0µs         +5.0µs  a
+        0 -> 4             0ns -> 2.0µs         +2.0µs  new
+        1 -> 1          10.0µs -> 12.0µs        +2.0µs  m
+        1 -> 0           500ns -> 0ns           -500ns  old
 chains in both runs, by change in total time:
-        2 -> 3         4.0µs -> 9.0µs        +5.0µs  m -> a
-        1 -> 1        10.0µs -> 12.0µs       +2.0µs  m
+        2 -> 3           4.0µs -> 9.0µs         +5.0µs  m -> a
+        1 -> 1          10.0µs -> 12.0µs        +2.0µs  m
 chains that appeared: 1
-        0 -> 4           0ns -> 2.0µs        +2.0µs  m -> new
+        0 -> 4             0ns -> 2.0µs         +2.0µs  m -> new
 chains that vanished: 1
-        1 -> 0         500ns -> 0ns          -500ns  m -> old
+        1 -> 0           500ns -> 0ns           -500ns  m -> old
 "
         );
     }
