@@ -13,6 +13,10 @@ Examples:
   trace-rewriter run . -- run --bin app       trace a copy, run a binary
   trace-rewriter instrument . --check         exit 1 and list files that would change
   trace-rewriter instrument src/lib.rs --diff print the change, write nothing
+  TRACE_RECORD=run.trace cargo run --features trace
+                                              record a run, then look at it many ways:
+  trace-rewriter replay run.trace --focus db::get
+  trace-rewriter report run.trace --sort self
 
 Exit codes: 0 done, 1 --check found files to change, 2 bad input (nothing written),
 3 internal error (the tool's own work failed: writing a file or the traced copy, running
@@ -39,6 +43,230 @@ pub enum Command {
     Run(Run),
     /// Print one file as it will compile once instrumented (pretty-printed, comments dropped).
     Preview(Preview),
+    /// Print a recording's call trees: every thread's, then every task's, each in time order.
+    #[command(after_help = REPLAY_EXAMPLES)]
+    Replay(Replay),
+    /// Per fn calls, total, self, min, mean and max time of a recording.
+    #[command(after_help = REPORT_EXAMPLES)]
+    Report(Report),
+    /// Every distinct chain of calls that reached a fn, with calls, total and max time.
+    #[command(after_help = CHAINS_EXAMPLES)]
+    Chains(FnQuery),
+    /// A fn's callers and callees, weighted by calls and time.
+    #[command(after_help = GRAPH_EXAMPLES)]
+    Graph(FnQuery),
+    /// Frames still open when the recording ended, with their chains and how long they were open.
+    #[command(after_help = OPEN_EXAMPLES)]
+    Open(Recorded),
+    /// Print a recording exactly as the run printed it live with that TRACE_FORMAT.
+    #[command(after_help = EXPORT_EXAMPLES)]
+    Export(Export),
+    /// Compare two recordings: per fn and per chain, calls and time before and after.
+    #[command(after_help = DIFF_EXAMPLES)]
+    Diff(Diff),
+}
+
+/// What every viewer command's help ends with.
+macro_rules! read_notes {
+    () => {
+        "
+
+FILE is a recording made with TRACE_RECORD=FILE. FN is a full name or a path suffix (`d`,
+`db::get`), as TRACE_FOCUS takes it. A recording cut short is read up to its last complete
+chunk, and what was lost is said on stderr. Output to a terminal is coloured (NO_COLOR turns it
+off). Exit codes: 0 done, 2 bad input (not a readable recording, an unknown fn)."
+    };
+}
+
+const REPLAY_EXAMPLES: &str = concat!(
+    "\
+Examples:
+  trace-rewriter replay run.trace                      every tree
+  trace-rewriter replay run.trace --focus db::get      only the chains through db::get
+  trace-rewriter replay run.trace --min 10us --depth 3 no short calls, nothing deeper than 3
+  trace-rewriter replay run.trace --task 7 --since 1.5ms --until 20ms
+
+A frame left out by --exclude, --depth, --thread, --task, --since or --until takes only
+itself out: the frames it called stay at their recorded depth, as with TRACE_FILTER. --min
+takes a short call out with everything it called.",
+    read_notes!()
+);
+
+const REPORT_EXAMPLES: &str = concat!(
+    "\
+Examples:
+  trace-rewriter report run.trace                      by total time
+  trace-rewriter report run.trace --sort self          where the time is spent
+  trace-rewriter report run.trace --json > report.json the TRACE_SUMMARY_JSON document",
+    read_notes!()
+);
+
+const CHAINS_EXAMPLES: &str = concat!(
+    "\
+Examples:
+  trace-rewriter chains run.trace d                    who reached any fn named d
+  trace-rewriter chains run.trace demo::db::get",
+    read_notes!()
+);
+
+const GRAPH_EXAMPLES: &str = concat!(
+    "\
+Examples:
+  trace-rewriter graph run.trace db::get               who calls db::get, whom it calls",
+    read_notes!()
+);
+
+const OPEN_EXAMPLES: &str = concat!(
+    "\
+Examples:
+  trace-rewriter open run.trace                        what never finished",
+    read_notes!()
+);
+
+const EXPORT_EXAMPLES: &str = concat!(
+    "\
+Examples:
+  trace-rewriter export run.trace --format chrome > trace.json   open it in ui.perfetto.dev
+  trace-rewriter export run.trace --format folded | inferno-flamegraph > flame.svg
+
+The output is byte for byte what the run wrote with TRACE_FORMAT=FORMAT (and TRACE_FOCUS,
+TRACE_SUMMARY, TRACE_FILTER=min=.. for --focus, --summary, --min). Reports go where the run
+sent them: into the trace for human and folded, to stderr for jsonl and chrome.",
+    read_notes!()
+);
+
+const DIFF_EXAMPLES: &str = concat!(
+    "\
+Examples:
+  trace-rewriter diff before.trace after.trace         what changed, largest change first",
+    read_notes!()
+);
+
+/// A recording to read.
+#[derive(Args, Debug, Clone)]
+pub struct Recorded {
+    /// The recording (made with TRACE_RECORD=FILE).
+    pub file: PathBuf,
+}
+
+/// Which frames `replay` shows.
+#[derive(Args, Debug, Clone, Default)]
+pub struct Filters {
+    /// Only the chains through FN (a full name or a path suffix), with everything under it.
+    #[arg(long, value_name = "FN", help_heading = "Filters")]
+    pub focus: Option<String>,
+
+    /// Leave out fns whose name starts with PREFIX; repeatable.
+    #[arg(long, value_name = "PREFIX", help_heading = "Filters")]
+    pub exclude: Vec<String>,
+
+    /// Leave out frames deeper than N (0 is outermost).
+    #[arg(long, value_name = "N", help_heading = "Filters")]
+    pub depth: Option<u32>,
+
+    /// Leave out calls shorter than this (500ns, 10us, 1.5ms, 2s), with everything they called.
+    #[arg(long, value_name = "DURATION", help_heading = "Filters")]
+    pub min: Option<String>,
+
+    /// Only frames entered on thread N (its number in the labels).
+    #[arg(long, value_name = "N", help_heading = "Filters")]
+    pub thread: Option<u32>,
+
+    /// Only frames of task N.
+    #[arg(long, value_name = "N", help_heading = "Filters")]
+    pub task: Option<u64>,
+
+    /// Only frames entered at or after this time from the run's start (e.g. 1.5ms).
+    #[arg(long, value_name = "DURATION", help_heading = "Filters")]
+    pub since: Option<String>,
+
+    /// Only frames entered before this time from the run's start.
+    #[arg(long, value_name = "DURATION", help_heading = "Filters")]
+    pub until: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct Replay {
+    #[command(flatten)]
+    pub recorded: Recorded,
+    #[command(flatten)]
+    pub filters: Filters,
+}
+
+/// The orders `report` knows.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SortBy {
+    Calls,
+    #[default]
+    Total,
+    #[value(name = "self")]
+    Own,
+    Max,
+    Mean,
+    Name,
+}
+
+#[derive(Args, Debug)]
+pub struct Report {
+    #[command(flatten)]
+    pub recorded: Recorded,
+
+    /// Order of the fns, largest first (name: alphabetical).
+    #[arg(long, value_enum, default_value_t = SortBy::Total)]
+    pub sort: SortBy,
+
+    /// Print the report as JSON (the TRACE_SUMMARY_JSON document, fns in --sort order).
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// A recording and a fn.
+#[derive(Args, Debug)]
+pub struct FnQuery {
+    #[command(flatten)]
+    pub recorded: Recorded,
+    /// The fn: a full name or a path suffix (`d`, `db::get`).
+    #[arg(value_name = "FN")]
+    pub name: String,
+}
+
+/// The formats a run prints, as TRACE_FORMAT names them.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportFormat {
+    Human,
+    Jsonl,
+    Chrome,
+    Folded,
+}
+
+#[derive(Args, Debug)]
+pub struct Export {
+    #[command(flatten)]
+    pub recorded: Recorded,
+
+    /// The TRACE_FORMAT to print as.
+    #[arg(long, value_enum)]
+    pub format: ExportFormat,
+
+    /// As TRACE_FOCUS=FN did: the chains reaching FN instead of the events.
+    #[arg(long, value_name = "FN")]
+    pub focus: Option<String>,
+
+    /// As TRACE_SUMMARY=1 did: the summary table at the end.
+    #[arg(long)]
+    pub summary: bool,
+
+    /// As TRACE_FILTER=min=DURATION did on the event lines.
+    #[arg(long, value_name = "DURATION")]
+    pub min: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct Diff {
+    /// The recording before.
+    pub before: PathBuf,
+    /// The recording after.
+    pub after: PathBuf,
 }
 
 /// What to instrument and how to report.

@@ -1,6 +1,7 @@
 //! `trace-rewriter`: the second front end of the shared transform. Instruments a whole crate in
 //! place by splicing the guard statement into the original text, undoes it exactly, or traces a
-//! copy under `target/` without touching the user's tree.
+//! copy under `target/` without touching the user's tree. Also reads recordings of traced runs
+//! (`TRACE_RECORD`) and shows them many ways, through the runtime's views.
 
 pub mod cli;
 pub mod copy;
@@ -12,3 +13,4 @@ pub mod modtree;
 pub mod project;
 pub mod run;
 pub mod source;
+pub mod viewer;

@@ -1,4 +1,5 @@
-//! The `trace-rewriter` binary: parses the command line and maps outcomes to exit codes.
+//! The `trace-rewriter` binary: parses the command line, dispatches to the rewriter and the
+//! viewer, and maps outcomes to exit codes.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -10,7 +11,7 @@ use trace_rewriter::diag::{Diagnostic, Stderr};
 use trace_rewriter::manifest::Runtime;
 use trace_rewriter::project::{self, Scope};
 use trace_rewriter::run::{self, Mode, Plan};
-use trace_rewriter::{copy, fsio, source};
+use trace_rewriter::{copy, fsio, source, viewer};
 
 /// Exit codes, as documented in `--help`.
 const CHECK_FOUND_CHANGES: u8 = 1;
@@ -27,6 +28,13 @@ fn main() -> ExitCode {
         Command::Remove(c) => rewrite(&c.select, &c.dry, Mode::Remove, &err),
         Command::Run(c) => runtime(&c.runtime).and_then(|r| run_copy(&c.select, r, &c.cargo, &err)),
         Command::Preview(c) => preview(&c.file),
+        Command::Replay(c) => viewer::replay(&c, &err),
+        Command::Report(c) => viewer::report(&c, &err),
+        Command::Chains(c) => viewer::chains(&c, &err),
+        Command::Graph(c) => viewer::graph(&c, &err),
+        Command::Open(c) => viewer::open(&c, &err),
+        Command::Export(c) => viewer::export(&c, &err),
+        Command::Diff(c) => viewer::diff(&c, &err),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -147,10 +147,13 @@ pub fn flush() {
     });
 }
 
+// Reading recordings (`read` without `enable`) uses only part of capture and config.
+#[cfg_attr(not(feature = "enable"), allow(dead_code))]
 mod capture;
 #[cfg(any(feature = "enable", feature = "read"))]
 mod collect;
 #[cfg(any(feature = "enable", feature = "read"))]
+#[cfg_attr(not(feature = "enable"), allow(dead_code))]
 mod config;
 mod filter;
 mod report;

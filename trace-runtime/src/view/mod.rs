@@ -5,17 +5,22 @@
 #![cfg_attr(not(feature = "read"), allow(dead_code))]
 
 pub mod calls;
+pub mod chains;
 pub mod chrome;
+pub mod diff;
 pub mod focus;
 pub mod folded;
+pub mod graph;
 pub mod human;
 pub mod jsonl;
 pub mod min;
 pub mod open;
 pub mod recording;
+pub mod select;
 pub mod stream;
 pub mod summary;
 pub mod text;
+pub mod trees;
 
 use crate::collect::decode::Consumer;
 use crate::config::Format;

@@ -527,6 +527,50 @@ impl Recording {
     }
 }
 
+impl Recording {
+    /// Replays the recording into one view and hands the view back, for views whose answer
+    /// is read from their state rather than written to an output.
+    pub fn replay_into<C: Consumer + 'static>(&self, view: C) -> C {
+        let shared = std::sync::Arc::new(std::sync::Mutex::new(view));
+        self.replay(&mut [Box::new(Shared(shared.clone())) as Box<dyn Consumer>]);
+        match std::sync::Arc::try_unwrap(shared) {
+            Ok(m) => m.into_inner().unwrap_or_else(|e| e.into_inner()),
+            Err(_) => unreachable!("the replay dropped its handle"),
+        }
+    }
+}
+
+/// A view lent to a replay: the replay holds one handle, the caller the other.
+struct Shared<C>(std::sync::Arc<std::sync::Mutex<C>>);
+
+impl<C: Consumer> Consumer for Shared<C> {
+    fn start(&mut self, cal: &Calibration) {
+        self.lock().start(cal);
+    }
+    fn raw(&mut self, raw: &Raw, tables: &Tables) {
+        self.lock().raw(raw, tables);
+    }
+    fn event(
+        &mut self,
+        event: &crate::collect::event::Event,
+        ctx: &crate::collect::decode::Ctx<'_>,
+    ) {
+        self.lock().event(event, ctx);
+    }
+    fn flush(&mut self) {
+        self.lock().flush();
+    }
+    fn finish(&mut self, end: &End<'_>) {
+        self.lock().finish(end);
+    }
+}
+
+impl<C> Shared<C> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, C> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -561,6 +605,187 @@ mod tests {
             put_varint(&mut b, zigzag(n));
             let mut it = Items { bytes: &b, at: 0 };
             assert_eq!(it.varint(), Some(zigzag(n)));
+        }
+    }
+
+    /// A real recording: the `exits` demo, checked in.
+    const EXITS: &[u8] = include_bytes!("../../tests/data/exits.trace");
+
+    /// A chunk's framing around `payload`, as the writer frames it.
+    fn chunk(payload: &[u8]) -> Vec<u8> {
+        let mut c = (payload.len() as u32).to_le_bytes().to_vec();
+        c.extend_from_slice(&crc32(payload).to_le_bytes());
+        c.extend_from_slice(payload);
+        c
+    }
+
+    fn head() -> Vec<u8> {
+        header(&Calibration {
+            origin: 0,
+            ns_per_tick: 1.0,
+        })
+    }
+
+    #[test]
+    fn a_real_recording_reads_whole() {
+        let rec = Recording::parse(EXITS).unwrap();
+        assert_eq!(rec.damage, None);
+        assert!(rec.end.is_some());
+        assert_eq!(rec.raws.len(), 54);
+        assert_eq!(&*rec.tables.sites[0], "exits::main");
+        // Tasks moving between four workers.
+        let rec = Recording::parse(include_bytes!("../../tests/data/tokio-multi.trace")).unwrap();
+        assert_eq!(rec.damage, None);
+        assert_eq!(rec.tables.threads.len(), 4);
+    }
+
+    #[test]
+    fn a_cut_keeps_every_whole_chunk_and_says_what_was_lost() {
+        let whole = Recording::parse(EXITS).unwrap();
+        // The last chunk holds the END item: cut into it.
+        let rec = Recording::parse(&EXITS[..EXITS.len() - 1]).unwrap();
+        assert!(rec.end.is_none());
+        let damage = rec.damage.unwrap();
+        assert!(
+            damage.starts_with("cut short: the last chunk (")
+                && damage.ends_with("bytes present) was lost"),
+            "{damage}"
+        );
+        assert!(rec.raws.len() <= whole.raws.len());
+        assert_eq!(rec.raws[..], whole.raws[..rec.raws.len()]);
+        let rec = Recording::parse(&EXITS[..HEADER_LEN + 5]).unwrap();
+        assert_eq!(
+            rec.damage.as_deref(),
+            Some("cut short: 5 bytes after chunk 0 are not a whole chunk and were lost")
+        );
+        let rec = Recording::parse(&EXITS[..HEADER_LEN]).unwrap();
+        assert!(rec.raws.is_empty());
+        assert!(rec
+            .damage
+            .unwrap()
+            .contains("the run's end was not recorded"));
+    }
+
+    #[test]
+    fn a_flipped_byte_stops_reading_at_its_chunk() {
+        let mut bytes = EXITS.to_vec();
+        let at = HEADER_LEN + 8 + 3;
+        bytes[at] ^= 0x40;
+        let rec = Recording::parse(&bytes).unwrap();
+        assert!(rec.raws.is_empty());
+        assert_eq!(
+            rec.damage.as_deref(),
+            Some(format!("damaged at byte 28: chunk 1 fails its checksum; the rest ({} bytes) was not read", EXITS.len() - HEADER_LEN).as_str())
+        );
+    }
+
+    #[test]
+    fn hand_made_damage_is_described() {
+        let cases: [(&[u8], &str); 4] = [
+            (&[0x7f], "damaged at byte 28: chunk 1 holds an unknown item (tag 0x7f); the rest was not read"),
+            (&[ITEM_SITE, 1, 1, b'a'], "damaged at byte 28: chunk 1 holds site 1 out of order; the rest was not read"),
+            (&[ITEM_EVENT, 1, 2, 2, 0, 0], "damaged at byte 28: chunk 1 holds an event of undefined site 0; the rest was not read"),
+            (&[ITEM_SITE, 0, 9, b'a'], "damaged at byte 28: chunk 1 holds an unreadable item; the rest was not read"),
+        ];
+        for (payload, want) in cases {
+            let mut bytes = head();
+            bytes.extend(chunk(payload));
+            let rec = Recording::parse(&bytes).unwrap();
+            assert_eq!(rec.damage.as_deref(), Some(want));
+        }
+        let mut bytes = head();
+        bytes.extend_from_slice(&(MAX_CHUNK + 1).to_le_bytes());
+        bytes.extend_from_slice(&[0; 4]);
+        let rec = Recording::parse(&bytes).unwrap();
+        assert_eq!(
+            rec.damage.as_deref(),
+            Some("damaged at byte 28: chunk 1 claims 67108865 bytes; the rest (8 bytes) was not read")
+        );
+    }
+
+    #[test]
+    fn a_damaged_header_is_an_error() {
+        let mut bytes = head();
+        bytes[20..28].copy_from_slice(&f64::NAN.to_bits().to_le_bytes());
+        assert_eq!(
+            Recording::parse(&bytes).unwrap_err().0,
+            "the recording's clock calibration is damaged"
+        );
+        let mut bytes = head();
+        bytes[8] = 2;
+        assert_eq!(
+            Recording::parse(&bytes).unwrap_err().0,
+            "recording format version 2; this build reads version 1"
+        );
+    }
+
+    /// What damage can do to a recording's bytes.
+    #[derive(Debug, Clone)]
+    enum Harm {
+        Flip(usize, u8),
+        Cut(usize),
+        Insert(usize, Vec<u8>),
+        Remove(usize, usize),
+    }
+
+    fn harm() -> impl proptest::strategy::Strategy<Value = Harm> {
+        use proptest::prelude::*;
+        prop_oneof![
+            (any::<usize>(), 1..=255u8).prop_map(|(at, bits)| Harm::Flip(at, bits)),
+            any::<usize>().prop_map(Harm::Cut),
+            (
+                any::<usize>(),
+                proptest::collection::vec(any::<u8>(), 1..16)
+            )
+                .prop_map(|(at, b)| Harm::Insert(at, b)),
+            (any::<usize>(), 1..32usize).prop_map(|(at, n)| Harm::Remove(at, n)),
+        ]
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+
+        /// However a real recording is damaged, reading it returns (what it could read, or
+        /// an error) and never panics; replaying what was read never panics either.
+        #[test]
+        fn damaged_recordings_never_panic(harms in proptest::collection::vec(harm(), 1..4)) {
+            let mut bytes = EXITS.to_vec();
+            for h in harms {
+                let len = bytes.len().max(1);
+                match h {
+                    Harm::Flip(at, bits) => {
+                        if !bytes.is_empty() {
+                            bytes[at % len] ^= bits;
+                        }
+                    }
+                    Harm::Cut(at) => bytes.truncate(at % (len + 1)),
+                    Harm::Insert(at, b) => {
+                        let at = at % (bytes.len() + 1);
+                        bytes.splice(at..at, b);
+                    }
+                    Harm::Remove(at, n) => {
+                        let at = at % len;
+                        let end = (at + n).min(bytes.len());
+                        bytes.drain(at.min(end)..end);
+                    }
+                }
+            }
+            if let Ok(rec) = Recording::parse(&bytes) {
+                let out = crate::view::TextViews::default();
+                let sink = || Box::new(std::io::sink()) as crate::view::stream::Out;
+                let mut views = out.build(&sink, &sink);
+                let focus = crate::view::select::Selection {
+                    focus: Some("recurse".into()),
+                    exclude: vec!["exits::outer".into()],
+                    max_depth: Some(3),
+                    ..Default::default()
+                };
+                let trees = crate::view::trees::Trees::new(true, sink());
+                views.push(Box::new(crate::view::select::Select::new(trees, focus)));
+                views.push(Box::new(crate::view::open::AtEnd::default()));
+                rec.replay(&mut views);
+                rec.replay_into(crate::view::diff::Side::default()).profile(&rec.tables);
+            }
         }
     }
 }

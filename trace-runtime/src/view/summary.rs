@@ -21,6 +21,25 @@ pub struct FnStats {
     pub max_depth: u32,
 }
 
+impl FnStats {
+    /// Mean time per call.
+    pub fn mean(&self) -> u64 {
+        self.total / self.calls.max(1)
+    }
+}
+
+/// The order of a report's fns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Sort {
+    Calls,
+    Total,
+    /// Self time.
+    Own,
+    Max,
+    Mean,
+    Name,
+}
+
 /// Per caller -> callee figures.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct EdgeStats {
@@ -64,9 +83,26 @@ impl Stats {
         &'a self,
         names: &'a crate::collect::event::Tables,
     ) -> Vec<(&'a str, &'a FnStats)> {
+        self.fns_sorted(names, Sort::Total)
+    }
+
+    /// Fns in the order `sort` asks for, largest first (by name: alphabetical); ties by name.
+    pub fn fns_sorted<'a>(
+        &'a self,
+        names: &'a crate::collect::event::Tables,
+        sort: Sort,
+    ) -> Vec<(&'a str, &'a FnStats)> {
         let mut fns: Vec<(&str, &FnStats)> =
             self.fns.iter().map(|(s, f)| (names.site(*s), f)).collect();
-        fns.sort_by(|a, b| b.1.total.cmp(&a.1.total).then(a.0.cmp(b.0)));
+        let key = |f: &FnStats| match sort {
+            Sort::Calls => f.calls,
+            Sort::Total => f.total,
+            Sort::Own => f.own,
+            Sort::Max => f.max,
+            Sort::Mean => f.mean(),
+            Sort::Name => 0,
+        };
+        fns.sort_by(|a, b| key(b.1).cmp(&key(a.1)).then(a.0.cmp(b.0)));
         fns
     }
 
@@ -137,11 +173,40 @@ pub fn table(stats: &Stats, tables: &crate::collect::event::Tables) -> String {
     text
 }
 
+/// Per fn calls, total, self, min, mean and max time, in the order `sort` asks for.
+pub fn report(stats: &Stats, tables: &crate::collect::event::Tables, sort: Sort) -> String {
+    let fns = stats.fns_sorted(tables, sort);
+    let calls: u64 = fns.iter().map(|f| f.1.calls).sum();
+    let mut text = format!("trace report: {} fns, {calls} calls\n", fns.len());
+    text.push_str(&format!(
+        "{:>10} {:>10} {:>10} {:>10} {:>10} {:>10}  fn\n",
+        "calls", "total", "self", "min", "mean", "max"
+    ));
+    for (name, f) in &fns {
+        text.push_str(&format!(
+            "{:>10} {:>10} {:>10} {:>10} {:>10} {:>10}  {}\n",
+            f.calls,
+            duration_string(f.total),
+            duration_string(f.own),
+            duration_string(f.min),
+            duration_string(f.mean()),
+            duration_string(f.max),
+            name
+        ));
+    }
+    text
+}
+
 /// The summary as JSON: `{"fns":[...],"edges":[...]}`.
 pub fn json(stats: &Stats, tables: &crate::collect::event::Tables) -> Vec<u8> {
+    json_sorted(stats, tables, Sort::Total)
+}
+
+/// The summary as JSON with the fns in the order `sort` asks for.
+pub fn json_sorted(stats: &Stats, tables: &crate::collect::event::Tables, sort: Sort) -> Vec<u8> {
     let mut json = Vec::new();
     json.extend_from_slice(b"{\"fns\":[");
-    for (i, (name, f)) in stats.fns_by_total(tables).iter().enumerate() {
+    for (i, (name, f)) in stats.fns_sorted(tables, sort).iter().enumerate() {
         if i > 0 {
             json.push(b',');
         }
@@ -154,7 +219,7 @@ pub fn json(stats: &Stats, tables: &crate::collect::event::Tables) -> Vec<u8> {
             f.total,
             f.own,
             f.min,
-            f.total / f.calls.max(1),
+            f.mean(),
             f.max,
             f.max_depth
         );
@@ -172,6 +237,12 @@ pub fn json(stats: &Stats, tables: &crate::collect::event::Tables) -> Vec<u8> {
     }
     json.extend_from_slice(b"]}\n");
     json
+}
+
+impl Consumer for Stats {
+    fn event(&mut self, e: &Event, ctx: &Ctx<'_>) {
+        self.add(e, ctx);
+    }
 }
 
 impl Consumer for Summary {

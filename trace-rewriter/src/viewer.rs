@@ -1,0 +1,195 @@
+//! The viewer commands: open a recording, build the runtime's views over it, print. Every
+//! answer is computed by `trace_runtime::read`; this module only chooses views and outputs.
+
+use std::io::{IsTerminal, Write};
+use std::path::Path;
+
+use trace_runtime::read::{
+    chains, diff, graph, min, open, parse_duration, recording::Recording, select, stream::Out,
+    summary, trees, Consumer, Format, TextViews,
+};
+
+use crate::cli::{Diff, Export, ExportFormat, Filters, FnQuery, Recorded, Replay, Report, SortBy};
+use crate::diag::{Diagnostic, Stderr};
+
+/// Reads a recording; what a damaged or cut-short file lost is said on stderr.
+pub fn load(path: &Path, err: &Stderr) -> Result<Recording, Diagnostic> {
+    let bytes = std::fs::read(path)
+        .map_err(|e| Diagnostic::new(path, format!("cannot read: {e}")).help(RECORD_HELP))?;
+    let rec = Recording::parse(&bytes).map_err(|e| Diagnostic::new(path, e.0))?;
+    if let Some(damage) = &rec.damage {
+        err.warning(&Diagnostic::new(
+            path,
+            format!("{damage}; showing what was read"),
+        ));
+    }
+    Ok(rec)
+}
+
+const RECORD_HELP: &str = "record a run with TRACE_RECORD=FILE";
+
+/// Standard output as a view's output.
+fn stdout() -> Out {
+    Box::new(std::io::stdout())
+}
+
+/// Prints text; a closed pipe (`| head`) is not an error.
+fn print(text: &[u8]) {
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text);
+    let _ = out.flush();
+}
+
+/// Colour on a terminal, unless `NO_COLOR` is set.
+fn colour() -> bool {
+    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+fn duration(option: &str, text: &Option<String>) -> Result<Option<u64>, Diagnostic> {
+    match text {
+        None => Ok(None),
+        Some(t) => parse_duration(t.trim()).map(Some).ok_or_else(|| {
+            Diagnostic::new(option, format!("`{t}` is not a duration"))
+                .help("write it like 500ns, 10us, 1.5ms or 2s")
+        }),
+    }
+}
+
+/// The filters as the view layer's selection (all but `--min`, a view of its own).
+fn selection(f: &Filters) -> Result<select::Selection, Diagnostic> {
+    Ok(select::Selection {
+        focus: f.focus.clone(),
+        exclude: f.exclude.clone(),
+        max_depth: f.depth,
+        thread: f.thread,
+        task: f.task,
+        since_ns: duration("--since", &f.since)?,
+        until_ns: duration("--until", &f.until)?,
+    })
+}
+
+/// Fails when no traced fn of the recording is named `name`.
+fn known(rec: &Recording, path: &Path, name: &str) -> Result<(), Diagnostic> {
+    if rec
+        .tables
+        .sites
+        .iter()
+        .any(|s| trace_runtime::read::ends_with_segment(s, name))
+    {
+        return Ok(());
+    }
+    Err(
+        Diagnostic::new(path, format!("no traced fn is named `{name}`")).help(
+            "give a full name or a path suffix as the trees show it (`trace-rewriter report FILE` lists them)",
+        ),
+    )
+}
+
+pub fn replay(c: &Replay, err: &Stderr) -> Result<u8, Diagnostic> {
+    let rec = load(&c.recorded.file, err)?;
+    let rules = selection(&c.filters)?;
+    let min_ns = duration("--min", &c.filters.min)?;
+    if let Some(name) = &rules.focus {
+        known(&rec, &c.recorded.file, name)?;
+    }
+    let tree = trees::Trees::new(colour(), stdout());
+    // --min decides on whole calls, so it sees the selected frames' events after the stage.
+    let view: Box<dyn Consumer> = match min_ns {
+        Some(ns) => Box::new(select::Select::new(min::Min::new(tree, ns), rules)),
+        None => Box::new(select::Select::new(tree, rules)),
+    };
+    rec.replay(&mut [view]);
+    Ok(0)
+}
+
+pub fn report(c: &Report, err: &Stderr) -> Result<u8, Diagnostic> {
+    let rec = load(&c.recorded.file, err)?;
+    let stats = rec.replay_into(summary::Stats::default());
+    let sort = match c.sort {
+        SortBy::Calls => summary::Sort::Calls,
+        SortBy::Total => summary::Sort::Total,
+        SortBy::Own => summary::Sort::Own,
+        SortBy::Max => summary::Sort::Max,
+        SortBy::Mean => summary::Sort::Mean,
+        SortBy::Name => summary::Sort::Name,
+    };
+    if c.json {
+        print(&summary::json_sorted(&stats, &rec.tables, sort));
+    } else {
+        print(summary::report(&stats, &rec.tables, sort).as_bytes());
+    }
+    Ok(0)
+}
+
+pub fn chains(c: &FnQuery, err: &Stderr) -> Result<u8, Diagnostic> {
+    let rec = load(&c.recorded.file, err)?;
+    known(&rec, &c.recorded.file, &c.name)?;
+    let found = rec.replay_into(chains::Chains::reaching(&c.name));
+    print(chains::table(&found, &rec.tables, &c.name).as_bytes());
+    Ok(0)
+}
+
+pub fn graph(c: &FnQuery, err: &Stderr) -> Result<u8, Diagnostic> {
+    let rec = load(&c.recorded.file, err)?;
+    known(&rec, &c.recorded.file, &c.name)?;
+    let stats = rec.replay_into(summary::Stats::default());
+    let text = graph::neighbours(&stats, &rec.tables, &c.name);
+    if text.is_empty() {
+        err.note(&format!(
+            "no call of `{}` finished in the recording",
+            c.name
+        ));
+    }
+    print(text.as_bytes());
+    Ok(0)
+}
+
+pub fn open(c: &Recorded, err: &Stderr) -> Result<u8, Diagnostic> {
+    let rec = load(&c.file, err)?;
+    let at_end = rec.replay_into(open::AtEnd::default());
+    if at_end.text.is_empty() {
+        print(b"nothing was open when the recording ended\n");
+    } else {
+        print(at_end.text.as_bytes());
+    }
+    Ok(0)
+}
+
+pub fn export(c: &Export, err: &Stderr) -> Result<u8, Diagnostic> {
+    let rec = load(&c.recorded.file, err)?;
+    let format = match c.format {
+        ExportFormat::Human => Format::Human,
+        ExportFormat::Jsonl => Format::Jsonl,
+        ExportFormat::Chrome => Format::Chrome,
+        ExportFormat::Folded => Format::Folded,
+    };
+    // The views the live run built (setup.rs), with the colour a file destination gets.
+    let text = TextViews {
+        format: Some(format),
+        color: false,
+        quiet: false,
+        focus: c.focus.clone(),
+        summary: c.summary,
+        summary_json: None,
+        min_ns: duration("--min", &c.min)?,
+    };
+    let reports_in_trace = matches!(format, Format::Human | Format::Folded);
+    let mut views = text.build(&stdout, &|| {
+        if reports_in_trace {
+            stdout()
+        } else {
+            Box::new(std::io::stderr())
+        }
+    });
+    rec.replay(&mut views);
+    Ok(0)
+}
+
+pub fn diff(c: &Diff, err: &Stderr) -> Result<u8, Diagnostic> {
+    let a = load(&c.before, err)?;
+    let b = load(&c.after, err)?;
+    let before = a.replay_into(diff::Side::default()).profile(&a.tables);
+    let after = b.replay_into(diff::Side::default()).profile(&b.tables);
+    print(diff::render(&before, &after).as_bytes());
+    Ok(0)
+}

@@ -1,0 +1,526 @@
+//! The viewer commands on recordings of the demos: export gives the bytes the run printed live,
+//! every other command's output exactly (durations masked: the demos are deterministic in
+//! structure, not in time), and damaged or foreign files.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+use common::{stderr, stdout, BIN};
+
+/// The workspace's target directory for this profile (this test runs from its `deps/`).
+fn target_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("the test's path");
+    exe.parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>/deps/<test>")
+        .to_path_buf()
+}
+
+/// Builds the demos with tracing on, once, and returns a demo's path.
+fn demo(name: &str) -> PathBuf {
+    static BUILT: OnceLock<()> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let release = target_dir().file_name().is_some_and(|n| n == "release");
+        let mut cmd = Command::new(env!("CARGO"));
+        cmd.args([
+            "build",
+            "-p",
+            "trace-examples",
+            "--features",
+            "trace",
+            "--bins",
+        ])
+        .current_dir(&workspace);
+        if release {
+            cmd.arg("--release");
+        }
+        let status = cmd.status().expect("run cargo build for the demos");
+        assert!(status.success(), "building the demos failed");
+    });
+    target_dir().join(name)
+}
+
+/// A run of a demo: its live output file, its recording and its stderr.
+struct Run {
+    _dir: tempfile::TempDir,
+    live: PathBuf,
+    recording: PathBuf,
+    stderr: String,
+}
+
+/// Runs `bin ARGS` with `TRACE_FORMAT=format`, the trace to a file and a recording beside it.
+fn record(bin: &str, args: &[&str], format: &str) -> Run {
+    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("a temporary directory");
+    let live = dir.path().join(format!("live.{format}"));
+    let recording = dir.path().join("run.trace");
+    let out = Command::new(demo(bin))
+        .args(args)
+        .env("TRACE_FORMAT", format)
+        .env("TRACE_OUT", &live)
+        .env("TRACE_RECORD", &recording)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run the demo");
+    Run {
+        _dir: dir,
+        live,
+        recording,
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// Runs the CLI on a recording.
+fn view(args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run trace-rewriter")
+}
+
+/// One recording per demo, shared by the tests that only read it.
+fn recording(bin: &'static str, args: &'static [&'static str]) -> &'static Path {
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+    static RUNS: OnceLock<Mutex<HashMap<String, &'static Run>>> = OnceLock::new();
+    let key = format!("{bin} {}", args.join(" "));
+    let mut runs = RUNS.get_or_init(Default::default).lock().unwrap();
+    let run = runs
+        .entry(key)
+        .or_insert_with(|| Box::leak(Box::new(record(bin, args, "human"))));
+    &run.recording
+}
+
+fn path(p: &Path) -> &str {
+    p.to_str().expect("a UTF-8 path")
+}
+
+/// Durations (`850ns`, `12.3µs`, `4.5ms`, `2.01s`) replaced by `<t>`.
+fn mask(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find(|c: char| c.is_ascii_digit()) {
+        let (before, from) = rest.split_at(start);
+        out.push_str(before);
+        let glued = out
+            .chars()
+            .last()
+            .is_some_and(|c| c.is_alphanumeric() || c == '_');
+        let digits = from
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(from.len());
+        let unit = ["ns", "µs", "ms", "s"]
+            .into_iter()
+            .find(|u| from[digits..].starts_with(u));
+        let end_ok = |n: usize| {
+            from[digits + n..]
+                .chars()
+                .next()
+                .is_none_or(|c| !c.is_alphanumeric())
+        };
+        match unit {
+            Some(u) if !glued && end_ok(u.len()) => {
+                out.push_str("<t>");
+                rest = &from[digits + u.len()..];
+            }
+            _ => {
+                out.push_str(&from[..digits]);
+                rest = &from[digits..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// `mask`, with runs of spaces made one: table columns widen with their durations.
+fn columns(text: &str) -> String {
+    mask(text)
+        .lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect::<Vec<_>>()
+        .join("\n")
+        + "\n"
+}
+
+#[test]
+fn masking_replaces_durations_only() {
+    assert_eq!(
+        mask("[01 main] <- a::b2 12.3µs (busy 850ns) x1s 3 calls 2.01s"),
+        "[01 main] <- a::b2 <t> (busy <t>) x1s 3 calls <t>"
+    );
+}
+
+/// The demos and cases the equivalence test runs.
+const DEMOS: &[(&str, &[&str])] = &[
+    ("chains", &[]),
+    ("shapes", &[]),
+    ("exits", &[]),
+    ("panics", &[]),
+    ("tasks", &[]),
+    ("async_cases", &["tokio-multi"]),
+    ("async_cases", &["futures"]),
+    ("async_cases", &["cancel"]),
+    ("async_cases", &["panic"]),
+    ("async_cases", &["leak"]),
+];
+
+#[test]
+fn export_prints_the_bytes_the_run_printed_live_in_every_format() {
+    for (bin, args) in DEMOS {
+        for format in ["human", "jsonl", "chrome", "folded"] {
+            let run = record(bin, args, format);
+            let live = std::fs::read(&run.live).expect("the live trace");
+            assert!(!live.is_empty(), "{bin} {args:?} {format}: empty trace");
+            let out = view(&["export", path(&run.recording), "--format", format]);
+            assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+            assert!(
+                out.stdout == live,
+                "{bin} {args:?} {format}: export differs from the live trace\n--- live\n{}\n--- export\n{}",
+                String::from_utf8_lossy(&live),
+                stdout(&out)
+            );
+            // Reports the run sent to stderr (jsonl, chrome) come out on stderr, the same.
+            let reports = String::from_utf8_lossy(&out.stderr);
+            assert!(
+                run.stderr.contains(reports.as_ref()),
+                "{bin} {args:?} {format}: stderr\n{reports}\nnot in the run's\n{}",
+                run.stderr
+            );
+        }
+    }
+}
+
+#[test]
+fn export_with_summary_focus_and_min_matches_the_live_variables() {
+    let dir = tempfile::tempdir().unwrap();
+    for (var, value, flag) in [
+        ("TRACE_SUMMARY", "1", &["--summary"][..]),
+        ("TRACE_FOCUS", "d", &["--focus", "d"][..]),
+        ("TRACE_FILTER", "min=5us", &["--min", "5us"][..]),
+    ] {
+        let live = dir.path().join(format!("{var}.human"));
+        let recording = dir.path().join(format!("{var}.trace"));
+        let status = Command::new(demo("chains"))
+            .env("TRACE_OUT", &live)
+            .env("TRACE_RECORD", &recording)
+            .env(var, value)
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap()
+            .status;
+        assert!(status.success());
+        let mut args = vec!["export", path(&recording), "--format", "human"];
+        args.extend_from_slice(flag);
+        let out = view(&args);
+        assert_eq!(
+            stdout(&out),
+            std::fs::read_to_string(&live).unwrap(),
+            "{var}={value}"
+        );
+    }
+}
+
+#[test]
+fn replay_prints_each_thread_then_each_task_in_time_order() {
+    let rec = recording("chains", &[]);
+    let out = view(&["replay", path(rec)]);
+    assert_eq!(out.status.code(), Some(0));
+    insta::assert_snapshot!("replay_chains", mask(&stdout(&out)));
+    let rec = recording("async_cases", &["tokio-current"]);
+    let out = view(&["replay", path(rec)]);
+    insta::assert_snapshot!("replay_tokio_current", mask(&stdout(&out)));
+}
+
+#[test]
+fn a_task_polled_on_several_workers_reads_as_one_tree() {
+    let rec = recording("tasks", &[]);
+    let out = view(&["replay", path(rec)]);
+    let text = stdout(&out);
+    // Each tree's lines are together: once a task's lines end, that task never shows again.
+    let mut seen: Vec<String> = Vec::new();
+    for line in text.lines() {
+        let label = &line[..line.find(']').unwrap()];
+        let tree = match label.find(" task ") {
+            Some(at) => label[at..].to_string(),
+            None => label.to_string(),
+        };
+        if seen.last() != Some(&tree) {
+            assert!(!seen.contains(&tree), "{tree} split in\n{text}");
+            seen.push(tree);
+        }
+    }
+    // Every tree balances: as many exits as enters, and depth back to 0.
+    assert!(
+        seen.iter().filter(|t| t.starts_with(" task ")).count() >= 2,
+        "{text}"
+    );
+    let enters = text.matches("-> ").count();
+    let exits = text.matches("<- ").count();
+    assert_eq!(enters, exits, "{text}");
+}
+
+#[test]
+fn replay_filters_select_frames() {
+    let rec = recording("chains", &[]);
+    let masked = |args: &[&str]| {
+        let mut all = vec!["replay", path(rec)];
+        all.extend_from_slice(args);
+        let out = view(&all);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        mask(&stdout(&out))
+    };
+    assert_eq!(
+        masked(&["--focus", "c2"]),
+        "\
+[02 worker] -> chains::a2
+[02 worker]   -> chains::b2
+[02 worker]     -> chains::c2
+[02 worker]       -> chains::d
+[02 worker]       <- chains::d <t>
+[02 worker]     <- chains::c2 <t>
+[02 worker]   <- chains::b2 <t>
+[02 worker] <- chains::a2 <t>
+"
+    );
+    assert_eq!(
+        masked(&["--exclude", "chains::b", "--depth", "3", "--thread", "1"]),
+        "\
+[01 main] -> chains::main
+[01 main]   -> chains::a1
+[01 main]       -> chains::c1
+[01 main]       <- chains::c1 <t>
+[01 main]   <- chains::a1 <t>
+[01 main] <- chains::main <t>
+"
+    );
+    assert_eq!(masked(&["--until", "0ns"]), "");
+    assert_eq!(masked(&["--min", "100s"]), "");
+    let rec = recording("async_cases", &["tokio-current"]);
+    let out = view(&["replay", path(rec), "--task", "2", "--depth", "1"]);
+    assert_eq!(
+        mask(&stdout(&out)),
+        "\
+[01 main task 2] -> async_cases::parent
+[01 main task 2]   -> async_cases::child
+[01 main task 2]   <- async_cases::child <t> (busy <t>)
+[01 main task 2]   -> async_cases::child
+[01 main task 2]   <- async_cases::child <t> (busy <t>)
+[01 main task 2] <- async_cases::parent <t> (busy <t>)
+"
+    );
+}
+
+#[test]
+fn report_lists_every_fn_in_the_order_asked() {
+    let rec = recording("exits", &[]);
+    let out = view(&["report", path(rec), "--sort", "name"]);
+    assert_eq!(out.status.code(), Some(0));
+    insta::assert_snapshot!("report_exits_by_name", columns(&stdout(&out)));
+    let out = view(&["report", path(rec), "--sort", "calls", "--json"]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let fns = json["fns"].as_array().unwrap();
+    let calls: Vec<u64> = fns.iter().map(|f| f["calls"].as_u64().unwrap()).collect();
+    let mut sorted = calls.clone();
+    sorted.sort_by(|a, b| b.cmp(a));
+    assert_eq!(calls, sorted);
+    assert_eq!(fns[0]["name"], "exits::recurse");
+    for f in fns {
+        let (min, mean, max) = (&f["min_ns"], &f["mean_ns"], &f["max_ns"]);
+        assert!(min.as_u64() <= mean.as_u64() && mean.as_u64() <= max.as_u64());
+    }
+}
+
+#[test]
+fn chains_lists_every_distinct_chain_that_reached_a_fn() {
+    let rec = recording("chains", &[]);
+    let out = view(&["chains", path(rec), "d"]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = columns(&stdout(&out));
+    // Two chains of one call each: their order is their time's.
+    let mut lines: Vec<&str> = text.lines().collect();
+    lines[2..].sort();
+    assert_eq!(
+        lines.join("\n"),
+        "\
+chains reaching d: 2 calls by 2 distinct chains
+calls total max chain
+1 <t> <t> chains::a2 -> chains::b2 -> chains::c2 -> chains::d
+1 <t> <t> chains::main -> chains::a1 -> chains::b1 -> chains::c1 -> chains::d"
+    );
+    let rec = recording("exits", &[]);
+    let out = view(&["chains", path(rec), "exits::recurse"]);
+    insta::assert_snapshot!("chains_exits_recurse", columns(&stdout(&out)));
+}
+
+#[test]
+fn graph_shows_callers_and_callees() {
+    let rec = recording("chains", &[]);
+    let out = view(&["graph", path(rec), "c1"]);
+    assert_eq!(
+        columns(&stdout(&out)),
+        "\
+chains::c1: 1 calls, total <t>, self <t>
+callers:
+1 calls <t> chains::b1
+callees:
+1 calls <t> chains::d
+"
+    );
+    let out = view(&["graph", path(rec), "chains::main"]);
+    assert_eq!(
+        columns(&stdout(&out)),
+        "\
+chains::main: 1 calls, total <t>, self <t>
+callers: none
+callees:
+1 calls <t> chains::a1
+"
+    );
+}
+
+#[test]
+fn open_lists_what_never_finished() {
+    let rec = recording("async_cases", &["leak"]);
+    let out = view(&["open", path(rec)]);
+    assert_eq!(
+        mask(&stdout(&out)),
+        "\
+open at exit: 3 traced frames never exited
+  [01 stuck] async_cases::blocked_forever (open <t>)
+  [task 1] async_cases::parent_forever (open <t>) -> async_cases::forever (open <t>)
+"
+    );
+    let out = view(&["open", path(recording("chains", &[]))]);
+    assert_eq!(stdout(&out), "nothing was open when the recording ended\n");
+}
+
+#[test]
+fn diff_compares_fns_and_chains_of_two_runs() {
+    let a = recording("chains", &[]);
+    let b = recording("async_cases", &["tokio-current"]);
+    let out = view(&["diff", path(a), path(a)]);
+    assert_eq!(out.status.code(), Some(0));
+    let same = columns(&stdout(&out));
+    assert!(
+        same.ends_with("chains that appeared: 0\nchains that vanished: 0\n"),
+        "{same}"
+    );
+    assert!(same.contains("2 -> 2 <t> -> <t> <t> chains::d\n"), "{same}");
+    let out = view(&["diff", path(a), path(b)]);
+    let text = columns(&stdout(&out));
+    // Rows of one section are ordered by their change in time: compare them as sets.
+    let sections: Vec<Vec<&str>> = text
+        .split_inclusive('\n')
+        .fold(Vec::new(), |mut acc: Vec<Vec<&str>>, line| {
+            if !line.starts_with(|c: char| c.is_ascii_digit()) {
+                acc.push(vec![line]);
+            } else {
+                acc.last_mut().unwrap().push(line);
+            }
+            acc
+        })
+        .into_iter()
+        .map(|mut s| {
+            s[1..].sort();
+            s
+        })
+        .collect();
+    insta::assert_snapshot!("diff_chains_tokio_current", sections.concat().concat());
+}
+
+#[test]
+fn a_recording_cut_short_is_read_up_to_its_last_whole_chunk() {
+    let rec = recording("exits", &[]);
+    let bytes = std::fs::read(rec).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let cut = dir.path().join("cut.trace");
+    std::fs::write(&cut, &bytes[..bytes.len() - 3]).unwrap();
+    let out = view(&["replay", path(&cut)]);
+    assert_eq!(out.status.code(), Some(0));
+    let err = stderr(&out);
+    assert!(
+        err.contains("cut.trace: cut short: the last chunk (")
+            && err.contains("bytes present) was lost; showing what was read"),
+        "{err}"
+    );
+    // Only the header left: nothing to show, and it says so.
+    std::fs::write(&cut, &bytes[..28]).unwrap();
+    let out = view(&["report", path(&cut)]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        columns(&stdout(&out)),
+        "trace report: 0 fns, 0 calls\ncalls total self min mean max fn\n"
+    );
+    assert!(
+        stderr(&out).contains("cut short: the run's end was not recorded"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn foreign_damaged_and_missing_files_are_bad_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let foreign = dir.path().join("notes.txt");
+    std::fs::write(&foreign, "hello").unwrap();
+    let out = view(&["report", path(&foreign)]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        stderr(&out),
+        format!(
+            "error: {}: not a trace recording (it does not start with TRACEREC); record one with TRACE_RECORD=PATH\n",
+            foreign.display()
+        )
+    );
+    let missing = dir.path().join("missing.trace");
+    let out = view(&["open", path(&missing)]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("cannot read"), "{}", stderr(&out));
+    let rec = recording("chains", &[]);
+    let mut bytes = std::fs::read(rec).unwrap();
+    bytes[8] = 9;
+    let newer = dir.path().join("newer.trace");
+    std::fs::write(&newer, &bytes).unwrap();
+    let out = view(&["replay", path(&newer)]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("recording format version 9; this build reads version 1"),
+        "{}",
+        stderr(&out)
+    );
+    let out = view(&["chains", path(rec), "nosuchfn"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("no traced fn is named `nosuchfn`"),
+        "{}",
+        stderr(&out)
+    );
+    let out = view(&["replay", path(rec), "--since", "soon"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("`soon` is not a duration"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn every_viewer_command_has_help_with_an_example() {
+    for cmd in [
+        "replay", "report", "chains", "graph", "open", "export", "diff",
+    ] {
+        let out = view(&[cmd, "--help"]);
+        assert_eq!(out.status.code(), Some(0));
+        let help = stdout(&out);
+        assert!(
+            help.contains(&format!("trace-rewriter {cmd} ")),
+            "{cmd}: {help}"
+        );
+        assert!(help.contains("Examples:"), "{cmd}: {help}");
+    }
+}

@@ -1,0 +1,58 @@
+//! The human tree grouped by tree: every plain thread's frames, then every task's, each in
+//! time order. Live, lines of all threads interleave as they happen; read back, a task whose
+//! polls ran on several workers reads as one tree (each line still names the thread that
+//! wrote it).
+
+use std::collections::BTreeMap;
+use std::io::Write;
+
+use super::human;
+use super::stream::Out;
+use super::text::label;
+use crate::collect::decode::{Consumer, Ctx, End};
+use crate::collect::event::Event;
+
+/// Human lines gathered per tree, written out at the end.
+pub struct Trees {
+    color: bool,
+    out: Out,
+    /// Lines per tree: `(0, thread)` for a plain thread, `(1, task)` for a task.
+    trees: BTreeMap<(u8, u64), Vec<u8>>,
+}
+
+impl Trees {
+    pub fn new(color: bool, out: Out) -> Self {
+        Trees {
+            color,
+            out,
+            trees: BTreeMap::new(),
+        }
+    }
+}
+
+impl Consumer for Trees {
+    fn event(&mut self, e: &Event, ctx: &Ctx<'_>) {
+        let key = if e.task != 0 {
+            (1, e.task)
+        } else {
+            (0, u64::from(e.thread))
+        };
+        let buf = self.trees.entry(key).or_default();
+        let mut prefix = Vec::new();
+        label(
+            &mut prefix,
+            self.color,
+            e.thread,
+            ctx.tables.thread_name(e.thread),
+            e.task,
+        );
+        human::line(buf, self.color, &prefix, e, ctx.tables.site(e.site));
+    }
+
+    fn finish(&mut self, _end: &End<'_>) {
+        for lines in self.trees.values() {
+            let _ = self.out.write_all(lines);
+        }
+        let _ = self.out.flush();
+    }
+}
