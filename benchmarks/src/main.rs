@@ -8,7 +8,7 @@
 use std::fs::File;
 use std::hint::black_box;
 use std::io::BufWriter;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -242,6 +242,18 @@ impl ::fastrace::collector::Reporter for Collect {
     }
 }
 
+/// CPU time the calling thread has used, in nanoseconds: beside the wall time it shows how long
+/// a traced thread waited (for a collector, say) rather than worked.
+fn thread_cpu_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: a valid pointer to a timespec; the clock exists on Linux.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
 fn fib_calls(n: u32) -> u64 {
     // fib(n) makes 2 * fib(n + 1) - 1 calls.
     let (mut a, mut b) = (0u64, 1u64);
@@ -284,7 +296,11 @@ fn main() {
     in_root(&variant, || black_box((fns.fib)(5)));
     trace_runtime::flush();
 
+    // CPU time of the traced threads inside the timed region (not measured for async: tokio's
+    // workers run more than the tasks).
+    let traced_cpu = Arc::new(AtomicU64::new(0));
     let start = Instant::now();
+    let main_cpu = thread_cpu_ns();
     let calls = match workload.as_str() {
         "recursive" | "recursive-small" | "recursive-medium" => {
             // Small and medium: for valgrind, whose per-call counts are the difference of the two.
@@ -312,9 +328,11 @@ fn main() {
             let workers: Vec<_> = (0..threads)
                 .map(|t| {
                     let variant = variant.clone();
+                    let traced_cpu = traced_cpu.clone();
                     std::thread::Builder::new()
                         .name(format!("worker-{t}"))
                         .spawn(move || {
+                            let cpu = thread_cpu_ns();
                             in_root(&variant, || {
                                 let mut acc = 0;
                                 for i in 0..per_thread {
@@ -322,6 +340,10 @@ fn main() {
                                 }
                                 black_box(acc)
                             });
+                            if variant == "floor" {
+                                floor_recorder::flush();
+                            }
+                            traced_cpu.fetch_add(thread_cpu_ns() - cpu, Ordering::Relaxed);
                         })
                         .expect("spawn")
                 })
@@ -332,7 +354,8 @@ fn main() {
             threads * per_thread * 4
         }
         "async" => {
-            let tasks: u64 = 20_000;
+            // Enough tasks that a run lasts tens of milliseconds on a noisy machine.
+            let tasks: u64 = 50_000;
             let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).build().expect("runtime");
             let task = fns.task;
             let is_fastrace = variant == "fastrace";
@@ -363,6 +386,9 @@ fn main() {
     if variant == "floor" {
         floor_recorder::flush();
     }
+    if workload.starts_with("recursive") {
+        traced_cpu.fetch_add(thread_cpu_ns() - main_cpu, Ordering::Relaxed);
+    }
     // What collectors still do at the end (our final collection at exit, fastrace's report) is
     // not timed: the traced threads are. Collector threads that work while the workload runs
     // (ours, fastrace's) weigh in only as far as they slow it down; run.py reports the whole
@@ -373,7 +399,8 @@ fn main() {
     }
     // On stderr: the `trace` crate prints its trace on stdout.
     eprintln!(
-        "{{\"variant\":\"{variant}\",\"workload\":\"{workload}\",\"calls\":{calls},\"ns\":{ns},\"spans\":{}}}",
+        "{{\"variant\":\"{variant}\",\"workload\":\"{workload}\",\"calls\":{calls},\"ns\":{ns},\"traced_cpu_ns\":{},\"spans\":{}}}",
+        traced_cpu.load(Ordering::Relaxed),
         spans.load(Ordering::Relaxed)
     );
 }
