@@ -1,19 +1,25 @@
 //! One benchmark run: `trace-benchmarks VARIANT WORKLOAD OUT_FILE` runs WORKLOAD traced by
 //! VARIANT (writing any trace to OUT_FILE) and prints one JSON line with the number of traced
 //! calls and the wall time of the timed region. `run.py` drives it, side by side.
+//!
+//! Variants: `baseline` (no tracing), `ours`, `floor` (the least an exact recording tracer
+//! does: see `floor_recorder`), `trace-crate`, `tracing-tree`, `fastrace`.
 
 use std::fs::File;
 use std::hint::black_box;
 use std::io::BufWriter;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 /// The same workloads, once per variant, differing only in the attribute on each fn.
+/// `workloads!(ATTRS)` puts ATTRS on each fn; `workloads!(guard PATH)` instead opens
+/// `PATH(site number)` as each fn's first statement, held to the end of the body.
 macro_rules! workloads {
-    ($($attr:tt)*) => {
+    (@ [$($attr:tt)*] $($guard:path)?) => {
         $($attr)*
         pub fn fib(n: u32) -> u64 {
+            $(let _guard = $guard(1);)?
             if n < 2 {
                 u64::from(n)
             } else {
@@ -23,39 +29,52 @@ macro_rules! workloads {
 
         $($attr)*
         pub fn a(i: u64) -> u64 {
+            $(let _guard = $guard(2);)?
             b(i) + 1
         }
 
         $($attr)*
         pub fn b(i: u64) -> u64 {
+            $(let _guard = $guard(3);)?
             c(i) ^ 3
         }
 
         $($attr)*
         pub fn c(i: u64) -> u64 {
+            $(let _guard = $guard(4);)?
             d(i).rotate_left(1)
         }
 
         $($attr)*
         pub fn d(i: u64) -> u64 {
+            $(let _guard = $guard(5);)?
             std::hint::black_box(i)
         }
 
         $($attr)*
         pub async fn task_a(i: u64) -> u64 {
+            $(let _guard = $guard(6);)?
             task_b(i).await + 1
         }
 
         $($attr)*
         pub async fn task_b(i: u64) -> u64 {
+            $(let _guard = $guard(7);)?
             tokio::task::yield_now().await;
             task_c(i).await
         }
 
         $($attr)*
         pub async fn task_c(i: u64) -> u64 {
+            $(let _guard = $guard(8);)?
             d(i)
         }
+    };
+    (guard $guard:path) => {
+        workloads!(@ [] $guard);
+    };
+    ($($attr:tt)*) => {
+        workloads!(@ [$($attr)*]);
     };
 }
 
@@ -65,6 +84,113 @@ mod baseline {
 
 mod ours {
     workloads!(#[trace_runtime::trace]);
+}
+
+mod floor {
+    workloads!(guard crate::floor_recorder::Guard::enter);
+}
+
+/// The floor: the least any exact recording tracer does per event on this machine. It reads
+/// the TSC and appends a 16-byte record (timestamp; site and kind packed) to a thread-local
+/// buffer, written to the trace file with one `write` when full and when the thread ends.
+/// Nothing else: no ids, no depth, no task, no filter, no names (the site is a number).
+mod floor_recorder {
+    use std::cell::UnsafeCell;
+    use std::fs::File;
+    use std::io::Write;
+    use std::sync::OnceLock;
+
+    /// Records per thread buffer: 128 KiB, the size of one of our print-mode chunks.
+    const RECORDS: usize = 8192;
+    const ENTER: u64 = 0;
+    const EXIT: u64 = 1;
+
+    pub static FILE: OnceLock<File> = OnceLock::new();
+
+    struct Buffer {
+        records: Vec<[u64; 2]>,
+    }
+
+    impl Buffer {
+        #[cold]
+        #[inline(never)]
+        fn write_out(&mut self) {
+            if self.records.capacity() == 0 {
+                self.records.reserve_exact(RECORDS);
+                return;
+            }
+            if let Some(mut file) = FILE.get() {
+                // SAFETY: `[u64; 2]` is plain data, 16 bytes with no padding.
+                let bytes = unsafe {
+                    std::slice::from_raw_parts(self.records.as_ptr().cast::<u8>(), self.records.len() * 16)
+                };
+                file.write_all(bytes).expect("write the floor's trace");
+            }
+            self.records.clear();
+        }
+    }
+
+    impl Drop for Buffer {
+        fn drop(&mut self) {
+            self.write_out();
+        }
+    }
+
+    thread_local! {
+        static BUFFER: UnsafeCell<Buffer> = const { UnsafeCell::new(Buffer { records: Vec::new() }) };
+    }
+
+    #[inline(always)]
+    fn ticks() -> u64 {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: RDTSC has no preconditions on x86_64.
+        return unsafe { core::arch::x86_64::_rdtsc() };
+        #[cfg(not(target_arch = "x86_64"))]
+        return std::time::UNIX_EPOCH.elapsed().map_or(0, |d| d.as_nanos() as u64);
+    }
+
+    #[inline(always)]
+    fn record(site: u64, kind: u64) {
+        let ts = ticks();
+        BUFFER.with(|b| {
+            // SAFETY: only this thread reaches its buffer, and never re-entrantly (nothing
+            // here calls a traced fn).
+            let b = unsafe { &mut *b.get() };
+            if b.records.len() == b.records.capacity() {
+                b.write_out();
+            }
+            b.records.push([ts, site << 1 | kind]);
+        });
+    }
+
+    /// Writes out the calling thread's buffer (the main thread's is not dropped at exit).
+    pub fn flush() {
+        BUFFER.with(|b| {
+            // SAFETY: as in `record`.
+            let b = unsafe { &mut *b.get() };
+            if !b.records.is_empty() {
+                b.write_out();
+            }
+        });
+    }
+
+    /// One call: its enter now, its exit when dropped.
+    pub struct Guard(u64);
+
+    impl Guard {
+        #[inline(always)]
+        pub fn enter(site: u64) -> Guard {
+            record(site, ENTER);
+            Guard(site)
+        }
+    }
+
+    impl Drop for Guard {
+        #[inline(always)]
+        fn drop(&mut self) {
+            record(self.0, EXIT);
+        }
+    }
 }
 
 mod trace_crate {
@@ -116,6 +242,18 @@ impl ::fastrace::collector::Reporter for Collect {
     }
 }
 
+/// CPU time the calling thread has used, in nanoseconds: beside the wall time it shows how long
+/// a traced thread waited (for a collector, say) rather than worked.
+fn thread_cpu_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: a valid pointer to a timespec; the clock exists on Linux.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
 fn fib_calls(n: u32) -> u64 {
     // fib(n) makes 2 * fib(n + 1) - 1 calls.
     let (mut a, mut b) = (0u64, 1u64);
@@ -134,6 +272,11 @@ fn main() {
     let fns = match variant.as_str() {
         "baseline" => fns!(baseline),
         "ours" => fns!(ours),
+        "floor" => {
+            let file = File::create(&out).expect("create the trace file");
+            floor_recorder::FILE.set(file).expect("one file");
+            fns!(floor)
+        }
         "trace-crate" => fns!(trace_crate),
         "tracing-tree" => {
             use tracing_subscriber::layer::SubscriberExt;
@@ -153,10 +296,19 @@ fn main() {
     in_root(&variant, || black_box((fns.fib)(5)));
     trace_runtime::flush();
 
+    // CPU time of the traced threads inside the timed region (not measured for async: tokio's
+    // workers run more than the tasks).
+    let traced_cpu = Arc::new(AtomicU64::new(0));
     let start = Instant::now();
+    let main_cpu = thread_cpu_ns();
     let calls = match workload.as_str() {
-        "recursive" | "recursive-small" => {
-            let n = if workload == "recursive" { 28 } else { 20 };
+        "recursive" | "recursive-small" | "recursive-medium" => {
+            // Small and medium: for valgrind, whose per-call counts are the difference of the two.
+            let n = match workload.as_str() {
+                "recursive" => 28,
+                "recursive-medium" => 22,
+                _ => 20,
+            };
             in_root(&variant, || black_box((fns.fib)(n)));
             fib_calls(n)
         }
@@ -176,9 +328,11 @@ fn main() {
             let workers: Vec<_> = (0..threads)
                 .map(|t| {
                     let variant = variant.clone();
+                    let traced_cpu = traced_cpu.clone();
                     std::thread::Builder::new()
                         .name(format!("worker-{t}"))
                         .spawn(move || {
+                            let cpu = thread_cpu_ns();
                             in_root(&variant, || {
                                 let mut acc = 0;
                                 for i in 0..per_thread {
@@ -186,6 +340,10 @@ fn main() {
                                 }
                                 black_box(acc)
                             });
+                            if variant == "floor" {
+                                floor_recorder::flush();
+                            }
+                            traced_cpu.fetch_add(thread_cpu_ns() - cpu, Ordering::Relaxed);
                         })
                         .expect("spawn")
                 })
@@ -196,7 +354,8 @@ fn main() {
             threads * per_thread * 4
         }
         "async" => {
-            let tasks: u64 = 20_000;
+            // Enough tasks that a run lasts tens of milliseconds on a noisy machine.
+            let tasks: u64 = 50_000;
             let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).build().expect("runtime");
             let task = fns.task;
             let is_fastrace = variant == "fastrace";
@@ -222,15 +381,26 @@ fn main() {
         }
         other => panic!("unknown workload {other}"),
     };
-    // Text produced at the end (our record mode's rendering at exit, fastrace's report) is not
-    // timed: the hot path is. Printing variants render inline, so their figure includes it.
+    // The floor writes what the timed thread still holds inside the timed region (worker
+    // threads wrote theirs as they ended).
+    if variant == "floor" {
+        floor_recorder::flush();
+    }
+    if workload.starts_with("recursive") {
+        traced_cpu.fetch_add(thread_cpu_ns() - main_cpu, Ordering::Relaxed);
+    }
+    // What collectors still do at the end (our final collection at exit, fastrace's report) is
+    // not timed: the traced threads are. Collector threads that work while the workload runs
+    // (ours, fastrace's) weigh in only as far as they slow it down; run.py reports the whole
+    // process's CPU time beside this.
     let ns = start.elapsed().as_nanos();
     if variant == "fastrace" {
         ::fastrace::flush();
     }
     // On stderr: the `trace` crate prints its trace on stdout.
     eprintln!(
-        "{{\"variant\":\"{variant}\",\"workload\":\"{workload}\",\"calls\":{calls},\"ns\":{ns},\"spans\":{}}}",
+        "{{\"variant\":\"{variant}\",\"workload\":\"{workload}\",\"calls\":{calls},\"ns\":{ns},\"traced_cpu_ns\":{},\"spans\":{}}}",
+        traced_cpu.load(Ordering::Relaxed),
         spans.load(Ordering::Relaxed)
     );
 }
