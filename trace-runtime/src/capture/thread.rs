@@ -29,7 +29,7 @@ static REGISTRY: Mutex<Vec<SharedRef>> = Mutex::new(Vec::new());
 static ORPHANS: Mutex<Vec<Rec>> = Mutex::new(Vec::new());
 static NEXT_ORPHAN: AtomicU64 = AtomicU64::new(1);
 /// Chunks a thread may have waiting for the collector before it waits for it.
-const MAX_PENDING: usize = 8;
+const MAX_PENDING: usize = 4;
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())

@@ -3,11 +3,12 @@
 //! the same collection runs to the end on the calling thread.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::hash::BuildHasherDefault;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard, TryLockError};
 use std::time::{Duration, Instant};
 
-use super::decode::{Consumer, Decoder, End, Frames};
+use super::decode::{Consumer, Decoder, End, Frames, IdHasher};
 use super::event::{Raw, Tables};
 use crate::capture::buffer::{Cursor, SharedRef};
 use crate::capture::clock::{self, Calibration};
@@ -19,8 +20,9 @@ use crate::capture::thread;
 struct Input {
     shared: SharedRef,
     cursor: Cursor,
-    /// Read and not yet handed on: newer than the watermark.
-    staged: VecDeque<Rec>,
+    /// Read and not yet handed on (newer than the watermark): `staged[next..]`.
+    staged: Vec<Rec>,
+    next: usize,
     ended: bool,
 }
 
@@ -29,7 +31,8 @@ pub struct Collector {
     inputs: BTreeMap<u32, Input>,
     /// Records of threads whose state was gone.
     orphans: VecDeque<Rec>,
-    sites: HashMap<usize, u32>,
+    /// Site addresses to their index in the run's table.
+    sites: HashMap<usize, u32, BuildHasherDefault<IdHasher>>,
     tables: Tables,
     /// Ticks and instant of the first traced call; the decoder exists once calibrated.
     origin: (u64, Instant),
@@ -51,7 +54,7 @@ impl Collector {
         Collector {
             inputs: BTreeMap::new(),
             orphans: VecDeque::new(),
-            sites: HashMap::new(),
+            sites: HashMap::default(),
             tables: Tables::default(),
             origin,
             decoder: None,
@@ -109,13 +112,15 @@ impl Collector {
                 Input {
                     shared: shared.clone(),
                     cursor: Cursor::default(),
-                    staged: VecDeque::new(),
+                    staged: Vec::new(),
+                    next: 0,
                     ended: false,
                 }
             });
-            self.scratch.clear();
-            input.ended = input.shared.drain(&mut input.cursor, &mut self.scratch);
-            input.staged.extend(self.scratch.drain(..));
+            // Read straight into the staging vector, after what is still held back.
+            input.staged.drain(..input.next);
+            input.next = 0;
+            input.ended = input.shared.drain(&mut input.cursor, &mut input.staged);
         }
         thread::take_orphans(&mut self.scratch);
         self.orphans.extend(self.scratch.drain(..));
@@ -128,47 +133,69 @@ impl Collector {
         let done: Vec<SharedRef> = self
             .inputs
             .values()
-            .filter(|i| i.ended && i.staged.is_empty())
+            .filter(|i| i.ended && i.next == i.staged.len())
             .map(|i| i.shared.clone())
             .collect();
         if !done.is_empty() {
             thread::forget_buffers(&done);
-            self.inputs.retain(|_, i| !(i.ended && i.staged.is_empty()));
+            self.inputs
+                .retain(|_, i| !(i.ended && i.next == i.staged.len()));
         }
     }
 
-    /// Hands on staged records older than `limit`, oldest first across threads.
+    /// Hands on staged records older than `limit`, oldest first across threads: in runs, each
+    /// the oldest thread's records up to the next thread's oldest, so a lone busy thread's
+    /// records go through without comparisons.
     fn merge(&mut self, limit: u64) {
+        self.decoder();
         loop {
-            // The thread whose next record is the oldest; orphans count as thread 0.
+            // The thread whose next record is the oldest (orphans count as thread 0), and the
+            // oldest next record of any other.
             let mut best: Option<(u64, u32)> = self
                 .orphans
                 .front()
                 .filter(|r| r.ts < limit)
                 .map(|r| (r.ts, 0));
+            let mut bound = limit;
             for (&n, input) in &self.inputs {
-                if let Some(r) = input.staged.front() {
-                    let older = match best {
-                        Some((ts, _)) => r.ts < ts,
-                        None => true,
-                    };
-                    if r.ts < limit && older {
+                let Some(r) = input.staged.get(input.next) else {
+                    continue;
+                };
+                match best {
+                    Some((ts, _)) if r.ts >= ts => bound = bound.min(r.ts.saturating_add(1)),
+                    _ if r.ts < limit => {
+                        if let Some((ts, _)) = best {
+                            bound = bound.min(ts.saturating_add(1));
+                        }
                         best = Some((r.ts, n));
                     }
+                    _ => {}
                 }
             }
             let Some((_, n)) = best else { break };
-            let rec = if n == 0 {
-                self.orphans.pop_front()
-            } else {
-                self.inputs.get_mut(&n).and_then(|i| i.staged.pop_front())
-            };
-            let Some(rec) = rec else { break };
-            let raw = self.raw(n, &rec);
-            self.decoder();
-            let decoder = self.decoder.as_mut().expect("calibrated above");
-            decoder.feed(&raw, &self.tables, &mut self.consumers);
+            if n == 0 {
+                let Some(rec) = self.orphans.pop_front() else { break };
+                let raw = self.raw(0, &rec);
+                self.feed(&raw);
+                continue;
+            }
+            let Some(mut input) = self.inputs.remove(&n) else { break };
+            while let Some(rec) = input.staged.get(input.next) {
+                if rec.ts >= bound {
+                    break;
+                }
+                let rec = *rec;
+                input.next += 1;
+                let raw = self.raw(n, &rec);
+                self.feed(&raw);
+            }
+            self.inputs.insert(n, input);
         }
+    }
+
+    fn feed(&mut self, raw: &Raw) {
+        let decoder = self.decoder.as_mut().expect("calibrated before merging");
+        decoder.feed(raw, &self.tables, &mut self.consumers);
     }
 
     fn raw(&mut self, thread: u32, rec: &Rec) -> Raw {

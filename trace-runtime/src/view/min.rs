@@ -21,8 +21,19 @@ pub struct Min<C> {
     held: VecDeque<Event>,
     /// Decision and parent of every frame with held events.
     frames: HashMap<u64, (Decision, u64)>,
-    /// Undecided frames by start time, oldest first.
-    undecided: VecDeque<(u64, u64)>,
+    /// Undecided frames by tree (task, or plain thread), oldest first: a frame is known to be
+    /// long only from a later event of its own tree, whose order is the order things happened
+    /// in (events of different threads may reach the collector a little out of order).
+    undecided: HashMap<(u64, u32), VecDeque<(u64, u64)>>,
+}
+
+/// The tree an event belongs to.
+fn tree(e: &Event) -> (u64, u32) {
+    if e.task != 0 {
+        (e.task, 0)
+    } else {
+        (0, e.thread)
+    }
 }
 
 impl<C: Consumer> Min<C> {
@@ -32,7 +43,7 @@ impl<C: Consumer> Min<C> {
             min_ns,
             held: VecDeque::new(),
             frames: HashMap::new(),
-            undecided: VecDeque::new(),
+            undecided: HashMap::new(),
         }
     }
 
@@ -70,12 +81,15 @@ impl<C: Consumer> Min<C> {
         }
     }
 
-    fn decide_old(&mut self, now_ns: u64) {
-        while let Some(&(id, start)) = self.undecided.front() {
+    fn decide_old(&mut self, key: (u64, u32), now_ns: u64) {
+        let Some(undecided) = self.undecided.get_mut(&key) else {
+            return;
+        };
+        while let Some(&(id, start)) = undecided.front() {
             if start.saturating_add(self.min_ns) > now_ns {
                 break;
             }
-            self.undecided.pop_front();
+            undecided.pop_front();
             if let Some(f) = self.frames.get_mut(&id) {
                 if f.0 == Decision::Undecided {
                     f.0 = Decision::Kept;
@@ -87,11 +101,14 @@ impl<C: Consumer> Min<C> {
 
 impl<C: Consumer> Consumer for Min<C> {
     fn event(&mut self, e: &Event, ctx: &Ctx<'_>) {
-        self.decide_old(e.ts_ns);
+        self.decide_old(tree(e), e.ts_ns);
         match e.kind {
             Kind::Enter => {
                 self.frames.insert(e.id, (Decision::Undecided, e.parent));
-                self.undecided.push_back((e.id, e.ts_ns));
+                self.undecided
+                    .entry(tree(e))
+                    .or_default()
+                    .push_back((e.id, e.ts_ns));
             }
             Kind::Exit { elapsed_ns, .. } => {
                 let entry = self

@@ -22,6 +22,9 @@ const CHUNK_BYTES: usize = 64 * 1024;
 /// Largest chunk a reader accepts: anything bigger is corruption.
 const MAX_CHUNK: u32 = 64 << 20;
 
+/// More threads than any run starts: a larger thread number in a recording is damage.
+const MAX_THREADS: u64 = 1 << 24;
+
 const ITEM_SITE: u8 = 0x01;
 const ITEM_THREAD: u8 = 0x02;
 const ITEM_END: u8 = 0x03;
@@ -32,17 +35,35 @@ const CANCELLED_BIT: u8 = 1 << 4;
 const ASYNC_BIT: u8 = 1 << 5;
 const SAME_THREAD: u8 = 1 << 6;
 
-/// CRC-32 (IEEE), as zlib and PNG compute it.
+/// CRC-32 (IEEE), as zlib and PNG compute it, a byte at a time from a table.
 pub fn crc32(bytes: &[u8]) -> u32 {
     let mut crc = !0u32;
     for &b in bytes {
-        crc ^= u32::from(b);
-        for _ in 0..8 {
-            crc = (crc >> 1) ^ (0xEDB8_8320 & (!(crc & 1)).wrapping_add(1));
-        }
+        crc = CRC_TABLE[((crc ^ u32::from(b)) & 0xff) as usize] ^ (crc >> 8);
     }
     !crc
 }
+
+/// The CRC of each byte value, worked out at compile time.
+const CRC_TABLE: [u32; 256] = {
+    let mut table = [0u32; 256];
+    let mut i = 0;
+    while i < 256 {
+        let mut crc = i as u32;
+        let mut bit = 0;
+        while bit < 8 {
+            crc = if crc & 1 != 0 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+            bit += 1;
+        }
+        table[i] = crc;
+        i += 1;
+    }
+    table
+};
 
 fn put_varint(buf: &mut Vec<u8>, mut n: u64) {
     while n >= 0x80 {
@@ -60,6 +81,15 @@ fn unzigzag(n: u64) -> i64 {
     ((n >> 1) as i64) ^ -((n & 1) as i64)
 }
 
+/// The last id written on `thread`, growing the table as threads appear.
+fn last_id(ids: &mut Vec<u64>, thread: u32) -> &mut u64 {
+    let at = thread as usize;
+    if at >= ids.len() {
+        ids.resize(at + 1, 0);
+    }
+    &mut ids[at]
+}
+
 fn put_str(buf: &mut Vec<u8>, s: &str) {
     put_varint(buf, s.len() as u64);
     buf.extend_from_slice(s.as_bytes());
@@ -70,8 +100,8 @@ fn put_str(buf: &mut Vec<u8>, s: &str) {
 struct Deltas {
     ts: u64,
     thread: u32,
-    /// The last frame id per thread.
-    ids: std::collections::HashMap<u32, u64>,
+    /// The last frame id per thread, by thread number.
+    ids: Vec<u64>,
 }
 
 /// Writes the recording of a live run.
@@ -209,7 +239,7 @@ impl Consumer for Writer {
         put_varint(c, zigzag(raw.ts.wrapping_sub(self.deltas.ts) as i64));
         self.deltas.ts = raw.ts;
         let id = raw.id & record::ID_MASK;
-        let last = self.deltas.ids.entry(raw.thread).or_insert(0);
+        let last = last_id(&mut self.deltas.ids, raw.thread);
         put_varint(c, zigzag(id.wrapping_sub(*last) as i64));
         *last = id;
         put_varint(c, u64::from(raw.site));
@@ -466,12 +496,17 @@ impl Recording {
                     }
                     if t & SAME_THREAD == 0 {
                         let n = it.varint().ok_or_else(bad)?;
-                        deltas.thread = u32::try_from(n).map_err(|_| bad())?;
+                        // Threads are numbered from 1 as they start: a number past any real
+                        // run's is damage, not a table to grow to.
+                        if n > MAX_THREADS {
+                            return Err(format!("an event of thread {n}"));
+                        }
+                        deltas.thread = n as u32;
                     }
                     let thread = deltas.thread;
                     let dts = unzigzag(it.varint().ok_or_else(bad)?);
                     deltas.ts = deltas.ts.wrapping_add(dts as u64);
-                    let last = deltas.ids.entry(thread).or_insert(0);
+                    let last = last_id(&mut deltas.ids, thread);
                     let did = unzigzag(it.varint().ok_or_else(bad)?);
                     *last = last.wrapping_add(did as u64) & record::ID_MASK;
                     let id = *last;
