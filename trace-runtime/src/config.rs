@@ -1,6 +1,6 @@
 //! Reads the environment once: `TRACE_FORMAT`, `TRACE_OUT`, `TRACE_MODE`, `TRACE_BUFFER`,
 //! `TRACE_FILTER`, `TRACE_FOCUS`, `TRACE_SUMMARY`, `TRACE_SUMMARY_JSON`, `TRACE_RECORD`,
-//! `TRACE_DUMP_SIGNAL`, `TRACE_VERBOSE`, `NO_COLOR`. Reading has no other effect
+//! `TRACE_DUMP_SIGNAL`, `TRACE_WATCH`, `TRACE_VERBOSE`, `NO_COLOR`. Reading has no other effect
 //! than warnings about values it cannot use.
 
 use std::path::PathBuf;
@@ -76,6 +76,8 @@ pub struct Config {
     /// `TRACE_DUMP_SIGNAL`: the signal that prints every open frame (unix signal number), or
     /// none.
     pub dump_signal: Option<i32>,
+    /// `TRACE_WATCH`: report once each frame open longer than this many nanoseconds.
+    pub watch_ns: Option<u64>,
     /// `TRACE_VERBOSE`: say at start how the runtime is set up.
     pub verbose: bool,
 }
@@ -180,7 +182,19 @@ fn read() -> Config {
             default_dump_signal()
         }),
     };
+    let watch_ns = var("TRACE_WATCH")
+        .filter(|v| !v.trim().is_empty())
+        .and_then(|v| {
+            let ns = crate::filter::parse_duration(v.trim()).filter(|ns| *ns > 0);
+            if ns.is_none() {
+                warn(&format!(
+                    "TRACE_WATCH={v:?} is not a duration like 5s; not watching"
+                ));
+            }
+            ns
+        });
     Config {
+        watch_ns,
         format,
         out,
         no_color: std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),

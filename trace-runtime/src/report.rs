@@ -28,9 +28,9 @@ pub struct OpenTree {
     /// The task, for a task's tree.
     pub task: Option<u64>,
     pub frames: Vec<OpenFrame>,
-    /// The chain that spawned this task or thread, outermost first (`=>` marks a spawn inside
-    /// it); empty when it was not spawned from a traced call.
-    pub spawned_from: Vec<String>,
+    /// The chain that spawned this task or thread as it reads (`main -> serve => handle`, `=>`
+    /// where a spawn lies inside it); empty when it was not spawned from a traced call.
+    pub spawned_from: String,
 }
 
 /// One open frame.
@@ -82,7 +82,7 @@ impl fmt::Display for OpenFrames {
     /// when more than three: `  400 tasks spawned from main -> subscribe: 200 waiting in
     /// heartbeat (oldest 6.1s), 200 in pump (oldest 6.1s)`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut groups: BTreeMap<&[String], Vec<&OpenTree>> = BTreeMap::new();
+        let mut groups: BTreeMap<&str, Vec<&OpenTree>> = BTreeMap::new();
         for tree in &self.trees {
             if tree.spawned_from.is_empty() {
                 write_tree(f, tree)?;
@@ -102,12 +102,7 @@ impl fmt::Display for OpenFrames {
             } else {
                 "tasks and threads"
             };
-            write!(
-                f,
-                "  {} {what} spawned from {}:",
-                trees.len(),
-                from.join(" -> ")
-            )?;
+            write!(f, "  {} {what} spawned from {from}:", trees.len())?;
             // By where they are blocked, most first.
             let mut blocked: BTreeMap<&str, (usize, Duration)> = BTreeMap::new();
             for tree in &trees {
@@ -139,7 +134,7 @@ fn write_tree(f: &mut fmt::Formatter<'_>, tree: &OpenTree) -> fmt::Result {
         write!(f, "{} (open {})", frame.name, duration(frame.open_for))?;
     }
     if !tree.spawned_from.is_empty() {
-        write!(f, ", spawned from {}", tree.spawned_from.join(" -> "))?;
+        write!(f, ", spawned from {}", tree.spawned_from)?;
     }
     writeln!(f)
 }

@@ -53,10 +53,16 @@ fn run() {
             )),
         }
     }
-    let interval = match cfg.mode {
+    let mut interval = match cfg.mode {
         Mode::Print => Some(Duration::from_millis(config::PRINT_INTERVAL_MS)),
         Mode::Record => None,
     };
+    if let Some(ns) = cfg.watch_ns {
+        views.push(Box::new(crate::view::watch::Watch::new(ns)));
+        // Looked at a few times per threshold, whatever the mode.
+        let every = Duration::from_nanos(ns / 4).max(Duration::from_millis(10));
+        interval = Some(interval.map_or(every, |i| i.min(every)));
+    }
     collector::start(Collector::new(origin, views), interval);
     crate::hooks::install(cfg);
     if cfg.verbose {

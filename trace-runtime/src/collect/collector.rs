@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard, TryLockError};
 use std::time::{Duration, Instant};
 
-use super::decode::{Consumer, Decoder, End, Frames, IdHasher};
+use super::decode::{Consumer, Ctx, Decoder, End, Frames, IdHasher};
 use super::event::{Raw, Tables};
 use crate::capture::buffer::{Cursor, SharedRef};
 use crate::capture::clock::{self, Calibration};
@@ -127,6 +127,16 @@ impl Collector {
         let limit = if all { u64::MAX } else { self.watermark };
         self.watermark = started;
         self.merge(limit);
+        if let Some(decoder) = &self.decoder {
+            let now_ns = decoder.end_ns(clock::ticks());
+            let ctx = Ctx {
+                frames: &decoder.frames,
+                tables: &self.tables,
+            };
+            for c in self.consumers.iter_mut() {
+                c.tick(&ctx, now_ns);
+            }
+        }
         for c in self.consumers.iter_mut() {
             c.flush();
         }
@@ -174,12 +184,16 @@ impl Collector {
             }
             let Some((_, n)) = best else { break };
             if n == 0 {
-                let Some(rec) = self.orphans.pop_front() else { break };
+                let Some(rec) = self.orphans.pop_front() else {
+                    break;
+                };
                 let raw = self.raw(0, &rec);
                 self.feed(&raw);
                 continue;
             }
-            let Some(mut input) = self.inputs.remove(&n) else { break };
+            let Some(mut input) = self.inputs.remove(&n) else {
+                break;
+            };
             while let Some(rec) = input.staged.get(input.next) {
                 if rec.ts >= bound {
                     break;

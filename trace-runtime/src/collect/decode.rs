@@ -168,6 +168,8 @@ pub trait Consumer: Send {
     fn event(&mut self, _event: &Event, _ctx: &Ctx<'_>) {}
     /// Write out what is buffered: the end of one collection round.
     fn flush(&mut self) {}
+    /// The end of a live collection round, with the frames open and the time now.
+    fn tick(&mut self, _ctx: &Ctx<'_>, _now_ns: u64) {}
     /// The run is over (or the process is going down): final reports.
     fn finish(&mut self, _end: &End<'_>) {}
 }
@@ -250,9 +252,7 @@ impl Decoder {
                         origin,
                     },
                 );
-                if origin != 0 {
-                    self.frames.pin(origin, 1);
-                }
+
                 let event = Event {
                     kind: Kind::Enter,
                     thread: raw.thread,
@@ -362,7 +362,11 @@ impl Decoder {
                         }
                     }
                     None => {
-                        self.frames.pending.insert(id, (raw.aux, ts_ns));
+                        // Kept from now on: the creating frame may exit before the root's first
+                        // record arrives.
+                        if self.frames.pending.insert(id, (raw.aux, ts_ns)).is_none() {
+                            self.frames.pin(raw.aux, 1);
+                        }
                     }
                 }
             }

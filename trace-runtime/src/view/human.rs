@@ -43,7 +43,7 @@ impl Lines for Human {
             buf.pop();
             let from = super::open::spawn_chain(ctx.frames, ctx.tables, e.origin);
             buf.extend_from_slice(b"  (spawned from ");
-            buf.extend_from_slice(from.join(" -> ").as_bytes());
+            buf.extend_from_slice(from.as_bytes());
             buf.extend_from_slice(b")\n");
         }
     }

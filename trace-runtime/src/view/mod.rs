@@ -21,6 +21,7 @@ pub mod stream;
 pub mod summary;
 pub mod text;
 pub mod trees;
+pub mod watch;
 
 use crate::collect::decode::Consumer;
 use crate::config::Format;

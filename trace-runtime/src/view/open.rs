@@ -12,21 +12,17 @@ use crate::collect::decode::{Consumer, End, Frames, OpenFrame};
 use crate::collect::event::Tables;
 use crate::report::{self, OpenFrames, OpenTree};
 
-/// The names of the chain that spawned the root `origin` names, across spawns (`=>` prefixes
-/// a name run by a spawned task or thread).
-pub fn spawn_chain(frames: &Frames, tables: &Tables, origin: u64) -> Vec<String> {
-    frames
-        .causal_chain(origin)
-        .into_iter()
-        .map(|(_, f, crossed)| {
-            let name = tables.site(f.site);
-            if crossed {
-                format!("=> {name}")
-            } else {
-                name.to_string()
-            }
-        })
-        .collect()
+/// The chain that leads to frame `id` across spawns, as it reads: `main -> serve => process`,
+/// `=>` where a spawned task or thread begins.
+pub fn spawn_chain(frames: &Frames, tables: &Tables, id: u64) -> String {
+    let mut text = String::new();
+    for (i, (_, f, crossed)) in frames.causal_chain(id).into_iter().enumerate() {
+        if i > 0 {
+            text.push_str(if crossed { " => " } else { " -> " });
+        }
+        text.push_str(tables.site(f.site));
+    }
+    text
 }
 
 /// Every open frame as plain data, grouped by tree; `skip` leaves frames out (the caller's
@@ -70,7 +66,7 @@ pub fn collect(
                 spawned_from: if origin != 0 {
                     spawn_chain(frames, tables, origin)
                 } else {
-                    Vec::new()
+                    String::new()
                 },
             }
         })
