@@ -1,0 +1,279 @@
+//! Chains across spawns: a task knows the call that created its future, a thread started with
+//! the drop-ins (or an adopted `Origin`) knows the call that started it, so "which chain reached
+//! d" crosses `tokio::spawn`, executors and threads; leaks are reported by where they were
+//! spawned and where they wait; `TRACE_WATCH` names a hang without a signal.
+
+mod common;
+
+use std::process::Command;
+
+const SPAWNS: &str = env!("CARGO_BIN_EXE_spawns");
+const LEAK: &str = env!("CARGO_BIN_EXE_leak");
+const HANG: &str = env!("CARGO_BIN_EXE_hang");
+
+fn chain_of(scenario: &str) -> String {
+    let out = Command::new(SPAWNS)
+        .arg(scenario)
+        .env("TRACE_OUT", "off")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn chain_crosses_tokio_spawns_on_either_runtime() {
+    for (scenario, want) in [
+        (
+            "tokio",
+            "tokio: spawns::serve => spawns::accept => spawns::handle => spawns::process -> spawns::d\n",
+        ),
+        (
+            "current",
+            "current: spawns::serve => spawns::accept => spawns::handle => spawns::process -> spawns::d\n",
+        ),
+        ("joinset", "joinset: spawns::fan_out => spawns::process -> spawns::d\n"),
+        ("local", "local: spawns::local_spawn => spawns::process -> spawns::d\n"),
+        (
+            "futures",
+            "futures: spawns::spawn_on_pool => spawns::process_futures -> spawns::d\n",
+        ),
+    ] {
+        assert_eq!(chain_of(scenario), want, "{scenario}");
+    }
+}
+
+#[test]
+fn chain_crosses_three_nested_spawns() {
+    assert_eq!(
+        chain_of("nested"),
+        "nested: spawns::level1 => spawns::level2 => spawns::level3 -> spawns::d\n"
+    );
+}
+
+/// The future was made in a task that finished before anyone spawned it: its origin is the
+/// call that made it, still named.
+#[test]
+fn a_task_made_by_a_finished_task_still_names_it() {
+    assert_eq!(
+        chain_of("finished-origin"),
+        "finished-origin: spawns::make_and_finish => spawns::process -> spawns::d\n"
+    );
+}
+
+#[test]
+fn thread_drop_ins_rayon_and_spawn_blocking_follow_the_chain() {
+    assert_eq!(
+        chain_of("threads"),
+        "thread-spawn: spawns::start_threads => spawns::d\n\
+         thread-builder: spawns::start_threads => spawns::d\n\
+         thread-scope: spawns::start_threads => spawns::d\n"
+    );
+    assert_eq!(
+        chain_of("rayon"),
+        "rayon: spawns::start_rayon => spawns::work -> spawns::d\n"
+    );
+    assert_eq!(
+        chain_of("blocking"),
+        "blocking: spawns::offload => spawns::blocking_work -> spawns::d\n"
+    );
+}
+
+/// jsonl: every event has an id; a spawned task's root names the frame that created it as
+/// its parent, across threads.
+#[test]
+fn jsonl_links_a_task_root_to_the_frame_that_spawned_it() {
+    let (out, events) = common::run(SPAWNS, "spawns-tokio", &[]);
+    assert!(out.status.success());
+    let id_of = |name: &str| {
+        events
+            .iter()
+            .find(|e| e.enter && e.name == name)
+            .unwrap_or_else(|| panic!("{name}"))
+            .id
+    };
+    let parent_of = |name: &str| {
+        events
+            .iter()
+            .find(|e| e.enter && e.name == name)
+            .unwrap()
+            .parent
+    };
+    assert_eq!(parent_of("spawns::serve"), None);
+    assert_eq!(parent_of("spawns::accept"), Some(id_of("spawns::serve")));
+    assert_eq!(parent_of("spawns::handle"), Some(id_of("spawns::accept")));
+    assert_eq!(parent_of("spawns::process"), Some(id_of("spawns::handle")));
+    assert_eq!(parent_of("spawns::d"), Some(id_of("spawns::process")));
+    // Ids are unique per frame; an exit carries its enter's id.
+    let enters: std::collections::BTreeSet<u64> =
+        events.iter().filter(|e| e.enter).map(|e| e.id).collect();
+    assert_eq!(enters.len(), events.iter().filter(|e| e.enter).count());
+    assert!(events
+        .iter()
+        .filter(|e| !e.enter)
+        .all(|e| enters.contains(&e.id)));
+}
+
+#[test]
+fn a_spawned_tasks_first_line_says_where_it_came_from() {
+    let out = Command::new(SPAWNS)
+        .arg("tokio")
+        .env("NO_COLOR", "1")
+        .env("TRACE_OUT", "stdout")
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let first_lines: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("(spawned from"))
+        .map(|l| l.split_once("] ").unwrap().1)
+        .collect();
+    assert_eq!(
+        first_lines,
+        [
+            "-> spawns::accept  (spawned from spawns::serve)",
+            "-> spawns::handle  (spawned from spawns::serve => spawns::accept)",
+            "-> spawns::process  (spawned from spawns::serve => spawns::accept => spawns::handle)",
+        ]
+    );
+}
+
+/// Chrome: a flow arrow from the spawning call to each spawned task's first slice, bound to
+/// slices that exist on both tracks.
+#[test]
+fn chrome_flow_arrows_join_a_spawn_to_its_task() {
+    let path = common::out_file("spawns-chrome");
+    let out = Command::new(SPAWNS)
+        .arg("tokio")
+        .env("TRACE_FORMAT", "chrome")
+        .env("TRACE_OUT", &path)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let value: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let _ = std::fs::remove_file(&path);
+    let events = value.as_array().unwrap();
+    let slices: Vec<&serde_json::Value> = events.iter().filter(|e| e["ph"] == "X").collect();
+    let inside = |tid: &serde_json::Value, ts: f64| {
+        slices.iter().any(|s| {
+            let start = s["ts"].as_f64().unwrap();
+            s["tid"] == *tid
+                && start <= ts + 0.001
+                && ts <= start + s["dur"].as_f64().unwrap() + 0.001
+        })
+    };
+    let starts: Vec<&serde_json::Value> = events.iter().filter(|e| e["ph"] == "s").collect();
+    let finishes: Vec<&serde_json::Value> = events.iter().filter(|e| e["ph"] == "f").collect();
+    assert_eq!(starts.len(), 3, "one arrow per spawned task");
+    assert_eq!(finishes.len(), 3);
+    for s in &starts {
+        let f = finishes
+            .iter()
+            .find(|f| f["id"] == s["id"])
+            .expect("a finish per start");
+        assert_eq!(f["bp"], "e");
+        assert!(s["ts"].as_f64().unwrap() <= f["ts"].as_f64().unwrap());
+        assert!(
+            inside(&s["tid"], s["ts"].as_f64().unwrap()),
+            "start inside a slice: {s}"
+        );
+        assert!(
+            inside(&f["tid"], f["ts"].as_f64().unwrap()),
+            "finish inside a slice: {f}"
+        );
+        assert_ne!(
+            s["tid"], f["tid"],
+            "the arrow goes from one track to another"
+        );
+    }
+}
+
+fn mask(text: &str) -> String {
+    let mut out = String::new();
+    for (i, part) in text.split("(oldest ").enumerate() {
+        if i == 0 {
+            out.push_str(part);
+        } else {
+            out.push_str("(oldest _");
+            out.push_str(&part[part.find(')').unwrap()..]);
+        }
+    }
+    out
+}
+
+/// The leak story: 200 subscribers, a pump and a heartbeat task each, never cancelled. The
+/// report names the call that spawned them and where they wait, at exit, from
+/// `assert_no_open_frames` and as a value from `open_frames()`.
+#[test]
+fn leaked_tasks_are_reported_by_origin_and_where_they_wait() {
+    let path = common::out_file("leak");
+    let out = Command::new(LEAK)
+        .env("NO_COLOR", "1")
+        .env("TRACE_OUT", &path)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let stdout = mask(&String::from_utf8(out.stdout).unwrap());
+    let trace = mask(&std::fs::read_to_string(&path).unwrap());
+    let _ = std::fs::remove_file(&path);
+    let group = "  400 tasks spawned from leak::main -> leak::Service::subscribe: 200 waiting in leak::heartbeat (oldest _), 200 in leak::pump_messages (oldest _)\n";
+    assert_eq!(
+        stdout,
+        format!("open tasks: 400\ntraced work still running:\n{group}\n")
+    );
+    assert!(
+        trace.ends_with(&format!(
+            "open at exit: 400 traced frames never exited\n{group}"
+        )),
+        "{}",
+        &trace[trace.len().saturating_sub(2000)..]
+    );
+}
+
+#[test]
+fn trace_watch_names_a_hang_once_with_its_chain() {
+    let err = tempfile_path("watch.stderr");
+    let mut child = Command::new(HANG)
+        .env("TRACE_WATCH", "200ms")
+        .env("TRACE_OUT", "off")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::fs::File::create(&err).unwrap())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let text = loop {
+        let text = std::fs::read_to_string(&err).unwrap_or_default();
+        if text.matches("open longer than").count() >= 3 {
+            // A few more rounds: nothing is reported twice.
+            std::thread::sleep(std::time::Duration::from_millis(400));
+            break std::fs::read_to_string(&err).unwrap();
+        }
+        assert!(std::time::Instant::now() < deadline, "{text}");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    child.kill().unwrap();
+    let _ = child.wait();
+    let _ = std::fs::remove_file(&err);
+    let mut lines: Vec<String> = text
+        .lines()
+        .map(|l| l.split(" (open ").next().unwrap().to_string())
+        .collect();
+    lines.sort();
+    assert_eq!(
+        lines,
+        [
+            "trace-runtime: open longer than 200.0ms: [01 main] hang::main -> hang::serve -> hang::handle -> hang::wait_forever",
+            "trace-runtime: open longer than 200.0ms: [02 worker] hang::pump",
+            "trace-runtime: open longer than 200.0ms: [03 tasks task 1] hang::heartbeat",
+        ]
+    );
+}
+
+fn tempfile_path(tag: &str) -> std::path::PathBuf {
+    common::out_file(tag)
+}
