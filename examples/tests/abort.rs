@@ -2,6 +2,8 @@
 //! after the panic hook. The hook writes the whole trace and reports every open frame, the
 //! panicking thread's own included.
 
+mod common;
+
 use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
 use std::process::Command;
@@ -28,17 +30,7 @@ fn a_panic_that_aborts_loses_nothing_and_reports_what_was_open() {
         .expect("run the demo");
     assert_eq!(out.status.signal(), Some(libc::SIGABRT), "{:?}", out.status);
     let stdout = String::from_utf8(out.stdout).unwrap();
-    let masked: String = stdout
-        .split("(open ")
-        .enumerate()
-        .map(|(i, part)| {
-            if i == 0 {
-                part.to_string()
-            } else {
-                format!("(open _{}", &part[part.find(')').unwrap()..])
-            }
-        })
-        .collect();
+    let masked = common::mask(&stdout, "(open ");
     let (events, report) = masked.split_at(masked.find("open at exit").expect(&masked));
     let mut lines: Vec<&str> = events.lines().collect();
     lines.sort_unstable();

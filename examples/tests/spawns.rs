@@ -194,16 +194,7 @@ fn chrome_flow_arrows_join_a_spawn_to_its_task() {
 }
 
 fn mask(text: &str) -> String {
-    let mut out = String::new();
-    for (i, part) in text.split("(oldest ").enumerate() {
-        if i == 0 {
-            out.push_str(part);
-        } else {
-            out.push_str("(oldest _");
-            out.push_str(&part[part.find(')').unwrap()..]);
-        }
-    }
-    out
+    common::mask(text, "(oldest ")
 }
 
 /// The leak story: 200 subscribers, a pump and a heartbeat task each, never cancelled. The

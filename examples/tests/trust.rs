@@ -93,18 +93,8 @@ fn finish(mut run: Running) -> (std::process::ExitStatus, String, String) {
     (status, trace, stderr)
 }
 
-/// Durations vary: `(open 1.2s)` reads `(open _)`.
 fn mask_open(text: &str) -> String {
-    let mut out = String::new();
-    for (i, part) in text.split("(open ").enumerate() {
-        if i == 0 {
-            out.push_str(part);
-        } else {
-            out.push_str("(open _");
-            out.push_str(&part[part.find(')').unwrap_or(0)..]);
-        }
-    }
-    out
+    common::mask(text, "(open ")
 }
 
 const OPEN_REPORT: &str = "open at exit: 6 traced frames never exited

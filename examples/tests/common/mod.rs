@@ -244,3 +244,18 @@ pub fn tree(events: &[Event]) -> String {
     }
     out
 }
+
+/// Durations vary between runs: `(open 1.2s)` reads `(open _)` for `opener` `"(open "`.
+pub fn mask(text: &str, opener: &str) -> String {
+    let mut out = String::new();
+    for (i, part) in text.split(opener).enumerate() {
+        if i == 0 {
+            out.push_str(part);
+        } else {
+            out.push_str(opener);
+            out.push('_');
+            out.push_str(&part[part.find(')').unwrap_or(0)..]);
+        }
+    }
+    out
+}
