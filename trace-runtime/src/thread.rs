@@ -61,6 +61,22 @@ impl Origin {
     }
 }
 
+/// Wraps a closure to run elsewhere (another thread, a pool, `spawn_blocking`) so that the
+/// traced calls it makes continue the chain of the call that wrapped it: `Origin::capture()`
+/// now, `adopt` when it runs.
+///
+/// ```
+/// let work = trace_runtime::thread::follow(|| 40 + 2);
+/// assert_eq!(std::thread::spawn(work).join().unwrap(), 42);
+/// ```
+pub fn follow<F, T>(f: F) -> impl FnOnce() -> T
+where
+    F: FnOnce() -> T,
+{
+    let origin = Origin::capture();
+    move || origin.adopt(f)
+}
+
 /// `std::thread::spawn`, with the new thread's chains starting with the caller's.
 ///
 /// ```
@@ -72,8 +88,7 @@ where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    let origin = Origin::capture();
-    std::thread::spawn(move || origin.adopt(f))
+    std::thread::spawn(follow(f))
 }
 
 /// `std::thread::scope`'s scope, whose spawned threads' chains start with the caller's.
