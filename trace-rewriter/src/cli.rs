@@ -13,6 +13,8 @@ Examples:
   trace-rewriter run . -- run --bin app       trace a copy, run a binary
   trace-rewriter instrument . --check         exit 1 and list files that would change
   trace-rewriter instrument src/lib.rs --diff print the change, write nothing
+  trace-rewriter instrument . --follow-threads
+                                              spawned threads continue the spawner's chain
   TRACE_RECORD=run.trace cargo run --features trace
                                               record a run, then look at it many ways:
   trace-rewriter replay run.trace --focus db::get
@@ -325,6 +327,16 @@ pub struct RuntimeSource {
     pub runtime_version: Option<String>,
 }
 
+/// What else `instrument` and `run` do besides the guards.
+#[derive(Args, Debug, Clone, Copy, Default)]
+pub struct Extras {
+    /// Make threads spawned with `thread::spawn`, `thread::Builder::new()...spawn` and a
+    /// `thread::scope`'s `s.spawn` continue the chain of the call that spawned them (wraps the
+    /// closure in `__trace_follow!(..)`, which is the closure itself with the feature off).
+    #[arg(long, help_heading = "Instrumenting")]
+    pub follow_threads: bool,
+}
+
 #[derive(Args, Debug)]
 pub struct Instrument {
     #[command(flatten)]
@@ -333,6 +345,8 @@ pub struct Instrument {
     pub dry: DryRun,
     #[command(flatten)]
     pub runtime: RuntimeSource,
+    #[command(flatten)]
+    pub extras: Extras,
 }
 
 #[derive(Args, Debug)]
@@ -349,6 +363,8 @@ pub struct Run {
     pub select: Select,
     #[command(flatten)]
     pub runtime: RuntimeSource,
+    #[command(flatten)]
+    pub extras: Extras,
 
     /// The cargo command to run in the copy, e.g. `test` or `run --bin app -- ARGS`.
     #[arg(last = true, required = true, value_name = "CARGO ARGS")]

@@ -7,6 +7,7 @@ pub mod cli;
 pub mod copy;
 pub mod diag;
 pub mod edit;
+pub mod follow;
 pub mod fsio;
 pub mod manifest;
 pub mod modtree;

@@ -23,10 +23,13 @@ fn main() -> ExitCode {
     let err = Stderr::new();
     let result = match cli.command {
         Command::Instrument(c) => {
-            runtime(&c.runtime).and_then(|r| rewrite(&c.select, &c.dry, Mode::Instrument(r), &err))
+            runtime(&c.runtime).and_then(|r| {
+            rewrite(&c.select, &c.dry, Mode::Instrument(r, c.extras), &err)
+        })
         }
         Command::Remove(c) => rewrite(&c.select, &c.dry, Mode::Remove, &err),
-        Command::Run(c) => runtime(&c.runtime).and_then(|r| run_copy(&c.select, r, &c.cargo, &err)),
+        Command::Run(c) => runtime(&c.runtime)
+            .and_then(|r| run_copy(&c.select, Mode::Instrument(r, c.extras), &c.cargo, &err)),
         Command::Preview(c) => preview(&c.file),
         Command::Replay(c) => viewer::replay(&c, &err),
         Command::Report(c) => viewer::report(&c, &err),
@@ -100,7 +103,7 @@ fn rewrite(select: &Select, dry: &DryRun, mode: Mode, err: &Stderr) -> Result<u8
     }
     let totals = plan.totals();
     let verb = match mode {
-        Mode::Instrument(_) => "instrument",
+        Mode::Instrument(..) => "instrument",
         Mode::Remove => "remove",
     };
     plan.report_renamed(err, dry.check);
@@ -111,10 +114,16 @@ fn rewrite(select: &Select, dry: &DryRun, mode: Mode, err: &Stderr) -> Result<u8
         n => format!(", {n} stale names updated"),
     };
     let counts = match mode {
-        Mode::Instrument(_) => format!(
-            "{} fns instrumented, {} skipped{renamed}",
-            totals.instrumented, totals.skipped
-        ),
+        Mode::Instrument(_, extras) => {
+            let mut counts = format!(
+                "{} fns instrumented, {} skipped{renamed}",
+                totals.instrumented, totals.skipped
+            );
+            if extras.follow_threads {
+                counts.push_str(&format!("; {} thread spawns follow the chain", totals.follows));
+            }
+            counts
+        }
         Mode::Remove => format!("{} insertions removed", totals.removed),
     };
     if dry.check {
@@ -153,7 +162,7 @@ fn rewrite(select: &Select, dry: &DryRun, mode: Mode, err: &Stderr) -> Result<u8
 
 fn run_copy(
     select: &Select,
-    runtime: Runtime,
+    mode: Mode,
     cargo_args: &[String],
     err: &Stderr,
 ) -> Result<u8, Diagnostic> {
@@ -170,7 +179,7 @@ fn run_copy(
         )
         .help("give the crate directory"));
     };
-    let plan = run::plan(&scope, select, &Mode::Instrument(runtime))?;
+    let plan = run::plan(&scope, select, &mode)?;
     plan.remove_stale_temps(err);
     if !report(&plan, select, err) {
         err.plain(&format!("{} error(s); nothing run", plan.errors.len()));

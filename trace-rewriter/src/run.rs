@@ -19,7 +19,7 @@ use crate::{cli, fsio};
 /// Instrument or remove.
 #[derive(Clone, Debug)]
 pub enum Mode {
-    Instrument(Runtime),
+    Instrument(Runtime, cli::Extras),
     Remove,
 }
 
@@ -90,7 +90,7 @@ pub fn plan(scope: &Scope, select: &cli::Select, mode: &Mode) -> Result<Plan, Di
                 module: "crate".into(),
                 owns_dir: true,
             };
-            let out = process(&ctx, &root, &base, false);
+            let out = process(&ctx, &root, &base, false, true);
             merge(&mut plan, out, &ctx);
         }
         Scope::Crates { crates, .. } => {
@@ -135,12 +135,8 @@ fn plan_crate(ctx: &Ctx<'_>, krate: &Crate, plan: &mut Plan) {
         let outs: Vec<FileOutcome> = frontier
             .par_iter()
             .map(|f| {
-                process(
-                    ctx,
-                    f,
-                    &krate.dir,
-                    krate.edition_2015 && roots.contains(&f.path),
-                )
+                let root = roots.contains(&f.path);
+                process(ctx, f, &krate.dir, krate.edition_2015 && root, root)
             })
             .collect();
         let mut next = Vec::new();
@@ -167,7 +163,7 @@ fn plan_crate(ctx: &Ctx<'_>, krate: &Crate, plan: &mut Plan) {
         Err(d) => plan.errors.push(d),
         Ok(old) => {
             let new = match ctx.mode {
-                Mode::Instrument(runtime) => manifest::instrument(&old, runtime),
+                Mode::Instrument(runtime, _) => manifest::instrument(&old, runtime),
                 Mode::Remove => manifest::remove(&old),
             };
             match new {
@@ -194,7 +190,13 @@ struct FileOutcome {
     warnings: Vec<Diagnostic>,
 }
 
-fn process(ctx: &Ctx<'_>, file: &ModFile, base: &Path, extern_crate: bool) -> FileOutcome {
+fn process(
+    ctx: &Ctx<'_>,
+    file: &ModFile,
+    base: &Path,
+    extern_crate: bool,
+    root: bool,
+) -> FileOutcome {
     let mut out = FileOutcome {
         change: None,
         children: Vec::new(),
@@ -213,12 +215,14 @@ fn process(ctx: &Ctx<'_>, file: &ModFile, base: &Path, extern_crate: bool) -> Fi
         }
     };
     let result = match ctx.mode {
-        Mode::Instrument(_) => source::instrument(
+        Mode::Instrument(_, extras) => source::instrument(
             &old,
             &SourceOptions {
                 transform: ctx.transform,
                 extern_crate,
                 module: file.module.clone(),
+                follow_threads: extras.follow_threads,
+                crate_root: root,
             },
         ),
         Mode::Remove => source::remove(&old),
@@ -291,6 +295,8 @@ pub struct Totals {
     pub removed: usize,
     /// Inserted guards whose name was stale, updated.
     pub renamed: usize,
+    /// Thread spawns wrapped to follow the chain (`--follow-threads`).
+    pub follows: usize,
 }
 
 impl Plan {
@@ -305,6 +311,7 @@ impl Plan {
                 t.skipped += e.skipped();
                 t.removed += e.removed;
                 t.renamed += e.renamed.len();
+                t.follows += e.follows;
             }
         }
         t

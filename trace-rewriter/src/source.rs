@@ -24,6 +24,11 @@ pub struct SourceOptions {
     pub extern_crate: bool,
     /// The file's module path from the crate root (`crate::db`), for reports.
     pub module: String,
+    /// Wrap thread spawns' closures so the threads continue the spawner's chain.
+    pub follow_threads: bool,
+    /// This file is a crate root (or a file given alone): with `follow_threads` it gets the
+    /// `__trace_follow!` definitions.
+    pub crate_root: bool,
 }
 
 /// One fn, as reported by `-v`.
@@ -51,6 +56,8 @@ pub struct FileEdits {
     pub renamed: Vec<Renamed>,
     /// Lines of `GlobalAlloc`/`Allocator` impls left out as a whole.
     pub allocator_impls: Vec<usize>,
+    /// Thread spawns whose closure was wrapped to follow the chain.
+    pub follows: usize,
 }
 
 /// A guard or async attribute that names its fn as it was called when it was inserted.
@@ -123,6 +130,11 @@ pub fn instrument(text: &str, opts: &SourceOptions) -> Result<FileEdits, SourceE
     let (bom, body) = split_bom(text);
     let mut file = parse(body)?;
     let index = LineIndex::new(body);
+    let (follow_edits, follows) = if opts.follow_threads {
+        crate::follow::wrap_spawns(&file, &index)
+    } else {
+        (Vec::new(), 0)
+    };
     let mut collect = Collect {
         index: &index,
         edits: Vec::new(),
@@ -144,6 +156,10 @@ pub fn instrument(text: &str, opts: &SourceOptions) -> Result<FileEdits, SourceE
             edits.push(edit);
         }
     }
+    if opts.follow_threads && opts.crate_root && !crate::follow::has_block(&file) {
+        edits.extend(crate::follow::block_edit(&file, &index));
+    }
+    edits.extend(follow_edits);
     let warnings = errors
         .into_iter()
         .map(|e| {
@@ -159,6 +175,7 @@ pub fn instrument(text: &str, opts: &SourceOptions) -> Result<FileEdits, SourceE
         warnings,
         renamed,
         allocator_impls,
+        follows,
     })
 }
 
@@ -354,22 +371,40 @@ pub fn remove(text: &str) -> Result<FileEdits, SourceError> {
         index: &index,
     };
     finder.visit_file(&file);
-    let edits: Vec<Edit> = finder
+    let (items, unwraps) = crate::follow::inserted(&file, &index);
+    finder.ranges.extend(items);
+    let mut ranges: Vec<(usize, usize)> = finder
         .ranges
         .into_iter()
-        .map(|(start, end)| {
-            let (start, end) = widen(body, start, end);
-            Edit::delete(start, end - start)
-        })
+        .map(|(start, end)| widen(body, start, end))
         .collect();
+    ranges.sort_unstable();
+    // Two insertions side by side each claim the one space between them (the `extern crate`
+    // and the `__trace_follow!` definitions before a root's first item): the second takes
+    // the space after it instead.
+    for i in 1..ranges.len() {
+        let prev_end = ranges[i - 1].1;
+        if ranges[i].0 < prev_end {
+            let end = ranges[i].1;
+            let extra = usize::from(body.as_bytes().get(end) == Some(&b' '));
+            ranges[i] = (prev_end, end + extra);
+        }
+    }
+    let mut edits: Vec<Edit> = ranges
+        .into_iter()
+        .map(|(start, end)| Edit::delete(start, end - start))
+        .collect();
+    let removed = edits.len() + unwraps.len() / 2;
+    edits.extend(unwraps);
     Ok(FileEdits {
         text: format!("{bom}{}", apply(body, &edits)),
         fns: Vec::new(),
-        removed: edits.len(),
+        removed,
         mods: crate::modtree::declarations(&file),
         warnings: Vec::new(),
         renamed: Vec::new(),
         allocator_impls: Vec::new(),
+        follows: 0,
     })
 }
 
