@@ -36,20 +36,46 @@ pub fn has_block(file: &syn::File) -> bool {
 }
 
 /// The edit putting [`BLOCK`] after the file's inner attributes, or before its first item.
-pub fn block_edit(file: &syn::File, index: &LineIndex<'_>) -> Option<Edit> {
+pub fn block_edit(file: &syn::File, index: &LineIndex<'_>, body: &str) -> Option<Edit> {
+    top_insertion(file, index, body, BLOCK)
+}
+
+/// Inserts `text` at the top of a file: after its inner attributes (on the line after an inner
+/// `//!` doc comment, which would otherwise swallow it), or before its first item; a space
+/// separates it from its neighbour.
+pub fn top_insertion(
+    file: &syn::File,
+    index: &LineIndex<'_>,
+    body: &str,
+    text: &str,
+) -> Option<Edit> {
     let last_inner = file
         .attrs
         .iter()
         .filter(|a| matches!(a.style, AttrStyle::Inner(_)))
-        .map(|a| a.bracket_token.span.close().end())
-        .max();
+        .max_by_key(|a| index.offset(a.bracket_token.span.close().end()));
     match last_inner {
-        Some(end) => Some(Edit::insert(index.offset(end), format!(" {BLOCK}"))),
+        Some(attr) if body[index.offset(attr.pound_token.span.start())..].starts_with("//") => {
+            let end = index.offset(attr.bracket_token.span.close().end());
+            let line_end = end + body[end..].find('\n')? + 1;
+            match file.items.first() {
+                // The first item begins on that next line: before it, as with no attributes.
+                Some(item) if index.offset(item.span().start()) >= line_end => {
+                    let at = index.offset(item.span().start());
+                    Some(Edit::insert(at, format!("{text} ")))
+                }
+                _ => None,
+            }
+        }
+        Some(attr) => {
+            let end = index.offset(attr.bracket_token.span.close().end());
+            Some(Edit::insert(end, format!(" {text}")))
+        }
         None => {
             let first = file.items.first()?;
             Some(Edit::insert(
                 index.offset(first.span().start()),
-                format!("{BLOCK} "),
+                format!("{text} "),
             ))
         }
     }

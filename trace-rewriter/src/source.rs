@@ -4,7 +4,6 @@
 use proc_macro2::LineColumn;
 use syn::parse::Parser;
 use syn::punctuated::Punctuated;
-use syn::spanned::Spanned;
 use syn::visit::Visit as SynVisit;
 use syn::{AttrStyle, Meta, Token};
 use trace_transform::guard::{is_guard_stmt, GuardKind};
@@ -152,12 +151,12 @@ pub fn instrument(text: &str, opts: &SourceOptions) -> Result<FileEdits, SourceE
         ..
     } = collect;
     if opts.extern_crate && !edits.is_empty() && !has_extern_crate(&file) {
-        if let Some(edit) = extern_crate_edit(&file, &index) {
+        if let Some(edit) = crate::follow::top_insertion(&file, &index, body, EXTERN_CRATE) {
             edits.push(edit);
         }
     }
     if opts.follow_threads && opts.crate_root && !crate::follow::has_block(&file) {
-        edits.extend(crate::follow::block_edit(&file, &index));
+        edits.extend(crate::follow::block_edit(&file, &index, body));
     }
     edits.extend(follow_edits);
     let warnings = errors
@@ -329,26 +328,6 @@ fn has_extern_crate(file: &syn::File) -> bool {
     file.items
         .iter()
         .any(|i| matches!(i, syn::Item::ExternCrate(e) if e.ident == "trace_runtime"))
-}
-
-/// After the file's inner attributes, or before its first item.
-fn extern_crate_edit(file: &syn::File, index: &LineIndex<'_>) -> Option<Edit> {
-    let last_inner = file
-        .attrs
-        .iter()
-        .filter(|a| matches!(a.style, AttrStyle::Inner(_)))
-        .map(|a| a.bracket_token.span.close().end())
-        .max();
-    match last_inner {
-        Some(end) => Some(Edit::insert(index.offset(end), format!(" {EXTERN_CRATE}"))),
-        None => {
-            let first = file.items.first()?;
-            Some(Edit::insert(
-                index.offset(first.span().start()),
-                format!("{EXTERN_CRATE} "),
-            ))
-        }
-    }
 }
 
 /// Takes out everything [`instrument`] put in: guard statements this transform emits and the

@@ -912,3 +912,92 @@ fn run_works_under_resolver_1() {
         stdout(&out)
     );
 }
+
+#[test]
+fn follow_threads_spawned_threads_continue_the_chain_and_remove_restores_every_byte() {
+    let dir = fixture("threads");
+    let before = tree(dir.path());
+    let out = run(dir.path(), &["instrument", ".", "--follow-threads"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(
+            "instrument: 3 files changed; 3 fns instrumented, 0 skipped; 4 thread spawns follow the chain"
+        ),
+        "{}",
+        stderr(&out)
+    );
+    let out = run(dir.path(), &["instrument", ".", "--follow-threads", "--check"]);
+    assert_eq!(out.status.code(), Some(0), "no double wrap: {}", stderr(&out));
+
+    let trace = dir.path().join("trace.jsonl");
+    let out = std::process::Command::new(env!("CARGO"))
+        .args(["run", "--quiet", "--features", "trace"])
+        .current_dir(dir.path())
+        .env("CARGO_TARGET_DIR", shared_target())
+        .env("TRACE_FORMAT", "jsonl")
+        .env("TRACE_OUT", &trace)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "Ok(15)\n");
+    let enters: Vec<serde_json::Value> = std::fs::read_to_string(&trace)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|e| e["event"] == "enter")
+        .collect();
+    let fan_out = enters
+        .iter()
+        .find(|e| e["name"] == "threads::pool::fan_out")
+        .expect("fan_out traced");
+    let spawned: Vec<&serde_json::Value> = enters
+        .iter()
+        .filter(|e| e["name"] == "threads::pool::d")
+        .collect();
+    assert_eq!(spawned.len(), 4, "{enters:?}");
+    for d in &spawned {
+        assert_eq!(d["depth"], 0, "a thread's root: {d}");
+        assert_ne!(d["thread"], fan_out["thread"], "{d}");
+        assert_eq!(d["parent"], fan_out["id"], "spawned from fan_out: {d}");
+    }
+    assert!(spawned.iter().any(|d| d["thread_name"] == "w"), "the Builder's thread");
+
+    // With the feature off the crate compiles without trace-runtime and runs as before.
+    let out = cargo(dir.path(), &["run", "--quiet"]);
+    assert_eq!(stdout(&out), "Ok(15)\n");
+
+    let out = run(dir.path(), &["remove", "."]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    std::fs::remove_file(&trace).unwrap();
+    std::fs::remove_file(dir.path().join("Cargo.lock")).unwrap();
+    assert_eq!(tree(dir.path()), before, "remove restores every byte");
+}
+
+#[test]
+fn follow_threads_in_a_2015_root_with_an_inner_doc_comment_builds_both_ways_and_undoes() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("src")).unwrap();
+    std::fs::write(
+        dir.path().join("Cargo.toml"),
+        "[package]\nname = \"old\"\nversion = \"0.1.0\"\nedition = \"2015\"\n\n[workspace]\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("src/lib.rs"),
+        "//! Docs.\nuse std::thread;\npub fn go() -> u32 {\n    thread::spawn(|| 2).join().unwrap()\n}\n",
+    )
+    .unwrap();
+    let before = tree(dir.path());
+    let out = run(dir.path(), &["instrument", ".", "--follow-threads"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let lib = std::fs::read_to_string(dir.path().join("src/lib.rs")).unwrap();
+    assert!(
+        lib.starts_with("//! Docs.\n#[cfg(feature = \"trace\")] extern crate trace_runtime; #[cfg(feature = \"trace\")] #[allow(unused_macros)] macro_rules! __trace_follow"),
+        "{lib}"
+    );
+    cargo(dir.path(), &["build", "--quiet", "--features", "trace"]);
+    cargo(dir.path(), &["build", "--quiet"]);
+    assert!(run(dir.path(), &["remove", "."]).status.success());
+    std::fs::remove_file(dir.path().join("Cargo.lock")).unwrap();
+    assert_eq!(tree(dir.path()), before);
+}

@@ -58,6 +58,7 @@ fixture_tests! {
     edition_2015: "edition2015";
     app: "app";
     allocator: "allocator";
+    threads_follow: "threads", "--follow-threads";
 }
 
 #[test]
