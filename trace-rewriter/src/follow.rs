@@ -111,7 +111,9 @@ fn is_trace_gate(meta: &Meta) -> bool {
             && matches!(&nv.value, Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. }) if s.value() == "trace"))
     };
     match meta {
-        Meta::List(l) if l.path.is_ident("not") => l.parse_args::<Meta>().is_ok_and(|m| feature(&m)),
+        Meta::List(l) if l.path.is_ident("not") => {
+            l.parse_args::<Meta>().is_ok_and(|m| feature(&m))
+        }
         m => feature(m),
     }
 }

@@ -22,11 +22,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let err = Stderr::new();
     let result = match cli.command {
-        Command::Instrument(c) => {
-            runtime(&c.runtime).and_then(|r| {
-            rewrite(&c.select, &c.dry, Mode::Instrument(r, c.extras), &err)
-        })
-        }
+        Command::Instrument(c) => runtime(&c.runtime)
+            .and_then(|r| rewrite(&c.select, &c.dry, Mode::Instrument(r, c.extras), &err)),
         Command::Remove(c) => rewrite(&c.select, &c.dry, Mode::Remove, &err),
         Command::Run(c) => runtime(&c.runtime)
             .and_then(|r| run_copy(&c.select, Mode::Instrument(r, c.extras), &c.cargo, &err)),
@@ -120,7 +117,10 @@ fn rewrite(select: &Select, dry: &DryRun, mode: Mode, err: &Stderr) -> Result<u8
                 totals.instrumented, totals.skipped
             );
             if extras.follow_threads {
-                counts.push_str(&format!("; {} thread spawns follow the chain", totals.follows));
+                counts.push_str(&format!(
+                    "; {} thread spawns follow the chain",
+                    totals.follows
+                ));
             }
             counts
         }

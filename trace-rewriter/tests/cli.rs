@@ -926,8 +926,16 @@ fn follow_threads_spawned_threads_continue_the_chain_and_remove_restores_every_b
         "{}",
         stderr(&out)
     );
-    let out = run(dir.path(), &["instrument", ".", "--follow-threads", "--check"]);
-    assert_eq!(out.status.code(), Some(0), "no double wrap: {}", stderr(&out));
+    let out = run(
+        dir.path(),
+        &["instrument", ".", "--follow-threads", "--check"],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "no double wrap: {}",
+        stderr(&out)
+    );
 
     let trace = dir.path().join("trace.jsonl");
     let out = std::process::Command::new(env!("CARGO"))
@@ -960,7 +968,10 @@ fn follow_threads_spawned_threads_continue_the_chain_and_remove_restores_every_b
         assert_ne!(d["thread"], fan_out["thread"], "{d}");
         assert_eq!(d["parent"], fan_out["id"], "spawned from fan_out: {d}");
     }
-    assert!(spawned.iter().any(|d| d["thread_name"] == "w"), "the Builder's thread");
+    assert!(
+        spawned.iter().any(|d| d["thread_name"] == "w"),
+        "the Builder's thread"
+    );
 
     // With the feature off the crate compiles without trace-runtime and runs as before.
     let out = cargo(dir.path(), &["run", "--quiet"]);
