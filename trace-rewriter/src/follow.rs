@@ -133,7 +133,7 @@ fn path_ends_with(path: &syn::Path, tail: &[&str]) -> bool {
             .iter()
             .zip(tail)
             .all(|(a, b)| a == b)
-        && !segs.first().is_some_and(|s| s == "trace_runtime")
+        && segs.first().map(String::as_str) != Some("trace_runtime")
 }
 
 fn call_path(call: &syn::ExprCall) -> Option<&syn::Path> {
@@ -187,7 +187,11 @@ impl<'ast> Visit<'ast> for Spawns<'_> {
             }
             if path_ends_with(path, &["thread", "scope"]) {
                 if let Expr::Closure(c) = &call.args[0] {
-                    if let Some(syn::Pat::Ident(p)) = c.inputs.first() {
+                    let param = match c.inputs.first() {
+                        Some(syn::Pat::Type(t)) => Some(&*t.pat),
+                        other => other,
+                    };
+                    if let Some(syn::Pat::Ident(p)) = param {
                         self.scopes.push(p.ident.to_string());
                         syn::visit::visit_expr_call(self, call);
                         self.scopes.pop();
