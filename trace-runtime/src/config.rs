@@ -59,7 +59,7 @@ pub struct Config {
     /// `NO_COLOR` is set and non-empty.
     pub no_color: bool,
     pub mode: Mode,
-    /// Records per buffer chunk.
+    /// Records per buffer chunk (`TRACE_BUFFER`); a thread holds at most `CHUNKS_PER_THREAD`.
     pub chunk: usize,
     /// `TRACE_FOCUS`: print only the chains that reach this fn.
     pub focus: Option<String>,
@@ -82,10 +82,13 @@ pub struct Config {
     pub verbose: bool,
 }
 
-/// Records per chunk in print mode: 4,096 records, 128 KiB.
+/// Records per chunk in print mode unless `TRACE_BUFFER` says otherwise: 4,096 records, 128 KiB.
 pub const PRINT_CHUNK: usize = 4096;
-/// Records per thread in record mode unless `TRACE_BUFFER` says otherwise.
-pub const RECORD_BUFFER: usize = 65_536;
+/// Records per chunk in record mode unless `TRACE_BUFFER` says otherwise: 16,384, 512 KiB.
+pub const RECORD_CHUNK: usize = 16_384;
+/// Chunks a thread holds at most: four waiting for the collector, the one being filled, two
+/// kept for reuse.
+pub const CHUNKS_PER_THREAD: usize = 7;
 /// How often the collector writes the live trace in print mode, in milliseconds.
 pub const PRINT_INTERVAL_MS: u64 = 50;
 
@@ -145,7 +148,7 @@ fn read() -> Config {
     };
     let default_buffer = match mode {
         Mode::Print => PRINT_CHUNK,
-        Mode::Record => RECORD_BUFFER,
+        Mode::Record => RECORD_CHUNK,
     };
     let buffer = match var("TRACE_BUFFER") {
         None => default_buffer,
@@ -158,12 +161,6 @@ fn read() -> Config {
                 default_buffer
             }
         },
-    };
-    let chunk = match mode {
-        Mode::Print => buffer,
-        // A thread's records live in up to seven chunks (four waiting for the collector, the
-        // one being filled, two kept for reuse): a quarter of the buffer each.
-        Mode::Record => (buffer / 4).max(16),
     };
     let filter = match var("TRACE_FILTER") {
         Some(spec) => Filter::parse(&spec).unwrap_or_else(|e| {
@@ -199,7 +196,7 @@ fn read() -> Config {
         out,
         no_color: std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
         mode,
-        chunk,
+        chunk: buffer,
         focus: var("TRACE_FOCUS").filter(|f| !f.trim().is_empty()),
         summary: var("TRACE_SUMMARY").is_some_and(|v| !v.is_empty() && v != "0"),
         summary_json: std::env::var_os("TRACE_SUMMARY_JSON")

@@ -134,7 +134,7 @@ pub fn same(a: &SharedRef, b: &SharedRef) -> bool {
 }
 
 /// Free chunks kept for reuse: reused memory costs no page faults.
-const KEEP_FREE: usize = 2;
+pub const KEEP_FREE: usize = 2;
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     #[cfg(not(loom))]

@@ -28,8 +28,10 @@ static REGISTRY: Mutex<Vec<SharedRef>> = Mutex::new(Vec::new());
 /// thread-local's destructor), and their ids.
 static ORPHANS: Mutex<Vec<Rec>> = Mutex::new(Vec::new());
 static NEXT_ORPHAN: AtomicU64 = AtomicU64::new(1);
-/// Chunks a thread may have waiting for the collector before it waits for it.
-const MAX_PENDING: usize = 4;
+/// Chunks a thread may have waiting for the collector: handing over the last of them, it
+/// waits for the collector. With the one being filled and the buffer's spares, a thread holds
+/// at most `config::CHUNKS_PER_THREAD` chunks.
+const MAX_PENDING: usize = config::CHUNKS_PER_THREAD - 1 - buffer::KEEP_FREE;
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
@@ -129,12 +131,13 @@ fn claim() -> Option<Busy> {
             true
         }
     });
-    if claimed {
-        Some(Busy)
-    } else {
-        SKIPPED.fetch_add(1, Ordering::Relaxed);
-        None
-    }
+    claimed.then_some(Busy)
+}
+
+/// Counts a traced call left out because the runtime was busy on its thread.
+#[cold]
+fn skip() {
+    SKIPPED.fetch_add(1, Ordering::Relaxed);
 }
 
 /// How the runtime's own threads are named: nothing they run is traced, not even what the
@@ -409,7 +412,7 @@ impl Local {
         }
         let pending = self.writer.hand_over();
         wake_collector();
-        if pending > MAX_PENDING {
+        if pending >= MAX_PENDING {
             self.wait_for_collector();
         }
     }
@@ -520,7 +523,10 @@ impl Guard {
             l.enter(site, ts)
         }) {
             Ok(guard) => guard,
-            Err(Unavailable::Busy) => Guard::untraced(site),
+            Err(Unavailable::Busy) => {
+                skip();
+                Guard::untraced(site)
+            }
             Err(Unavailable::Gone) => {
                 let id = orphan_id();
                 orphan(Rec {
@@ -666,25 +672,21 @@ pub(crate) fn place(site: &'static Site, origin: Option<&Created>) -> Option<Pla
         };
         let id = if recorded {
             let id = l.next_id();
-            let site_addr = site as *const Site as usize;
-            if parent.is_none() {
-                if let Some(node) = &origin {
-                    l.link(id, site, node, created);
-                }
-                l.record(Rec {
-                    ts,
-                    id: id | record::TASK,
-                    site: site_addr,
-                    aux: task,
-                });
-            } else {
-                l.record(Rec {
-                    ts,
-                    id: id | record::ENTER,
-                    site: site_addr,
-                    aux: parent_id,
-                });
+            if let Some(node) = &origin {
+                l.link(id, site, node, created);
             }
+            // A task's root says which task it starts; any other frame, its parent.
+            let (kind, aux) = if parent.is_none() {
+                (record::TASK, task)
+            } else {
+                (record::ENTER, parent_id)
+            };
+            l.record(Rec {
+                ts,
+                id: id | kind,
+                site: site as *const Site as usize,
+                aux,
+            });
             id
         } else {
             parent_id
@@ -699,6 +701,11 @@ pub(crate) fn place(site: &'static Site, origin: Option<&Created>) -> Option<Pla
             }),
             task,
             recorded,
+        }
+    })
+    .map_err(|e| {
+        if matches!(e, Unavailable::Busy) {
+            skip();
         }
     })
     .ok()

@@ -151,9 +151,11 @@ impl Frames {
         self.map.contains_key(&id) || self.retired.contains_key(&id)
     }
 
-    /// The parent's depth and task, for a frame entered under `parent`.
-    fn under(&self, parent: u64) -> Option<(u32, u64)> {
-        self.get(parent).map(|p| (p.depth + 1, p.task))
+    /// Where a frame entered under `parent` goes: that parent (if known), its depth and task;
+    /// else the top of a tree of no task.
+    fn under(&self, parent: u64) -> (u64, u32, u64) {
+        self.get(parent)
+            .map_or((0, 0, 0), |p| (parent, p.depth + 1, p.task))
     }
 }
 
@@ -228,17 +230,20 @@ impl Decoder {
                 let (parent, depth, task) = if raw.id & record::KIND_MASK == record::TASK {
                     (0, 0, raw.aux)
                 } else {
-                    match self.frames.under(raw.aux) {
-                        Some((depth, task)) => (raw.aux, depth, task),
-                        None => (0, 0, 0),
-                    }
+                    self.frames.under(raw.aux)
                 };
-                let origin = match self.frames.pending.remove(&id) {
-                    Some((origin, created)) if parent == 0 => {
+                // Only a root can have been announced by a link, and mostly none is waiting.
+                let announced = if parent == 0 && !self.frames.pending.is_empty() {
+                    self.frames.pending.remove(&id)
+                } else {
+                    None
+                };
+                let origin = match announced {
+                    Some((origin, created)) => {
                         self.frames.created.insert(id, created);
                         origin
                     }
-                    _ => 0,
+                    None => 0,
                 };
                 self.frames.map.insert(
                     id,
@@ -330,12 +335,7 @@ impl Decoder {
                 }
             }
             record::DECLARE if !self.frames.known(id) => {
-                let (depth, task) = self.frames.under(raw.aux).unwrap_or((0, 0));
-                let parent = if self.frames.known(raw.aux) {
-                    raw.aux
-                } else {
-                    0
-                };
+                let (parent, depth, task) = self.frames.under(raw.aux);
                 self.frames.retired.insert(
                     id,
                     OpenFrame {
