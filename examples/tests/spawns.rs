@@ -142,6 +142,41 @@ fn a_spawned_tasks_first_line_says_where_it_came_from() {
     );
 }
 
+/// `TRACE_FOCUS` shows the chain that reached the fn across spawns, and counts it.
+#[test]
+fn focus_crosses_spawns() {
+    let out = Command::new(SPAWNS)
+        .arg("tokio")
+        .env("NO_COLOR", "1")
+        .env("TRACE_OUT", "stdout")
+        .env("TRACE_FOCUS", "d")
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let chain = "spawns::serve => spawns::accept => spawns::handle => spawns::process -> spawns::d";
+    assert!(
+        text.ends_with(&format!(
+            "focus d: 1 calls by 1 distinct chains\n       1x {chain}\n"
+        )),
+        "{text}"
+    );
+    let line = text.lines().find(|l| l.starts_with('[')).unwrap();
+    // `[..] a (+1.2µs) => b (+1.0µs) -> d 30µs`: the names, the arrows, then d's own time.
+    let mut outside = String::new();
+    let mut depth = 0;
+    for c in line.split_once("] ").unwrap().1.chars() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth -= 1,
+            _ if depth == 0 => outside.push(c),
+            _ => {}
+        }
+    }
+    let mut names: Vec<&str> = outside.split_whitespace().collect();
+    names.pop();
+    assert_eq!(names.join(" "), chain, "{line}");
+}
+
 /// Chrome: a flow arrow from the spawning call to each spawned task's first slice, bound to
 /// slices that exist on both tracks.
 #[test]

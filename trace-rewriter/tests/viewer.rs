@@ -357,6 +357,35 @@ calls total max chain
     insta::assert_snapshot!("chains_exits_recurse", columns(&stdout(&out)));
 }
 
+/// A recording carries the spawn links: `chains` and `replay` cross `tokio::spawn` as
+/// `chain()` does in the run.
+#[test]
+fn chains_and_replay_cross_spawns() {
+    let rec = recording("spawns", &["tokio"]);
+    let out = view(&["chains", path(rec), "d"]);
+    assert!(
+        stdout(&out).ends_with(
+            "spawns::serve => spawns::accept => spawns::handle => spawns::process -> spawns::d\n"
+        ),
+        "{}",
+        stdout(&out)
+    );
+    let out = view(&["replay", path(rec)]);
+    let spawned: Vec<String> = stdout(&out)
+        .lines()
+        .filter(|l| l.contains("(spawned from"))
+        .map(|l| l.split_once("] ").unwrap().1.to_string())
+        .collect();
+    assert_eq!(
+        spawned,
+        [
+            "-> spawns::accept  (spawned from spawns::serve)",
+            "-> spawns::handle  (spawned from spawns::serve => spawns::accept)",
+            "-> spawns::process  (spawned from spawns::serve => spawns::accept => spawns::handle)",
+        ]
+    );
+}
+
 #[test]
 fn graph_shows_callers_and_callees() {
     let rec = recording("chains", &[]);

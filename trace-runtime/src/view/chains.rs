@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 
+use super::path::Path;
 use super::text::duration_string;
 use crate::collect::decode::{Consumer, Ctx};
 use crate::collect::event::{Event, Kind, Tables};
@@ -24,7 +25,7 @@ pub struct Chains {
     target: Option<String>,
     /// Per site: whether it is the target.
     matches: HashMap<u32, bool>,
-    pub chains: HashMap<Vec<u32>, ChainStats>,
+    pub chains: HashMap<Path, ChainStats>,
 }
 
 impl Chains {
@@ -42,11 +43,11 @@ impl Chains {
     }
 
     /// The chains with names, by total time, longest first (ties by calls, then chain).
-    pub fn by_total<'a>(&'a self, tables: &'a Tables) -> Vec<(Vec<&'a str>, &'a ChainStats)> {
-        let mut out: Vec<(Vec<&str>, &ChainStats)> = self
+    pub fn by_total<'a>(&'a self, tables: &Tables) -> Vec<(String, &'a ChainStats)> {
+        let mut out: Vec<(String, &ChainStats)> = self
             .chains
             .iter()
-            .map(|(path, s)| (path.iter().map(|s| tables.site(*s)).collect(), s))
+            .map(|(path, s)| (path.text(tables), s))
             .collect();
         out.sort_by(|a, b| {
             b.1.total
@@ -72,11 +73,9 @@ impl Consumer for Chains {
                 return;
             }
         }
-        let mut path: Vec<u32> = ctx.frames.chain(e.id).iter().map(|(_, f)| f.site).collect();
-        if path.is_empty() {
-            // An exit whose enter was never seen: its chain is itself.
-            path.push(e.site);
-        }
+        // Across spawns: the chain that reached a fn in a spawned task starts where it was
+        // spawned from.
+        let path = Path::of(ctx.frames, e.id, e.site);
         let s = self.chains.entry(path).or_default();
         s.calls += 1;
         s.total += elapsed_ns;
@@ -102,7 +101,7 @@ pub fn table(chains: &Chains, tables: &Tables, name: &str) -> String {
             s.calls,
             duration_string(s.total),
             duration_string(s.max),
-            path.join(" -> ")
+            path
         ));
     }
     text

@@ -21,7 +21,8 @@ pub struct Figures {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Profile {
     pub fns: BTreeMap<String, Figures>,
-    pub chains: BTreeMap<Vec<String>, Figures>,
+    /// By the chain as it reads (`m -> a => b`).
+    pub chains: BTreeMap<String, Figures>,
 }
 
 /// Gathers a run's profile.
@@ -51,7 +52,7 @@ impl Side {
             .chains
             .iter()
             .map(|(path, c)| {
-                let names = path.iter().map(|s| tables.site(*s).to_string()).collect();
+                let names = path.text(tables);
                 let figures = Figures {
                     calls: c.calls,
                     total: c.total,
@@ -121,7 +122,7 @@ pub fn render(a: &Profile, b: &Profile) -> String {
     for (name, before, after) in rows(&a.fns, &b.fns, names.into_iter().cloned()) {
         row(&mut text, before, after, &name);
     }
-    let both: Vec<Vec<String>> = a
+    let both: Vec<String> = a
         .chains
         .keys()
         .filter(|k| b.chains.contains_key(*k))
@@ -129,15 +130,15 @@ pub fn render(a: &Profile, b: &Profile) -> String {
         .collect();
     text.push_str("chains in both runs, by change in total time:\n");
     for (chain, before, after) in rows(&a.chains, &b.chains, both.into_iter()) {
-        row(&mut text, before, after, &chain.join(" -> "));
+        row(&mut text, before, after, &chain);
     }
-    let appeared: Vec<Vec<String>> = b
+    let appeared: Vec<String> = b
         .chains
         .keys()
         .filter(|k| !a.chains.contains_key(*k))
         .cloned()
         .collect();
-    let vanished: Vec<Vec<String>> = a
+    let vanished: Vec<String> = a
         .chains
         .keys()
         .filter(|k| !b.chains.contains_key(*k))
@@ -149,7 +150,7 @@ pub fn render(a: &Profile, b: &Profile) -> String {
     ] {
         text.push_str(&format!("{heading}: {}\n", only.len()));
         for (chain, before, after) in rows(&a.chains, &b.chains, only.into_iter()) {
-            row(&mut text, before, after, &chain.join(" -> "));
+            row(&mut text, before, after, &chain);
         }
     }
     text
@@ -168,7 +169,7 @@ mod tests {
                 .collect(),
             chains: chains
                 .iter()
-                .map(|(n, c, t)| (n.split(';').map(String::from).collect(), f(*c, *t)))
+                .map(|(n, c, t)| (n.replace(';', " -> "), f(*c, *t)))
                 .collect(),
         }
     }

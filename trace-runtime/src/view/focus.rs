@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::io::Write;
 
+use super::chains::Chains;
 use super::stream::Out;
 use super::text::{duration, label};
 use crate::collect::decode::{Consumer, Ctx, End};
@@ -16,17 +17,18 @@ pub struct Focus {
     out: Out,
     /// Per site: whether it is the focused fn.
     matches: HashMap<u32, bool>,
-    chains: HashMap<Vec<u32>, u64>,
+    /// Every distinct chain that reached the fn, counted.
+    chains: Chains,
     buf: Vec<u8>,
 }
 
 impl Focus {
     pub fn new(name: String, out: Out) -> Self {
         Focus {
+            chains: Chains::reaching(&name),
             name,
             out,
             matches: HashMap::new(),
-            chains: HashMap::new(),
             buf: Vec::new(),
         }
     }
@@ -45,11 +47,9 @@ impl Consumer for Focus {
         if !focused {
             return;
         }
-        let chain = ctx.frames.chain(e.id);
-        *self
-            .chains
-            .entry(chain.iter().map(|(_, f)| f.site).collect())
-            .or_default() += 1;
+        // Across spawns: a call in a spawned task shows the chain that spawned it first.
+        let chain = ctx.frames.causal_chain(e.id);
+        self.chains.event(e, ctx);
         // `[01 main] a (+45.6µs) -> b (+40.1µs) -> d 31.4µs`: each caller with the time since
         // it was entered, the focused fn with its elapsed time.
         let buf = &mut self.buf;
@@ -60,8 +60,12 @@ impl Consumer for Focus {
             ctx.tables.thread_name(e.thread),
             e.task,
         );
-        for (i, (_, f)) in chain.iter().enumerate() {
-            buf.extend_from_slice(if i == 0 { b" " } else { b" -> " });
+        for (i, (_, f, crossed)) in chain.iter().enumerate() {
+            buf.extend_from_slice(match (i, crossed) {
+                (0, _) => b" ",
+                (_, true) => b" => ",
+                _ => b" -> ",
+            });
             buf.extend_from_slice(ctx.tables.site(f.site).as_bytes());
             if i + 1 == chain.len() {
                 buf.push(b' ');
@@ -85,10 +89,11 @@ impl Consumer for Focus {
 
     fn finish(&mut self, end: &End<'_>) {
         self.flush();
-        let mut chains: Vec<(Vec<&str>, u64)> = self
+        let mut chains: Vec<(String, u64)> = self
             .chains
-            .iter()
-            .map(|(path, n)| (path.iter().map(|s| end.tables.site(*s)).collect(), *n))
+            .by_total(end.tables)
+            .into_iter()
+            .map(|(path, s)| (path, s.calls))
             .collect();
         chains.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
         let calls: u64 = chains.iter().map(|c| c.1).sum();
@@ -98,7 +103,7 @@ impl Consumer for Focus {
             chains.len()
         );
         for (path, n) in chains {
-            text.push_str(&format!("  {n:>6}x {}\n", path.join(" -> ")));
+            text.push_str(&format!("  {n:>6}x {path}\n"));
         }
         let _ = self.out.write_all(text.as_bytes());
         let _ = self.out.flush();

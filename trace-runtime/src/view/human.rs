@@ -37,11 +37,18 @@ impl Lines for Human {
             label(&mut self.prefix, self.color, e.thread, name, e.task);
             self.cached = Some((e.thread, e.task));
         }
-        line(buf, self.color, &self.prefix, e, ctx.tables.site(e.site));
-        if e.is_enter() && e.origin != 0 {
-            // A spawned task's or thread's first line says where it came from.
+        event_line(buf, self.color, &self.prefix, e, ctx);
+    }
+}
+
+/// One event's human line after its label; a spawned task's or thread's first line also says
+/// where it came from.
+pub fn event_line(buf: &mut Vec<u8>, color: bool, prefix: &[u8], e: &Event, ctx: &Ctx<'_>) {
+    line(buf, color, prefix, e, ctx.tables.site(e.site));
+    if e.is_enter() && e.origin != 0 {
+        let from = super::open::spawn_chain(ctx.frames, ctx.tables, e.origin);
+        if !from.is_empty() {
             buf.pop();
-            let from = super::open::spawn_chain(ctx.frames, ctx.tables, e.origin);
             buf.extend_from_slice(b"  (spawned from ");
             buf.extend_from_slice(from.as_bytes());
             buf.extend_from_slice(b")\n");

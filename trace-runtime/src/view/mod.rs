@@ -15,6 +15,7 @@ pub mod human;
 pub mod jsonl;
 pub mod min;
 pub mod open;
+pub mod path;
 pub mod recording;
 pub mod select;
 pub mod stream;

@@ -15,14 +15,8 @@ use crate::report::{self, OpenFrames, OpenTree};
 /// The chain that leads to frame `id` across spawns, as it reads: `main -> serve => process`,
 /// `=>` where a spawned task or thread begins.
 pub fn spawn_chain(frames: &Frames, tables: &Tables, id: u64) -> String {
-    let mut text = String::new();
-    for (i, (_, f, crossed)) in frames.causal_chain(id).into_iter().enumerate() {
-        if i > 0 {
-            text.push_str(if crossed { " => " } else { " -> " });
-        }
-        text.push_str(tables.site(f.site));
-    }
-    text
+    let site = frames.get(id).map_or(0, |f| f.site);
+    super::path::Path::of(frames, id, site).text(tables)
 }
 
 /// Every open frame as plain data, grouped by tree; `skip` leaves frames out (the caller's

@@ -46,7 +46,7 @@ impl Consumer for Trees {
             ctx.tables.thread_name(e.thread),
             e.task,
         );
-        human::line(buf, self.color, &prefix, e, ctx.tables.site(e.site));
+        human::event_line(buf, self.color, &prefix, e, ctx);
     }
 
     fn finish(&mut self, _end: &End<'_>) {
