@@ -131,7 +131,13 @@ fn claim() -> Option<Busy> {
             true
         }
     });
-    claimed.then_some(Busy)
+    // Not `then_some(Busy)`: that would build (and drop, clearing the flag) a `Busy` even
+    // when the flag was already set by someone else.
+    if claimed {
+        Some(Busy)
+    } else {
+        None
+    }
 }
 
 /// Counts a traced call left out because the runtime was busy on its thread.
