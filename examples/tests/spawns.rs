@@ -47,6 +47,22 @@ fn chain_crosses_tokio_spawns_on_either_runtime() {
     }
 }
 
+/// An async method's future is made where it is called, like a free fn's: inherent, trait impl
+/// and trait default methods, a lone `#[trace]` (the rewriter's shape), an argument hiding a
+/// lifetime; `self` taken by value lives in the future until its body is done.
+#[test]
+fn chain_crosses_spawned_async_methods() {
+    assert_eq!(
+        chain_of("methods"),
+        "method: spawns::Router::dispatch => spawns::Router::route -> spawns::d\n\
+         trait-method: spawns::Router::dispatch => <spawns::Router as Handler>::call -> spawns::d\n\
+         default-method: spawns::Router::dispatch => spawns::Handler::call_default -> spawns::d\n\
+         conn: spawns::Router::dispatch => spawns::describe -> spawns::d\n\
+         by-value: spawns::Router::dispatch => spawns::run -> spawns::d\n\
+         job dropped\n"
+    );
+}
+
 #[test]
 fn chain_crosses_three_nested_spawns() {
     assert_eq!(

@@ -196,9 +196,11 @@ macro_rules! __trace_span {
 }
 
 pub use crate::__trace_enter as enter;
+/// The return type of a traced `async fn`'s eager copy: `impl Future<Output = T>` capturing
+/// every lifetime in scope, in every edition.
+pub use trace_eager::future as eager_future;
 pub use crate::__trace_instrument as instrument;
 pub use core::any::type_name;
-pub use core::future::Future;
 pub use core::{concat, module_path};
 
 #[cfg(feature = "tracing")]
@@ -229,12 +231,6 @@ pub struct Created;
 pub fn created() -> Created {
     Created
 }
-
-/// Names lifetimes an `impl Future` return type must capture (edition 2021 captures only the
-/// lifetimes named in its bounds): `impl Future<Output = T> + Captures<(&'a (), &'b ())>`.
-pub trait Captures<T: ?Sized> {}
-
-impl<T: ?Sized, U: ?Sized> Captures<T> for U {}
 
 /// Without the runtime's `enable` feature the adaptor only polls the future.
 #[cfg(not(feature = "enable"))]

@@ -66,7 +66,7 @@ fn try_expand(attr: TokenStream, item: TokenStream, fast_path: bool) -> syn::Res
     split.visit_item_mut(&mut item);
     let mut out = match item {
         Item::Fn(f) => split
-            .split(f)
+            .split(f, true)
             .into_iter()
             .map(|f| f.into_token_stream())
             .collect(),
@@ -242,13 +242,21 @@ impl FnLike for syn::ItemFn {
     }
 
     fn eager(&self, spec: &GuardSpec) -> Option<Self> {
-        crate::eager::eager(self, spec)
+        let mut copy = self.clone();
+        *copy.block = crate::eager::eager(&mut copy.attrs, &mut copy.sig, &self.block, spec)?;
+        Some(copy)
     }
 }
 
 impl FnLike for syn::ImplItemFn {
     fn parts(&mut self) -> (&mut Vec<Attribute>, &mut syn::Block) {
         (&mut self.attrs, &mut self.block)
+    }
+
+    fn eager(&self, spec: &GuardSpec) -> Option<Self> {
+        let mut copy = self.clone();
+        copy.block = crate::eager::eager(&mut copy.attrs, &mut copy.sig, &self.block, spec)?;
+        Some(copy)
     }
 }
 
@@ -261,6 +269,18 @@ impl FnLike for syn::TraitItemFn {
                 .expect("only fns with a body are marked"),
         )
     }
+
+    fn eager(&self, spec: &GuardSpec) -> Option<Self> {
+        let mut copy = self.clone();
+        let block = self.default.as_ref()?;
+        copy.default = Some(crate::eager::eager(
+            &mut copy.attrs,
+            &mut copy.sig,
+            block,
+            spec,
+        )?);
+        Some(copy)
+    }
 }
 
 /// Splits marked fns into `#[cfg(not(feature = "trace"))]` (exactly as written, so zero cost
@@ -270,7 +290,8 @@ struct Split {
 }
 
 impl Split {
-    fn split<F: FnLike>(&self, mut f: F) -> Vec<F> {
+    /// `f`, split if marked; `eager` says whether its container lets it become a plain fn.
+    fn split<F: FnLike>(&self, mut f: F, eager: bool) -> Vec<F> {
         let Some(index) = take_mark(f.parts().0) else {
             return vec![f];
         };
@@ -279,7 +300,7 @@ impl Split {
         f.parts()
             .0
             .push(syn::parse_quote!(#[cfg(not(feature = "trace"))]));
-        if spec.kind == GuardKind::AsyncBody {
+        if spec.kind == GuardKind::AsyncBody && eager {
             if let Some(mut eager) = traced.eager(spec) {
                 eager
                     .parts()
@@ -319,7 +340,7 @@ impl VisitMut for Split {
             *items = std::mem::take(items)
                 .into_iter()
                 .flat_map(|item| match item {
-                    Item::Fn(f) => self.split(f).into_iter().map(Item::Fn).collect(),
+                    Item::Fn(f) => self.split(f, true).into_iter().map(Item::Fn).collect(),
                     other => vec![other],
                 })
                 .collect();
@@ -328,10 +349,15 @@ impl VisitMut for Split {
 
     fn visit_item_impl_mut(&mut self, i: &mut syn::ItemImpl) {
         visit_mut::visit_item_impl_mut(self, i);
+        let eager = crate::eager::plain_container(&i.attrs);
         i.items = std::mem::take(&mut i.items)
             .into_iter()
             .flat_map(|item| match item {
-                syn::ImplItem::Fn(f) => self.split(f).into_iter().map(syn::ImplItem::Fn).collect(),
+                syn::ImplItem::Fn(f) => self
+                    .split(f, eager)
+                    .into_iter()
+                    .map(syn::ImplItem::Fn)
+                    .collect(),
                 other => vec![other],
             })
             .collect();
@@ -339,12 +365,15 @@ impl VisitMut for Split {
 
     fn visit_item_trait_mut(&mut self, t: &mut syn::ItemTrait) {
         visit_mut::visit_item_trait_mut(self, t);
+        let eager = crate::eager::plain_container(&t.attrs);
         t.items = std::mem::take(&mut t.items)
             .into_iter()
             .flat_map(|item| match item {
-                syn::TraitItem::Fn(f) if f.default.is_some() => {
-                    self.split(f).into_iter().map(syn::TraitItem::Fn).collect()
-                }
+                syn::TraitItem::Fn(f) if f.default.is_some() => self
+                    .split(f, eager)
+                    .into_iter()
+                    .map(syn::TraitItem::Fn)
+                    .collect(),
                 other => vec![other],
             })
             .collect();
@@ -356,7 +385,7 @@ impl VisitMut for Split {
             .into_iter()
             .flat_map(|stmt| match stmt {
                 syn::Stmt::Item(Item::Fn(f)) => self
-                    .split(f)
+                    .split(f, true)
                     .into_iter()
                     .map(|f| syn::Stmt::Item(Item::Fn(f)))
                     .collect(),

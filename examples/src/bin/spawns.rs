@@ -136,6 +136,86 @@ async fn process_futures(tx: futures::channel::oneshot::Sender<()>) {
     let _ = tx.send(());
 }
 
+/// Async methods, spawned where they are called: an inherent one, one implementing a trait's
+/// `async fn`, a trait's default body, one taking `self` by value; their tasks continue the
+/// caller's chain as a free fn's do.
+struct Router {
+    /// Hides a lifetime (`Conn<'static>`): the methods' futures must capture it unnamed.
+    conn: Conn<'static>,
+}
+
+struct Conn<'a>(&'a str);
+
+static ROUTER: Router = Router { conn: Conn("conn") };
+
+#[trace]
+trait Handler {
+    async fn call(&'static self, scenario: &'static str);
+
+    async fn call_default(&'static self, scenario: &'static str) {
+        tokio::task::yield_now().await;
+        d(scenario);
+    }
+}
+
+#[trace]
+impl Router {
+    async fn route(&'static self, scenario: &'static str) {
+        tokio::task::yield_now().await;
+        d(scenario);
+    }
+
+    async fn dispatch(&'static self) {
+        tokio::spawn(self.route("method")).await.unwrap();
+        tokio::spawn(self.call("trait-method")).await.unwrap();
+        tokio::spawn(self.call_default("default-method")).await.unwrap();
+        tokio::spawn(describe(Conn(self.conn.0))).await.unwrap();
+        let job = Job {
+            scenario: "by-value",
+            _announce: Announce,
+        };
+        tokio::spawn(job.run()).await.unwrap();
+    }
+}
+
+#[trace]
+impl Handler for Router {
+    async fn call(&'static self, scenario: &'static str) {
+        tokio::task::yield_now().await;
+        d(scenario);
+    }
+}
+
+/// A free fn whose argument hides a lifetime.
+#[trace]
+async fn describe(conn: Conn) {
+    tokio::task::yield_now().await;
+    d(conn.0);
+}
+
+struct Job {
+    scenario: &'static str,
+    _announce: Announce,
+}
+
+/// Says when the job is dropped: after its method ran, as an `async fn` taking `self` drops it.
+struct Announce;
+
+impl Drop for Announce {
+    fn drop(&mut self) {
+        println!("job dropped");
+    }
+}
+
+impl Job {
+    /// A lone attribute, as the rewriter puts on each async fn: it does not know the impl.
+    #[trace]
+    async fn run(self) {
+        tokio::task::yield_now().await;
+        d(self.scenario);
+    }
+}
+
 fn multi_thread() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -165,6 +245,7 @@ fn main() {
             tokio::spawn(future).await.unwrap();
         }),
         "joinset" => multi_thread().block_on(fan_out()),
+        "methods" => multi_thread().block_on(ROUTER.dispatch()),
         "local" => {
             let rt = multi_thread();
             let local = tokio::task::LocalSet::new();
