@@ -69,6 +69,14 @@ macro_rules! workloads {
             $(let _guard = $guard(8);)?
             d(i)
         }
+
+        /// Spawns tasks `0..n` from inside one call: each task's future is created in this
+        /// frame, so (traced) each task is linked to it.
+        $($attr)*
+        pub fn spawn_tasks(n: u64) -> Vec<tokio::task::JoinHandle<u64>> {
+            $(let _guard = $guard(9);)?
+            (0..n).map(|i| tokio::spawn(task_a(i))).collect()
+        }
     };
     (guard $guard:path) => {
         workloads!(@ [] $guard);
@@ -211,6 +219,7 @@ struct Fns {
     fib: fn(u32) -> u64,
     a: fn(u64) -> u64,
     task: fn(u64) -> std::pin::Pin<Box<dyn std::future::Future<Output = u64> + Send>>,
+    spawn_tasks: fn(u64) -> Vec<tokio::task::JoinHandle<u64>>,
 }
 
 macro_rules! fns {
@@ -219,6 +228,7 @@ macro_rules! fns {
             fib: $m::fib,
             a: $m::a,
             task: |i| Box::pin($m::task_a(i)),
+            spawn_tasks: $m::spawn_tasks,
         }
     };
 }
@@ -353,13 +363,28 @@ fn main() {
             }
             threads * per_thread * 4
         }
-        "async" => {
-            // Enough tasks that a run lasts tens of milliseconds on a noisy machine.
-            let tasks: u64 = 50_000;
-            let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).build().expect("runtime");
+        "async" | "async-linked" | "async-small" | "async-medium" | "async-linked-small"
+        | "async-linked-medium" => {
+            // Enough tasks that a run lasts tens of milliseconds on a noisy machine. Small and
+            // medium: for valgrind, on one thread so that the counts repeat.
+            let (tasks, rt) = if workload.ends_with("small") || workload.ends_with("medium") {
+                let tasks = if workload.ends_with("small") { 2_000 } else { 6_000 };
+                (tasks, tokio::runtime::Builder::new_current_thread().build().expect("runtime"))
+            } else {
+                (50_000, tokio::runtime::Builder::new_multi_thread().worker_threads(2).build().expect("runtime"))
+            };
+            // Linked: spawned from inside a call, so (traced) every task is linked to it.
+            let linked = workload.starts_with("async-linked");
             let task = fns.task;
+            let spawn_tasks = fns.spawn_tasks;
             let is_fastrace = variant == "fastrace";
             rt.block_on(async move {
+                if linked {
+                    for h in spawn_tasks(tasks) {
+                        black_box(h.await.expect("task"));
+                    }
+                    return;
+                }
                 let handles: Vec<_> = (0..tasks)
                     .map(|i| {
                         let fut = task(i);
@@ -377,7 +402,7 @@ fn main() {
                 }
             });
             drop(rt);
-            tasks * 4
+            tasks * 4 + u64::from(workload.starts_with("async-linked"))
         }
         other => panic!("unknown workload {other}"),
     };

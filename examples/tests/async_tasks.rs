@@ -267,3 +267,62 @@ fn the_first_traced_call_is_not_charged_the_start_up() {
     // Start-up takes milliseconds on this kind of machine; the empty future takes microseconds.
     assert!(exit.elapsed_ns.unwrap() < 500_000, "{exit:?}");
 }
+
+/// Every shape of async method the traced copy rewrites (receivers of every kind, hidden
+/// lifetimes, generics, patterns, `impl Trait` arguments, trait impl and default bodies)
+/// computes what it computes untraced, and nests where it is awaited.
+#[test]
+fn every_async_method_shape_runs_and_nests() {
+    let path = common::out_file("async-methods");
+    let output = std::process::Command::new(CASES)
+        .arg("methods")
+        .env("TRACE_FORMAT", "jsonl")
+        .env("TRACE_OUT", &path)
+        .output()
+        .expect("run async_cases");
+    assert!(output.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        "db 1 3 [1, 2, 3] 3 db:kdb:k 6 Ok(2) 7 [3, 2, 1] 3 3\n"
+    );
+    let events = common::parse(&std::fs::read_to_string(&path).expect("a trace"));
+    let _ = std::fs::remove_file(&path);
+    check_nesting(&events);
+    let calls: Vec<String> = events
+        .iter()
+        .filter(|e| e.enter)
+        .map(|e| format!("{}{}", "  ".repeat(e.depth as usize), e.name))
+        .collect();
+    let m = "async_cases::methods";
+    let want: Vec<String> = [
+        "run",
+        "  Store::new",
+        "  Store::name",
+        "  Store::first",
+        "  Store::push",
+        "  Store::render",
+        "  Store::pinned",
+        "  Source::load_twice",
+        "    <Store as Source>::load",
+        "    <Store as Source>::load",
+        "  Store::with",
+        "  Store::check",
+        "  Store::raw",
+        "  Store::into_items",
+        "  Store::new",
+        "  Store::boxed",
+        "  Store::new",
+        "  Store::shared",
+    ]
+    .iter()
+    .map(|line| {
+        let name = line.trim_start();
+        let indent = &line[..line.len() - name.len()];
+        match name.strip_prefix('<') {
+            Some(rest) => format!("{indent}<{m}::{rest}"),
+            None => format!("{indent}{m}::{name}"),
+        }
+    })
+    .collect();
+    assert_eq!(calls, want);
+}

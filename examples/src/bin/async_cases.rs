@@ -143,6 +143,120 @@ fn multi_thread() -> tokio::runtime::Runtime {
         .expect("a tokio runtime")
 }
 
+/// Every shape of async method and argument the traced copy must keep: receivers of every kind,
+/// lifetimes the signature hides, generics, patterns, `impl Trait` arguments, `Self` results.
+#[trace]
+mod methods {
+    use std::fmt::Display;
+    use std::pin::Pin;
+    use std::sync::Arc;
+
+    /// Hides its lifetime where it is named without one.
+    pub struct Conn<'a>(pub &'a str);
+
+    pub struct Store<'a, T> {
+        pub items: Vec<T>,
+        pub conn: Conn<'a>,
+    }
+
+    impl<'a, T: Clone + Display + Send + Sync> Store<'a, T> {
+        pub async fn new(conn: Conn<'a>, items: Vec<T>) -> Self {
+            Store { items, conn }
+        }
+
+        pub async fn name(&self) -> &str {
+            self.conn.0
+        }
+
+        pub async fn first(&self, fallback: &T) -> T {
+            self.items.first().unwrap_or(fallback).clone()
+        }
+
+        pub async fn push(&mut self, item: T) -> usize {
+            self.items.push(item);
+            self.items.len()
+        }
+
+        pub async fn render(&self, (open, close): (char, char), _: u8, sep: impl Display) -> String
+        where
+            T: Display,
+        {
+            let items: Vec<String> = self.items.iter().map(|i| i.to_string()).collect();
+            format!("{open}{}{close}", items.join(&sep.to_string()))
+        }
+
+        pub async fn pinned(self: Pin<&mut Self>) -> usize {
+            self.items.len()
+        }
+
+        pub async fn boxed(self: Box<Self>) -> usize {
+            self.items.len()
+        }
+
+        pub async fn shared(self: Arc<Self>) -> usize {
+            self.items.len()
+        }
+
+        pub async fn into_items(mut self) -> Vec<T> {
+            self.items.reverse();
+            self.items
+        }
+
+        pub async fn with<R, F: FnOnce(&[T]) -> R>(&self, f: F) -> R {
+            f(&self.items)
+        }
+
+        pub async fn check(conn: Conn<'_>) -> Result<usize, String> {
+            let len = conn.0.len();
+            if len == 0 {
+                return Err("empty".into());
+            }
+            Ok(len)
+        }
+
+        pub async unsafe fn raw(&self, p: *const u8) -> u8 {
+            *p
+        }
+    }
+
+    pub trait Source {
+        async fn load(&self, key: &str) -> String;
+
+        async fn load_twice(&self, key: &str) -> String {
+            format!("{}{}", self.load(key).await, self.load(key).await)
+        }
+    }
+
+    impl<T: Send + Sync> Source for Store<'_, T> {
+        async fn load(&self, key: &str) -> String {
+            format!("{}:{key}", self.conn.0)
+        }
+    }
+
+    pub async fn run() -> String {
+        let text = String::from("db");
+        let mut store = Store::new(Conn(&text), vec![1u32, 2]).await;
+        let name = store.name().await.to_string();
+        let first = store.first(&0).await;
+        let len = store.push(3).await;
+        let rendered = store.render(('[', ']'), 0, ", ").await;
+        let pinned = Pin::new(&mut store).pinned().await;
+        let loaded = store.load_twice("k").await;
+        let summed = store.with(|items| items.iter().sum::<u32>()).await;
+        let checked = Store::<u32>::check(Conn(&text)).await;
+        let byte = 7u8;
+        // SAFETY: `byte` is alive and aligned for the whole call.
+        let raw = unsafe { store.raw(&byte).await };
+        let items = store.into_items().await;
+        let boxed = Box::new(Store::new(Conn(&text), items.clone()).await).boxed().await;
+        let shared = Arc::new(Store::new(Conn(&text), items.clone()).await).shared().await;
+        format!(
+            "{name} {first} {len} {rendered} {pinned} {loaded} {summed} {checked:?} {raw} \
+             {items:?} {boxed} {shared}"
+        )
+    }
+}
+
 fn main() {
     let case = std::env::args().nth(1).unwrap_or_default();
     match case.as_str() {
@@ -171,6 +285,7 @@ fn main() {
                 futures::join!(parent(1), fan_out(5));
             });
         }
+        "methods" => println!("{}", futures::executor::block_on(methods::run())),
         "mixed" => {
             let worker = std::thread::Builder::new()
                 .name("plain".into())
