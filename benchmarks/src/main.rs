@@ -71,11 +71,17 @@ macro_rules! workloads {
         }
 
         /// Spawns tasks `0..n` from inside one call: each task's future is created in this
-        /// frame, so (traced) each task is linked to it.
+        /// frame, so (traced) each task is linked to it. Boxed, as the unlinked workload's.
         $($attr)*
         pub fn spawn_tasks(n: u64) -> Vec<tokio::task::JoinHandle<u64>> {
             $(let _guard = $guard(9);)?
-            (0..n).map(|i| tokio::spawn(task_a(i))).collect()
+            (0..n)
+                .map(|i| {
+                    let task: std::pin::Pin<Box<dyn std::future::Future<Output = u64> + Send>> =
+                        Box::pin(task_a(i));
+                    tokio::spawn(task)
+                })
+                .collect()
         }
     };
     (guard $guard:path) => {

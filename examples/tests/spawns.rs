@@ -63,6 +63,14 @@ fn chain_crosses_spawned_async_methods() {
     );
 }
 
+/// Tasks made in one call that has returned before they run, polled on two workers: every
+/// one's chain names the call.
+#[test]
+fn many_tasks_from_one_call_each_name_it() {
+    let want = "many: spawns::spawn_many => spawns::process -> spawns::d\n".repeat(20);
+    assert_eq!(chain_of("many"), want);
+}
+
 #[test]
 fn chain_crosses_three_nested_spawns() {
     assert_eq!(

@@ -196,12 +196,12 @@ macro_rules! __trace_span {
 }
 
 pub use crate::__trace_enter as enter;
-/// The return type of a traced `async fn`'s eager copy: `impl Future<Output = T>` capturing
-/// every lifetime in scope, in every edition.
-pub use trace_eager::future as eager_future;
 pub use crate::__trace_instrument as instrument;
 pub use core::any::type_name;
 pub use core::{concat, module_path};
+/// The return type of a traced `async fn`'s eager copy: `impl Future<Output = T>` capturing
+/// every lifetime in scope, in every edition.
+pub use trace_eager::future as eager_future;
 
 #[cfg(feature = "tracing")]
 pub use tracing;

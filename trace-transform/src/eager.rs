@@ -49,9 +49,18 @@ const KEEPS: &[&str] = &[
 /// its methods may change shape: only attributes that no macro implements.
 pub fn plain_container(attrs: &[syn::Attribute]) -> bool {
     attrs.iter().all(|a| {
-        ["doc", "allow", "warn", "deny", "expect", "cfg", "deprecated", "must_use"]
-            .iter()
-            .any(|k| a.path().is_ident(k))
+        [
+            "doc",
+            "allow",
+            "warn",
+            "deny",
+            "expect",
+            "cfg",
+            "deprecated",
+            "must_use",
+        ]
+        .iter()
+        .any(|k| a.path().is_ident(k))
     })
 }
 

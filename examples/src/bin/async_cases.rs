@@ -248,8 +248,12 @@ mod methods {
         // SAFETY: `byte` is alive and aligned for the whole call.
         let raw = unsafe { store.raw(&byte).await };
         let items = store.into_items().await;
-        let boxed = Box::new(Store::new(Conn(&text), items.clone()).await).boxed().await;
-        let shared = Arc::new(Store::new(Conn(&text), items.clone()).await).shared().await;
+        let boxed = Box::new(Store::new(Conn(&text), items.clone()).await)
+            .boxed()
+            .await;
+        let shared = Arc::new(Store::new(Conn(&text), items.clone()).await)
+            .shared()
+            .await;
         format!(
             "{name} {first} {len} {rendered} {pinned} {loaded} {summed} {checked:?} {raw} \
              {items:?} {boxed} {shared}"

@@ -61,6 +61,13 @@ async fn make_and_finish(
     let _ = tx.send(Box::pin(process("finished-origin")));
 }
 
+/// Makes 20 tasks in one call and returns before any runs: each worker declares this call's
+/// chain once and links the rest of its tasks to it alone.
+#[trace]
+fn spawn_many() -> Vec<tokio::task::JoinHandle<()>> {
+    (0..20).map(|_| tokio::spawn(process("many"))).collect()
+}
+
 #[trace]
 fn work(item: u32) {
     d(if item == 0 { "rayon" } else { "rayon-other" });
@@ -168,7 +175,9 @@ impl Router {
     async fn dispatch(&'static self) {
         tokio::spawn(self.route("method")).await.unwrap();
         tokio::spawn(self.call("trait-method")).await.unwrap();
-        tokio::spawn(self.call_default("default-method")).await.unwrap();
+        tokio::spawn(self.call_default("default-method"))
+            .await
+            .unwrap();
         tokio::spawn(describe(Conn(self.conn.0))).await.unwrap();
         let job = Job {
             scenario: "by-value",
@@ -246,6 +255,11 @@ fn main() {
         }),
         "joinset" => multi_thread().block_on(fan_out()),
         "methods" => multi_thread().block_on(ROUTER.dispatch()),
+        "many" => multi_thread().block_on(async {
+            for task in spawn_many() {
+                task.await.unwrap();
+            }
+        }),
         "local" => {
             let rt = multi_thread();
             let local = tokio::task::LocalSet::new();

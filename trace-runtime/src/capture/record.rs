@@ -36,6 +36,10 @@ pub const UNWINDING: u64 = 1 << 60;
 pub const CANCELLED: u64 = 1 << 61;
 /// The frame is a traced future: `aux` holds its busy ticks.
 pub const ASYNC: u64 = 1 << 62;
+/// Declare flag (the bit exits use for `UNWINDING`): the collector keeps the declared frame,
+/// and its chain, for the declaring thread until that thread declares another with it; the
+/// thread's later links to the frame come without declarations.
+pub const HOLD: u64 = 1 << 60;
 pub const FLAG_MASK: u64 = 0xf << 60;
 pub const ID_MASK: u64 = (1 << 56) - 1;
 

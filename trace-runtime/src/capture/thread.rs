@@ -101,6 +101,13 @@ pub(crate) struct Local {
     last_id: u64,
     stack: Vec<Frame>,
     ctx: Ctx,
+    /// The innermost sync frame last made into a node: futures made in a loop in one frame
+    /// share it instead of each building the frames' nodes again.
+    last_node: Option<Arc<Node>>,
+    /// The chain this thread last declared to the collector, innermost first: the collector
+    /// keeps those frames for this thread until it declares another, so links to them need no
+    /// declaration again.
+    held: Vec<u64>,
 }
 
 struct Slot(UnsafeCell<Option<Local>>);
@@ -259,12 +266,38 @@ impl Local {
                 mark: 0,
                 adopted: None,
             },
+            last_node: None,
+            held: Vec::new(),
         }
     }
 
     /// The innermost open frame as a node (sync frames above the polled future made into
     /// nodes on the way), or none outside any frame.
-    fn innermost_node(&self) -> Option<Arc<Node>> {
+    fn innermost_node(&mut self) -> Option<Arc<Node>> {
+        let top = self
+            .stack
+            .len()
+            .checked_sub(1)
+            .filter(|&i| i >= self.ctx.mark);
+        let Some(top) = top else {
+            return self.ctx.base.clone();
+        };
+        let frame = self.stack[top];
+        let depth = (depth_below(&self.ctx.base) + top - self.ctx.mark) as u32;
+        // Ids are unique per recorded frame; an unrecorded one carries its recorded ancestor's,
+        // so the site and depth must match too (and then the node is the same in all but name).
+        if let Some(n) = &self.last_node {
+            if n.id == frame.id && std::ptr::eq(n.site, frame.site) && n.depth == depth {
+                return Some(n.clone());
+            }
+        }
+        let node = self.build_node();
+        self.last_node = node.clone();
+        node
+    }
+
+    /// Makes the open sync frames above the polled future into nodes, innermost returned.
+    fn build_node(&self) -> Option<Arc<Node>> {
         let mut parent = self.ctx.base.clone();
         for i in self.ctx.mark..self.stack.len() {
             let frame = self.stack[i];
@@ -286,42 +319,72 @@ impl Local {
         parent
     }
 
-    /// Tells the collector about the chain that created a root frame, then links the root to
-    /// it: `DECLARE` records for every frame of the chain (spawns crossed), outermost first,
-    /// and a `LINK` record for each root along it and for `root` itself.
+    /// Links a root frame to the frame that created it (a `LINK` record), first telling the
+    /// collector about that frame's chain unless this thread's last declaration covered it.
     fn link(&mut self, root: u64, root_site: &'static Site, origin: &Arc<Node>, created: u64) {
-        let mut chain: Vec<&Node> = Vec::new();
-        let mut links: Vec<(u64, &'static Site, &Node)> = vec![(root, root_site, origin)];
-        // Walk the causal chain innermost first, collecting every frame.
+        if self.held.first() != Some(&origin.id) {
+            self.declare(origin, created);
+        }
+        self.record(Rec {
+            ts: created,
+            id: root | record::LINK,
+            site: root_site as *const Site as usize,
+            aux: origin.id,
+        });
+    }
+
+    /// Declares the chain that created a root, which the collector may no longer know (it may
+    /// have exited): `DECLARE` records outermost first for every frame of the chain (spawns
+    /// crossed) that the last declaration did not cover, then `origin` itself flagged `HOLD`
+    /// (the collector keeps it, and so its chain, for this thread until the next `HOLD`), and
+    /// a `LINK` for each root the new part crosses.
+    #[cold]
+    fn declare(&mut self, origin: &Arc<Node>, created: u64) {
+        let mut fresh: Vec<&Node> = Vec::new();
+        let mut links: Vec<(u64, &'static Site, u64)> = Vec::new();
+        let mut covered = self.held.len();
+        // Innermost first, up to the first frame the held chain has (and so everything above).
         let mut at: Option<&Node> = Some(origin);
         while let Some(n) = at {
-            chain.push(n);
+            if let Some(i) = self.held.iter().position(|&id| id == n.id) {
+                covered = i;
+                break;
+            }
+            fresh.push(n);
             match (&n.parent, &n.origin) {
                 (Some(p), _) => at = Some(p),
                 (None, Some(o)) => {
-                    links.push((n.id, n.site, o));
+                    links.push((n.id, n.site, o.id));
                     at = Some(o);
                 }
                 (None, None) => at = None,
             }
         }
-        for n in chain.iter().rev() {
-            let parent = n.parent.as_ref().map_or(0, |p| p.id);
-            self.record(Rec {
-                ts: created,
-                id: n.id | record::DECLARE,
-                site: n.site as *const Site as usize,
-                aux: parent,
-            });
+        let ids: Vec<u64> = fresh.iter().map(|n| n.id).collect();
+        for n in fresh.iter().skip(1).rev() {
+            self.declare_one(n, created, 0);
         }
+        self.declare_one(origin, created, record::HOLD);
         for (id, site, to) in links.into_iter().rev() {
             self.record(Rec {
                 ts: created,
                 id: id | record::LINK,
                 site: site as *const Site as usize,
-                aux: to.id,
+                aux: to,
             });
         }
+        let mut held = ids;
+        held.extend_from_slice(&self.held[covered..]);
+        self.held = held;
+    }
+
+    fn declare_one(&mut self, n: &Node, created: u64, flags: u64) {
+        self.record(Rec {
+            ts: created,
+            id: n.id | record::DECLARE | flags,
+            site: n.site as *const Site as usize,
+            aux: n.parent.as_ref().map_or(0, |p| p.id),
+        });
     }
 
     #[inline(always)]

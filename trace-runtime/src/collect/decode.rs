@@ -23,6 +23,8 @@ pub struct OpenFrame {
     pub parent: u64,
     /// For the root of a task or of an adopting thread: the frame that created it (0: none).
     pub origin: u64,
+    /// For a linked root: when it was created (its future made, its origin captured).
+    pub created_ns: u64,
 }
 
 /// Frame ids are unique and well spread in their low bits: hashing them is a multiply.
@@ -58,10 +60,12 @@ pub struct Frames {
     retired: IdMap<OpenFrame>,
     /// How many open roots' chains go through each frame.
     pins: IdMap<u32>,
-    /// Origins of roots announced before their first record, and when they were created.
-    pending: IdMap<(u64, u64)>,
-    /// When each open linked root was created, in nanoseconds.
-    created: IdMap<u64>,
+    /// Roots announced by a link before their first record: root, origin, when created. At
+    /// most one a thread (a thread writes a root's link right before its first record), so a
+    /// list.
+    pending: Vec<(u64, u64, u64)>,
+    /// The frame each thread holds (its last `HOLD` declaration), kept for its later links.
+    holds: HashMap<u32, u64>,
 }
 
 impl Frames {
@@ -77,7 +81,9 @@ impl Frames {
 
     /// When a linked root was created (its future made, its origin captured), in nanoseconds.
     pub fn created_ns(&self, root: u64) -> Option<u64> {
-        self.created.get(&root).copied()
+        self.get(root)
+            .filter(|f| f.origin != 0)
+            .map(|f| f.created_ns)
     }
 
     /// The chain that led to a frame across spawns, outermost first: each entry is a frame and
@@ -107,15 +113,35 @@ impl Frames {
         out
     }
 
-    fn pin(&mut self, id: u64, by: i32) {
-        let chain: Vec<u64> = self.causal_chain(id).iter().map(|e| e.0).collect();
-        for f in chain {
-            let pins = self.pins.entry(f).or_insert(0);
-            *pins = pins.saturating_add_signed(by);
-            if *pins == 0 {
-                self.pins.remove(&f);
-                self.retired.remove(&f);
+    /// One more reference to frame `id` from a frame that needs it on its chain: a root
+    /// linked to it, an exited or declared frame whose parent it is, a thread holding it.
+    fn pin(&mut self, id: u64) {
+        if id != 0 {
+            *self.pins.entry(id).or_insert(0) += 1;
+        }
+    }
+
+    /// One reference fewer; a frame that has exited and is no longer referenced is dropped,
+    /// and lets go of its own parent and origin in turn. A frame still open stays: its exit
+    /// decides. Each frame is kept by those right below it, so a chain stays whole exactly as
+    /// long as a frame needs it, at a constant cost per link.
+    fn unpin(&mut self, mut id: u64) {
+        while id != 0 {
+            let Some(pins) = self.pins.get_mut(&id) else {
+                return;
+            };
+            *pins -= 1;
+            if *pins > 0 {
+                return;
             }
+            self.pins.remove(&id);
+            let Some(gone) = self.retired.remove(&id) else {
+                return;
+            };
+            if gone.origin != 0 {
+                self.unpin(gone.origin);
+            }
+            id = gone.parent;
         }
     }
 
@@ -233,18 +259,14 @@ impl Decoder {
                     self.frames.under(raw.aux)
                 };
                 // Only a root can have been announced by a link, and mostly none is waiting.
-                let announced = if parent == 0 && !self.frames.pending.is_empty() {
-                    self.frames.pending.remove(&id)
+                let pending = &mut self.frames.pending;
+                let announced = if parent == 0 && !pending.is_empty() {
+                    let at = pending.iter().position(|p| p.0 == id);
+                    at.map(|at| pending.swap_remove(at))
                 } else {
                     None
                 };
-                let origin = match announced {
-                    Some((origin, created)) => {
-                        self.frames.created.insert(id, created);
-                        origin
-                    }
-                    None => 0,
-                };
+                let (origin, created_ns) = announced.map_or((0, ts_ns), |(_, o, c)| (o, c));
                 self.frames.map.insert(
                     id,
                     OpenFrame {
@@ -255,6 +277,7 @@ impl Decoder {
                         start_ns: ts_ns,
                         parent,
                         origin,
+                        created_ns,
                     },
                 );
 
@@ -291,6 +314,7 @@ impl Decoder {
                     start_ns: ts_ns,
                     parent: 0,
                     origin: 0,
+                    created_ns: ts_ns,
                 });
                 let elapsed_ns = ts_ns.saturating_sub(frame.start_ns);
                 let busy_ns = if raw.id & record::ASYNC != 0 {
@@ -325,29 +349,40 @@ impl Decoder {
                 }
                 if let Some(exited) = self.frames.map.remove(&id) {
                     if self.frames.pins.contains_key(&id) {
-                        // Still on the chain of a root it spawned: kept for that chain.
+                        // Still on the chain of a root it spawned: kept for that chain, with
+                        // its callers.
                         self.frames.retired.insert(id, exited);
-                    }
-                    if exited.origin != 0 {
-                        self.frames.created.remove(&id);
-                        self.frames.pin(exited.origin, -1);
+                        self.frames.pin(exited.parent);
+                    } else if exited.origin != 0 {
+                        self.frames.unpin(exited.origin);
                     }
                 }
             }
-            record::DECLARE if !self.frames.known(id) => {
-                let (parent, depth, task) = self.frames.under(raw.aux);
-                self.frames.retired.insert(
-                    id,
-                    OpenFrame {
-                        site: raw.site,
-                        thread: raw.thread,
-                        task,
-                        depth,
-                        start_ns: ts_ns,
-                        parent,
-                        origin: 0,
-                    },
-                );
+            record::DECLARE => {
+                if !self.frames.known(id) {
+                    let (parent, depth, task) = self.frames.under(raw.aux);
+                    self.frames.pin(parent);
+                    self.frames.retired.insert(
+                        id,
+                        OpenFrame {
+                            site: raw.site,
+                            thread: raw.thread,
+                            task,
+                            depth,
+                            start_ns: ts_ns,
+                            parent,
+                            origin: 0,
+                            created_ns: ts_ns,
+                        },
+                    );
+                }
+                if raw.id & record::HOLD != 0 {
+                    // The new hold first: the old one's chain may run through it.
+                    self.frames.pin(id);
+                    if let Some(old) = self.frames.holds.insert(raw.thread, id) {
+                        self.frames.unpin(old);
+                    }
+                }
             }
             record::LINK => {
                 let root = match self.frames.map.get_mut(&id) {
@@ -359,13 +394,15 @@ impl Decoder {
                     Some(root) => {
                         if root.origin == 0 && root.parent == 0 && raw.aux != id {
                             root.origin = raw.aux;
+                            self.frames.pin(raw.aux);
                         }
                     }
                     None => {
                         // Kept from now on: the creating frame may exit before the root's first
                         // record arrives.
-                        if self.frames.pending.insert(id, (raw.aux, ts_ns)).is_none() {
-                            self.frames.pin(raw.aux, 1);
+                        if !self.frames.pending.iter().any(|p| p.0 == id) {
+                            self.frames.pending.push((id, raw.aux, ts_ns));
+                            self.frames.pin(raw.aux);
                         }
                     }
                 }
@@ -416,6 +453,128 @@ mod tests {
         }
         let out = seen.lock().unwrap().clone();
         out
+    }
+
+    /// Notes each linked root's causal chain (frame ids) as it enters.
+    struct Chains(Arc<Mutex<Vec<Vec<u64>>>>);
+
+    impl Consumer for Chains {
+        fn event(&mut self, event: &Event, ctx: &Ctx<'_>) {
+            if event.kind == Kind::Enter && event.origin != 0 {
+                let ids = ctx
+                    .frames
+                    .causal_chain(event.id)
+                    .iter()
+                    .map(|e| e.0)
+                    .collect();
+                self.0.lock().unwrap().push(ids);
+            }
+        }
+    }
+
+    /// Tasks made in `spawner` (under `main`) are first polled after both exited, one of them
+    /// makes another task and finishes before it starts: every chain is whole when its root
+    /// enters, and once the roots are done nothing is kept.
+    #[test]
+    fn exited_frames_stay_while_a_root_needs_them_and_not_longer() {
+        let (main, spawner, t1, t2, t3) = (1, 2, 10, 11, 20);
+        let raws = [
+            raw(1, main, record::ENTER, 0),
+            raw(2, spawner, record::ENTER, main),
+            raw(5, spawner, record::EXIT, 0),
+            raw(6, main, record::EXIT, 0),
+            raw(3, main, record::DECLARE, 0),
+            raw(3, spawner, record::DECLARE, main),
+            raw(3, t1, record::LINK, spawner),
+            raw(7, t1, record::TASK, 1),
+            raw(4, main, record::DECLARE, 0),
+            raw(4, spawner, record::DECLARE, main),
+            raw(4, t2, record::LINK, spawner),
+            raw(8, t2, record::TASK, 2),
+            raw(9, t3, record::LINK, t1),
+            raw(10, t1, record::EXIT, 0),
+            raw(11, t2, record::EXIT, 0),
+            raw(12, t3, record::TASK, 3),
+            raw(13, t3, record::EXIT, 0),
+        ];
+        let tables = Tables {
+            sites: vec!["demo::f".into()],
+            threads: Default::default(),
+        };
+        let cal = Calibration {
+            origin: 0,
+            ns_per_tick: 1.0,
+        };
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let mut views: Vec<Box<dyn Consumer>> = vec![Box::new(Chains(seen.clone()))];
+        let mut d = Decoder::new(cal);
+        for r in &raws {
+            d.feed(r, &tables, &mut views);
+        }
+        assert_eq!(
+            *seen.lock().unwrap(),
+            [
+                vec![main, spawner, t1],
+                vec![main, spawner, t2],
+                vec![main, spawner, t1, t3]
+            ]
+        );
+        let f = &d.frames;
+        assert!(f.map.is_empty() && f.retired.is_empty(), "frames kept");
+        assert!(f.pins.is_empty() && f.pending.is_empty());
+    }
+
+    /// A thread declares a chain once, held: its later links to the same frame come alone,
+    /// after that frame exited, and still read the whole chain; holding another frame lets
+    /// the first chain go once no root needs it.
+    #[test]
+    fn a_held_declaration_serves_later_links_until_the_thread_holds_another() {
+        let (main, spawner, other, t1, t2, t3) = (1, 2, 3, 10, 11, 12);
+        let raws = [
+            raw(1, main, record::ENTER, 0),
+            raw(2, spawner, record::ENTER, main),
+            raw(3, spawner, record::DECLARE | record::HOLD, main),
+            raw(3, t1, record::LINK, spawner),
+            raw(4, t1, record::TASK, 1),
+            raw(5, t1, record::EXIT, 0),
+            raw(6, spawner, record::EXIT, 0),
+            raw(7, main, record::EXIT, 0),
+            // Made in `spawner` before it exited, first polled after: no declaration.
+            raw(5, t2, record::LINK, spawner),
+            raw(8, t2, record::TASK, 2),
+            raw(9, t2, record::EXIT, 0),
+            raw(10, other, record::ENTER, 0),
+            raw(11, other, record::DECLARE | record::HOLD, 0),
+            raw(11, t3, record::LINK, other),
+            raw(12, t3, record::TASK, 3),
+        ];
+        let tables = Tables {
+            sites: vec!["demo::f".into()],
+            threads: Default::default(),
+        };
+        let cal = Calibration {
+            origin: 0,
+            ns_per_tick: 1.0,
+        };
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let mut views: Vec<Box<dyn Consumer>> = vec![Box::new(Chains(seen.clone()))];
+        let mut d = Decoder::new(cal);
+        for r in &raws {
+            d.feed(r, &tables, &mut views);
+        }
+        assert_eq!(
+            *seen.lock().unwrap(),
+            [
+                vec![main, spawner, t1],
+                vec![main, spawner, t2],
+                vec![other, t3]
+            ]
+        );
+        // `spawner` and `main` are gone; `other` and `t3` are open, `other` held and linked.
+        let f = &d.frames;
+        assert!(f.retired.is_empty(), "exited frames kept");
+        assert_eq!(f.len(), 2);
+        assert_eq!(f.pins.get(&other), Some(&2));
     }
 
     #[test]

@@ -15,8 +15,10 @@ use crate::collect::event::{Raw, Tables};
 
 /// The first bytes of every recording.
 pub const MAGIC: &[u8; 8] = b"TRACEREC";
-/// The format version this code writes and reads.
-pub const VERSION: u16 = 1;
+/// The format version this code writes.
+pub const VERSION: u16 = 2;
+/// The oldest version this code reads: version 1 differs only in never holding a declaration.
+pub const OLDEST: u16 = 1;
 /// A chunk is written once its items reach this many bytes (and at every collection round).
 const CHUNK_BYTES: usize = 64 * 1024;
 /// Largest chunk a reader accepts: anything bigger is corruption.
@@ -369,9 +371,9 @@ impl Recording {
             return Err(ReadError("the recording's header is cut short".into()));
         }
         let version = u16::from_le_bytes([bytes[8], bytes[9]]);
-        if version != VERSION {
+        if !(OLDEST..=VERSION).contains(&version) {
             return Err(ReadError(format!(
-                "recording format version {version}; this build reads version {VERSION}"
+                "recording format version {version}; this build reads versions {OLDEST} to {VERSION}"
             )));
         }
         let word = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().expect("8 bytes"));
@@ -747,10 +749,10 @@ mod tests {
             "the recording's clock calibration is damaged"
         );
         let mut bytes = head();
-        bytes[8] = 2;
+        bytes[8] = 3;
         assert_eq!(
             Recording::parse(&bytes).unwrap_err().0,
-            "recording format version 2; this build reads version 1"
+            "recording format version 3; this build reads versions 1 to 2"
         );
     }
 
