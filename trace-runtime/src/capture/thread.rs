@@ -319,6 +319,27 @@ impl Local {
         parent
     }
 
+    /// Tells the collector that this thread's root frames are from now on linked to `now`
+    /// (none: to nothing) instead of `before`: a `LINK` record of root 0, after the chain's
+    /// declaration. Said once per adoption, so that entering a frame never checks for one.
+    fn announce_adopted(&mut self, before: Option<&Arc<Node>>, now: Option<&Arc<Node>>) {
+        let Some(site) = now.or(before).map(|n| n.site) else {
+            return;
+        };
+        let ts = clock::ticks();
+        if let Some(origin) = now {
+            if self.held.first() != Some(&origin.id) {
+                self.declare(origin, ts);
+            }
+        }
+        self.record(Rec {
+            ts,
+            id: record::LINK,
+            site: site as *const Site as usize,
+            aux: now.map_or(0, |n| n.id),
+        });
+    }
+
     /// Links a root frame to the frame that created it (a `LINK` record), first telling the
     /// collector about that frame's chain unless this thread's last declaration covered it.
     fn link(&mut self, root: u64, root_site: &'static Site, origin: &Arc<Node>, created: u64) {
@@ -419,11 +440,6 @@ impl Local {
         let recorded = self.admits(site, depth);
         let id = if recorded {
             let id = self.next_id();
-            if index == 0 && self.ctx.base.is_none() {
-                if let Some(origin) = self.ctx.adopted.clone() {
-                    self.link(id, site, &origin, ts);
-                }
-            }
             self.record(Rec {
                 ts,
                 id: id | record::ENTER,
@@ -696,12 +712,19 @@ pub(crate) fn creator() -> Option<Arc<Node>> {
 /// back with [`unadopt`].
 pub(crate) fn adopt(origin: Option<Arc<Node>>) -> Option<Option<Arc<Node>>> {
     let start = origin.as_ref().map(|o| o.site.start)?;
-    with_local(start, |l| std::mem::replace(&mut l.ctx.adopted, origin)).ok()
+    with_local(start, |l| {
+        l.announce_adopted(l.ctx.adopted.clone().as_ref(), origin.as_ref());
+        std::mem::replace(&mut l.ctx.adopted, origin)
+    })
+    .ok()
 }
 
 /// Puts back the origin `adopt` replaced.
 pub(crate) fn unadopt(previous: Option<Arc<Node>>) {
-    let _ = peek_local(|l| l.ctx.adopted = previous);
+    let _ = peek_local(|l| {
+        l.announce_adopted(l.ctx.adopted.clone().as_ref(), previous.as_ref());
+        l.ctx.adopted = previous;
+    });
 }
 
 /// The calling thread's number and current task (0 for none), if it ever traced.

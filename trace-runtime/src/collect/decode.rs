@@ -66,6 +66,8 @@ pub struct Frames {
     pending: Vec<(u64, u64, u64)>,
     /// The frame each thread holds (its last `HOLD` declaration), kept for its later links.
     holds: HashMap<u32, u64>,
+    /// The origin each adopting thread links its root frames to.
+    adopted: HashMap<u32, u64>,
 }
 
 impl Frames {
@@ -252,8 +254,8 @@ impl Decoder {
         self.now_ns = self.now_ns.max(ts_ns);
         let id = raw.id & record::ID_MASK;
         match raw.id & record::KIND_MASK {
-            record::ENTER | record::TASK => {
-                let (parent, depth, task) = if raw.id & record::KIND_MASK == record::TASK {
+            kind @ (record::ENTER | record::TASK) => {
+                let (parent, depth, task) = if kind == record::TASK {
                     (0, 0, raw.aux)
                 } else {
                     self.frames.under(raw.aux)
@@ -266,7 +268,14 @@ impl Decoder {
                 } else {
                     None
                 };
-                let (origin, created_ns) = announced.map_or((0, ts_ns), |(_, o, c)| (o, c));
+                let (mut origin, created_ns) = announced.map_or((0, ts_ns), |(_, o, c)| (o, c));
+                // A sync frame without a recorded caller on a thread that adopted an origin.
+                if raw.aux == 0 && origin == 0 && kind == record::ENTER {
+                    if let Some(&adopted) = self.frames.adopted.get(&raw.thread) {
+                        origin = adopted;
+                        self.frames.pin(origin);
+                    }
+                }
                 self.frames.map.insert(
                     id,
                     OpenFrame {
@@ -382,6 +391,18 @@ impl Decoder {
                     if let Some(old) = self.frames.holds.insert(raw.thread, id) {
                         self.frames.unpin(old);
                     }
+                }
+            }
+            record::LINK if id == 0 => {
+                // Root 0: the thread's root frames are linked to `aux` from now on (0: none).
+                let before = if raw.aux != 0 {
+                    self.frames.pin(raw.aux);
+                    self.frames.adopted.insert(raw.thread, raw.aux)
+                } else {
+                    self.frames.adopted.remove(&raw.thread)
+                };
+                if let Some(before) = before {
+                    self.frames.unpin(before);
                 }
             }
             record::LINK => {
@@ -575,6 +596,45 @@ mod tests {
         assert!(f.retired.is_empty(), "exited frames kept");
         assert_eq!(f.len(), 2);
         assert_eq!(f.pins.get(&other), Some(&2));
+    }
+
+    /// A thread adopts an origin made on another thread (root 0 links to it): each of its
+    /// frames without a caller is linked to it until it adopts none; a frame with a caller,
+    /// or entered after, is not.
+    #[test]
+    fn an_adopting_threads_roots_link_to_its_origin_until_it_lets_go() {
+        let on = |thread, r: Raw| Raw { thread, ..r };
+        let (spawner, a, b, inner, after) = (1, 10, 11, 12, 13);
+        let raws = [
+            on(1, raw(1, spawner, record::ENTER, 0)),
+            on(2, raw(2, spawner, record::DECLARE | record::HOLD, 0)),
+            on(2, raw(2, 0, record::LINK, spawner)),
+            on(2, raw(3, a, record::ENTER, 0)),
+            on(2, raw(4, inner, record::ENTER, a)),
+            on(2, raw(5, inner, record::EXIT, 0)),
+            on(2, raw(6, a, record::EXIT, 0)),
+            on(1, raw(7, spawner, record::EXIT, 0)),
+            on(2, raw(8, b, record::ENTER, 0)),
+            on(2, raw(9, b, record::EXIT, 0)),
+            on(2, raw(10, 0, record::LINK, 0)),
+            on(2, raw(11, after, record::ENTER, 0)),
+        ];
+        let events = decode(&raws);
+        let origins: Vec<(u64, u64)> = events
+            .iter()
+            .filter(|e| e.kind == Kind::Enter)
+            .map(|e| (e.id, e.origin))
+            .collect();
+        assert_eq!(
+            origins,
+            [
+                (spawner, 0),
+                (a, spawner),
+                (inner, 0),
+                (b, spawner),
+                (after, 0)
+            ]
+        );
     }
 
     #[test]
