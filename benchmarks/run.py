@@ -145,6 +145,49 @@ def callgrind(binary, variant, env, tmp, workload, only_fns):
     return None if total is None else total - spin
 
 
+LINK_VARIANTS = [(BASELINE, "off", "baseline", {}), (OURS_RECORDING, "on", "ours", RECORDING),
+                 (OURS_CAPTURE, "on", "ours", {"TRACE_OUT": "off", "TRACE_MODE": "record",
+                                               "TRACE_BUFFER": "16777216"}),
+                 (OURS_PRINT, "on", "ours", {"TRACE_MODE": "print"})]
+
+
+def spawn_links(bins, tmp, lines, table, cell, quick):
+    """The cost of linking each spawned task to the call that made its future: the async
+    workload spawned from untraced code (`async`) against the same tasks spawned from inside
+    one traced call (`async-linked`). Wall time per task (median), and whole-process
+    instructions per task from callgrind (6,000 tasks minus 2,000, on one thread, so that
+    start-up cancels out and the counts repeat). Returns the extra instructions per task, in
+    percent of the unlinked per-task cost, per traced variant."""
+    runs = {}
+    for _ in range(1 if quick else RUNS):
+        for name, kind, variant, env in LINK_VARIANTS:
+            for w in ("async", "async-linked"):
+                runs.setdefault((name, w), []).append(run_one(bins[kind], variant, w, env, tmp))
+    per_task = {k: statistics.median(r["ns"] for r in rs) / 50_000 for k, rs in runs.items()}
+    counts = {}
+    if shutil.which("valgrind"):
+        for name, kind, variant, env in LINK_VARIANTS:
+            for w in ("async", "async-linked"):
+                small = callgrind(bins[kind], variant, env, tmp, f"{w}-small", False)
+                medium = callgrind(bins[kind], variant, env, tmp, f"{w}-medium", False)
+                counts[(name, w)] = None if None in (small, medium) else (medium - small) / 4_000
+    lines += ["", "Spawn links: 50,000 tokio tasks spawned from untraced code (unlinked) or from inside one traced "
+              "call (linked: every task's chain goes on from it). Wall ns per task (median), and whole-process "
+              "instructions per task (callgrind, one worker thread):", ""]
+    rows, extra = [], {}
+    for name, *_ in LINK_VARIANTS:
+        u, l = per_task[(name, "async")], per_task[(name, "async-linked")]
+        cu, cl = counts.get((name, "async")), counts.get((name, "async-linked"))
+        pct = None if None in (cu, cl) else (cl - cu) / cu * 100
+        if name != BASELINE:
+            extra[name.removeprefix("ours, ")] = pct
+        rows.append([name, f"{u:.0f}", f"{l:.0f}", f"{l / u:.2f}x", cell(cu, "{:.0f}"), cell(cl, "{:.0f}"),
+                     cell(pct, "{:+.1f}%")])
+    lines += table(["variant", "unlinked ns", "linked ns", "ratio", "unlinked instr", "linked instr",
+                    "linked vs unlinked instr"], rows)
+    return extra
+
+
 def machine():
     cpu = "unknown"
     try:
@@ -276,6 +319,10 @@ def main():
                 rows.append([name, cell(traced), cell(whole)])
             lines += table(["variant", "traced thread", "whole process"], rows)
 
+        # Spawn links: the async workload's tasks spawned from inside one traced call (each task
+        # linked to it) against the same tasks spawned from untraced code.
+        link_results = spawn_links(bins, tmp, lines, table, cell, QUICK)
+
         # Scaling: events per second with one and two threads tracing at once.
         lines += ["", "Two threads tracing at once (seed chain, 2,000,000 calls per thread), events per second "
                   "relative to one thread:", ""]
@@ -331,6 +378,9 @@ def main():
             s = scaling_results.get(name)
             targets.append([f"{name}: two threads at least 1.8x one thread's events per second",
                             cell(s, "{:.2f}x"), verdict(None if s is None else s >= 1.8)])
+        for name, extra in link_results.items():
+            targets.append([f"spawn link, {name}: at most 5% over the async per-task cost (callgrind)",
+                            cell(extra, "{:+.1f}%"), verdict(None if extra is None else extra <= 5.0)])
         off = callgrind_results.get(OURS_OFF, (None, None))[0]
         rss = {n: median(n, "recursive", "rss_kib") for n in (BASELINE, OURS_RECORDING, OURS_PRINT, OURS_RECORD)}
         if None not in rss.values():

@@ -48,8 +48,8 @@ fn chain_crosses_tokio_spawns_on_either_runtime() {
 }
 
 /// An async method's future is made where it is called, like a free fn's: inherent, trait impl
-/// and trait default methods, a lone `#[trace]` (the rewriter's shape), an argument hiding a
-/// lifetime; `self` taken by value lives in the future until its body is done.
+/// and trait default methods, a lone `#[trace]` (the rewriter's shape), an elided lifetime;
+/// `self` taken by value lives in the future until its body is done.
 #[test]
 fn chain_crosses_spawned_async_methods() {
     assert_eq!(

@@ -3,9 +3,10 @@
 //! in scope, whatever the edition of the crate that uses it.
 //!
 //! Which lifetimes an `impl Trait` return type captures follows the edition of its `impl`
-//! token. Before edition 2024 it captures none unless named, so an eager copy of
-//! `async fn f(x: Config)` where `Config` hides a lifetime (`struct Config<'a>`), or of a method
-//! in `impl Parser<'_>`, would not compile, and syntax cannot see such lifetimes to name them.
+//! token. Before edition 2024 it captures none unless named, so the eager copy of an `async`
+//! method in `impl Parser<'_>` or `impl<'a> Store<'a>`, whose future holds `&self` and with it
+//! the impl's lifetime, would not compile, and a method's tokens cannot see that lifetime to
+//! name it (an attribute on the method sees the method alone).
 //! Tokens a `macro_rules!` macro produces keep the edition of the crate that defines it: this
 //! one is edition 2024, so the `impl` below captures everything an `async fn` would.
 #![no_std]

@@ -5,7 +5,8 @@
 //! is kept: every argument moves into the future whole and is bound (and later dropped) inside
 //! it, the output type is the declared one, and the future captures every lifetime in scope
 //! (the return type comes from `trace_eager::future!`, whose `impl` token is edition 2024's,
-//! so lifetimes no syntax shows, `Config` for `Config<'a>`, are captured too).
+//! so lifetimes the signature does not show, an impl's `'a` in `impl<'a> Store<'a>`, are
+//! captured too).
 //!
 //! ```text
 //! async fn get(&self, key: &str) -> Row { body }

@@ -151,7 +151,7 @@ mod methods {
     use std::pin::Pin;
     use std::sync::Arc;
 
-    /// Hides its lifetime where it is named without one.
+    /// A lifetime the impl below names and its methods' signatures do not.
     pub struct Conn<'a>(pub &'a str);
 
     pub struct Store<'a, T> {

@@ -147,7 +147,6 @@ async fn process_futures(tx: futures::channel::oneshot::Sender<()>) {
 /// `async fn`, a trait's default body, one taking `self` by value; their tasks continue the
 /// caller's chain as a free fn's do.
 struct Router {
-    /// Hides a lifetime (`Conn<'static>`): the methods' futures must capture it unnamed.
     conn: Conn<'static>,
 }
 
@@ -195,9 +194,9 @@ impl Handler for Router {
     }
 }
 
-/// A free fn whose argument hides a lifetime.
+/// A free fn whose argument's lifetime is elided.
 #[trace]
-async fn describe(conn: Conn) {
+async fn describe(conn: Conn<'_>) {
     tokio::task::yield_now().await;
     d(conn.0);
 }
