@@ -27,6 +27,23 @@ pub struct OpenFrame {
     pub created_ns: u64,
 }
 
+impl OpenFrame {
+    /// A frame `raw` opens (or declares) at `ts_ns`, under `(parent, depth, task)`, linked to
+    /// nothing.
+    fn entered(raw: &Raw, ts_ns: u64, (parent, depth, task): (u64, u32, u64)) -> OpenFrame {
+        OpenFrame {
+            site: raw.site,
+            thread: raw.thread,
+            task,
+            depth,
+            start_ns: ts_ns,
+            parent,
+            origin: 0,
+            created_ns: ts_ns,
+        }
+    }
+}
+
 /// Frame ids are unique and well spread in their low bits: hashing them is a multiply.
 #[derive(Default)]
 pub struct IdHasher(u64);
@@ -276,19 +293,12 @@ impl Decoder {
                         self.frames.pin(origin);
                     }
                 }
-                self.frames.map.insert(
-                    id,
-                    OpenFrame {
-                        site: raw.site,
-                        thread: raw.thread,
-                        task,
-                        depth,
-                        start_ns: ts_ns,
-                        parent,
-                        origin,
-                        created_ns,
-                    },
-                );
+                let frame = OpenFrame {
+                    origin,
+                    created_ns,
+                    ..OpenFrame::entered(raw, ts_ns, (parent, depth, task))
+                };
+                self.frames.map.insert(id, frame);
 
                 let event = Event {
                     kind: Kind::Enter,
@@ -315,16 +325,7 @@ impl Decoder {
                 let open = self.frames.map.get(&id).copied();
                 // An exit whose enter was never seen (a thread-local destructor's call whose
                 // enter came before the thread's state was gone) still shows, at depth 0.
-                let frame = open.unwrap_or(OpenFrame {
-                    site: raw.site,
-                    thread: raw.thread,
-                    task: 0,
-                    depth: 0,
-                    start_ns: ts_ns,
-                    parent: 0,
-                    origin: 0,
-                    created_ns: ts_ns,
-                });
+                let frame = open.unwrap_or(OpenFrame::entered(raw, ts_ns, (0, 0, 0)));
                 let elapsed_ns = ts_ns.saturating_sub(frame.start_ns);
                 let busy_ns = if raw.id & record::ASYNC != 0 {
                     self.cal.span_ns(raw.aux).min(elapsed_ns)
@@ -371,19 +372,8 @@ impl Decoder {
                 if !self.frames.known(id) {
                     let (parent, depth, task) = self.frames.under(raw.aux);
                     self.frames.pin(parent);
-                    self.frames.retired.insert(
-                        id,
-                        OpenFrame {
-                            site: raw.site,
-                            thread: raw.thread,
-                            task,
-                            depth,
-                            start_ns: ts_ns,
-                            parent,
-                            origin: 0,
-                            created_ns: ts_ns,
-                        },
-                    );
+                    let frame = OpenFrame::entered(raw, ts_ns, (parent, depth, task));
+                    self.frames.retired.insert(id, frame);
                 }
                 if raw.id & record::HOLD != 0 {
                     // The new hold first: the old one's chain may run through it.
@@ -457,7 +447,16 @@ mod tests {
         }
     }
 
-    fn decode(raws: &[Raw]) -> Vec<Event> {
+    /// Decodes `raws` with [`Chains`]: each linked root's chain, and the decoder after.
+    fn chains_of(raws: &[Raw]) -> (Vec<Vec<u64>>, Decoder) {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let d = run(raws, Box::new(Chains(seen.clone())));
+        let chains = seen.lock().unwrap().clone();
+        (chains, d)
+    }
+
+    /// Feeds `raws` to a decoder with one view.
+    fn run(raws: &[Raw], view: Box<dyn Consumer>) -> Decoder {
         let tables = Tables {
             sites: vec!["demo::f".into()],
             threads: Default::default(),
@@ -466,12 +465,17 @@ mod tests {
             origin: 0,
             ns_per_tick: 1.0,
         };
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let mut views: Vec<Box<dyn Consumer>> = vec![Box::new(Seen(seen.clone()))];
+        let mut views = vec![view];
         let mut d = Decoder::new(cal);
         for r in raws {
             d.feed(r, &tables, &mut views);
         }
+        d
+    }
+
+    fn decode(raws: &[Raw]) -> Vec<Event> {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        run(raws, Box::new(Seen(seen.clone())));
         let out = seen.lock().unwrap().clone();
         out
     }
@@ -518,22 +522,9 @@ mod tests {
             raw(12, t3, record::TASK, 3),
             raw(13, t3, record::EXIT, 0),
         ];
-        let tables = Tables {
-            sites: vec!["demo::f".into()],
-            threads: Default::default(),
-        };
-        let cal = Calibration {
-            origin: 0,
-            ns_per_tick: 1.0,
-        };
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let mut views: Vec<Box<dyn Consumer>> = vec![Box::new(Chains(seen.clone()))];
-        let mut d = Decoder::new(cal);
-        for r in &raws {
-            d.feed(r, &tables, &mut views);
-        }
+        let (chains, d) = chains_of(&raws);
         assert_eq!(
-            *seen.lock().unwrap(),
+            chains,
             [
                 vec![main, spawner, t1],
                 vec![main, spawner, t2],
@@ -569,22 +560,9 @@ mod tests {
             raw(11, t3, record::LINK, other),
             raw(12, t3, record::TASK, 3),
         ];
-        let tables = Tables {
-            sites: vec!["demo::f".into()],
-            threads: Default::default(),
-        };
-        let cal = Calibration {
-            origin: 0,
-            ns_per_tick: 1.0,
-        };
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let mut views: Vec<Box<dyn Consumer>> = vec![Box::new(Chains(seen.clone()))];
-        let mut d = Decoder::new(cal);
-        for r in &raws {
-            d.feed(r, &tables, &mut views);
-        }
+        let (chains, d) = chains_of(&raws);
         assert_eq!(
-            *seen.lock().unwrap(),
+            chains,
             [
                 vec![main, spawner, t1],
                 vec![main, spawner, t2],
