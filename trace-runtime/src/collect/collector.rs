@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::hash::BuildHasherDefault;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, TryLockError};
 use std::time::{Duration, Instant};
 
@@ -43,11 +43,21 @@ pub struct Collector {
     watermark: u64,
     scratch: Vec<Rec>,
     finished: bool,
+    /// Records handed on so far.
+    fed: u64,
 }
 
 static STATE: Mutex<Option<Collector>> = Mutex::new(None);
 /// Set once the final collection has run: later records are discarded.
 static FINISHED: AtomicBool = AtomicBool::new(false);
+
+/// Records the collector has handed on, published every 4,096: whoever waits for the
+/// collector's lock (the exit hook) waits as long as a collection is still making progress.
+static PROGRESS: AtomicU64 = AtomicU64::new(0);
+
+/// The longest anyone waits for the collector's lock, progress or not: a program whose
+/// threads go on tracing after `main` returned must still end.
+const LONGEST_WAIT: Duration = Duration::from_secs(60);
 
 impl Collector {
     pub fn new(origin: (u64, Instant), consumers: Vec<Box<dyn Consumer>>) -> Self {
@@ -60,6 +70,7 @@ impl Collector {
             decoder: None,
             consumers,
             watermark: 0,
+            fed: 0,
             scratch: Vec::new(),
             finished: false,
         }
@@ -210,6 +221,10 @@ impl Collector {
     fn feed(&mut self, raw: &Raw) {
         let decoder = self.decoder.as_mut().expect("calibrated before merging");
         decoder.feed(raw, &self.tables, &mut self.consumers);
+        self.fed += 1;
+        if self.fed & 4095 == 0 {
+            PROGRESS.store(self.fed, Ordering::Relaxed);
+        }
     }
 
     fn raw(&mut self, thread: u32, rec: &Rec) -> Raw {
@@ -260,16 +275,26 @@ fn lock_state() -> MutexGuard<'static, Option<Collector>> {
     STATE.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// Takes the collector's lock, waiting at most `patience` (from a panic hook or an exit hook
-/// the lock may be held by a collection that can no longer finish).
+/// Takes the collector's lock, giving up once the collection holding it has made no progress
+/// for `patience` (from a panic hook or an exit hook the lock may be held by a collection that
+/// can no longer finish), or after [`LONGEST_WAIT`]. A long collection that is getting on (a
+/// backlog of millions of records at exit) is waited for.
 fn try_lock_state(patience: Duration) -> Option<MutexGuard<'static, Option<Collector>>> {
-    let deadline = Instant::now() + patience;
+    let start = Instant::now();
+    let mut deadline = start + patience;
+    let mut seen = PROGRESS.load(Ordering::Relaxed);
     loop {
         match STATE.try_lock() {
             Ok(g) => return Some(g),
             Err(TryLockError::Poisoned(p)) => return Some(p.into_inner()),
             Err(TryLockError::WouldBlock) => {
-                if Instant::now() > deadline {
+                let now = Instant::now();
+                let progress = PROGRESS.load(Ordering::Relaxed);
+                if progress != seen {
+                    seen = progress;
+                    deadline = now + patience;
+                }
+                if now > deadline || now - start > LONGEST_WAIT {
                     return None;
                 }
                 std::thread::sleep(Duration::from_micros(100));
@@ -319,10 +344,15 @@ pub fn with_flushed<R>(patience: Duration, f: impl FnOnce(&mut Collector) -> R) 
 /// The end of the run, once: from the exit hook, a panic hook under `panic = "abort"`, a
 /// fatal signal.
 pub fn finish(patience: Duration) {
-    if let Some(mut state) = try_lock_state(patience) {
-        if let Some(c) = state.as_mut() {
-            c.finish();
+    match try_lock_state(patience) {
+        Some(mut state) => {
+            if let Some(c) = state.as_mut() {
+                c.finish();
+            }
         }
+        None => crate::config::warn(
+            "the trace collector is stuck (no progress at the end of the run); the trace is cut short",
+        ),
     }
 }
 
