@@ -30,10 +30,7 @@ fn a_panic_that_aborts_loses_nothing_and_reports_what_was_open() {
         .expect("run the demo");
     assert_eq!(out.status.signal(), Some(libc::SIGABRT), "{:?}", out.status);
     let stdout = String::from_utf8(out.stdout).unwrap();
-    let masked = common::mask(&stdout, "(open ");
-    let (events, report) = masked.split_at(masked.find("open at exit").expect(&masked));
-    let mut lines: Vec<&str> = events.lines().collect();
-    lines.sort_unstable();
+    let (lines, report) = common::events_and_report(&stdout);
     let mut want = [
         "[01 main] -> abort_demo::main",
         "[02 blocked] -> abort_demo::blocked",

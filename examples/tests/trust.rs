@@ -120,10 +120,8 @@ fn sigint_writes_everything_reports_what_was_open_and_dies_by_sigint() {
         signal(&run.child, libc::SIGINT);
         let (status, trace, _) = finish(run);
         assert_eq!(status.signal(), Some(libc::SIGINT), "{mode}: {status:?}");
-        let (events, report) = trace.split_at(trace.find("open at exit").expect(&trace));
-        assert_eq!(mask_open(report), OPEN_REPORT, "{mode}");
-        let mut lines: Vec<&str> = events.lines().collect();
-        lines.sort_unstable();
+        let (lines, report) = common::events_and_report(&trace);
+        assert_eq!(report, OPEN_REPORT, "{mode}");
         let mut want = [
             "[01 main] -> hang::main",
             "[01 main]   -> hang::serve",
@@ -258,10 +256,7 @@ fn process_exit_deep_inside_loses_nothing_and_reports_both_threads() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(3));
-    let text = mask_open(&String::from_utf8(out.stdout).unwrap());
-    let (events, report) = text.split_at(text.find("open at exit").expect(&text));
-    let mut lines: Vec<&str> = events.lines().collect();
-    lines.sort_unstable();
+    let (lines, report) = common::events_and_report(&String::from_utf8(out.stdout).unwrap());
     let mut want = [
         "[01 main] -> quit::main",
         "[01 main]   -> quit::work",

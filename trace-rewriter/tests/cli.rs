@@ -769,6 +769,22 @@ fn shared_target() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("fixture-builds")
 }
 
+/// `cargo run --features trace` in a fixture, its jsonl trace written to `trace.jsonl` beside
+/// it: the run's output (checked successful) and the trace's path.
+fn cargo_run_traced(dir: &std::path::Path) -> (std::process::Output, std::path::PathBuf) {
+    let trace = dir.join("trace.jsonl");
+    let out = std::process::Command::new(env!("CARGO"))
+        .args(["run", "--quiet", "--features", "trace"])
+        .current_dir(dir)
+        .env("CARGO_TARGET_DIR", shared_target())
+        .env("TRACE_FORMAT", "jsonl")
+        .env("TRACE_OUT", &trace)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    (out, trace)
+}
+
 #[test]
 fn allocator_impls_are_skipped_said_so_and_the_traced_program_runs() {
     let dir = fixture("allocator");
@@ -789,16 +805,7 @@ fn allocator_impls_are_skipped_said_so_and_the_traced_program_runs() {
         "{}",
         stderr(&out)
     );
-    let trace = dir.path().join("trace.jsonl");
-    let out = std::process::Command::new(env!("CARGO"))
-        .args(["run", "--quiet", "--features", "trace"])
-        .current_dir(dir.path())
-        .env("CARGO_TARGET_DIR", shared_target())
-        .env("TRACE_FORMAT", "jsonl")
-        .env("TRACE_OUT", &trace)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", stderr(&out));
+    let (out, trace) = cargo_run_traced(dir.path());
     assert_eq!(
         stdout(&out),
         "2 items, passthrough, allocations counted: true\n"
@@ -866,16 +873,7 @@ fn instrument_and_remove_leave_the_users_cargo_lock_as_it_was() {
     let before = std::fs::read(&lock).unwrap();
     let out = run(dir.path(), &["instrument", "."]);
     assert!(out.status.success(), "{}", stderr(&out));
-    let trace = dir.path().join("trace.jsonl");
-    let out = std::process::Command::new(env!("CARGO"))
-        .args(["run", "--quiet", "--features", "trace"])
-        .current_dir(dir.path())
-        .env("CARGO_TARGET_DIR", shared_target())
-        .env("TRACE_FORMAT", "jsonl")
-        .env("TRACE_OUT", &trace)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", stderr(&out));
+    let (out, trace) = cargo_run_traced(dir.path());
     assert_eq!(stdout(&out), "answer\n");
     let traced = std::fs::read_to_string(&lock).unwrap();
     for pinned in [
@@ -937,16 +935,7 @@ fn follow_threads_spawned_threads_continue_the_chain_and_remove_restores_every_b
         stderr(&out)
     );
 
-    let trace = dir.path().join("trace.jsonl");
-    let out = std::process::Command::new(env!("CARGO"))
-        .args(["run", "--quiet", "--features", "trace"])
-        .current_dir(dir.path())
-        .env("CARGO_TARGET_DIR", shared_target())
-        .env("TRACE_FORMAT", "jsonl")
-        .env("TRACE_OUT", &trace)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", stderr(&out));
+    let (out, trace) = cargo_run_traced(dir.path());
     assert_eq!(stdout(&out), "Ok(15)\n");
     let enters: Vec<serde_json::Value> = std::fs::read_to_string(&trace)
         .unwrap()

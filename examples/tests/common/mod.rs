@@ -245,6 +245,18 @@ pub fn tree(events: &[Event]) -> String {
     out
 }
 
+/// A human trace that ends in the open-frames report, split there: the event lines before
+/// it, sorted (threads interleave in any order), and the report with its durations masked.
+pub fn events_and_report(text: &str) -> (Vec<String>, String) {
+    let at = text
+        .find("open at exit")
+        .unwrap_or_else(|| panic!("no report in {text}"));
+    let (events, report) = text.split_at(at);
+    let mut lines: Vec<String> = events.lines().map(String::from).collect();
+    lines.sort_unstable();
+    (lines, mask(report, "(open "))
+}
+
 /// Durations vary between runs: `(open 1.2s)` reads `(open _)` for `opener` `"(open "`.
 pub fn mask(text: &str, opener: &str) -> String {
     let mut out = String::new();

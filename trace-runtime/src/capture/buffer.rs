@@ -276,18 +276,20 @@ impl Shared {
     }
 }
 
+/// Record `n` of a test: its number in every field that orders it.
+#[cfg(test)]
+fn rec(n: u64) -> Rec {
+    Rec {
+        ts: n,
+        id: n,
+        site: 0,
+        aux: 0,
+    }
+}
+
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
-
-    fn rec(n: u64) -> Rec {
-        Rec {
-            ts: n,
-            id: n,
-            site: 0,
-            aux: 0,
-        }
-    }
 
     #[test]
     fn the_collector_reads_every_record_once_in_order_across_chunks() {
@@ -320,15 +322,6 @@ mod tests {
 #[cfg(all(test, loom))]
 mod loom_model {
     use super::*;
-
-    fn rec(n: u64) -> Rec {
-        Rec {
-            ts: n,
-            id: n,
-            site: 0,
-            aux: 0,
-        }
-    }
 
     #[test]
     fn loom_every_record_is_read_once_in_order() {

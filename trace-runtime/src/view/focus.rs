@@ -2,40 +2,35 @@
 //! times each distinct chain did.
 
 use std::collections::HashMap;
-use std::io::Write;
 
 use super::chains::Chains;
-use super::stream::Out;
+use super::stream::Lines;
 use super::text::{duration, label};
 use crate::collect::decode::{Consumer, Ctx, End};
 use crate::collect::event::{Event, Kind};
 use crate::filter::ends_with_segment;
 
-/// `TRACE_FOCUS=NAME`.
+/// `TRACE_FOCUS=NAME`: a format of lines, written by a `Stream`.
 pub struct Focus {
     name: String,
-    out: Out,
     /// Per site: whether it is the focused fn.
     matches: HashMap<u32, bool>,
     /// Every distinct chain that reached the fn, counted.
     chains: Chains,
-    buf: Vec<u8>,
 }
 
 impl Focus {
-    pub fn new(name: String, out: Out) -> Self {
+    pub fn new(name: String) -> Self {
         Focus {
             chains: Chains::reaching(&name),
             name,
-            out,
             matches: HashMap::new(),
-            buf: Vec::new(),
         }
     }
 }
 
-impl Consumer for Focus {
-    fn event(&mut self, e: &Event, ctx: &Ctx<'_>) {
+impl Lines for Focus {
+    fn line(&mut self, buf: &mut Vec<u8>, e: &Event, ctx: &Ctx<'_>) {
         let Kind::Exit { elapsed_ns, .. } = e.kind else {
             return;
         };
@@ -52,7 +47,6 @@ impl Consumer for Focus {
         self.chains.event(e, ctx);
         // `[01 main] a (+45.6µs) -> b (+40.1µs) -> d 31.4µs`: each caller with the time since
         // it was entered, the focused fn with its elapsed time.
-        let buf = &mut self.buf;
         label(
             buf,
             false,
@@ -79,16 +73,7 @@ impl Consumer for Focus {
         buf.push(b'\n');
     }
 
-    fn flush(&mut self) {
-        if !self.buf.is_empty() {
-            let _ = self.out.write_all(&self.buf);
-            self.buf.clear();
-            let _ = self.out.flush();
-        }
-    }
-
-    fn finish(&mut self, end: &End<'_>) {
-        self.flush();
+    fn end(&mut self, buf: &mut Vec<u8>, end: &End<'_>) {
         let mut chains: Vec<(String, u64)> = self
             .chains
             .by_total(end.tables)
@@ -105,7 +90,6 @@ impl Consumer for Focus {
         for (path, n) in chains {
             text.push_str(&format!("  {n:>6}x {path}\n"));
         }
-        let _ = self.out.write_all(text.as_bytes());
-        let _ = self.out.flush();
+        buf.extend_from_slice(text.as_bytes());
     }
 }

@@ -54,7 +54,10 @@ impl TextViews {
         let format = self.format.unwrap_or(Format::Human);
         let mut views: Vec<Box<dyn Consumer>> = Vec::new();
         if let Some(name) = &self.focus {
-            views.push(Box::new(focus::Focus::new(name.clone(), out())));
+            views.push(Box::new(Stream::new(
+                focus::Focus::new(name.clone()),
+                out(),
+            )));
         } else if format == Format::Folded {
             views.push(Box::new(folded::Folded::new(out())));
         } else if !self.quiet {
