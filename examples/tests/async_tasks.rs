@@ -269,7 +269,8 @@ fn the_first_traced_call_is_not_charged_the_start_up() {
 }
 
 /// Every shape of async method the traced copy rewrites (receivers of every kind, hidden
-/// lifetimes, generics, patterns, `impl Trait` arguments, trait impl and default bodies)
+/// lifetimes, generics, patterns, `impl Trait` arguments, trait impl and default bodies, and
+/// the shapes that stay `async`: `-> !`, a `#[cfg]` parameter)
 /// computes what it computes untraced, and nests where it is awaited.
 #[test]
 fn every_async_method_shape_runs_and_nests() {
@@ -309,6 +310,7 @@ fn every_async_method_shape_runs_and_nests() {
         "  Store::check",
         "  Store::raw",
         "  Store::into_items",
+        "  configured",
         "  Store::new",
         "  Store::boxed",
         "  Store::new",

@@ -142,20 +142,32 @@ fn jsonl_links_a_task_root_to_the_frame_that_spawned_it() {
         .all(|e| enters.contains(&e.id)));
 }
 
-#[test]
-fn a_spawned_tasks_first_line_says_where_it_came_from() {
+/// The human lines of spawned tasks' first frames (label left out), of `spawns SCENARIO` run
+/// with `env`.
+fn spawned_lines(scenario: &str, env: &[(&str, &str)]) -> Vec<String> {
     let out = Command::new(SPAWNS)
-        .arg("tokio")
+        .arg(scenario)
+        .envs(env.iter().copied())
         .env("NO_COLOR", "1")
         .env("TRACE_OUT", "stdout")
         .output()
         .unwrap();
-    let text = String::from_utf8(out.stdout).unwrap();
-    let first_lines: Vec<&str> = text
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
         .lines()
         .filter(|l| l.contains("(spawned from"))
-        .map(|l| l.split_once("] ").unwrap().1)
-        .collect();
+        .map(|l| l.split_once("] ").unwrap().1.to_string())
+        .collect()
+}
+
+#[test]
+fn a_spawned_tasks_first_line_says_where_it_came_from() {
+    let first_lines = spawned_lines("tokio", &[]);
     assert_eq!(
         first_lines,
         [
@@ -164,6 +176,34 @@ fn a_spawned_tasks_first_line_says_where_it_came_from() {
             "-> spawns::process  (spawned from spawns::serve => spawns::accept => spawns::handle)",
         ]
     );
+}
+
+/// A frame left out by `TRACE_FILTER` is passed over in the chains the collector draws: the
+/// spawned tasks' origins are the nearest frames it kept.
+#[test]
+fn a_filtered_frame_is_passed_over_across_spawns() {
+    assert_eq!(
+        spawned_lines("tokio", &[("TRACE_FILTER", "-spawns::accept")]),
+        [
+            "-> spawns::handle  (spawned from spawns::serve)",
+            "-> spawns::process  (spawned from spawns::serve => spawns::handle)",
+        ]
+    );
+}
+
+/// A task that spawns its successor 20,000 times: chains stop at 32 spawns (a successor past
+/// that starts a chain of its own), and the run ends.
+#[test]
+fn a_task_respawning_itself_keeps_chains_bounded() {
+    assert_eq!(
+        chain_of("respawn"),
+        "respawn: spawns::tick => spawns::tick => spawns::tick -> spawns::d\n"
+    );
+    let lines = spawned_lines("respawn", &[]);
+    // 20,001 tasks: the first (spawned by untraced code) and every 33rd after it start afresh.
+    assert_eq!(lines.len(), 20_001 - 1 - 20_000 / 33);
+    let longest = lines.iter().map(|l| l.matches(" => ").count()).max();
+    assert_eq!(longest, Some(31), "32 frames, 31 spawns between them");
 }
 
 /// `TRACE_FOCUS` shows the chain that reached the fn across spawns, and counts it.

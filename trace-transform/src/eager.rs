@@ -31,48 +31,46 @@ use quote::quote;
 
 use crate::guard::GuardSpec;
 
-/// Attributes an eager copy keeps; any other (an executor's `#[tokio::main]`, a test harness's)
-/// needs the fn to stay `async`.
-const KEEPS: &[&str] = &[
+/// Attributes no macro implements: an impl or trait carrying only these is left as written, so
+/// its methods may change shape.
+const INERT: &[&str] = &[
     "doc",
     "allow",
     "warn",
     "deny",
     "expect",
     "must_use",
-    "inline",
     "cfg",
-    "cfg_attr",
     "deprecated",
 ];
 
-/// Whether an impl or trait carrying `attrs` is left as written by every other macro, so that
-/// its methods may change shape: only attributes that no macro implements.
-pub fn plain_container(attrs: &[syn::Attribute]) -> bool {
-    attrs.iter().all(|a| {
-        [
-            "doc",
-            "allow",
-            "warn",
-            "deny",
-            "expect",
-            "cfg",
-            "deprecated",
-            "must_use",
-        ]
-        .iter()
-        .any(|k| a.path().is_ident(k))
-    })
+/// Whether an eager copy keeps the attribute: inert ones, `inline`, and `cfg_attr` (its
+/// contents apply to the fn either way); any other (an executor's `#[tokio::main]`, a test
+/// harness's) needs the fn to stay `async`.
+fn kept(a: &syn::Attribute) -> bool {
+    plain_container(std::slice::from_ref(a))
+        || a.path().is_ident("inline")
+        || a.path().is_ident("cfg_attr")
 }
 
-/// Whether a type mentions `impl Trait`, which an output type bound cannot restate with the
-/// capture rules of the `async fn` it came from.
-fn mentions_impl(ty: &syn::Type) -> bool {
+/// Whether an impl or trait carrying `attrs` is left as written by every other macro, so that
+/// its methods may change shape.
+pub fn plain_container(attrs: &[syn::Attribute]) -> bool {
+    attrs
+        .iter()
+        .all(|a| INERT.iter().any(|k| a.path().is_ident(k)))
+}
+
+/// Whether an output type cannot be restated as `impl Future<Output = T>`: it mentions
+/// `impl Trait` (whose capture rules are the `async fn`'s own) or `!` (unstable as a type
+/// anywhere but a fn's return), or is a macro (which may expand to either).
+fn unsayable(ty: &syn::Type) -> bool {
     fn scan(tokens: proc_macro2::TokenStream) -> bool {
         tokens.into_iter().any(|t| match t {
             proc_macro2::TokenTree::Ident(i) => i == "impl",
+            proc_macro2::TokenTree::Punct(p) => p.as_char() == '!',
             proc_macro2::TokenTree::Group(g) => scan(g.stream()),
-            _ => false,
+            proc_macro2::TokenTree::Literal(_) => false,
         })
     }
     scan(quote!(#ty))
@@ -91,17 +89,23 @@ pub fn eager(
     if sig.asyncness.is_none() || sig.variadic.is_some() {
         return None;
     }
-    if !attrs
-        .iter()
-        .all(|a| KEEPS.iter().any(|k| a.path().is_ident(k)))
-    {
+    if !attrs.iter().all(kept) {
         return None;
     }
     let output: syn::Type = match &sig.output {
         syn::ReturnType::Default => syn::parse_quote!(()),
         syn::ReturnType::Type(_, ty) => (**ty).clone(),
     };
-    if mentions_impl(&output) {
+    if unsayable(&output) {
+        return None;
+    }
+    // A parameter under `#[cfg]` (or any attribute) may not exist: its binding could not be
+    // written without restating the condition.
+    let attributed = |input: &syn::FnArg| match input {
+        syn::FnArg::Receiver(r) => !r.attrs.is_empty(),
+        syn::FnArg::Typed(t) => !t.attrs.is_empty(),
+    };
+    if sig.inputs.iter().any(attributed) {
         return None;
     }
     let mut inputs = sig.inputs.clone();

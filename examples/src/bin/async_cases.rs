@@ -219,6 +219,19 @@ mod methods {
         }
     }
 
+    /// Never returns: `!` cannot be restated as a future's output, so this one stays `async`.
+    #[allow(dead_code)]
+    pub async fn serve_forever() -> ! {
+        loop {
+            std::future::pending::<()>().await;
+        }
+    }
+
+    /// A parameter under `#[cfg]`: stays `async` too.
+    pub async fn configured(#[cfg(any())] hidden: u8, shown: u8) -> u8 {
+        shown
+    }
+
     pub trait Source {
         async fn load(&self, key: &str) -> String;
 
@@ -248,6 +261,7 @@ mod methods {
         // SAFETY: `byte` is alive and aligned for the whole call.
         let raw = unsafe { store.raw(&byte).await };
         let items = store.into_items().await;
+        assert_eq!(configured(4).await, 4);
         let boxed = Box::new(Store::new(Conn(&text), items.clone()).await)
             .boxed()
             .await;

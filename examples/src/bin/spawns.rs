@@ -68,6 +68,22 @@ fn spawn_many() -> Vec<tokio::task::JoinHandle<()>> {
     (0..20).map(|_| tokio::spawn(process("many"))).collect()
 }
 
+/// A task that spawns its successor, 20,000 times: chains stop growing at 32 spawns (a
+/// successor past that starts a chain of its own), so the run stays fast and small.
+#[trace]
+async fn tick(left: u32) {
+    if left == 0 {
+        d("respawn");
+        return;
+    }
+    tokio::spawn(next_tick(left - 1)).await.unwrap();
+}
+
+/// Boxed, with `Send` said: a future that spawns its own kind cannot have it inferred.
+fn next_tick(left: u32) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> {
+    Box::pin(tick(left))
+}
+
 #[trace]
 fn work(item: u32) {
     d(if item == 0 { "rayon" } else { "rayon-other" });
@@ -254,6 +270,7 @@ fn main() {
         }),
         "joinset" => multi_thread().block_on(fan_out()),
         "methods" => multi_thread().block_on(ROUTER.dispatch()),
+        "respawn" => multi_thread().block_on(tick(20_000)),
         "many" => multi_thread().block_on(async {
             for task in spawn_many() {
                 task.await.unwrap();

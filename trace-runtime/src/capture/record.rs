@@ -40,6 +40,10 @@ pub const ASYNC: u64 = 1 << 62;
 /// and its chain, for the declaring thread until that thread declares another with it; the
 /// thread's later links to the frame come without declarations.
 pub const HOLD: u64 = 1 << 60;
+/// Link flag (the bit exits use for `CANCELLED`): not a root's link but the thread's adoption
+/// of `aux` (0: of none), which the collector applies to every frame the thread enters without
+/// a caller from then on.
+pub const ADOPT: u64 = 1 << 61;
 pub const FLAG_MASK: u64 = 0xf << 60;
 pub const ID_MASK: u64 = (1 << 56) - 1;
 

@@ -47,9 +47,75 @@ pub(crate) struct Node {
     pub depth: u32,
     /// For the root of a task or of an adopting thread: the frame it was created in.
     pub origin: Option<Arc<Node>>,
+    /// How many spawns the chain ending here crosses.
+    pub spawns: u32,
+}
+
+/// The most spawns a chain keeps: a task that spawns its successor, which spawns its own, and
+/// so on, would otherwise keep every predecessor alive and make each link longer to declare.
+/// A root created deeper starts a chain of its own.
+pub(crate) const MAX_SPAWNS: u32 = 32;
+
+/// What a root linked to `origin` keeps as its origin: `origin` unless its chain already
+/// crosses [`MAX_SPAWNS`] spawns.
+fn within_reach(origin: Option<Arc<Node>>) -> Option<Arc<Node>> {
+    origin.filter(|o| o.spawns < MAX_SPAWNS)
+}
+
+/// The spawns a node built under `parent`, linked to `origin`, crosses.
+fn spawns_of(parent: &Option<Arc<Node>>, origin: &Option<Arc<Node>>) -> u32 {
+    match (parent, origin) {
+        (Some(p), _) => p.spawns,
+        (None, Some(o)) => o.spawns + 1,
+        (None, None) => 0,
+    }
+}
+
+impl Drop for Node {
+    /// Lets go of the chain above one node at a time: a long chain dropped by recursion would
+    /// overflow the stack.
+    fn drop(&mut self) {
+        // Nodes this drop is the last owner of; nothing is allocated while links are shared
+        // (the common case: a frame's callers outlive it).
+        let mut last: Vec<Node> = Vec::new();
+        self.let_go(&mut last);
+        // Each popped node is dropped with its links already taken: no recursion.
+        while let Some(mut n) = last.pop() {
+            n.let_go(&mut last);
+        }
+    }
 }
 
 impl Node {
+    /// Takes this node's links, keeping on `last` the nodes no one else holds.
+    #[inline(always)]
+    fn let_go(&mut self, last: &mut Vec<Node>) {
+        if let Some(n) = self.parent.take().and_then(Arc::into_inner) {
+            last.push(n);
+        }
+        if let Some(n) = self.origin.take().and_then(Arc::into_inner) {
+            last.push(n);
+        }
+    }
+}
+
+impl Node {
+    /// Whether the collector knows this frame by its id: it was recorded (an unrecorded frame
+    /// carries its nearest recorded ancestor's id, or 0 without one).
+    fn recorded(&self) -> bool {
+        self.id != 0 && self.parent.as_ref().is_none_or(|p| p.id != self.id)
+    }
+
+    /// The nearest frame of this chain (itself first, then its callers, across spawns) that
+    /// the collector knows.
+    pub fn nearest_recorded(self: &Arc<Node>) -> Option<&Arc<Node>> {
+        let mut at = self;
+        while !at.recorded() {
+            at = at.parent.as_ref().or(at.origin.as_ref())?;
+        }
+        Some(at)
+    }
+
     /// Names of the causal chain ending here, outermost first, and where spawns cross it
     /// (indices of the first name after each spawn).
     pub fn causal_names(&self, names: &mut Vec<&'static str>, spawns: &mut Vec<usize>) {
@@ -233,7 +299,7 @@ impl Drop for Slot {
         // Runs as the thread ends. Whatever runs here is the runtime's work.
         let _busy = claim();
         if let Some(local) = self.0.get_mut() {
-            local.writer.hand_over();
+            // The collector reads the current chunk too: ending is enough (no fresh chunk).
             local.writer.end();
         }
     }
@@ -287,7 +353,12 @@ impl Local {
         // Ids are unique per recorded frame; an unrecorded one carries its recorded ancestor's,
         // so the site and depth must match too (and then the node is the same in all but name).
         if let Some(n) = &self.last_node {
-            if n.id == frame.id && std::ptr::eq(n.site, frame.site) && n.depth == depth {
+            // Id 0 (no recorded frame below) names no frame: never a hit.
+            if n.id == frame.id
+                && frame.id != 0
+                && std::ptr::eq(n.site, frame.site)
+                && n.depth == depth
+            {
                 return Some(n.clone());
             }
         }
@@ -304,16 +375,18 @@ impl Local {
             let depth = depth_below(&parent) as u32;
             // The bottom frame of a plain thread carries the thread's adopted origin.
             let origin = if parent.is_none() && i == 0 {
-                self.ctx.adopted.clone()
+                within_reach(self.ctx.adopted.clone())
             } else {
                 None
             };
+            let spawns = spawns_of(&parent, &origin);
             parent = Some(Arc::new(Node {
                 site: frame.site,
                 id: frame.id,
                 parent,
                 depth,
                 origin,
+                spawns,
             }));
         }
         parent
@@ -327,6 +400,7 @@ impl Local {
             return;
         };
         let ts = clock::ticks();
+        let now = now.and_then(|n| n.nearest_recorded());
         if let Some(origin) = now {
             if self.held.first() != Some(&origin.id) {
                 self.declare(origin, ts);
@@ -334,7 +408,7 @@ impl Local {
         }
         self.record(Rec {
             ts,
-            id: record::LINK,
+            id: record::LINK | record::ADOPT,
             site: site as *const Site as usize,
             aux: now.map_or(0, |n| n.id),
         });
@@ -343,6 +417,9 @@ impl Local {
     /// Links a root frame to the frame that created it (a `LINK` record), first telling the
     /// collector about that frame's chain unless this thread's last declaration covered it.
     fn link(&mut self, root: u64, root_site: &'static Site, origin: &Arc<Node>, created: u64) {
+        let Some(origin) = origin.nearest_recorded() else {
+            return;
+        };
         if self.held.first() != Some(&origin.id) {
             self.declare(origin, created);
         }
@@ -371,11 +448,18 @@ impl Local {
                 covered = i;
                 break;
             }
-            fresh.push(n);
+            // Frames the collector cannot know by id (filtered out) are passed over.
+            let recorded = n.recorded();
+            if recorded {
+                fresh.push(n);
+            }
             match (&n.parent, &n.origin) {
                 (Some(p), _) => at = Some(p),
                 (None, Some(o)) => {
-                    links.push((n.id, n.site, o.id));
+                    let to = o.nearest_recorded();
+                    if let (true, Some(to)) = (recorded, to) {
+                        links.push((n.id, n.site, to.id));
+                    }
                     at = Some(o);
                 }
                 (None, None) => at = None,
@@ -759,7 +843,7 @@ pub(crate) fn place(site: &'static Site, origin: Option<&Created>) -> Option<Pla
         let recorded = l.admits(site, depth);
         // A task's root keeps the frame its future was created in: its chain crosses the spawn.
         let (origin, created) = match origin {
-            Some(o) if parent.is_none() => (o.node.clone(), o.ticks),
+            Some(o) if parent.is_none() => (within_reach(o.node.clone()), o.ticks),
             _ => (None, ts),
         };
         let id = if recorded {
@@ -787,6 +871,7 @@ pub(crate) fn place(site: &'static Site, origin: Option<&Created>) -> Option<Pla
             node: Arc::new(Node {
                 site,
                 id,
+                spawns: spawns_of(&parent, &origin),
                 parent,
                 depth: depth as u32,
                 origin,
@@ -897,4 +982,52 @@ pub(crate) fn runtime_work<R>(f: impl FnOnce() -> R) -> R {
     }
     let _restore = Restore(was);
     f()
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    static SITE: Site = Site::new("demo::f", || {});
+
+    fn node(parent: Option<Arc<Node>>, origin: Option<Arc<Node>>, id: u64) -> Arc<Node> {
+        Arc::new(Node {
+            site: &SITE,
+            id,
+            spawns: spawns_of(&parent, &origin),
+            parent,
+            depth: 0,
+            origin,
+        })
+    }
+
+    /// A chain a million nodes long (callers and spawns) is let go of on a test thread's small
+    /// stack: dropping it one node at a time, not by recursion.
+    #[test]
+    fn a_long_chain_drops_without_recursing() {
+        let mut at = node(None, None, 1);
+        for id in 2..1_000_000 {
+            at = if id % 2 == 0 {
+                node(Some(at), None, id)
+            } else {
+                node(None, Some(at), id)
+            };
+        }
+        drop(at);
+    }
+
+    /// Filtered frames carry their nearest recorded caller's id, or 0: the collector is told
+    /// of the nearest frame it knows, across a spawn if need be.
+    #[test]
+    fn the_nearest_recorded_frame_skips_filtered_ones() {
+        let spawner = node(None, None, 7);
+        let root = node(None, Some(spawner), 0);
+        assert_eq!(root.spawns, 1);
+        let filtered = node(Some(root), None, 0);
+        assert_eq!(filtered.nearest_recorded().map(|n| n.id), Some(7));
+        let caller = node(None, None, 9);
+        let carrying = node(Some(caller), None, 9);
+        assert_eq!(carrying.nearest_recorded().map(|n| n.id), Some(9));
+        assert!(node(None, None, 0).nearest_recorded().is_none());
+    }
 }

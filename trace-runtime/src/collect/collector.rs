@@ -159,8 +159,13 @@ impl Collector {
             .collect();
         if !done.is_empty() {
             thread::forget_buffers(&done);
-            self.inputs
-                .retain(|_, i| !(i.ended && i.next == i.staged.len()));
+            let ended = |i: &Input| i.ended && i.next == i.staged.len();
+            if let Some(decoder) = &mut self.decoder {
+                for (&n, _) in self.inputs.iter().filter(|(_, i)| ended(i)) {
+                    decoder.frames.thread_ended(n);
+                }
+            }
+            self.inputs.retain(|_, i| !ended(i));
         }
     }
 

@@ -164,6 +164,16 @@ impl Frames {
         }
     }
 
+    /// A thread has ended: what it held or adopted is no longer kept for it.
+    pub fn thread_ended(&mut self, thread: u32) {
+        if let Some(held) = self.holds.remove(&thread) {
+            self.unpin(held);
+        }
+        if let Some(adopted) = self.adopted.remove(&thread) {
+            self.unpin(adopted);
+        }
+    }
+
     /// The frame and its callers, outermost first.
     pub fn chain(&self, id: u64) -> Vec<(u64, &OpenFrame)> {
         let mut out = Vec::new();
@@ -368,6 +378,8 @@ impl Decoder {
                     }
                 }
             }
+            // Id 0 names no frame.
+            record::DECLARE | record::LINK if id == 0 && raw.id & record::ADOPT == 0 => {}
             record::DECLARE => {
                 if !self.frames.known(id) {
                     let (parent, depth, task) = self.frames.under(raw.aux);
@@ -383,8 +395,8 @@ impl Decoder {
                     }
                 }
             }
-            record::LINK if id == 0 => {
-                // Root 0: the thread's root frames are linked to `aux` from now on (0: none).
+            record::LINK if raw.id & record::ADOPT != 0 => {
+                // The thread's root frames are linked to `aux` from now on (0: none).
                 let before = if raw.aux != 0 {
                     self.frames.pin(raw.aux);
                     self.frames.adopted.insert(raw.thread, raw.aux)
@@ -574,6 +586,18 @@ mod tests {
         assert!(f.retired.is_empty(), "exited frames kept");
         assert_eq!(f.len(), 2);
         assert_eq!(f.pins.get(&other), Some(&2));
+        // Both exit: `other` stays for the thread's hold until the thread ends.
+        let mut d = d;
+        let tables = Tables::default();
+        for r in [
+            raw(13, t3, record::EXIT, 0),
+            raw(14, other, record::EXIT, 0),
+        ] {
+            d.feed(&r, &tables, &mut []);
+        }
+        assert_eq!(d.frames.retired.len(), 1);
+        d.frames.thread_ended(1);
+        assert!(d.frames.retired.is_empty() && d.frames.pins.is_empty());
     }
 
     /// A thread adopts an origin made on another thread (root 0 links to it): each of its
@@ -586,7 +610,7 @@ mod tests {
         let raws = [
             on(1, raw(1, spawner, record::ENTER, 0)),
             on(2, raw(2, spawner, record::DECLARE | record::HOLD, 0)),
-            on(2, raw(2, 0, record::LINK, spawner)),
+            on(2, raw(2, 0, record::LINK | record::ADOPT, spawner)),
             on(2, raw(3, a, record::ENTER, 0)),
             on(2, raw(4, inner, record::ENTER, a)),
             on(2, raw(5, inner, record::EXIT, 0)),
@@ -594,7 +618,7 @@ mod tests {
             on(1, raw(7, spawner, record::EXIT, 0)),
             on(2, raw(8, b, record::ENTER, 0)),
             on(2, raw(9, b, record::EXIT, 0)),
-            on(2, raw(10, 0, record::LINK, 0)),
+            on(2, raw(10, 0, record::LINK | record::ADOPT, 0)),
             on(2, raw(11, after, record::ENTER, 0)),
         ];
         let events = decode(&raws);

@@ -13,10 +13,12 @@ use crate::collect::event::Tables;
 use crate::report::{self, OpenFrames, OpenTree};
 
 /// The chain that leads to frame `id` across spawns, as it reads: `main -> serve => process`,
-/// `=>` where a spawned task or thread begins.
+/// `=>` where a spawned task or thread begins; empty when the frame is not known.
 pub fn spawn_chain(frames: &Frames, tables: &Tables, id: u64) -> String {
-    let site = frames.get(id).map_or(0, |f| f.site);
-    super::path::Path::of(frames, id, site).text(tables)
+    match frames.get(id) {
+        Some(f) => super::path::Path::of(frames, id, f.site).text(tables),
+        None => String::new(),
+    }
 }
 
 /// Every open frame as plain data, grouped by tree; `skip` leaves frames out (the caller's
