@@ -59,13 +59,15 @@ impl OpenTree {
         self.frames.last()
     }
 
+    /// A task's tree moves between threads: it is labelled by its task alone.
     fn label(&self) -> String {
         match self.task {
             Some(task) => format!("[task {task}]"),
-            None => match &self.thread_name {
-                Some(n) => format!("[{:02} {n}]", self.thread),
-                None => format!("[{:02}]", self.thread),
-            },
+            None => {
+                let mut buf = Vec::new();
+                crate::units::label(&mut buf, self.thread, self.thread_name.as_deref(), 0);
+                String::from_utf8_lossy(&buf).into_owned()
+            }
         }
     }
 }

@@ -44,6 +44,25 @@ pub fn push_u64(buf: &mut Vec<u8>, mut n: u64) {
     buf.extend_from_slice(&digits[i..]);
 }
 
+/// The label of a thread (number, name if any) and task (0: none): thread 2 named `worker` in
+/// task 3 reads `[02 worker task 3]`, thread 1 with no name and no task `[01]`.
+pub fn label(buf: &mut Vec<u8>, thread: u32, thread_name: Option<&str>, task: u64) {
+    buf.push(b'[');
+    if thread < 10 {
+        buf.push(b'0');
+    }
+    push_u64(buf, u64::from(thread));
+    if let Some(n) = thread_name {
+        buf.push(b' ');
+        buf.extend_from_slice(n.as_bytes());
+    }
+    if task != 0 {
+        buf.extend_from_slice(b" task ");
+        push_u64(buf, task);
+    }
+    buf.push(b']');
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

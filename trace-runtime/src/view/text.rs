@@ -61,20 +61,7 @@ pub fn label(buf: &mut Vec<u8>, color: bool, thread: u32, thread_name: Option<&s
         buf.extend_from_slice(tint.as_bytes());
         buf.push(b'm');
     }
-    buf.push(b'[');
-    if thread < 10 {
-        buf.push(b'0');
-    }
-    push_u64(buf, u64::from(thread));
-    if let Some(n) = thread_name {
-        buf.push(b' ');
-        buf.extend_from_slice(n.as_bytes());
-    }
-    if task != 0 {
-        buf.extend_from_slice(b" task ");
-        push_u64(buf, task);
-    }
-    buf.push(b']');
+    crate::units::label(buf, thread, thread_name, task);
     if color {
         buf.extend_from_slice(b"\x1b[0m");
     }
