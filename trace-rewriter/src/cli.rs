@@ -13,8 +13,6 @@ Examples:
   trace-rewriter run . -- run --bin app       trace a copy, run a binary
   trace-rewriter instrument . --check         exit 1 and list files that would change
   trace-rewriter instrument src/lib.rs --diff print the change, write nothing
-  trace-rewriter instrument . --follow-threads
-                                              spawned threads continue the spawner's chain
   TRACE_RECORD=run.trace cargo run --features trace
                                               record a run, then look at it many ways:
   trace-rewriter replay run.trace --focus db::get
@@ -330,10 +328,9 @@ pub struct RuntimeSource {
 /// What else `instrument` and `run` do besides the guards.
 #[derive(Args, Debug, Clone, Copy, Default)]
 pub struct Extras {
-    /// Make threads spawned with `thread::spawn`, `thread::Builder::new()...spawn` and a
-    /// `thread::scope`'s `s.spawn` continue the chain of the call that spawned them (wraps the
-    /// closure in `__trace_follow!(..)`, which is the closure itself with the feature off).
-    #[arg(long, help_heading = "Instrumenting")]
+    /// Accepted for scripts written before thread spawns followed the chain by default; does
+    /// nothing.
+    #[arg(long, hide = true)]
     pub follow_threads: bool,
 }
 

@@ -117,9 +117,14 @@ fn rewrite(select: &Select, dry: &DryRun, mode: Mode, err: &Stderr) -> Result<u8
                 totals.instrumented, totals.skipped
             );
             if extras.follow_threads {
+                eprintln!(
+                    "note: --follow-threads is no longer needed: thread spawns in traced fns follow the chain by default"
+                );
+            }
+            if totals.blocks + totals.spawns > 0 {
                 counts.push_str(&format!(
-                    "; {} thread spawns follow the chain",
-                    totals.follows
+                    "; {} async blocks and {} thread spawns continue their fn's chain",
+                    totals.blocks, totals.spawns
                 ));
             }
             counts

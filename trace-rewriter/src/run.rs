@@ -90,7 +90,7 @@ pub fn plan(scope: &Scope, select: &cli::Select, mode: &Mode) -> Result<Plan, Di
                 module: "crate".into(),
                 owns_dir: true,
             };
-            let out = process(&ctx, &root, &base, false, true);
+            let out = process(&ctx, &root, &base, false);
             merge(&mut plan, out, &ctx);
         }
         Scope::Crates { crates, .. } => {
@@ -136,7 +136,7 @@ fn plan_crate(ctx: &Ctx<'_>, krate: &Crate, plan: &mut Plan) {
             .par_iter()
             .map(|f| {
                 let root = roots.contains(&f.path);
-                process(ctx, f, &krate.dir, krate.edition_2015 && root, root)
+                process(ctx, f, &krate.dir, krate.edition_2015 && root)
             })
             .collect();
         let mut next = Vec::new();
@@ -190,13 +190,7 @@ struct FileOutcome {
     warnings: Vec<Diagnostic>,
 }
 
-fn process(
-    ctx: &Ctx<'_>,
-    file: &ModFile,
-    base: &Path,
-    extern_crate: bool,
-    root: bool,
-) -> FileOutcome {
+fn process(ctx: &Ctx<'_>, file: &ModFile, base: &Path, extern_crate: bool) -> FileOutcome {
     let mut out = FileOutcome {
         change: None,
         children: Vec::new(),
@@ -215,14 +209,12 @@ fn process(
         }
     };
     let result = match ctx.mode {
-        Mode::Instrument(_, extras) => source::instrument(
+        Mode::Instrument(..) => source::instrument(
             &old,
             &SourceOptions {
                 transform: ctx.transform,
                 extern_crate,
                 module: file.module.clone(),
-                follow_threads: extras.follow_threads,
-                crate_root: root,
             },
         ),
         Mode::Remove => source::remove(&old),
@@ -295,8 +287,10 @@ pub struct Totals {
     pub removed: usize,
     /// Inserted guards whose name was stale, updated.
     pub renamed: usize,
-    /// Thread spawns wrapped to follow the chain (`--follow-threads`).
-    pub follows: usize,
+    /// `async` blocks in traced fns, which continue their fn's chain when spawned.
+    pub blocks: usize,
+    /// Thread spawns in traced fns, whose threads continue their fn's chain.
+    pub spawns: usize,
 }
 
 impl Plan {
@@ -311,7 +305,8 @@ impl Plan {
                 t.skipped += e.skipped();
                 t.removed += e.removed;
                 t.renamed += e.renamed.len();
-                t.follows += e.follows;
+                t.blocks += e.links.blocks;
+                t.spawns += e.links.spawns;
             }
         }
         t

@@ -4,6 +4,7 @@
 use proc_macro2::LineColumn;
 use syn::parse::Parser;
 use syn::punctuated::Punctuated;
+use syn::spanned::Spanned;
 use syn::visit::Visit as SynVisit;
 use syn::{AttrStyle, Meta, Token};
 use trace_transform::guard::{is_guard_stmt, GuardKind};
@@ -23,11 +24,6 @@ pub struct SourceOptions {
     pub extern_crate: bool,
     /// The file's module path from the crate root (`crate::db`), for reports.
     pub module: String,
-    /// Wrap thread spawns' closures so the threads continue the spawner's chain.
-    pub follow_threads: bool,
-    /// This file is a crate root (or a file given alone): with `follow_threads` it gets the
-    /// `__trace_follow!` definitions.
-    pub crate_root: bool,
 }
 
 /// One fn, as reported by `-v`.
@@ -55,8 +51,8 @@ pub struct FileEdits {
     pub renamed: Vec<Renamed>,
     /// Lines of `GlobalAlloc`/`Allocator` impls left out as a whole.
     pub allocator_impls: Vec<usize>,
-    /// Thread spawns whose closure was wrapped to follow the chain.
-    pub follows: usize,
+    /// What traced fns hand to executors and threads, linked to their frame by the macro.
+    pub links: trace_transform::link::Links,
 }
 
 /// A guard or async attribute that names its fn as it was called when it was inserted.
@@ -129,11 +125,6 @@ pub fn instrument(text: &str, opts: &SourceOptions) -> Result<FileEdits, SourceE
     let (bom, body) = split_bom(text);
     let mut file = parse(body)?;
     let index = LineIndex::new(body);
-    let (follow_edits, follows) = if opts.follow_threads {
-        crate::follow::wrap_spawns(&file, &index)
-    } else {
-        (Vec::new(), 0)
-    };
     let mut collect = Collect {
         index: &index,
         edits: Vec::new(),
@@ -141,6 +132,7 @@ pub fn instrument(text: &str, opts: &SourceOptions) -> Result<FileEdits, SourceE
         renamed: Vec::new(),
         allocator_impls: Vec::new(),
         module: &opts.module,
+        links: Default::default(),
     };
     let errors = walk_file(&mut file, opts.transform, &mut collect);
     let Collect {
@@ -148,17 +140,14 @@ pub fn instrument(text: &str, opts: &SourceOptions) -> Result<FileEdits, SourceE
         fns,
         renamed,
         allocator_impls,
+        links,
         ..
     } = collect;
     if opts.extern_crate && !edits.is_empty() && !has_extern_crate(&file) {
-        if let Some(edit) = crate::follow::top_insertion(&file, &index, body, EXTERN_CRATE) {
+        if let Some(edit) = top_insertion(&file, &index, body, EXTERN_CRATE) {
             edits.push(edit);
         }
     }
-    if opts.follow_threads && opts.crate_root && !crate::follow::has_block(&file) {
-        edits.extend(crate::follow::block_edit(&file, &index, body));
-    }
-    edits.extend(follow_edits);
     let warnings = errors
         .into_iter()
         .map(|e| {
@@ -174,7 +163,7 @@ pub fn instrument(text: &str, opts: &SourceOptions) -> Result<FileEdits, SourceE
         warnings,
         renamed,
         allocator_impls,
-        follows,
+        links,
     })
 }
 
@@ -185,6 +174,7 @@ struct Collect<'a> {
     renamed: Vec<Renamed>,
     allocator_impls: Vec<usize>,
     module: &'a str,
+    links: trace_transform::link::Links,
 }
 
 impl Collect<'_> {
@@ -278,6 +268,11 @@ impl Visit for Collect<'_> {
         let name = found.name.display(&module);
         match &found.action {
             FnAction::Instrument(spec) if spec.kind != GuardKind::Statement => {
+                if matches!(spec.kind, GuardKind::LinkedStatement | GuardKind::AsyncBody) {
+                    let links = trace_transform::link::count(found.block);
+                    self.links.blocks += links.blocks;
+                    self.links.spawns += links.spawns;
+                }
                 // The body must be wrapped, not prefixed: the macro does that, only with the
                 // feature on, under the name the rewriter sees here.
                 let at = self.index.offset(found.item_start.start());
@@ -383,7 +378,7 @@ pub fn remove(text: &str) -> Result<FileEdits, SourceError> {
         warnings: Vec::new(),
         renamed: Vec::new(),
         allocator_impls: Vec::new(),
-        follows: 0,
+        links: Default::default(),
     })
 }
 
@@ -525,6 +520,42 @@ impl<'ast> SynVisit<'ast> for FindInserted<'_> {
             let start = self.index.offset(item.attrs[0].pound_token.span.start());
             let end = self.index.offset(item.semi_token.span.end());
             self.ranges.push((start, end));
+        }
+    }
+}
+
+/// Inserts `text` at the top of a file: after its inner attributes (on the line after an inner
+/// `//!` doc comment, which would otherwise swallow it), or before its first item; a space
+/// separates it from its neighbour.
+fn top_insertion(file: &syn::File, index: &LineIndex<'_>, body: &str, text: &str) -> Option<Edit> {
+    let last_inner = file
+        .attrs
+        .iter()
+        .filter(|a| matches!(a.style, AttrStyle::Inner(_)))
+        .max_by_key(|a| index.offset(a.bracket_token.span.close().end()));
+    match last_inner {
+        Some(attr) if body[index.offset(attr.pound_token.span.start())..].starts_with("//") => {
+            let end = index.offset(attr.bracket_token.span.close().end());
+            let line_end = end + body[end..].find('\n')? + 1;
+            match file.items.first() {
+                // The first item begins on that next line: before it, as with no attributes.
+                Some(item) if index.offset(item.span().start()) >= line_end => {
+                    let at = index.offset(item.span().start());
+                    Some(Edit::insert(at, format!("{text} ")))
+                }
+                _ => None,
+            }
+        }
+        Some(attr) => {
+            let end = index.offset(attr.bracket_token.span.close().end());
+            Some(Edit::insert(end, format!(" {text}")))
+        }
+        None => {
+            let first = file.items.first()?;
+            Some(Edit::insert(
+                index.offset(first.span().start()),
+                format!("{text} "),
+            ))
         }
     }
 }

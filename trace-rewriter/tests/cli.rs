@@ -912,22 +912,19 @@ fn run_works_under_resolver_1() {
 }
 
 #[test]
-fn follow_threads_spawned_threads_continue_the_chain_and_remove_restores_every_byte() {
+fn spawned_threads_continue_the_chain_and_remove_restores_every_byte() {
     let dir = fixture("threads");
     let before = tree(dir.path());
-    let out = run(dir.path(), &["instrument", ".", "--follow-threads"]);
+    let out = run(dir.path(), &["instrument", "."]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(
         stderr(&out).contains(
-            "instrument: 3 files changed; 3 fns instrumented, 0 skipped; 4 thread spawns follow the chain"
+            "instrument: 2 files changed; 3 fns instrumented, 0 skipped; 0 async blocks and 4 thread spawns continue their fn's chain"
         ),
         "{}",
         stderr(&out)
     );
-    let out = run(
-        dir.path(),
-        &["instrument", ".", "--follow-threads", "--check"],
-    );
+    let out = run(dir.path(), &["instrument", ".", "--check"]);
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -974,7 +971,7 @@ fn follow_threads_spawned_threads_continue_the_chain_and_remove_restores_every_b
 }
 
 #[test]
-fn follow_threads_in_a_2015_root_with_an_inner_doc_comment_builds_both_ways_and_undoes() {
+fn thread_spawns_in_a_2015_root_with_an_inner_doc_comment_build_both_ways_and_undo() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir(dir.path().join("src")).unwrap();
     std::fs::write(
@@ -990,9 +987,14 @@ fn follow_threads_in_a_2015_root_with_an_inner_doc_comment_builds_both_ways_and_
     let before = tree(dir.path());
     let out = run(dir.path(), &["instrument", ".", "--follow-threads"]);
     assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("note: --follow-threads is no longer needed"),
+        "{}",
+        stderr(&out)
+    );
     let lib = std::fs::read_to_string(dir.path().join("src/lib.rs")).unwrap();
     assert!(
-        lib.starts_with("//! Docs.\n#[cfg(feature = \"trace\")] extern crate trace_runtime; #[cfg(feature = \"trace\")] #[allow(unused_macros)] macro_rules! __trace_follow"),
+        lib.starts_with("//! Docs.\n#[cfg(feature = \"trace\")] extern crate trace_runtime;\nuse std::thread;\n#[cfg_attr(feature = \"trace\", ::trace_runtime::trace(__site(module \"::go\")))] pub fn go()"),
         "{lib}"
     );
     cargo(dir.path(), &["build", "--quiet", "--features", "trace"]);

@@ -58,7 +58,8 @@ fixture_tests! {
     edition_2015: "edition2015";
     app: "app";
     allocator: "allocator";
-    threads_follow: "threads", "--follow-threads";
+    threads: "threads";
+    async_blocks: "async-blocks";
 }
 
 #[test]

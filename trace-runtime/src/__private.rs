@@ -207,7 +207,18 @@ pub use trace_eager::future as eager_future;
 pub use tracing;
 
 #[cfg(feature = "enable")]
-pub use crate::capture::task::Instrumented;
+pub use crate::capture::task::{Instrumented, Linked};
+
+/// An `async` block written in a traced fn, linked to the frame creating it: run as a task of
+/// its own, its traced calls continue that frame's chain.
+#[inline]
+pub fn link<F: core::future::Future>(future: F) -> Linked<F> {
+    Linked::new(created(), future)
+}
+
+/// A closure handed to a thread spawn in a traced fn: the new thread's traced calls continue
+/// the chain of the frame that spawned it.
+pub use crate::thread::follow;
 
 /// Where a traced async fn's future is being created: the caller's frame, captured when the fn
 /// is called so that a task spawned with it continues the caller's chain.
@@ -223,6 +234,7 @@ pub fn created() -> Created {
 
 /// Nothing to capture without the runtime's `enable` feature.
 #[cfg(not(feature = "enable"))]
+#[derive(Clone)]
 pub struct Created;
 
 /// Nothing to capture without the runtime's `enable` feature.
@@ -230,6 +242,32 @@ pub struct Created;
 #[inline(always)]
 pub fn created() -> Created {
     Created
+}
+
+/// Without the runtime's `enable` feature a linked block is the block.
+#[cfg(not(feature = "enable"))]
+pub struct Linked<F>(F);
+
+#[cfg(not(feature = "enable"))]
+impl<F> Linked<F> {
+    /// Wraps nothing.
+    #[inline(always)]
+    pub fn new(_created: Created, future: F) -> Self {
+        Linked(future)
+    }
+}
+
+#[cfg(not(feature = "enable"))]
+impl<F: core::future::Future> core::future::Future for Linked<F> {
+    type Output = F::Output;
+    #[inline(always)]
+    fn poll(
+        self: core::pin::Pin<&mut Self>,
+        cx: &mut core::task::Context<'_>,
+    ) -> core::task::Poll<F::Output> {
+        // SAFETY: the future is structurally pinned: it is never moved out of `self`.
+        unsafe { self.map_unchecked_mut(|s| &mut s.0) }.poll(cx)
+    }
 }
 
 /// Without the runtime's `enable` feature the adaptor only polls the future.

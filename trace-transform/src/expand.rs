@@ -7,6 +7,7 @@ use syn::visit_mut::{self, VisitMut};
 use syn::{Attribute, Item};
 
 use crate::guard::{box_pin_async, GuardKind, GuardSpec};
+use crate::link;
 
 use crate::args::TraceArgs;
 use crate::rules::Options;
@@ -80,7 +81,7 @@ fn try_expand(attr: TokenStream, item: TokenStream, fast_path: bool) -> syn::Res
 }
 
 /// The common case without parsing the whole item: a plain fn (not `const`, not `async`) whose
-/// body declares no fn of its own and holds no `async` block (a body shaped
+/// body declares no fn of its own, holds no `async` block and spawns no thread (a body shaped
 /// `Box::pin(async move { .. })` is traced as the future it returns, which takes the full parse
 /// to see). Full parsing with syn is what makes a crate with every fn
 /// annotated slower to build (proc macros and syn are built unoptimised in debug builds); this
@@ -109,7 +110,18 @@ fn plain_fn_fast_path(args: &TraceArgs, item: &TokenStream) -> Option<TokenStrea
         return None;
     };
     if body.delimiter() != Delimiter::Brace
-        || mentions(body.stream(), &["fn", "async", crate::guard::GUARD_BINDING])
+        || mentions(
+            body.stream(),
+            &[
+                "fn",
+                "async",
+                crate::guard::GUARD_BINDING,
+                // Thread spawns whose closure the full path links to the fn's frame.
+                "spawn",
+                "spawn_blocking",
+                "spawn_fifo",
+            ],
+        )
     {
         return None;
     }
@@ -208,6 +220,7 @@ impl Visit for Insert {
             return;
         };
         if spec.kind == GuardKind::Statement {
+            // Inserted in place: the fn stays one item, token for token the user's beside it.
             let stmt: syn::Stmt = syn::parse2(spec.tokens()).expect("the guard statement parses");
             found.block.stmts.insert(0, stmt);
         } else {
@@ -300,6 +313,9 @@ impl Split {
         f.parts()
             .0
             .push(syn::parse_quote!(#[cfg(not(feature = "trace"))]));
+        if spec.kind == GuardKind::AsyncBody {
+            link::wrap_links(traced.parts().1, &spec.runtime);
+        }
         if spec.kind == GuardKind::AsyncBody && eager {
             if let Some(mut eager) = traced.eager(spec) {
                 eager
@@ -312,6 +328,12 @@ impl Split {
         let (attrs, block) = traced.parts();
         attrs.push(syn::parse_quote!(#[cfg(feature = "trace")]));
         match spec.kind {
+            GuardKind::LinkedStatement => {
+                link::wrap_links(block, &spec.runtime);
+                let stmt: syn::Stmt =
+                    syn::parse2(spec.tokens()).expect("the guard statement parses");
+                block.stmts.insert(0, stmt);
+            }
             GuardKind::AsyncBody => {
                 let body: syn::Expr = syn::Expr::Async(syn::ExprAsync {
                     attrs: Vec::new(),
@@ -324,6 +346,10 @@ impl Split {
             }
             GuardKind::BoxPinAsync => {
                 if let Some(future) = box_pin_async(block) {
+                    // The block is the fn's own frame; what it holds is linked to it.
+                    if let syn::Expr::Async(a) = future {
+                        link::wrap_links(&mut a.block, &spec.runtime);
+                    }
                     *future = spec.wrap_future(future);
                 }
             }

@@ -22,6 +22,10 @@ pub enum GuardKind {
     /// A fn whose body is `Box::pin(async move { .. })` (what `#[async_trait]` produces): the
     /// async block is wrapped.
     BoxPinAsync,
+    /// A plain fn whose body creates work that runs elsewhere (`async` blocks, closures given
+    /// to thread spawns, see [`crate::link`]): the guard statement, in a traced copy whose
+    /// blocks and closures remember the fn's frame.
+    LinkedStatement,
 }
 
 /// Everything needed to emit one fn's tracing.

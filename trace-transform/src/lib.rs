@@ -9,6 +9,7 @@ pub mod args;
 pub mod eager;
 pub mod expand;
 pub mod guard;
+pub mod link;
 pub mod name;
 pub mod print;
 pub mod rules;

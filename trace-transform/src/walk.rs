@@ -218,6 +218,8 @@ impl<'v> Walker<'v> {
                     GuardKind::AsyncBody
                 } else if is_box_pin_async(block) {
                     GuardKind::BoxPinAsync
+                } else if crate::link::holds_links(block) {
+                    GuardKind::LinkedStatement
                 } else {
                     GuardKind::Statement
                 },

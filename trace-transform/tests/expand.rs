@@ -35,6 +35,38 @@ fn async_fn_with_inner_attribute() {
     ));
 }
 
+/// Work a traced fn hands to an executor or a thread remembers the fn's frame: async blocks
+/// (nested ones too) are linked, an `async move` closure's future is, thread spawns' closures
+/// follow; a borrowing async closure and a block inside a macro are left as written. Only the
+/// traced copy changes.
+#[test]
+fn blocks_and_spawned_closures_are_linked() {
+    insta::assert_snapshot!(expand(
+        quote!(),
+        quote! {
+            mod server {
+                pub async fn accept(listener: &Listener) {
+                    loop {
+                        let mut handler = listener.next().await;
+                        tokio::spawn(async move {
+                            if let Err(e) = handler.run().await { report(e) }
+                            tokio::spawn(async { later().await });
+                        });
+                    }
+                }
+
+                pub fn start(rt: &Runtime) -> u32 {
+                    tokio::task::spawn_blocking(move || snapshot());
+                    std::thread::scope(|s| { s.spawn(|| snapshot()); });
+                    let owned = async move |x: u32| x + 1;
+                    let borrowed = async |x: u32| x + 1;
+                    rt.block_on(tokio::select! { v = async { 1 } => v })
+                }
+            }
+        }
+    ));
+}
+
 #[test]
 fn async_method_and_async_trait_shape() {
     insta::assert_snapshot!(expand(
@@ -229,6 +261,10 @@ fn the_fast_path_agrees_with_the_full_path() {
         (
             quote!(),
             quote! { fn outer() -> u32 { fn inner() -> u32 { 1 } inner() } },
+        ),
+        (
+            quote!(),
+            quote! { fn spawner() { std::thread::spawn(|| work()); tokio::spawn(fetch()); } },
         ),
         (
             quote!(name = "custom", crate = my::rt),

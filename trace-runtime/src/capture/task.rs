@@ -11,7 +11,7 @@ use std::task::{Context, Poll};
 
 use super::clock;
 use super::site::Site;
-use super::thread::{self, AsyncExit, Created, Node};
+use super::thread::{self, AsyncExit, Created, Linking, Node};
 
 /// A traced future. Created by generated code only.
 pub struct Instrumented<F> {
@@ -86,6 +86,21 @@ impl Drop for Restore {
     fn drop(&mut self) {
         if let Some(scope) = self.0.take() {
             thread::leave_poll(scope);
+        }
+    }
+}
+
+/// Puts the thread's previous place back when a linked block's poll returns or unwinds, keeping
+/// the task number its frames were given.
+struct RestoreLinked<'a> {
+    scope: Option<thread::PollScope>,
+    linking: &'a mut Linking,
+}
+
+impl Drop for RestoreLinked<'_> {
+    fn drop(&mut self) {
+        if let Some(scope) = self.scope.take() {
+            *self.linking = Linking::Task(thread::leave_linked(scope));
         }
     }
 }
@@ -172,5 +187,56 @@ impl<F> Drop for Instrumented<F> {
         // Any other drop of an unfinished future is a cancellation.
         let unwinding = self.polling || std::thread::panicking();
         frame.exit(unwinding, !unwinding);
+    }
+}
+
+/// An `async` block (or async closure's body) written in a traced fn: no frame of its own, but
+/// it remembers the frame that created it. Polled by an executor as a task of its own
+/// (`tokio::spawn(async move { .. })`), the traced calls it makes continue that frame's chain;
+/// awaited where it was made, or inside any traced future, it adds nothing. Created by
+/// generated code only.
+pub struct Linked<F> {
+    inner: F,
+    created: Created,
+    linking: Linking,
+}
+
+impl<F> Linked<F> {
+    /// Wraps a block created in the frame `created` names.
+    #[inline]
+    pub fn new(created: Created, inner: F) -> Self {
+        Linked {
+            inner,
+            created,
+            linking: Linking::Unplaced,
+        }
+    }
+}
+
+impl<F: Future> Future for Linked<F> {
+    type Output = F::Output;
+
+    #[inline]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        // SAFETY: `inner` is structurally pinned: it is never moved out of `self` (there is no
+        // `Drop` impl and no method hands it out by value). The other fields are not pinned.
+        let this = unsafe { self.get_unchecked_mut() };
+        let scope = if this.linking == Linking::Transparent {
+            None
+        } else {
+            thread::enter_linked(&this.created, &mut this.linking)
+        };
+        let Some(scope) = scope else {
+            // SAFETY: as above.
+            return unsafe { Pin::new_unchecked(&mut this.inner) }.poll(cx);
+        };
+        let restore = RestoreLinked {
+            scope: Some(scope),
+            linking: &mut this.linking,
+        };
+        // SAFETY: as above.
+        let out = unsafe { Pin::new_unchecked(&mut this.inner) }.poll(cx);
+        drop(restore);
+        out
     }
 }

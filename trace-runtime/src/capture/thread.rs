@@ -150,9 +150,26 @@ struct Ctx {
     base: Option<Arc<Node>>,
     task: u64,
     mark: usize,
-    /// The origin adopted by this thread (`Origin::adopt`): root frames opened at the bottom of
-    /// the thread's stack are linked to it.
+    /// The origin adopted by this thread (`Origin::adopt`), or by the linked block being polled
+    /// as a task of its own: root frames opened at the bottom of the thread's stack (from
+    /// `mark` up) are linked to it.
     adopted: Option<Arc<Node>>,
+    /// While a linked block runs as a task of its own: when it was created (its roots' links
+    /// are stamped with it); else 0.
+    created: u64,
+    /// A linked block runs as a task of its own: frames opened without a parent are its
+    /// task's roots (`task` is given out by the first of them, 0 until then).
+    linked: bool,
+}
+
+impl Ctx {
+    /// The task of a root opened now inside a linked block, given out on first use.
+    fn linked_task(&mut self) -> u64 {
+        if self.task == 0 {
+            self.task = NEXT_TASK.fetch_add(1, Ordering::Relaxed);
+        }
+        self.task
+    }
 }
 
 /// What a poll replaced, to be put back when it returns (or unwinds).
@@ -331,6 +348,8 @@ impl Local {
                 task: 0,
                 mark: 0,
                 adopted: None,
+                created: 0,
+                linked: false,
             },
             last_node: None,
             held: Vec::new(),
@@ -373,8 +392,9 @@ impl Local {
         for i in self.ctx.mark..self.stack.len() {
             let frame = self.stack[i];
             let depth = depth_below(&parent) as u32;
-            // The bottom frame of a plain thread carries the thread's adopted origin.
-            let origin = if parent.is_none() && i == 0 {
+            // The bottom frame of a plain thread (or of a linked block's task) carries the
+            // adopted origin.
+            let origin = if parent.is_none() && i == self.ctx.mark {
                 within_reach(self.ctx.adopted.clone())
             } else {
                 None
@@ -498,17 +518,6 @@ impl Local {
         self.last_id
     }
 
-    /// The id new frames nest under: the innermost open sync frame of the current tree, or the
-    /// traced future being polled, or none (0).
-    #[inline(always)]
-    fn parent_id(&self) -> u64 {
-        if self.stack.len() > self.ctx.mark {
-            self.stack[self.stack.len() - 1].id
-        } else {
-            self.ctx.base.as_ref().map_or(0, |n| n.id)
-        }
-    }
-
     #[inline(always)]
     fn admits(&self, site: &'static Site, depth: usize) -> bool {
         let cfg = self.cfg;
@@ -519,8 +528,11 @@ impl Local {
     #[inline(always)]
     fn enter(&mut self, site: &'static Site, ts: u64) -> Guard {
         let index = self.stack.len();
+        if index <= self.ctx.mark {
+            return self.enter_first(site, ts);
+        }
         let depth = depth_below(&self.ctx.base) + (index - self.ctx.mark);
-        let parent = self.parent_id();
+        let parent = self.stack[index - 1].id;
         let recorded = self.admits(site, depth);
         let id = if recorded {
             let id = self.next_id();
@@ -534,6 +546,53 @@ impl Local {
         } else {
             parent
         };
+        self.guard(site, id, index, depth, recorded)
+    }
+
+    /// Opens the first sync frame of the current tree: under the traced future being polled,
+    /// or a root. A root opened while a linked block runs as a task of its own is that task's
+    /// root, linked to where the block was created. Kept out of `enter`, whose nested calls
+    /// are the hot path.
+    #[inline(never)]
+    fn enter_first(&mut self, site: &'static Site, ts: u64) -> Guard {
+        let index = self.stack.len();
+        let depth = depth_below(&self.ctx.base);
+        let parent = self.ctx.base.as_ref().map_or(0, |n| n.id);
+        let task_root = self.ctx.base.is_none() && self.ctx.linked;
+        let recorded = self.admits(site, depth);
+        let id = if recorded {
+            let id = self.next_id();
+            let (kind, aux) = if task_root {
+                if let Some(origin) = self.ctx.adopted.clone() {
+                    self.link(id, site, &origin, self.ctx.created);
+                }
+                (record::TASK, self.ctx.linked_task())
+            } else {
+                (record::ENTER, parent)
+            };
+            self.record(Rec {
+                ts,
+                id: id | kind,
+                site: site as *const Site as usize,
+                aux,
+            });
+            id
+        } else {
+            parent
+        };
+        self.guard(site, id, index, depth, recorded)
+    }
+
+    /// Pushes an opened frame and makes its guard.
+    #[inline(always)]
+    fn guard(
+        &mut self,
+        site: &'static Site,
+        id: u64,
+        index: usize,
+        depth: usize,
+        recorded: bool,
+    ) -> Guard {
         self.stack.push(Frame { site, id });
         Guard {
             site,
@@ -547,6 +606,15 @@ impl Local {
             #[cfg(feature = "tracing")]
             span: None,
         }
+    }
+
+    /// Whether `node`'s frame is open on this thread's stack, in the current tree: a future it
+    /// created, polled here now, is being driven by it (awaited, `block_on`), not spawned.
+    fn open_here(&self, node: &Node) -> bool {
+        node.id != 0
+            && self.stack[self.ctx.mark.min(self.stack.len())..]
+                .iter()
+                .any(|f| f.id == node.id && std::ptr::eq(f.site, node.site))
     }
 
     #[inline(always)]
@@ -832,9 +900,17 @@ static NEXT_TASK: AtomicU64 = AtomicU64::new(1);
 pub(crate) fn place(site: &'static Site, origin: Option<&Created>) -> Option<Placed> {
     with_local(site.start, |l| {
         let ts = clock::ticks();
+        let driven = origin
+            .and_then(|o| o.node.as_deref())
+            .is_some_and(|n| l.open_here(n));
         let (parent, task) = match l.ctx.base {
-            // Outside any traced future a future starts a task of its own: tasks do not nest
-            // under the sync frames of whoever happens to poll them.
+            // Driven by the frame that created it, on its thread (awaited in it, `block_on`):
+            // a call of that frame.
+            None if driven => (l.innermost_node(), l.ctx.task),
+            // Outside any traced future a future starts a task of its own (the task of the
+            // linked block being polled, if one is): tasks do not nest under the sync frames of
+            // whoever happens to poll them.
+            None if l.ctx.linked => (None, l.ctx.linked_task()),
             None => (None, NEXT_TASK.fetch_add(1, Ordering::Relaxed)),
             Some(_) => (l.innermost_node(), l.ctx.task),
         };
@@ -889,6 +965,7 @@ pub(crate) fn place(site: &'static Site, origin: Option<&Created>) -> Option<Pla
 }
 
 /// Where a traced future was created: the frame (as a node) and when.
+#[derive(Clone)]
 pub struct Created {
     pub(crate) node: Option<Arc<Node>>,
     pub(crate) ticks: u64,
@@ -915,11 +992,72 @@ pub(crate) fn enter_poll(node: Arc<Node>, task: u64) -> Option<PollScope> {
                 task,
                 mark,
                 adopted,
+                created: 0,
+                linked: false,
             },
         );
         PollScope { ctx: previous }
     })
     .ok()
+}
+
+/// How a linked block's poll relates to the frame that created it, decided at its first poll.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Linking {
+    /// Not polled yet.
+    Unplaced,
+    /// Polled inside a traced future or a linked task, or driven by its creating frame on its
+    /// thread (or created outside any frame): the block adds nothing.
+    Transparent,
+    /// Polled by an executor as a task of its own, with this task number (0 until a frame
+    /// opens in it): its frames continue the creating frame's chain.
+    Task(u64),
+}
+
+/// A linked block's poll: decides at the first poll whether the block runs as a task of its
+/// own, and then makes its origin and task current on this thread for the poll (put back by
+/// [`leave_poll`]).
+pub(crate) fn enter_linked(created: &Created, linking: &mut Linking) -> Option<PollScope> {
+    let node = created.node.as_ref()?;
+    with_local(node.site.start, |l| {
+        if *linking == Linking::Unplaced {
+            *linking = if l.ctx.base.is_some() || l.ctx.linked || l.open_here(node) {
+                Linking::Transparent
+            } else {
+                Linking::Task(0)
+            };
+        }
+        let Linking::Task(task) = *linking else {
+            return None;
+        };
+        let mark = l.stack.len();
+        let previous = std::mem::replace(
+            &mut l.ctx,
+            Ctx {
+                base: None,
+                task,
+                mark,
+                adopted: within_reach(Some(node.clone())),
+                created: created.ticks,
+                linked: true,
+            },
+        );
+        Some(PollScope { ctx: previous })
+    })
+    .ok()
+    .flatten()
+}
+
+/// Ends a linked block's poll: the task number its frames were given, and the thread's
+/// previous place put back.
+pub(crate) fn leave_linked(scope: PollScope) -> u64 {
+    peek_local(|l| {
+        l.stack.truncate(l.ctx.mark);
+        let task = l.ctx.task;
+        l.ctx = scope.ctx;
+        task
+    })
+    .unwrap_or(0)
 }
 
 pub(crate) fn leave_poll(scope: PollScope) {

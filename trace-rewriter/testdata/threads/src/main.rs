@@ -1,5 +1,5 @@
-//! Threads started three ways from a traced fn; with `--follow-threads` each continues the
-//! chain of the call that started it.
+//! Threads started three ways from a traced fn; each continues the chain of the call that
+//! started it.
 #![allow(clippy::needless_return)]
 
 mod pool;

@@ -100,6 +100,25 @@ async fn fetch_all(n: u64) -> u64 {
     total
 }
 
+/// Work made in a fn to run elsewhere: an async block, one inside an async fn, an `async move`
+/// closure, a thread spawn.
+#[trace]
+fn later(n: u64) -> impl Future<Output = u64> {
+    async move { leaf(n) * 3 }
+}
+
+#[trace]
+async fn nested_blocks(n: u64) -> u64 {
+    let add = async move |x: u64| x + n;
+    let inner = async move { add(2).await + later(n).await };
+    inner.await
+}
+
+#[trace]
+fn on_a_thread(n: u64) -> u64 {
+    std::thread::spawn(move || leaf(n)).join().unwrap_or(0)
+}
+
 fn block_on<F: Future>(future: F) -> F::Output {
     let mut future = pin!(future);
     let mut cx = Context::from_waker(Waker::noop());
@@ -118,5 +137,6 @@ fn main() {
     let client = Client { base: n };
     let remote = block_on(client.get(n)).unwrap_or(0) + block_on(client.boxed(n));
     let total = recurse(n % 64) + Square(n).twice() + pool.get(1).unwrap_or(0) + block_on(fetch_all(n % 16)) + remote;
+    let total = total + block_on(nested_blocks(n)) + on_a_thread(n);
     println!("{total} {}", trace_runtime::chain().len());
 }
