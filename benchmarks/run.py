@@ -151,36 +151,37 @@ LINK_VARIANTS = [(BASELINE, "off", "baseline", {}), (OURS_RECORDING, "on", "ours
                  (OURS_PRINT, "on", "ours", {"TRACE_MODE": "print"})]
 
 
-def spawn_links(bins, tmp, lines, table, cell, quick):
+def spawn_links(bins, tmp, lines, table, cell, quick, unlinked="async", linked="async-linked",
+                caption="Spawn links: 50,000 tokio tasks spawned from untraced code (unlinked) or from inside one "
+                        "traced call (linked: every task's chain goes on from it)."):
     """The cost of linking each spawned task to the call that made its future: the async
-    workload spawned from untraced code (`async`) against the same tasks spawned from inside
-    one traced call (`async-linked`). Wall time per task (median), and whole-process
-    instructions per task from callgrind (6,000 tasks minus 2,000, on one thread, so that
-    start-up cancels out and the counts repeat). Returns the extra instructions per task, in
-    percent of the unlinked per-task cost, per traced variant."""
+    workload spawned from untraced code (`unlinked`) against the same tasks spawned from inside
+    one traced call (`linked`). Wall time per task (median), and whole-process instructions per
+    task from callgrind (6,000 tasks minus 2,000, on one thread, so that start-up cancels out
+    and the counts repeat). Returns the extra instructions per task, in percent of the unlinked
+    per-task cost, and in instructions, per traced variant."""
     runs = {}
     for _ in range(1 if quick else RUNS):
         for name, kind, variant, env in LINK_VARIANTS:
-            for w in ("async", "async-linked"):
+            for w in (unlinked, linked):
                 runs.setdefault((name, w), []).append(run_one(bins[kind], variant, w, env, tmp))
     per_task = {k: statistics.median(r["ns"] for r in rs) / 50_000 for k, rs in runs.items()}
     counts = {}
     if shutil.which("valgrind"):
         for name, kind, variant, env in LINK_VARIANTS:
-            for w in ("async", "async-linked"):
+            for w in (unlinked, linked):
                 small = callgrind(bins[kind], variant, env, tmp, f"{w}-small", False)
                 medium = callgrind(bins[kind], variant, env, tmp, f"{w}-medium", False)
                 counts[(name, w)] = None if None in (small, medium) else (medium - small) / 4_000
-    lines += ["", "Spawn links: 50,000 tokio tasks spawned from untraced code (unlinked) or from inside one traced "
-              "call (linked: every task's chain goes on from it). Wall ns per task (median), and whole-process "
-              "instructions per task (callgrind, one worker thread):", ""]
+    lines += ["", f"{caption} Wall ns per task (median), and whole-process instructions per task (callgrind, "
+              "one worker thread):", ""]
     rows, extra = [], {}
     for name, *_ in LINK_VARIANTS:
-        u, l = per_task[(name, "async")], per_task[(name, "async-linked")]
-        cu, cl = counts.get((name, "async")), counts.get((name, "async-linked"))
+        u, l = per_task[(name, unlinked)], per_task[(name, linked)]
+        cu, cl = counts.get((name, unlinked)), counts.get((name, linked))
         pct = None if None in (cu, cl) else (cl - cu) / cu * 100
         if name != BASELINE:
-            extra[name.removeprefix("ours, ")] = pct
+            extra[name.removeprefix("ours, ")] = (pct, None if None in (cu, cl) else cl - cu)
         rows.append([name, f"{u:.0f}", f"{l:.0f}", f"{l / u:.2f}x", cell(cu, "{:.0f}"), cell(cl, "{:.0f}"),
                      cell(pct, "{:+.1f}%")])
     lines += table(["variant", "unlinked ns", "linked ns", "ratio", "unlinked instr", "linked instr",
@@ -322,6 +323,13 @@ def main():
         # Spawn links: the async workload's tasks spawned from inside one traced call (each task
         # linked to it) against the same tasks spawned from untraced code.
         link_results = spawn_links(bins, tmp, lines, table, cell, QUICK)
+        # Async blocks: the same tasks as `async move { task_a(i).await }` blocks, made in
+        # untraced code or in one traced call (each block notes that frame; its task links to it).
+        block_results = spawn_links(
+            bins, tmp, lines, table, cell, QUICK, "async-blocks", "async-blocks-linked",
+            "Async blocks: 50,000 tokio tasks spawned as `async move { .. }` blocks made in untraced code "
+            "(unlinked) or inside one traced call (linked: each block notes the call, its task's chain goes "
+            "on from it).")
 
         # Scaling: events per second with one and two threads tracing at once.
         lines += ["", "Two threads tracing at once (seed chain, 2,000,000 calls per thread), events per second "
@@ -378,9 +386,12 @@ def main():
             s = scaling_results.get(name)
             targets.append([f"{name}: two threads at least 1.8x one thread's events per second",
                             cell(s, "{:.2f}x"), verdict(None if s is None else s >= 1.8)])
-        for name, extra in link_results.items():
+        for name, (extra, _) in link_results.items():
             targets.append([f"spawn link, {name}: at most 5% over the async per-task cost (callgrind)",
                             cell(extra, "{:+.1f}%"), verdict(None if extra is None else extra <= 5.0)])
+        for name, (extra, instr) in block_results.items():
+            targets.append([f"async block link, {name}: instructions per block made and spawned (callgrind)",
+                            f"{cell(instr, '{:+.0f}')} ({cell(extra, '{:+.1f}%')})", "measured"])
         off = callgrind_results.get(OURS_OFF, (None, None))[0]
         rss = {n: median(n, "recursive", "rss_kib") for n in (BASELINE, OURS_RECORDING, OURS_PRINT, OURS_RECORD)}
         if None not in rss.values():

@@ -83,6 +83,20 @@ macro_rules! workloads {
                 })
                 .collect()
         }
+
+        /// Spawns tasks `0..n` as `async move` blocks from inside one call, as an accept loop
+        /// does: (traced) each block notes this frame, so the task it becomes is linked to it.
+        $($attr)*
+        pub fn spawn_blocks(n: u64) -> Vec<tokio::task::JoinHandle<u64>> {
+            $(let _guard = $guard(10);)?
+            (0..n)
+                .map(|i| {
+                    let task: std::pin::Pin<Box<dyn std::future::Future<Output = u64> + Send>> =
+                        Box::pin(async move { task_a(i).await });
+                    tokio::spawn(task)
+                })
+                .collect()
+        }
     };
     (guard $guard:path) => {
         workloads!(@ [] $guard);
@@ -226,6 +240,9 @@ struct Fns {
     a: fn(u64) -> u64,
     task: fn(u64) -> std::pin::Pin<Box<dyn std::future::Future<Output = u64> + Send>>,
     spawn_tasks: fn(u64) -> Vec<tokio::task::JoinHandle<u64>>,
+    spawn_blocks: fn(u64) -> Vec<tokio::task::JoinHandle<u64>>,
+    /// The task of `spawn_blocks` as a block made in untraced code.
+    block_task: fn(u64) -> std::pin::Pin<Box<dyn std::future::Future<Output = u64> + Send>>,
 }
 
 macro_rules! fns {
@@ -235,6 +252,8 @@ macro_rules! fns {
             a: $m::a,
             task: |i| Box::pin($m::task_a(i)),
             spawn_tasks: $m::spawn_tasks,
+            spawn_blocks: $m::spawn_blocks,
+            block_task: |i| Box::pin(async move { $m::task_a(i).await }),
         }
     };
 }
@@ -370,7 +389,8 @@ fn main() {
             threads * per_thread * 4
         }
         "async" | "async-linked" | "async-small" | "async-medium" | "async-linked-small"
-        | "async-linked-medium" => {
+        | "async-linked-medium" | "async-blocks" | "async-blocks-small" | "async-blocks-medium"
+        | "async-blocks-linked" | "async-blocks-linked-small" | "async-blocks-linked-medium" => {
             // Enough tasks that a run lasts tens of milliseconds on a noisy machine. Small and
             // medium: for valgrind, on one thread so that the counts repeat.
             let (tasks, rt) = if workload.ends_with("small") || workload.ends_with("medium") {
@@ -379,10 +399,12 @@ fn main() {
             } else {
                 (50_000, tokio::runtime::Builder::new_multi_thread().worker_threads(2).build().expect("runtime"))
             };
-            // Linked: spawned from inside a call, so (traced) every task is linked to it.
-            let linked = workload.starts_with("async-linked");
-            let task = fns.task;
-            let spawn_tasks = fns.spawn_tasks;
+            // Linked: spawned from inside a call, so (traced) every task is linked to it. Blocks:
+            // each task an `async move` block around the first call.
+            let linked = workload.starts_with("async-linked") || workload.starts_with("async-blocks-linked");
+            let blocks = workload.starts_with("async-blocks");
+            let task = if blocks { fns.block_task } else { fns.task };
+            let spawn_tasks = if blocks { fns.spawn_blocks } else { fns.spawn_tasks };
             let is_fastrace = variant == "fastrace";
             rt.block_on(async move {
                 if linked {
@@ -408,7 +430,7 @@ fn main() {
                 }
             });
             drop(rt);
-            tasks * 4 + u64::from(workload.starts_with("async-linked"))
+            tasks * 4 + u64::from(linked)
         }
         other => panic!("unknown workload {other}"),
     };

@@ -107,6 +107,38 @@ fn thread_drop_ins_rayon_and_spawn_blocking_follow_the_chain() {
     );
 }
 
+/// Blocks and closures handed to executors and threads as written: each continues the chain
+/// of the call that made it, with no drop-in or captured origin in the program.
+#[test]
+fn blocks_and_closures_continue_the_chain_that_made_them() {
+    assert_eq!(
+        chain_of("blocks"),
+        "block: spawns::hand_off => spawns::d\n\
+         block-joinset: spawns::hand_off => spawns::process -> spawns::d\n\
+         block-nested: spawns::hand_off => spawns::d\n\
+         closure-blocking: spawns::hand_off => spawns::d\n\
+         closure-thread: spawns::hand_off => spawns::d\n\
+         closure-rayon: spawns::hand_off => spawns::d\n\
+         block-local: spawns::hand_off_local => spawns::process -> spawns::d\n\
+         closure-async: spawns::make_greeter => spawns::d\n"
+    );
+    let from =
+        |first: &str, origin: &str| format!("-> spawns::{first}  (spawned from spawns::{origin})");
+    assert_eq!(
+        spawned_lines("blocks", &[]),
+        [
+            from("d", "hand_off"),
+            from("process", "hand_off"),
+            from("d", "hand_off"),
+            from("d", "hand_off"),
+            from("d", "hand_off"),
+            from("d", "hand_off"),
+            from("process", "hand_off_local"),
+            from("d", "make_greeter"),
+        ]
+    );
+}
+
 /// jsonl: every event has an id; a spawned task's root names the frame that created it as
 /// its parent, across threads.
 #[test]

@@ -240,6 +240,50 @@ impl Job {
     }
 }
 
+/// Work handed off as written, without drop-ins or captured origins: `async move` blocks given
+/// to `tokio::spawn`, `JoinSet::spawn` and `spawn_local`, a block spawned inside a spawned block,
+/// closures given to `spawn_blocking`, `std::thread::spawn` and `rayon::spawn`. Each task's or
+/// thread's chain goes on from this call.
+#[trace]
+async fn hand_off() {
+    tokio::spawn(async move { d("block") }).await.unwrap();
+    let mut set = tokio::task::JoinSet::new();
+    set.spawn(async move { process("block-joinset").await });
+    while set.join_next().await.is_some() {}
+    tokio::spawn(async move {
+        tokio::spawn(async move { d("block-nested") })
+            .await
+            .unwrap();
+    })
+    .await
+    .unwrap();
+    tokio::task::spawn_blocking(move || d("closure-blocking"))
+        .await
+        .unwrap();
+    std::thread::spawn(move || d("closure-thread"))
+        .join()
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    rayon::spawn(move || {
+        d("closure-rayon");
+        tx.send(()).unwrap();
+    });
+    rx.recv().unwrap();
+}
+
+#[trace]
+async fn hand_off_local() {
+    tokio::task::spawn_local(async move { process("block-local").await })
+        .await
+        .unwrap();
+}
+
+/// An `async move` closure made here: wherever its futures run, they go on from this call.
+#[trace]
+fn make_greeter() -> impl AsyncFn(&'static str) + Send {
+    async move |scenario| d(scenario)
+}
+
 fn multi_thread() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -282,6 +326,16 @@ fn main() {
             local.block_on(&rt, local_spawn());
         }
         "blocking" => multi_thread().block_on(offload()),
+        "blocks" => {
+            multi_thread().block_on(hand_off());
+            let local = tokio::task::LocalSet::new();
+            local.block_on(&multi_thread(), hand_off_local());
+            // Run on a thread of its own, spawned from untraced code.
+            let greet = make_greeter();
+            std::thread::spawn(move || futures::executor::block_on(greet("closure-async")))
+                .join()
+                .unwrap();
+        }
         "threads" => start_threads(),
         "rayon" => start_rayon(),
         "futures" => {
