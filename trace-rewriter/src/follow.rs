@@ -94,3 +94,21 @@ impl<'ast> Visit<'ast> for Wraps<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    /// A crate root as `instrument --follow-threads` left it before thread spawns followed the
+    /// chain by default: `remove` still gives back the original bytes.
+    #[test]
+    fn remove_undoes_what_follow_threads_inserted() {
+        let original = "//! Docs.\nuse std::thread;\nfn go() -> u32 {\n    thread::spawn(|| 2).join().unwrap()\n}\n";
+        let instrumented = "//! Docs.\n#[cfg(feature = \"trace\")] #[allow(unused_macros)] macro_rules! \
+__trace_follow { ($f:expr) => { ::trace_runtime::thread::follow($f) }; } \
+#[cfg(not(feature = \"trace\"))] #[allow(unused_macros)] macro_rules! __trace_follow { \
+($f:expr) => { $f }; } use std::thread;\nfn go() -> u32 { #[cfg(feature = \"trace\")] let __trace_guard = \
+::trace_runtime::__private::enter!(module \"::go\");\n    thread::spawn(__trace_follow!(|| 2)).join().unwrap()\n}\n";
+        let out = crate::source::remove(instrumented).unwrap();
+        assert_eq!(out.text, original);
+        assert_eq!(out.removed, 4);
+    }
+}
