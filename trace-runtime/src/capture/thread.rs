@@ -528,71 +528,26 @@ impl Local {
     #[inline(always)]
     fn enter(&mut self, site: &'static Site, ts: u64) -> Guard {
         let index = self.stack.len();
-        if index <= self.ctx.mark {
-            return self.enter_first(site, ts);
-        }
-        let depth = depth_below(&self.ctx.base) + (index - self.ctx.mark);
-        let parent = self.stack[index - 1].id;
-        let recorded = self.admits(site, depth);
-        let id = if recorded {
-            let id = self.next_id();
-            self.record(Rec {
-                ts,
-                id: id | record::ENTER,
-                site: site as *const Site as usize,
-                aux: parent,
-            });
-            id
-        } else {
-            parent
-        };
-        self.guard(site, id, index, depth, recorded)
-    }
-
-    /// Opens the first sync frame of the current tree: under the traced future being polled,
-    /// or a root. A root opened while a linked block runs as a task of its own is that task's
-    /// root, linked to where the block was created. Kept out of `enter`, whose nested calls
-    /// are the hot path.
-    #[inline(never)]
-    fn enter_first(&mut self, site: &'static Site, ts: u64) -> Guard {
-        let index = self.stack.len();
-        let depth = depth_below(&self.ctx.base);
-        let parent = self.ctx.base.as_ref().map_or(0, |n| n.id);
-        let task_root = self.ctx.base.is_none() && self.ctx.linked;
-        let recorded = self.admits(site, depth);
-        let id = if recorded {
-            let id = self.next_id();
-            let (kind, aux) = if task_root {
-                if let Some(origin) = self.ctx.adopted.clone() {
-                    self.link(id, site, &origin, self.ctx.created);
-                }
-                (record::TASK, self.ctx.linked_task())
+        let (id, depth, recorded) = if index > self.ctx.mark {
+            let depth = depth_below(&self.ctx.base) + (index - self.ctx.mark);
+            let parent = self.stack[index - 1].id;
+            let recorded = self.admits(site, depth);
+            let id = if recorded {
+                let id = self.next_id();
+                self.record(Rec {
+                    ts,
+                    id: id | record::ENTER,
+                    site: site as *const Site as usize,
+                    aux: parent,
+                });
+                id
             } else {
-                (record::ENTER, parent)
+                parent
             };
-            self.record(Rec {
-                ts,
-                id: id | kind,
-                site: site as *const Site as usize,
-                aux,
-            });
-            id
+            (id, depth, recorded)
         } else {
-            parent
+            self.enter_first(site, ts)
         };
-        self.guard(site, id, index, depth, recorded)
-    }
-
-    /// Pushes an opened frame and makes its guard.
-    #[inline(always)]
-    fn guard(
-        &mut self,
-        site: &'static Site,
-        id: u64,
-        index: usize,
-        depth: usize,
-        recorded: bool,
-    ) -> Guard {
         self.stack.push(Frame { site, id });
         Guard {
             site,
@@ -606,6 +561,36 @@ impl Local {
             #[cfg(feature = "tracing")]
             span: None,
         }
+    }
+
+    /// Records the first sync frame of the current tree (its id, depth and whether it was
+    /// recorded): under the traced future being polled, or a root. A root opened while a
+    /// linked block runs as a task of its own is that task's root, linked to where the block
+    /// was made. Kept out of `enter`, whose nested calls are the hot path.
+    #[inline(never)]
+    fn enter_first(&mut self, site: &'static Site, ts: u64) -> (u64, usize, bool) {
+        let depth = depth_below(&self.ctx.base);
+        let parent = self.ctx.base.as_ref().map_or(0, |n| n.id);
+        let recorded = self.admits(site, depth);
+        if !recorded {
+            return (parent, depth, false);
+        }
+        let id = self.next_id();
+        let (kind, aux) = if parent == 0 && self.ctx.linked {
+            if let Some(origin) = self.ctx.adopted.clone() {
+                self.link(id, site, &origin, self.ctx.created);
+            }
+            (record::TASK, self.ctx.linked_task())
+        } else {
+            (record::ENTER, parent)
+        };
+        self.record(Rec {
+            ts,
+            id: id | kind,
+            site: site as *const Site as usize,
+            aux,
+        });
+        (id, depth, true)
     }
 
     /// Whether `node`'s frame is open on this thread's stack, in the current tree: a future it
