@@ -25,6 +25,18 @@ pub struct OpenFrame {
     pub origin: u64,
     /// For a linked root: when it was created (its future made, its origin captured).
     pub created_ns: u64,
+    /// Its lane in its tree: frames of one lane nest like calls; a frame entered while a
+    /// sibling (a frame of the same caller) is still open is polled concurrently with it (two
+    /// branches of a `join!` or `select!`) and goes on a lane no open frame is on (0: the
+    /// tree's first).
+    pub lane: u32,
+    /// Its open callees, in the order they were entered: the first and last, and how many.
+    first_kid: u64,
+    last_kid: u64,
+    kids: u32,
+    /// The open siblings entered just before and just after it (0: none).
+    prev: u64,
+    next: u64,
 }
 
 impl OpenFrame {
@@ -40,6 +52,12 @@ impl OpenFrame {
             parent,
             origin: 0,
             created_ns: ts_ns,
+            lane: 0,
+            first_kid: 0,
+            last_kid: 0,
+            kids: 0,
+            prev: 0,
+            next: 0,
         }
     }
 }
@@ -85,6 +103,18 @@ pub struct Frames {
     holds: HashMap<u32, u64>,
     /// The origin each adopting thread links its root frames to.
     adopted: HashMap<u32, u64>,
+    /// Per tree (see [`tree_key`]) with concurrent lanes: how many open frames each lane past
+    /// the first holds.
+    lanes: HashMap<u64, Vec<u32>>,
+}
+
+/// A frame's tree: its task, or for a plain thread's frames the thread (top bit set).
+fn tree_key(f: &OpenFrame) -> u64 {
+    if f.task != 0 {
+        f.task
+    } else {
+        1 << 63 | u64::from(f.thread)
+    }
 }
 
 impl Frames {
@@ -171,6 +201,109 @@ impl Frames {
         }
         if let Some(adopted) = self.adopted.remove(&thread) {
             self.unpin(adopted);
+        }
+    }
+
+    /// The open callees of frame `id`, in the order they were entered. More than one means
+    /// they are polled concurrently (branches of one `join!`, `select!`, `FuturesUnordered`):
+    /// siblings, not caller and callee.
+    ///
+    /// ```ignore
+    /// for (kid, frame) in frames.open_children(parent) { /* ... */ }
+    /// ```
+    pub fn open_children(&self, id: u64) -> impl Iterator<Item = (u64, &OpenFrame)> {
+        let mut at = self.map.get(&id).map_or(0, |p| p.first_kid);
+        std::iter::from_fn(move || {
+            let f = self.map.get(&at)?;
+            let this = at;
+            at = f.next;
+            Some((this, f))
+        })
+    }
+
+    /// How many open callees frame `id` has.
+    pub fn open_children_count(&self, id: u64) -> u32 {
+        self.map.get(&id).map_or(0, |p| p.kids)
+    }
+
+    /// Puts a frame entered under `parent` in its parent's list of open callees and on a lane.
+    fn attach(&mut self, id: u64, frame: &mut OpenFrame) {
+        let parent = frame.parent;
+        // `alone`: the caller is open and none of its other callees is.
+        let (alone, parent_lane) = match self.map.get(&parent) {
+            Some(p) => (p.kids == 0, Some(p.lane)),
+            None => (false, self.get(parent).map(|p| p.lane)),
+        };
+        frame.lane = match parent_lane {
+            // Nothing else of its caller's is open: it nests under its caller, on its lane.
+            Some(lane) if alone => lane,
+            // A tree's first frame.
+            None if parent == 0 => 0,
+            // A sibling is open (or the caller has exited): a lane nothing open is on.
+            _ => {
+                let lanes = self.lanes.entry(tree_key(frame)).or_default();
+                let free = match lanes.iter().position(|n| *n == 0) {
+                    Some(i) => i,
+                    None => {
+                        lanes.push(0);
+                        lanes.len() - 1
+                    }
+                };
+                free as u32 + 1
+            }
+        };
+        if frame.lane > 0 {
+            self.lane_count(frame, 1);
+        }
+        if let Some(p) = self.map.get_mut(&parent) {
+            frame.prev = p.last_kid;
+            if p.last_kid == 0 {
+                p.first_kid = id;
+            }
+            p.last_kid = id;
+            p.kids += 1;
+            if let Some(before) = self.map.get_mut(&frame.prev) {
+                before.next = id;
+            }
+        }
+    }
+
+    /// One frame more (`1`) or fewer (`-1`) on its lane past the first.
+    fn lane_count(&mut self, frame: &OpenFrame, by: i32) {
+        let key = tree_key(frame);
+        let Some(lanes) = self.lanes.get_mut(&key) else {
+            return;
+        };
+        if let Some(n) = lanes.get_mut(frame.lane as usize - 1) {
+            *n = n.saturating_add_signed(by);
+        }
+        while lanes.last() == Some(&0) {
+            lanes.pop();
+        }
+        if lanes.is_empty() {
+            self.lanes.remove(&key);
+        }
+    }
+
+    /// Takes an exiting frame out of its caller's list of open callees and off its lane.
+    fn detach(&mut self, id: u64, frame: &OpenFrame) {
+        if frame.lane > 0 {
+            self.lane_count(frame, -1);
+        }
+        if let Some(before) = self.map.get_mut(&frame.prev) {
+            before.next = frame.next;
+        }
+        if let Some(after) = self.map.get_mut(&frame.next) {
+            after.prev = frame.prev;
+        }
+        if let Some(p) = self.map.get_mut(&frame.parent) {
+            if p.first_kid == id {
+                p.first_kid = frame.next;
+            }
+            if p.last_kid == id {
+                p.last_kid = frame.prev;
+            }
+            p.kids = p.kids.saturating_sub(1);
         }
     }
 
@@ -303,11 +436,12 @@ impl Decoder {
                         self.frames.pin(origin);
                     }
                 }
-                let frame = OpenFrame {
+                let mut frame = OpenFrame {
                     origin,
                     created_ns,
                     ..OpenFrame::entered(raw, ts_ns, (parent, depth, task))
                 };
+                self.frames.attach(id, &mut frame);
                 self.frames.map.insert(id, frame);
 
                 let event = Event {
@@ -368,6 +502,7 @@ impl Decoder {
                     );
                 }
                 if let Some(exited) = self.frames.map.remove(&id) {
+                    self.frames.detach(id, &exited);
                     if self.frames.pins.contains_key(&id) {
                         // Still on the chain of a root it spawned: kept for that chain, with
                         // its callers.

@@ -1,5 +1,7 @@
 //! The human tree: `->` on enter and `<-` on exit, two spaces per depth, the exit with its
-//! elapsed time, busy time, and `cancelled`/`unwinding` marks.
+//! elapsed time, busy time, and `cancelled`/`unwinding` marks. A frame entered while frames of
+//! the same caller are still open (branches of one `join!`, `select!`, `FuturesUnordered`)
+//! says so: `-> b  (concurrent with a)`, which tells `join!(a, b)` from `a -> b`.
 
 use super::stream::Lines;
 use super::text::{duration, label, push_u64};
@@ -41,10 +43,38 @@ impl Lines for Human {
     }
 }
 
+/// Concurrent siblings named on an enter line at most; more are counted.
+const NAME_AT_MOST: usize = 3;
+
 /// One event's human line after its label; a spawned task's or thread's first line also says
-/// where it came from.
+/// where it came from, and an enter that runs concurrently with siblings names them.
 pub fn event_line(buf: &mut Vec<u8>, color: bool, prefix: &[u8], e: &Event, ctx: &Ctx<'_>) {
     line(buf, color, prefix, e, ctx.tables.site(e.site));
+    if e.is_enter() && e.parent != 0 {
+        // The frame just entered is its caller's last open callee: the others came before.
+        let others = ctx.frames.open_children_count(e.parent).saturating_sub(1) as usize;
+        if others > 0 {
+            buf.pop();
+            buf.extend_from_slice(b"  (concurrent with ");
+            let named = ctx
+                .frames
+                .open_children(e.parent)
+                .filter(|(id, _)| *id != e.id)
+                .take(NAME_AT_MOST);
+            for (i, (_, sibling)) in named.enumerate() {
+                if i > 0 {
+                    buf.extend_from_slice(b", ");
+                }
+                buf.extend_from_slice(ctx.tables.site(sibling.site).as_bytes());
+            }
+            if others > NAME_AT_MOST {
+                buf.extend_from_slice(b" and ");
+                push_u64(buf, (others - NAME_AT_MOST) as u64);
+                buf.extend_from_slice(b" more");
+            }
+            buf.extend_from_slice(b")\n");
+        }
+    }
     if e.is_enter() && e.origin != 0 {
         let from = super::open::spawn_chain(ctx.frames, ctx.tables, e.origin);
         if !from.is_empty() {
