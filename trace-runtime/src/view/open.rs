@@ -67,11 +67,13 @@ pub fn collect(
                 task: (kind == 1).then_some(n),
                 frames: ordered
                     .iter()
-                    .map(|&(f, caller): &(&OpenFrame, Option<usize>)| report::OpenFrame {
-                        name: tables.site(f.site).to_string(),
-                        open_for: Duration::from_nanos(now_ns.saturating_sub(f.start_ns)),
-                        caller,
-                    })
+                    .map(
+                        |&(f, caller): &(&OpenFrame, Option<usize>)| report::OpenFrame {
+                            name: tables.site(f.site).to_string(),
+                            open_for: Duration::from_nanos(now_ns.saturating_sub(f.start_ns)),
+                            caller,
+                        },
+                    )
                     .collect(),
                 spawned_from: if origin != 0 {
                     spawn_chain(frames, tables, origin)
@@ -100,7 +102,8 @@ fn walk<'f>(
     while let Some((id, f, caller)) = stack.pop() {
         let me = out.len();
         out.push((f, caller));
-        let kids: Vec<(u64, &OpenFrame)> = frames.open_children(id).filter(|(_, k)| keep(k)).collect();
+        let kids: Vec<(u64, &OpenFrame)> =
+            frames.open_children(id).filter(|(_, k)| keep(k)).collect();
         for (kid, k) in kids.into_iter().rev() {
             stack.push((kid, k, Some(me)));
         }
