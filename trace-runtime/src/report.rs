@@ -253,3 +253,63 @@ fn write_branches(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame(name: &str, caller: Option<usize>) -> OpenFrame {
+        OpenFrame {
+            name: name.into(),
+            open_for: Duration::from_millis(5),
+            caller,
+        }
+    }
+
+    /// Concurrent branches each get a line under their common caller, a branch's own
+    /// concurrent branches two spaces deeper; a tree without a fork stays one line.
+    #[test]
+    fn concurrent_branches_are_listed_under_their_caller() {
+        let open = OpenFrames {
+            trees: vec![
+                OpenTree {
+                    thread: 1,
+                    thread_name: Some("main".into()),
+                    task: None,
+                    frames: vec![frame("main", None), frame("wait", Some(0))],
+                    spawned_from: String::new(),
+                },
+                OpenTree {
+                    thread: 2,
+                    thread_name: None,
+                    task: Some(3),
+                    frames: vec![
+                        frame("serve", None),
+                        frame("read", Some(0)),
+                        frame("fill", Some(1)),
+                        frame("recv", Some(0)),
+                        frame("x", Some(3)),
+                        frame("y", Some(3)),
+                    ],
+                    spawned_from: "main".into(),
+                },
+            ],
+        };
+        assert_eq!(
+            open.to_string(),
+            "  [01 main] main (open 5.0ms) -> wait (open 5.0ms)
+  [task 3] serve (open 5.0ms), spawned from main, concurrently:
+    \u{2016} read (open 5.0ms) -> fill (open 5.0ms)
+    \u{2016} recv (open 5.0ms), concurrently:
+      \u{2016} x (open 5.0ms)
+      \u{2016} y (open 5.0ms)
+"
+        );
+        let blocked: Vec<&str> = open.trees[1]
+            .blocked_in()
+            .iter()
+            .map(|f| f.name.as_str())
+            .collect();
+        assert_eq!(blocked, ["fill", "x", "y"]);
+    }
+}

@@ -226,75 +226,77 @@ impl Frames {
         self.map.get(&id).map_or(0, |p| p.kids)
     }
 
-    /// Puts a frame entered under `parent` in its parent's list of open callees and on a lane.
+    /// Puts a frame entered under its caller in the caller's list of open callees, and on a
+    /// lane: its caller's when none of the caller's other callees is open (it nests), else
+    /// (a sibling is open: it runs concurrently) a lane no open frame of its tree is on.
     fn attach(&mut self, id: u64, frame: &mut OpenFrame) {
-        let parent = frame.parent;
-        // `alone`: the caller is open and none of its other callees is.
-        let (alone, parent_lane) = match self.map.get(&parent) {
-            Some(p) => (p.kids == 0, Some(p.lane)),
-            None => (false, self.get(parent).map(|p| p.lane)),
-        };
-        frame.lane = match parent_lane {
-            // Nothing else of its caller's is open: it nests under its caller, on its lane.
-            Some(lane) if alone => lane,
+        if frame.parent == 0 {
             // A tree's first frame.
-            None if parent == 0 => 0,
-            // A sibling is open (or the caller has exited): a lane nothing open is on.
-            _ => {
-                let lanes = self.lanes.entry(tree_key(frame)).or_default();
-                let free = match lanes.iter().position(|n| *n == 0) {
-                    Some(i) => i,
-                    None => {
-                        lanes.push(0);
-                        lanes.len() - 1
-                    }
-                };
-                free as u32 + 1
-            }
-        };
-        if frame.lane > 0 {
-            self.lane_count(frame, 1);
+            return;
         }
-        if let Some(p) = self.map.get_mut(&parent) {
-            frame.prev = p.last_kid;
-            if p.last_kid == 0 {
-                p.first_kid = id;
-            }
-            p.last_kid = id;
-            p.kids += 1;
+        let Some(p) = self.map.get_mut(&frame.parent) else {
+            // Its caller has exited (kept for a chain): nothing of the caller's is open there.
+            frame.lane = self.free_lane(frame);
+            return;
+        };
+        let alone = p.kids == 0;
+        let lane = p.lane;
+        frame.prev = p.last_kid;
+        if p.last_kid == 0 {
+            p.first_kid = id;
+        }
+        p.last_kid = id;
+        p.kids += 1;
+        if frame.prev != 0 {
             if let Some(before) = self.map.get_mut(&frame.prev) {
                 before.next = id;
             }
         }
+        frame.lane = if alone { lane } else { self.free_lane(frame) };
     }
 
-    /// One frame more (`1`) or fewer (`-1`) on its lane past the first.
-    fn lane_count(&mut self, frame: &OpenFrame, by: i32) {
-        let key = tree_key(frame);
-        let Some(lanes) = self.lanes.get_mut(&key) else {
-            return;
+    /// The lowest lane past the first that no open frame of `frame`'s tree is on, taken.
+    fn free_lane(&mut self, frame: &OpenFrame) -> u32 {
+        let lanes = self.lanes.entry(tree_key(frame)).or_default();
+        let free = match lanes.iter().position(|n| *n == 0) {
+            Some(i) => i,
+            None => {
+                lanes.push(0);
+                lanes.len() - 1
+            }
         };
-        if let Some(n) = lanes.get_mut(frame.lane as usize - 1) {
-            *n = n.saturating_add_signed(by);
-        }
-        while lanes.last() == Some(&0) {
-            lanes.pop();
-        }
-        if lanes.is_empty() {
-            self.lanes.remove(&key);
-        }
+        lanes[free] += 1;
+        free as u32 + 1
     }
 
     /// Takes an exiting frame out of its caller's list of open callees and off its lane.
     fn detach(&mut self, id: u64, frame: &OpenFrame) {
         if frame.lane > 0 {
-            self.lane_count(frame, -1);
+            let key = tree_key(frame);
+            if let Some(lanes) = self.lanes.get_mut(&key) {
+                if let Some(n) = lanes.get_mut(frame.lane as usize - 1) {
+                    *n = n.saturating_sub(1);
+                }
+                while lanes.last() == Some(&0) {
+                    lanes.pop();
+                }
+                if lanes.is_empty() {
+                    self.lanes.remove(&key);
+                }
+            }
         }
-        if let Some(before) = self.map.get_mut(&frame.prev) {
-            before.next = frame.next;
+        if frame.parent == 0 {
+            return;
         }
-        if let Some(after) = self.map.get_mut(&frame.next) {
-            after.prev = frame.prev;
+        if frame.prev != 0 {
+            if let Some(before) = self.map.get_mut(&frame.prev) {
+                before.next = frame.next;
+            }
+        }
+        if frame.next != 0 {
+            if let Some(after) = self.map.get_mut(&frame.next) {
+                after.prev = frame.prev;
+            }
         }
         if let Some(p) = self.map.get_mut(&frame.parent) {
             if p.first_kid == id {
@@ -772,6 +774,60 @@ mod tests {
                 (after, 0)
             ]
         );
+    }
+
+    /// Two callees of one frame open at once (a `join!`) are its open children in the order
+    /// entered; the second goes on a lane of its own, and its callees with it; a lane freed is
+    /// taken again; exits unlink siblings in any order.
+    #[test]
+    fn concurrent_callees_are_siblings_on_lanes_of_their_own() {
+        let (root, a, b, under_a, under_b, c) = (1, 2, 3, 4, 5, 6);
+        let mut d = run(
+            &[
+                raw(1, root, record::TASK, 7),
+                raw(2, a, record::ENTER, root),
+                raw(3, b, record::ENTER, root),
+                raw(4, under_a, record::ENTER, a),
+                raw(5, under_b, record::ENTER, b),
+            ],
+            Box::new(Seen(Default::default())),
+        );
+        let f = &d.frames;
+        let kids = |id| f.open_children(id).map(|(k, _)| k).collect::<Vec<_>>();
+        let lane = |id| f.get(id).unwrap().lane;
+        assert_eq!(kids(root), [a, b]);
+        assert_eq!(f.open_children_count(root), 2);
+        assert_eq!([root, a, b, under_a, under_b].map(lane), [0, 0, 1, 0, 1]);
+        let tables = Tables::default();
+        for r in [
+            raw(6, under_b, record::EXIT, 0),
+            raw(7, b, record::EXIT, 0),
+            raw(8, c, record::ENTER, root),
+        ] {
+            d.feed(&r, &tables, &mut []);
+        }
+        let f = &d.frames;
+        assert_eq!(
+            f.open_children(root).map(|(k, _)| k).collect::<Vec<_>>(),
+            [a, c]
+        );
+        assert_eq!(f.get(c).unwrap().lane, 1);
+        // The first sibling exits before the last: the list stays whole.
+        for r in [
+            raw(9, under_a, record::EXIT, 0),
+            raw(10, a, record::EXIT, 0),
+        ] {
+            d.feed(&r, &tables, &mut []);
+        }
+        let f = &d.frames;
+        assert_eq!(
+            f.open_children(root).map(|(k, _)| k).collect::<Vec<_>>(),
+            [c]
+        );
+        assert_eq!(f.open_children_count(root), 1);
+        d.feed(&raw(11, c, record::EXIT, 0), &tables, &mut []);
+        assert_eq!(d.frames.open_children(root).count(), 0);
+        assert!(d.frames.lanes.is_empty(), "lanes kept");
     }
 
     #[test]
