@@ -453,7 +453,10 @@ fn export_folded_is_folded_lines_only_with_the_report_on_stderr() {
     assert_eq!(folded.lines().count(), 6, "{folded}");
     for line in folded.lines() {
         let (stack, count) = line.rsplit_once(' ').expect("`stack count`");
-        assert!(!stack.is_empty() && count.parse::<u64>().is_ok(), "{line:?}");
+        assert!(
+            !stack.is_empty() && count.parse::<u64>().is_ok(),
+            "{line:?}"
+        );
     }
     assert!(
         stderr(&out).starts_with("open at exit: 6 traced frames never exited\n"),
