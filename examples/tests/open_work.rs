@@ -133,17 +133,25 @@ fn futures_unordered_members_are_siblings_and_their_chains_agree() {
 
 /// What the stuck server has open, with durations masked.
 const STUCK: &str = "  [task 1] concurrent::connection (open _) -> concurrent::handler (open _), concurrently:
-    \u{2016} concurrent::read_frame (open _) -> concurrent::fill_buf (open _)
+    \u{2016} concurrent::read_frame (open _), concurrently:
+      \u{2016} concurrent::fill_buf (open _)
+      \u{2016} concurrent::parse_header (open _)
     \u{2016} concurrent::shutdown_recv (open _)
-  [task 2] concurrent::watchdog (open _), spawned from concurrent::connection -> concurrent::handler -> concurrent::shutdown_recv
+  [task 2] concurrent::watchdog (open _), spawned from concurrent::connection -> concurrent::handler -> concurrent::shutdown_recv, concurrently:
+    \u{2016} concurrent::probe (open _)
+    \u{2016} concurrent::probe (open _)
 ";
 
-const STUCK_LINES: [&str; 6] = [
+/// Its trace's lines, sorted.
+const STUCK_LINES: [&str; 9] = [
     "[01 server task 1]       -> concurrent::fill_buf",
+    "[01 server task 1]       -> concurrent::parse_header  (concurrent with concurrent::fill_buf)",
     "[01 server task 1]     -> concurrent::read_frame",
     "[01 server task 1]     -> concurrent::shutdown_recv  (concurrent with concurrent::read_frame)",
     "[01 server task 1]   -> concurrent::handler",
     "[01 server task 1] -> concurrent::connection",
+    "[01 server task 2]   -> concurrent::probe",
+    "[01 server task 2]   -> concurrent::probe  (concurrent with concurrent::probe)",
     "[01 server task 2] -> concurrent::watchdog  (spawned from concurrent::connection -> concurrent::handler -> concurrent::shutdown_recv)",
 ];
 
@@ -154,7 +162,7 @@ fn the_report_at_exit_lists_concurrent_branches_under_their_caller() {
     assert_eq!(lines, STUCK_LINES);
     assert_eq!(
         report,
-        format!("open at exit: 6 traced frames never exited\n{STUCK}")
+        format!("open at exit: 9 traced frames never exited\n{STUCK}")
     );
 }
 
@@ -241,14 +249,14 @@ fn the_dump_signal_and_sigterm_list_concurrent_branches_under_their_caller() {
     let stderr = wait_for_text(&run.stderr, "spawned from");
     assert_eq!(
         common::mask(&stderr, "(open "),
-        format!("open frames: 6 traced frames never exited\n{STUCK}")
+        format!("open frames: 9 traced frames never exited\n{STUCK}")
     );
     let (trace, _) = terminate(run);
     let (lines, report) = common::events_and_report(&trace);
     assert_eq!(lines, STUCK_LINES);
     assert_eq!(
         report,
-        format!("open at exit: 6 traced frames never exited\n{STUCK}")
+        format!("open at exit: 9 traced frames never exited\n{STUCK}")
     );
 }
 
@@ -317,12 +325,15 @@ fn open_slices_and_tracks(events: &[Value]) -> (Vec<(String, u64)>, BTreeSet<Str
     (open, tracks)
 }
 
-const STUCK_OPEN: [(&str, u64); 6] = [
+const STUCK_OPEN: [(&str, u64); 9] = [
     ("concurrent::connection", 1_000_001),
     ("concurrent::fill_buf", 1_000_001),
     ("concurrent::handler", 1_000_001),
+    ("concurrent::parse_header", 11_000_001),
+    ("concurrent::probe", 1_000_002),
+    ("concurrent::probe", 11_000_002),
     ("concurrent::read_frame", 1_000_001),
-    ("concurrent::shutdown_recv", 11_000_001),
+    ("concurrent::shutdown_recv", 21_000_001),
     ("concurrent::watchdog", 1_000_002),
 ];
 
@@ -331,7 +342,9 @@ fn stuck_tracks() -> BTreeSet<String> {
         "thread 01 server",
         "task 1 concurrent::connection",
         "task 1 concurrent::connection, concurrent lane 1",
+        "task 1 concurrent::connection, concurrent lane 2",
         "task 2 concurrent::watchdog",
+        "task 2 concurrent::watchdog, concurrent lane 1",
     ]
     .map(String::from)
     .into()
@@ -359,9 +372,9 @@ fn chrome_holds_the_frames_open_at_exit_and_at_sigterm() {
     assert_eq!(ends.len(), 1, "{ends:?}");
     // The spawn arrow starts in `shutdown_recv`, on its lane.
     let start = events.iter().find(|e| e["ph"] == "s").expect("a flow");
-    assert_eq!(start["tid"], 11_000_001);
+    assert_eq!(start["tid"], 21_000_001);
     // The report stays out of the JSON: on stderr.
-    assert!(text(&out.stderr).contains("open at exit: 6 traced frames never exited"));
+    assert!(text(&out.stderr).contains("open at exit: 9 traced frames never exited"));
 
     let run = start_chrome();
     let (trace, stderr) = terminate(run);
@@ -371,7 +384,7 @@ fn chrome_holds_the_frames_open_at_exit_and_at_sigterm() {
     assert_eq!(open, STUCK_OPEN);
     assert_eq!(tracks, stuck_tracks());
     assert!(
-        stderr.contains("open at exit: 6 traced frames never exited"),
+        stderr.contains("open at exit: 9 traced frames never exited"),
         "{stderr}"
     );
 }
@@ -439,13 +452,15 @@ fn folded_output_is_folded_lines_only_with_open_stacks_counted() {
             c,
             &format!("{c};concurrent::read_frame"),
             &format!("{c};concurrent::read_frame;concurrent::fill_buf"),
+            &format!("{c};concurrent::read_frame;concurrent::parse_header"),
             &format!("{c};concurrent::shutdown_recv"),
             "concurrent::watchdog",
+            "concurrent::watchdog;concurrent::probe",
         ])
     );
     let stderr = text(&out.stderr);
     assert_eq!(
         common::mask(&stderr, "(open "),
-        format!("open at exit: 6 traced frames never exited\n{STUCK}")
+        format!("open at exit: 9 traced frames never exited\n{STUCK}")
     );
 }

@@ -436,11 +436,15 @@ fn open_lists_concurrent_branches_under_their_caller() {
     assert_eq!(
         mask(&stdout(&out)),
         "\
-open at exit: 6 traced frames never exited
+open at exit: 9 traced frames never exited
   [task 1] concurrent::connection (open <t>) -> concurrent::handler (open <t>), concurrently:
-    \u{2016} concurrent::read_frame (open <t>) -> concurrent::fill_buf (open <t>)
+    \u{2016} concurrent::read_frame (open <t>), concurrently:
+      \u{2016} concurrent::fill_buf (open <t>)
+      \u{2016} concurrent::parse_header (open <t>)
     \u{2016} concurrent::shutdown_recv (open <t>)
-  [task 2] concurrent::watchdog (open <t>), spawned from concurrent::connection -> concurrent::handler -> concurrent::shutdown_recv
+  [task 2] concurrent::watchdog (open <t>), spawned from concurrent::connection -> concurrent::handler -> concurrent::shutdown_recv, concurrently:
+    \u{2016} concurrent::probe (open <t>)
+    \u{2016} concurrent::probe (open <t>)
 "
     );
 }
@@ -450,7 +454,7 @@ fn export_folded_is_folded_lines_only_with_the_report_on_stderr() {
     let run = record("concurrent", &["stuck", "exit"], "folded");
     let out = view(&["export", path(&run.recording), "--format", "folded"]);
     let folded = stdout(&out);
-    assert_eq!(folded.lines().count(), 6, "{folded}");
+    assert_eq!(folded.lines().count(), 8, "{folded}");
     for line in folded.lines() {
         let (stack, count) = line.rsplit_once(' ').expect("`stack count`");
         assert!(
@@ -459,7 +463,7 @@ fn export_folded_is_folded_lines_only_with_the_report_on_stderr() {
         );
     }
     assert!(
-        stderr(&out).starts_with("open at exit: 6 traced frames never exited\n"),
+        stderr(&out).starts_with("open at exit: 9 traced frames never exited\n"),
         "{}",
         stderr(&out)
     );

@@ -14,8 +14,9 @@
 //!   cancelled when `quick` wins).
 //! - `unordered`: `gather` runs three `job`s in a `FuturesUnordered`.
 //! - `stuck exit|wait`: a server thread's task `connection` -> `handler` selects between
-//!   `read_frame` -> `fill_buf` and `shutdown_recv`, which spawns the task `watchdog`; none of
-//!   them ever finishes. `exit`: the program then calls `process::exit`; `wait`: it prints
+//!   `read_frame` (joining `fill_buf` and `parse_header`) and `shutdown_recv`, which spawns
+//!   the task `watchdog`, running two `probe`s in a `FuturesUnordered`; none of them ever
+//!   finishes. `exit`: the program then calls `process::exit`; `wait`: it prints
 //!   "ready" and waits to be signalled.
 
 use std::sync::mpsc;
@@ -85,14 +86,28 @@ async fn fill_buf() {
 }
 
 #[trace]
+async fn parse_header() {
+    std::future::pending::<()>().await;
+}
+
+#[trace]
 async fn read_frame() {
-    fill_buf().await;
+    futures::join!(fill_buf(), parse_header());
+}
+
+/// Never done; the last one says when every frame is open.
+#[trace]
+async fn probe(ready: Option<mpsc::Sender<()>>) {
+    if let Some(ready) = ready {
+        let _ = ready.send(());
+    }
+    std::future::pending::<()>().await;
 }
 
 #[trace]
 async fn watchdog(ready: mpsc::Sender<()>) {
-    let _ = ready.send(());
-    std::future::pending::<()>().await;
+    let mut probes: FuturesUnordered<_> = [probe(None), probe(Some(ready))].into_iter().collect();
+    while probes.next().await.is_some() {}
 }
 
 #[trace]
