@@ -91,7 +91,8 @@ impl Printed {
         if e.depth > 0 && e.parent != 0 {
             let above = e.depth - 1;
             let seen = open.iter().rev().find(|f| f.1 == above).map(|f| f.0);
-            let caller = open.iter().find(|f| f.0 == e.parent).copied();
+            // From the end: the caller is mostly the last line written.
+            let caller = open.iter().rev().find(|f| f.0 == e.parent).copied();
             if let (Some(seen), Some((caller, _, site))) = (seen, caller) {
                 if seen != caller {
                     let same: Vec<u64> = open
