@@ -62,8 +62,11 @@ pub struct Under {
 /// filter left out are never noted.
 #[derive(Default)]
 pub struct Printed {
-    open: HashMap<(u8, u64), Vec<(u64, u32, u32)>>,
+    open: HashMap<(u8, u64), Vec<Written>>,
 }
+
+/// An open frame's enter line as written: its id, depth and site.
+type Written = (u64, u32, u32);
 
 impl Printed {
     /// Notes a line about to be written. For an enter whose caller is not the frame a reader
