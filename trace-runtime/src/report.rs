@@ -312,4 +312,28 @@ mod tests {
             .collect();
         assert_eq!(blocked, ["fill", "x", "y"]);
     }
+
+    /// Many trees from one chain are summed up by where they wait: every concurrent branch's
+    /// innermost frame.
+    #[test]
+    fn trees_from_one_chain_are_summed_up_by_every_place_they_wait() {
+        let tree = |task| OpenTree {
+            thread: 2,
+            thread_name: None,
+            task: Some(task),
+            frames: vec![
+                frame("conn", None),
+                frame("read", Some(0)),
+                frame("recv", Some(0)),
+            ],
+            spawned_from: "main -> serve".into(),
+        };
+        let open = OpenFrames {
+            trees: (1..=4).map(tree).collect(),
+        };
+        assert_eq!(
+            open.to_string(),
+            "  4 tasks spawned from main -> serve: 4 waiting in read + recv (oldest 5.0ms)\n"
+        );
+    }
 }
