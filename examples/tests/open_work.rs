@@ -99,7 +99,8 @@ fn select_branches_are_siblings_and_the_loser_is_cancelled() {
 #[test]
 fn futures_unordered_members_are_siblings_and_their_chains_agree() {
     let out = run(&["unordered"], &[]);
-    // The `step`s of the first two jobs come after the third job's enter: each names its job.
+    // More than three siblings are counted; the `step`s of the first four jobs come after the
+    // last job's enter: each names its job.
     assert_eq!(
         mask_times(&text(&out.stdout)),
         "\
@@ -107,6 +108,14 @@ fn futures_unordered_members_are_siblings_and_their_chains_agree() {
 [01 main task 1]   -> concurrent::job
 [01 main task 1]   -> concurrent::job  (concurrent with concurrent::job)
 [01 main task 1]   -> concurrent::job  (concurrent with concurrent::job, concurrent::job)
+[01 main task 1]   -> concurrent::job  (concurrent with concurrent::job, concurrent::job, concurrent::job)
+[01 main task 1]   -> concurrent::job  (concurrent with concurrent::job, concurrent::job, concurrent::job and 1 more)
+[01 main task 1]     -> concurrent::step  (under the 1st concurrent::job)
+[01 main task 1]     <- concurrent::step _
+[01 main task 1]   <- concurrent::job _ (busy _)
+[01 main task 1]     -> concurrent::step  (under the 1st concurrent::job)
+[01 main task 1]     <- concurrent::step _
+[01 main task 1]   <- concurrent::job _ (busy _)
 [01 main task 1]     -> concurrent::step  (under the 1st concurrent::job)
 [01 main task 1]     <- concurrent::step _
 [01 main task 1]   <- concurrent::job _ (busy _)
@@ -124,8 +133,8 @@ fn futures_unordered_members_are_siblings_and_their_chains_agree() {
     let focus = text(&focus.stdout);
     assert!(
         focus.ends_with(
-            "focus step: 3 calls by 1 distinct chains\n       \
-             3x concurrent::gather -> concurrent::job -> concurrent::step\n"
+            "focus step: 5 calls by 1 distinct chains\n       \
+             5x concurrent::gather -> concurrent::job -> concurrent::step\n"
         ),
         "{focus}"
     );

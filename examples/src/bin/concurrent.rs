@@ -12,7 +12,7 @@
 //!   `right`.
 //! - `select`: `race` selects between `quick` (done on its second poll) and `slow` (never done,
 //!   cancelled when `quick` wins).
-//! - `unordered`: `gather` runs three `job`s in a `FuturesUnordered`.
+//! - `unordered`: `gather` runs five `job`s in a `FuturesUnordered`.
 //! - `stuck exit|wait`: a server thread's task `connection` -> `handler` selects between
 //!   `read_frame` (joining `fill_buf` and `parse_header`) and `shutdown_recv`, which spawns
 //!   the task `watchdog`, running two `probe`s in a `FuturesUnordered`; none of them ever
@@ -76,7 +76,7 @@ async fn job(n: u32) {
 
 #[trace]
 async fn gather() {
-    let mut jobs: FuturesUnordered<_> = (1..=3).map(job).collect();
+    let mut jobs: FuturesUnordered<_> = (1..=5).map(job).collect();
     while jobs.next().await.is_some() {}
 }
 
