@@ -194,7 +194,7 @@ fn after_sigint_the_chrome_file_is_valid_json() {
                 "thread 01 main",
                 "thread 02 worker",
                 "thread 03 tasks",
-                "task 1"
+                "task 1 hang::heartbeat"
             ],
             "{mode}"
         );

@@ -235,15 +235,17 @@ fn check_chrome(events: &[Value]) {
             other => panic!("unexpected phase {other}"),
         }
     }
-    // Every call but the outermost lies within a call one level up on its track (children of
-    // one poll may overlap each other: `join!`).
-    for (tid, spans) in tracks {
-        for &(start, end, depth) in &spans {
+    // Every call but the outermost lies within a call one level up on its track, or for a
+    // concurrent branch on a lane of its own, on its task's first lane (tids 10,000,000 apart).
+    for (tid, spans) in &tracks {
+        let first_lane = &tracks[&(tid % 10_000_000)];
+        for &(start, end, depth) in spans {
             if depth == 0 {
                 continue;
             }
             let inside = spans
                 .iter()
+                .chain(first_lane)
                 .any(|&(s, e, d)| d + 1 == depth && s <= start + 0.002 && end <= e + 0.002);
             assert!(
                 inside,
@@ -281,10 +283,21 @@ fn chrome_trace_gives_each_task_a_track() {
         .filter(|e| e["ph"] == "X")
         .map(|e| e["tid"].as_u64().unwrap())
         .collect();
-    assert_eq!(task_tracks, BTreeSet::from([1_000_001]));
-    assert!(events
+    // `fan_out` joins two `child`ren: the second runs beside the first, on a lane of its own.
+    assert_eq!(task_tracks, BTreeSet::from([1_000_001, 11_000_001]));
+    let names: BTreeSet<&str> = events
         .iter()
-        .any(|e| e["ph"] == "M" && e["args"]["name"] == "task 1"));
+        .filter(|e| e["ph"] == "M" && e["name"] == "thread_name")
+        .map(|e| e["args"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        BTreeSet::from([
+            "thread 01 main",
+            "task 1 async_cases::fan_out",
+            "task 1 async_cases::fan_out, concurrent lane 1"
+        ])
+    );
 }
 
 #[test]

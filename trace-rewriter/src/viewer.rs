@@ -173,7 +173,7 @@ pub fn export(c: &Export, err: &Stderr) -> Result<u8, Diagnostic> {
         summary_json: None,
         min_ns: duration("--min", &c.min)?,
     };
-    let reports_in_trace = matches!(format, Format::Human | Format::Folded);
+    let reports_in_trace = text.reports_in_trace();
     let mut views = text.build(&stdout, &|| {
         if reports_in_trace {
             stdout()

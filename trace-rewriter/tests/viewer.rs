@@ -167,6 +167,7 @@ const DEMOS: &[(&str, &[&str])] = &[
     ("async_cases", &["cancel"]),
     ("async_cases", &["panic"]),
     ("async_cases", &["leak"]),
+    ("concurrent", &["stuck", "exit"]),
 ];
 
 #[test]
@@ -426,6 +427,46 @@ open at exit: 3 traced frames never exited
     );
     let out = view(&["open", path(recording("chains", &[]))]);
     assert_eq!(stdout(&out), "nothing was open when the recording ended\n");
+}
+
+#[test]
+fn open_lists_concurrent_branches_under_their_caller() {
+    let rec = recording("concurrent", &["stuck", "exit"]);
+    let out = view(&["open", path(rec)]);
+    assert_eq!(
+        mask(&stdout(&out)),
+        "\
+open at exit: 9 traced frames never exited
+  [task 1] concurrent::connection (open <t>) -> concurrent::handler (open <t>), concurrently:
+    \u{2016} concurrent::read_frame (open <t>), concurrently:
+      \u{2016} concurrent::fill_buf (open <t>)
+      \u{2016} concurrent::parse_header (open <t>)
+    \u{2016} concurrent::shutdown_recv (open <t>)
+  [task 2] concurrent::watchdog (open <t>), spawned from concurrent::connection -> concurrent::handler -> concurrent::shutdown_recv, concurrently:
+    \u{2016} concurrent::probe (open <t>)
+    \u{2016} concurrent::probe (open <t>)
+"
+    );
+}
+
+#[test]
+fn export_folded_is_folded_lines_only_with_the_report_on_stderr() {
+    let run = record("concurrent", &["stuck", "exit"], "folded");
+    let out = view(&["export", path(&run.recording), "--format", "folded"]);
+    let folded = stdout(&out);
+    assert_eq!(folded.lines().count(), 8, "{folded}");
+    for line in folded.lines() {
+        let (stack, count) = line.rsplit_once(' ').expect("`stack count`");
+        assert!(
+            !stack.is_empty() && count.parse::<u64>().is_ok(),
+            "{line:?}"
+        );
+    }
+    assert!(
+        stderr(&out).starts_with("open at exit: 9 traced frames never exited\n"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]

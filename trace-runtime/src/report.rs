@@ -1,7 +1,9 @@
 //! What is still open, as plain data: what `open_frames()` returns, what the reports at exit
 //! and on the dump signal print, and what `assert_no_open_frames` checks. Open trees are listed
 //! one by one; trees spawned from the same chain are summed up by where each is blocked, so a
-//! leak of thousands of tasks reads as one line naming the call that spawned them.
+//! leak of thousands of tasks reads as one line naming the call that spawned them. Frames one
+//! task polls concurrently (branches of a `join!` or `select!`) are siblings under their common
+//! caller, each branch on a line of its own marked `‖`.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -19,7 +21,9 @@ pub struct OpenFrames {
     pub trees: Vec<OpenTree>,
 }
 
-/// The open frames of one thread or task, outermost first.
+/// The open frames of one thread or task, as a tree in depth-first order: each frame before its
+/// callees, callees in the order they were entered. A frame with more than one open callee
+/// polls them concurrently.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OpenTree {
     /// The thread that entered the tree's outermost open frame.
@@ -39,6 +43,8 @@ pub struct OpenFrame {
     pub name: String,
     /// How long it has been open.
     pub open_for: Duration,
+    /// Its caller's index in the tree's `frames`; `None` for the tree's outermost frame.
+    pub caller: Option<usize>,
 }
 
 impl OpenFrames {
@@ -54,9 +60,51 @@ impl OpenFrames {
 }
 
 impl OpenTree {
-    /// The frame it is blocked in: its innermost open frame.
+    /// The frame it is blocked in: its innermost open frame (with concurrent branches, the
+    /// last branch's; [`OpenTree::blocked_in`] gives every branch's).
     pub fn innermost(&self) -> Option<&OpenFrame> {
         self.frames.last()
+    }
+
+    /// Every frame it is blocked in: the innermost frame of each concurrent branch, in order.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use trace_runtime::{OpenFrame, OpenTree};
+    /// let frame = |name: &str, caller| OpenFrame {
+    ///     name: name.into(),
+    ///     open_for: Duration::ZERO,
+    ///     caller,
+    /// };
+    /// let tree = OpenTree {
+    ///     thread: 1,
+    ///     thread_name: None,
+    ///     task: Some(1),
+    ///     frames: vec![frame("serve", None), frame("read", Some(0)), frame("recv", Some(0))],
+    ///     spawned_from: String::new(),
+    /// };
+    /// let names: Vec<&str> = tree.blocked_in().iter().map(|f| f.name.as_str()).collect();
+    /// assert_eq!(names, ["read", "recv"]);
+    /// ```
+    pub fn blocked_in(&self) -> Vec<&OpenFrame> {
+        let kids = self.callees();
+        self.frames
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| kids[*i].is_empty())
+            .map(|(_, f)| f)
+            .collect()
+    }
+
+    /// Each frame's callees' indices.
+    fn callees(&self) -> Vec<Vec<usize>> {
+        let mut kids = vec![Vec::new(); self.frames.len()];
+        for (i, f) in self.frames.iter().enumerate() {
+            if let Some(c) = f.caller.filter(|c| *c < i) {
+                kids[c].push(i);
+            }
+        }
+        kids
     }
 
     /// A task's tree moves between threads: it is labelled by its task alone.
@@ -107,12 +155,19 @@ impl fmt::Display for OpenFrames {
             write!(f, "  {} {what} spawned from {from}:", trees.len())?;
             // By where they are blocked, most first.
             let mut blocked: BTreeMap<&str, (usize, Duration)> = BTreeMap::new();
-            for tree in &trees {
-                if let Some(inner) = tree.innermost() {
-                    let e = blocked.entry(&inner.name).or_default();
-                    e.0 += 1;
-                    e.1 = e.1.max(inner.open_for);
-                }
+            let places: Vec<(String, Duration)> = trees
+                .iter()
+                .filter_map(|tree| {
+                    let inner = tree.blocked_in();
+                    let oldest = inner.iter().map(|f| f.open_for).max()?;
+                    let names: Vec<&str> = inner.iter().map(|f| f.name.as_str()).collect();
+                    Some((names.join(" + "), oldest))
+                })
+                .collect();
+            for (place, oldest) in &places {
+                let e = blocked.entry(place).or_default();
+                e.0 += 1;
+                e.1 = e.1.max(*oldest);
             }
             let mut blocked: Vec<_> = blocked.into_iter().collect();
             blocked.sort_by(|a, b| b.1 .0.cmp(&a.1 .0).then(a.0.cmp(b.0)));
@@ -127,16 +182,158 @@ impl fmt::Display for OpenFrames {
     }
 }
 
+/// `  [task 3] serve (open 1s) -> handle (open 1s), spawned from main, concurrently:` and, for
+/// each concurrent branch, `    ‖ read (open 1s)` on a line of its own, two spaces deeper per
+/// level of concurrency.
 fn write_tree(f: &mut fmt::Formatter<'_>, tree: &OpenTree) -> fmt::Result {
-    write!(f, "  {} ", tree.label())?;
-    for (i, frame) in tree.frames.iter().enumerate() {
-        if i > 0 {
-            f.write_str(" -> ")?;
-        }
-        write!(f, "{} (open {})", frame.name, duration(frame.open_for))?;
+    let kids = tree.callees();
+    let roots: Vec<usize> = (0..tree.frames.len())
+        .filter(|i| tree.frames[*i].caller.is_none_or(|c| c >= *i))
+        .collect();
+    write!(f, "  {}", tree.label())?;
+    let mut fork = roots.as_slice();
+    let mut wrote = false;
+    if let [root] = roots.as_slice() {
+        f.write_str(" ")?;
+        fork = write_chain(f, tree, &kids, *root)?;
+        wrote = true;
     }
     if !tree.spawned_from.is_empty() {
-        write!(f, ", spawned from {}", tree.spawned_from)?;
+        let sep = if wrote { ", " } else { " " };
+        write!(f, "{sep}spawned from {}", tree.spawned_from)?;
+        wrote = true;
     }
-    writeln!(f)
+    write_branches(f, tree, &kids, fork, 4, wrote)
+}
+
+/// A chain from frame `at` as long as each frame has one open callee: `a (open 1s) -> b (open
+/// 1s)`; returns the callees of the frame it stopped at (several: concurrent branches).
+fn write_chain<'k>(
+    f: &mut fmt::Formatter<'_>,
+    tree: &OpenTree,
+    kids: &'k [Vec<usize>],
+    mut at: usize,
+) -> Result<&'k [usize], fmt::Error> {
+    loop {
+        let frame = &tree.frames[at];
+        write!(f, "{} (open {})", frame.name, duration(frame.open_for))?;
+        match kids[at].as_slice() {
+            [one] => {
+                f.write_str(" -> ")?;
+                at = *one;
+            }
+            more => return Ok(more),
+        }
+    }
+}
+
+/// Ends the current line, then writes each concurrent branch on a line of its own.
+fn write_branches(
+    f: &mut fmt::Formatter<'_>,
+    tree: &OpenTree,
+    kids: &[Vec<usize>],
+    branches: &[usize],
+    indent: usize,
+    after_text: bool,
+) -> fmt::Result {
+    if branches.len() > 1 {
+        f.write_str(if after_text {
+            ", concurrently:"
+        } else {
+            " concurrently:"
+        })?;
+    }
+    writeln!(f)?;
+    if branches.len() > 1 {
+        for &branch in branches {
+            write!(f, "{:indent$}\u{2016} ", "")?;
+            let fork = write_chain(f, tree, kids, branch)?;
+            write_branches(f, tree, kids, fork, indent + 2, true)?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame(name: &str, caller: Option<usize>) -> OpenFrame {
+        OpenFrame {
+            name: name.into(),
+            open_for: Duration::from_millis(5),
+            caller,
+        }
+    }
+
+    /// Concurrent branches each get a line under their common caller, a branch's own
+    /// concurrent branches two spaces deeper; a tree without a fork stays one line.
+    #[test]
+    fn concurrent_branches_are_listed_under_their_caller() {
+        let open = OpenFrames {
+            trees: vec![
+                OpenTree {
+                    thread: 1,
+                    thread_name: Some("main".into()),
+                    task: None,
+                    frames: vec![frame("main", None), frame("wait", Some(0))],
+                    spawned_from: String::new(),
+                },
+                OpenTree {
+                    thread: 2,
+                    thread_name: None,
+                    task: Some(3),
+                    frames: vec![
+                        frame("serve", None),
+                        frame("read", Some(0)),
+                        frame("fill", Some(1)),
+                        frame("recv", Some(0)),
+                        frame("x", Some(3)),
+                        frame("y", Some(3)),
+                    ],
+                    spawned_from: "main".into(),
+                },
+            ],
+        };
+        assert_eq!(
+            open.to_string(),
+            "  [01 main] main (open 5.0ms) -> wait (open 5.0ms)
+  [task 3] serve (open 5.0ms), spawned from main, concurrently:
+    \u{2016} read (open 5.0ms) -> fill (open 5.0ms)
+    \u{2016} recv (open 5.0ms), concurrently:
+      \u{2016} x (open 5.0ms)
+      \u{2016} y (open 5.0ms)
+"
+        );
+        let blocked: Vec<&str> = open.trees[1]
+            .blocked_in()
+            .iter()
+            .map(|f| f.name.as_str())
+            .collect();
+        assert_eq!(blocked, ["fill", "x", "y"]);
+    }
+
+    /// Many trees from one chain are summed up by where they wait: every concurrent branch's
+    /// innermost frame.
+    #[test]
+    fn trees_from_one_chain_are_summed_up_by_every_place_they_wait() {
+        let tree = |task| OpenTree {
+            thread: 2,
+            thread_name: None,
+            task: Some(task),
+            frames: vec![
+                frame("conn", None),
+                frame("read", Some(0)),
+                frame("recv", Some(0)),
+            ],
+            spawned_from: "main -> serve".into(),
+        };
+        let open = OpenFrames {
+            trees: (1..=4).map(tree).collect(),
+        };
+        assert_eq!(
+            open.to_string(),
+            "  4 tasks spawned from main -> serve: 4 waiting in read + recv (oldest 5.0ms)\n"
+        );
+    }
 }

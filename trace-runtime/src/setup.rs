@@ -36,7 +36,7 @@ fn run() {
         summary_json: cfg.summary_json.clone(),
         min_ns: cfg.filter.min_ns,
     };
-    let reports_in_trace = matches!(cfg.format, Format::Human | Format::Folded);
+    let reports_in_trace = text.reports_in_trace();
     let mut views: Vec<Box<dyn Consumer>> = text.build(&|| Box::new(SinkOut), &|| {
         if reports_in_trace {
             Box::new(SinkOut)

@@ -25,6 +25,18 @@ pub struct OpenFrame {
     pub origin: u64,
     /// For a linked root: when it was created (its future made, its origin captured).
     pub created_ns: u64,
+    /// Its lane in its tree: frames of one lane nest like calls; a frame entered while a
+    /// sibling (a frame of the same caller) is still open is polled concurrently with it (two
+    /// branches of a `join!` or `select!`) and goes on a lane no open frame is on (0: the
+    /// tree's first).
+    pub lane: u32,
+    /// Its open callees, in the order they were entered: the first and last, and how many.
+    first_kid: u64,
+    last_kid: u64,
+    kids: u32,
+    /// The open siblings entered just before and just after it (0: none).
+    prev: u64,
+    next: u64,
 }
 
 impl OpenFrame {
@@ -40,6 +52,12 @@ impl OpenFrame {
             parent,
             origin: 0,
             created_ns: ts_ns,
+            lane: 0,
+            first_kid: 0,
+            last_kid: 0,
+            kids: 0,
+            prev: 0,
+            next: 0,
         }
     }
 }
@@ -85,6 +103,18 @@ pub struct Frames {
     holds: HashMap<u32, u64>,
     /// The origin each adopting thread links its root frames to.
     adopted: HashMap<u32, u64>,
+    /// Per tree (see [`tree_key`]) with concurrent lanes: how many open frames each lane past
+    /// the first holds.
+    lanes: HashMap<u64, Vec<u32>>,
+}
+
+/// A frame's tree: its task, or for a plain thread's frames the thread (top bit set).
+fn tree_key(f: &OpenFrame) -> u64 {
+    if f.task != 0 {
+        f.task
+    } else {
+        1 << 63 | u64::from(f.thread)
+    }
 }
 
 impl Frames {
@@ -171,6 +201,111 @@ impl Frames {
         }
         if let Some(adopted) = self.adopted.remove(&thread) {
             self.unpin(adopted);
+        }
+    }
+
+    /// The open callees of frame `id`, in the order they were entered. More than one means
+    /// they are polled concurrently (branches of one `join!`, `select!`, `FuturesUnordered`):
+    /// siblings, not caller and callee.
+    ///
+    /// ```ignore
+    /// for (kid, frame) in frames.open_children(parent) { /* ... */ }
+    /// ```
+    pub fn open_children(&self, id: u64) -> impl Iterator<Item = (u64, &OpenFrame)> {
+        let mut at = self.map.get(&id).map_or(0, |p| p.first_kid);
+        std::iter::from_fn(move || {
+            let f = self.map.get(&at)?;
+            let this = at;
+            at = f.next;
+            Some((this, f))
+        })
+    }
+
+    /// How many open callees frame `id` has.
+    pub fn open_children_count(&self, id: u64) -> u32 {
+        self.map.get(&id).map_or(0, |p| p.kids)
+    }
+
+    /// Puts a frame entered under its caller in the caller's list of open callees, and on a
+    /// lane: its caller's when none of the caller's other callees is open (it nests), else
+    /// (a sibling is open: it runs concurrently) a lane no open frame of its tree is on.
+    fn attach(&mut self, id: u64, frame: &mut OpenFrame) {
+        if frame.parent == 0 {
+            // A tree's first frame.
+            return;
+        }
+        let Some(p) = self.map.get_mut(&frame.parent) else {
+            // Its caller has exited (kept for a chain): nothing of the caller's is open there.
+            frame.lane = self.free_lane(frame);
+            return;
+        };
+        let alone = p.kids == 0;
+        let lane = p.lane;
+        frame.prev = p.last_kid;
+        if p.last_kid == 0 {
+            p.first_kid = id;
+        }
+        p.last_kid = id;
+        p.kids += 1;
+        if frame.prev != 0 {
+            if let Some(before) = self.map.get_mut(&frame.prev) {
+                before.next = id;
+            }
+        }
+        frame.lane = if alone { lane } else { self.free_lane(frame) };
+    }
+
+    /// The lowest lane past the first that no open frame of `frame`'s tree is on, taken.
+    fn free_lane(&mut self, frame: &OpenFrame) -> u32 {
+        let lanes = self.lanes.entry(tree_key(frame)).or_default();
+        let free = match lanes.iter().position(|n| *n == 0) {
+            Some(i) => i,
+            None => {
+                lanes.push(0);
+                lanes.len() - 1
+            }
+        };
+        lanes[free] += 1;
+        free as u32 + 1
+    }
+
+    /// Takes an exiting frame out of its caller's list of open callees and off its lane.
+    fn detach(&mut self, id: u64, frame: &OpenFrame) {
+        if frame.lane > 0 {
+            let key = tree_key(frame);
+            if let Some(lanes) = self.lanes.get_mut(&key) {
+                if let Some(n) = lanes.get_mut(frame.lane as usize - 1) {
+                    *n = n.saturating_sub(1);
+                }
+                while lanes.last() == Some(&0) {
+                    lanes.pop();
+                }
+                if lanes.is_empty() {
+                    self.lanes.remove(&key);
+                }
+            }
+        }
+        if frame.parent == 0 {
+            return;
+        }
+        if frame.prev != 0 {
+            if let Some(before) = self.map.get_mut(&frame.prev) {
+                before.next = frame.next;
+            }
+        }
+        if frame.next != 0 {
+            if let Some(after) = self.map.get_mut(&frame.next) {
+                after.prev = frame.prev;
+            }
+        }
+        if let Some(p) = self.map.get_mut(&frame.parent) {
+            if p.first_kid == id {
+                p.first_kid = frame.next;
+            }
+            if p.last_kid == id {
+                p.last_kid = frame.prev;
+            }
+            p.kids = p.kids.saturating_sub(1);
         }
     }
 
@@ -303,11 +438,12 @@ impl Decoder {
                         self.frames.pin(origin);
                     }
                 }
-                let frame = OpenFrame {
+                let mut frame = OpenFrame {
                     origin,
                     created_ns,
                     ..OpenFrame::entered(raw, ts_ns, (parent, depth, task))
                 };
+                self.frames.attach(id, &mut frame);
                 self.frames.map.insert(id, frame);
 
                 let event = Event {
@@ -368,6 +504,7 @@ impl Decoder {
                     );
                 }
                 if let Some(exited) = self.frames.map.remove(&id) {
+                    self.frames.detach(id, &exited);
                     if self.frames.pins.contains_key(&id) {
                         // Still on the chain of a root it spawned: kept for that chain, with
                         // its callers.
@@ -637,6 +774,60 @@ mod tests {
                 (after, 0)
             ]
         );
+    }
+
+    /// Two callees of one frame open at once (a `join!`) are its open children in the order
+    /// entered; the second goes on a lane of its own, and its callees with it; a lane freed is
+    /// taken again; exits unlink siblings in any order.
+    #[test]
+    fn concurrent_callees_are_siblings_on_lanes_of_their_own() {
+        let (root, a, b, under_a, under_b, c) = (1, 2, 3, 4, 5, 6);
+        let mut d = run(
+            &[
+                raw(1, root, record::TASK, 7),
+                raw(2, a, record::ENTER, root),
+                raw(3, b, record::ENTER, root),
+                raw(4, under_a, record::ENTER, a),
+                raw(5, under_b, record::ENTER, b),
+            ],
+            Box::new(Seen(Default::default())),
+        );
+        let f = &d.frames;
+        let kids = |id| f.open_children(id).map(|(k, _)| k).collect::<Vec<_>>();
+        let lane = |id| f.get(id).unwrap().lane;
+        assert_eq!(kids(root), [a, b]);
+        assert_eq!(f.open_children_count(root), 2);
+        assert_eq!([root, a, b, under_a, under_b].map(lane), [0, 0, 1, 0, 1]);
+        let tables = Tables::default();
+        for r in [
+            raw(6, under_b, record::EXIT, 0),
+            raw(7, b, record::EXIT, 0),
+            raw(8, c, record::ENTER, root),
+        ] {
+            d.feed(&r, &tables, &mut []);
+        }
+        let f = &d.frames;
+        assert_eq!(
+            f.open_children(root).map(|(k, _)| k).collect::<Vec<_>>(),
+            [a, c]
+        );
+        assert_eq!(f.get(c).unwrap().lane, 1);
+        // The first sibling exits before the last: the list stays whole.
+        for r in [
+            raw(9, under_a, record::EXIT, 0),
+            raw(10, a, record::EXIT, 0),
+        ] {
+            d.feed(&r, &tables, &mut []);
+        }
+        let f = &d.frames;
+        assert_eq!(
+            f.open_children(root).map(|(k, _)| k).collect::<Vec<_>>(),
+            [c]
+        );
+        assert_eq!(f.open_children_count(root), 1);
+        d.feed(&raw(11, c, record::EXIT, 0), &tables, &mut []);
+        assert_eq!(d.frames.open_children(root).count(), 0);
+        assert!(d.frames.lanes.is_empty(), "lanes kept");
     }
 
     #[test]

@@ -22,4 +22,9 @@ impl SelfTime {
         }
         Some(elapsed_ns.saturating_sub(child))
     }
+
+    /// The time frame `id`'s finished callees took so far (a frame still open at the end).
+    pub fn callees_ns(&self, id: u64) -> u64 {
+        self.children.get(&id).copied().unwrap_or(0)
+    }
 }

@@ -1,21 +1,29 @@
 //! Trace Event Format (Perfetto, chrome://tracing): an array opened before the first event, one
 //! complete ("X") event per finished call on its thread's or its task's track, and closed at
-//! the end with metadata naming each track, so the file is complete JSON.
+//! the end with the frames still open (complete events up to the end, `"open":true`) and
+//! metadata naming each track, so the file is complete JSON. Frames one task polls
+//! concurrently (branches of a `join!`) overlap without nesting, which one track cannot show:
+//! each concurrent branch gets a lane of its own, a track next to its task's.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::stream::Lines;
 use super::text::{json_string, micros, push_u64};
-use crate::collect::decode::{Ctx, End};
+use crate::collect::decode::{Ctx, End, OpenFrame};
 use crate::collect::event::{Event, Kind};
 
 /// Offsets task tracks from thread tracks in `tid`s.
 pub const TASK_TRACK: u64 = 1_000_000;
+/// Offsets each further lane of a thread or task from its first in `tid`s.
+pub const LANE_TRACK: u64 = 10_000_000;
 
 /// Trace Event Format.
 #[derive(Default)]
 pub struct Chrome {
-    tasks: BTreeSet<u64>,
+    /// Each task seen, with its root's site once known.
+    tasks: BTreeMap<u64, Option<u32>>,
+    /// The lanes past the first in use: (task, thread, lane); the thread is 0 for a task's.
+    lanes: BTreeSet<(u64, u32, u32)>,
 }
 
 impl Lines for Chrome {
@@ -24,11 +32,19 @@ impl Lines for Chrome {
     }
 
     fn line(&mut self, buf: &mut Vec<u8>, e: &Event, ctx: &Ctx<'_>) {
+        let lane = ctx.frames.get(e.id).map_or(0, |f| f.lane);
         if e.task != 0 {
-            self.tasks.insert(e.task);
+            let root = self.tasks.entry(e.task).or_default();
+            if e.is_enter() && e.parent == 0 && root.is_none() {
+                *root = Some(e.site);
+            }
+        }
+        if lane > 0 {
+            let thread = if e.task != 0 { 0 } else { e.thread };
+            self.lanes.insert((e.task, thread, lane));
         }
         if e.is_enter() && e.origin != 0 {
-            flow(buf, e, ctx);
+            flow(buf, e, lane, ctx);
         }
         let Kind::Exit {
             elapsed_ns,
@@ -40,52 +56,90 @@ impl Lines for Chrome {
             return;
         };
         let start_ns = e.ts_ns.saturating_sub(elapsed_ns);
-        buf.extend_from_slice(b"{\"name\":");
-        json_string(buf, ctx.tables.site(e.site));
-        buf.extend_from_slice(b",\"cat\":\"call\",\"ph\":\"X\",\"ts\":");
-        micros(buf, start_ns);
-        buf.extend_from_slice(b",\"dur\":");
-        micros(buf, elapsed_ns);
-        buf.extend_from_slice(b",\"pid\":1,\"tid\":");
-        push_u64(buf, track(e.task, e.thread));
-        buf.extend_from_slice(b",\"args\":{\"depth\":");
-        push_u64(buf, u64::from(e.depth));
-        buf.extend_from_slice(b",\"thread\":");
-        push_u64(buf, u64::from(e.thread));
-        if unwinding {
-            buf.extend_from_slice(b",\"unwinding\":true");
-        }
-        if cancelled {
-            buf.extend_from_slice(b",\"cancelled\":true");
-        }
-        buf.extend_from_slice(b"}},\n");
+        let slice = Slice {
+            name: ctx.tables.site(e.site),
+            start_ns,
+            dur_ns: elapsed_ns,
+            tid: track(e.task, e.thread, lane),
+            depth: e.depth,
+            thread: e.thread,
+        };
+        slice.write(buf, |buf| {
+            if unwinding {
+                buf.extend_from_slice(b",\"unwinding\":true");
+            }
+            if cancelled {
+                buf.extend_from_slice(b",\"cancelled\":true");
+            }
+        });
     }
 
     fn end(&mut self, buf: &mut Vec<u8>, end: &End<'_>) {
+        self.open_frames(buf, end);
         self.close(buf, end);
     }
 }
 
-/// A frame's track: its task's, or its thread's.
-fn track(task: u64, thread: u32) -> u64 {
-    if task != 0 {
-        TASK_TRACK + task
-    } else {
-        u64::from(thread)
+/// A complete event.
+struct Slice<'a> {
+    name: &'a str,
+    start_ns: u64,
+    dur_ns: u64,
+    tid: u64,
+    depth: u32,
+    thread: u32,
+}
+
+impl Slice<'_> {
+    /// The event and a comma, its `args` ending with what `more` adds.
+    fn write(&self, buf: &mut Vec<u8>, more: impl FnOnce(&mut Vec<u8>)) {
+        buf.extend_from_slice(b"{\"name\":");
+        json_string(buf, self.name);
+        buf.extend_from_slice(b",\"cat\":\"call\",\"ph\":\"X\",\"ts\":");
+        micros(buf, self.start_ns);
+        buf.extend_from_slice(b",\"dur\":");
+        micros(buf, self.dur_ns);
+        buf.extend_from_slice(b",\"pid\":1,\"tid\":");
+        push_u64(buf, self.tid);
+        buf.extend_from_slice(b",\"args\":{\"depth\":");
+        push_u64(buf, u64::from(self.depth));
+        buf.extend_from_slice(b",\"thread\":");
+        push_u64(buf, u64::from(self.thread));
+        more(buf);
+        buf.extend_from_slice(b"}},\n");
     }
 }
 
+/// A frame's track: its task's, or its thread's, and of those its lane's.
+fn track(task: u64, thread: u32, lane: u32) -> u64 {
+    let base = if task != 0 {
+        TASK_TRACK + task
+    } else {
+        u64::from(thread)
+    };
+    base + u64::from(lane) * LANE_TRACK
+}
+
+/// The track of a frame in the decoder's table.
+fn frame_track(f: &OpenFrame) -> u64 {
+    track(f.task, f.thread, f.lane)
+}
+
 /// A flow arrow from the call that created a task's (or thread's) root to the root's first
-/// slice: a start ("s") on the creator's track when the root was created, a finish ("f") bound
-/// to the root's slice.
-fn flow(buf: &mut Vec<u8>, e: &Event, ctx: &Ctx<'_>) {
+/// slice: a start ("s") on the creator's track (its lane's) when the root was created, inside
+/// the creator's slice; a finish ("f") bound to the root's slice.
+fn flow(buf: &mut Vec<u8>, e: &Event, lane: u32, ctx: &Ctx<'_>) {
     let Some(creator) = ctx.frames.get(e.origin) else {
         return;
     };
-    let created = ctx.frames.created_ns(e.id).unwrap_or(e.ts_ns).min(e.ts_ns);
+    let created = ctx
+        .frames
+        .created_ns(e.id)
+        .unwrap_or(e.ts_ns)
+        .clamp(creator.start_ns.min(e.ts_ns), e.ts_ns);
     for (phase, ts, tid) in [
-        ("s", created, track(creator.task, creator.thread)),
-        ("f", e.ts_ns, track(e.task, e.thread)),
+        ("s", created, frame_track(creator)),
+        ("f", e.ts_ns, track(e.task, e.thread, lane)),
     ] {
         buf.extend_from_slice(b"{\"name\":\"spawn\",\"cat\":\"spawn\",\"ph\":\"");
         buf.extend_from_slice(phase.as_bytes());
@@ -103,6 +157,39 @@ fn flow(buf: &mut Vec<u8>, e: &Event, ctx: &Ctx<'_>) {
 }
 
 impl Chrome {
+    /// Frames never exited: complete events from their enter to the end of the run (the exit,
+    /// the signal that stopped it), marked `"open":true`, outermost first.
+    fn open_frames(&mut self, buf: &mut Vec<u8>, end: &End<'_>) {
+        let mut open: Vec<(u64, &OpenFrame)> = end.frames.iter().collect();
+        open.sort_by_key(|(id, f)| (f.start_ns, f.depth, *id));
+        for (_, f) in open {
+            self.note(f);
+            let slice = Slice {
+                name: end.tables.site(f.site),
+                start_ns: f.start_ns,
+                dur_ns: end.ts_ns.saturating_sub(f.start_ns),
+                tid: frame_track(f),
+                depth: f.depth,
+                thread: f.thread,
+            };
+            slice.write(buf, |buf| buf.extend_from_slice(b",\"open\":true"));
+        }
+    }
+
+    /// Notes an open frame's task and lane for the tracks' names.
+    fn note(&mut self, f: &OpenFrame) {
+        if f.task != 0 {
+            let root = self.tasks.entry(f.task).or_default();
+            if f.parent == 0 && root.is_none() {
+                *root = Some(f.site);
+            }
+        }
+        if f.lane > 0 {
+            let thread = if f.task != 0 { 0 } else { f.thread };
+            self.lanes.insert((f.task, thread, f.lane));
+        }
+    }
+
     fn close(&mut self, buf: &mut Vec<u8>, end: &End<'_>) {
         let mut meta = |tid: u64, name: &str| {
             buf.extend_from_slice(b"{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":1,\"tid\":");
@@ -111,15 +198,31 @@ impl Chrome {
             json_string(buf, name);
             buf.extend_from_slice(b"}},\n");
         };
-        for (thread, name) in &end.tables.threads {
-            let label = match name {
-                Some(n) => format!("thread {thread:02} {n}"),
-                None => format!("thread {thread:02}"),
-            };
-            meta(u64::from(*thread), &label);
+        let thread_label = |thread: u32| match end.tables.thread_name(thread) {
+            Some(n) => format!("thread {thread:02} {n}"),
+            None => format!("thread {thread:02}"),
+        };
+        // A task's track is named by the fn it runs: `task 3 server::handle`.
+        let task_label = |task: u64, root: Option<u32>| match root {
+            Some(site) => format!("task {task} {}", end.tables.site(site)),
+            None => format!("task {task}"),
+        };
+        for thread in end.tables.threads.keys() {
+            meta(u64::from(*thread), &thread_label(*thread));
         }
-        for task in &self.tasks {
-            meta(TASK_TRACK + task, &format!("task {task}"));
+        for (task, root) in &self.tasks {
+            meta(TASK_TRACK + task, &task_label(*task, *root));
+        }
+        for &(task, thread, lane) in &self.lanes {
+            let of = if task != 0 {
+                task_label(task, self.tasks.get(&task).copied().flatten())
+            } else {
+                thread_label(thread)
+            };
+            meta(
+                track(task, thread, lane),
+                &format!("{of}, concurrent lane {lane}"),
+            );
         }
         buf.extend_from_slice(
             b"{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":1,\"args\":{\"name\":\"traced program\"}}\n]\n",

@@ -1,4 +1,6 @@
-//! Collapsed stacks (`a;b;c self_ns`), written at the end, for inferno or flamegraph.pl.
+//! Collapsed stacks (`a;b;c self_ns`), written at the end, for inferno or flamegraph.pl: only
+//! such lines, so every flame graph tool reads the output. Frames still open at the end (the
+//! exit, the signal that stopped the run) count up to it.
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -35,6 +37,18 @@ impl Consumer for Folded {
     }
 
     fn finish(&mut self, end: &End<'_>) {
+        // An open frame's self time up to the end: its time so far minus its callees', the
+        // finished ones' and the open ones' so far.
+        for (id, f) in end.frames.iter() {
+            let so_far =
+                |f: &crate::collect::decode::OpenFrame| end.ts_ns.saturating_sub(f.start_ns);
+            let open_callees: u64 = end.frames.open_children(id).map(|(_, k)| so_far(k)).sum();
+            let own = so_far(f)
+                .saturating_sub(self.self_time.callees_ns(id))
+                .saturating_sub(open_callees);
+            let path: Vec<u32> = end.frames.chain(id).iter().map(|(_, f)| f.site).collect();
+            *self.stacks.entry(path).or_default() += own;
+        }
         let mut lines: Vec<String> = self
             .stacks
             .iter()
@@ -44,8 +58,7 @@ impl Consumer for Folded {
             })
             .collect();
         lines.sort();
-        let mut text = lines.join("\n");
-        text.push('\n');
+        let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
         let _ = self.out.write_all(text.as_bytes());
         let _ = self.out.flush();
     }

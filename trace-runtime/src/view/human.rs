@@ -1,5 +1,11 @@
 //! The human tree: `->` on enter and `<-` on exit, two spaces per depth, the exit with its
-//! elapsed time, busy time, and `cancelled`/`unwinding` marks.
+//! elapsed time, busy time, and `cancelled`/`unwinding` marks. A frame entered while frames of
+//! the same caller are still open (branches of one `join!`, `select!`, `FuturesUnordered`)
+//! says so: `-> b  (concurrent with a)`, which tells `join!(a, b)` from `a -> b`; and as
+//! their lines interleave, a call whose caller is not the line above it that a reader would
+//! take for its caller names it: `-> c  (under a)`.
+
+use std::collections::HashMap;
 
 use super::stream::Lines;
 use super::text::{duration, label, push_u64};
@@ -18,6 +24,7 @@ pub struct Human {
     /// The label of the last (thread, task) written: consecutive lines mostly share one.
     cached: Option<(u32, u64)>,
     prefix: Vec<u8>,
+    printed: Printed,
 }
 
 impl Human {
@@ -37,14 +44,142 @@ impl Lines for Human {
             label(&mut self.prefix, self.color, e.thread, name, e.task);
             self.cached = Some((e.thread, e.task));
         }
-        event_line(buf, self.color, &self.prefix, e, ctx);
+        let under = self.printed.note(e);
+        event_line(buf, self.color, &self.prefix, e, ctx, under);
     }
 }
 
+/// A caller named on its callee's enter line: its site, and when several open frames at its
+/// depth share its name, which of them (1st, 2nd, ... in the order they were entered).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Under {
+    pub site: u32,
+    pub nth: Option<usize>,
+}
+
+/// Per tree (a task, or a plain thread), the frames whose enter line is written and whose exit
+/// line is not yet, in the order entered: what a reader of the tree sees as open. Frames a
+/// filter left out are never noted.
+#[derive(Default)]
+pub struct Printed {
+    open: HashMap<(u8, u64), Vec<Written>>,
+}
+
+/// An open frame's enter line as written: its id, depth and site.
+type Written = (u64, u32, u32);
+
+impl Printed {
+    /// Notes a line about to be written. For an enter whose caller is not the frame a reader
+    /// takes for it (the last one written at the depth above and still open: concurrent
+    /// branches interleave their lines), the caller to name.
+    pub fn note(&mut self, e: &Event) -> Option<Under> {
+        let key = if e.task != 0 {
+            (1, e.task)
+        } else {
+            (0, u64::from(e.thread))
+        };
+        if !e.is_enter() {
+            if let Some(open) = self.open.get_mut(&key) {
+                if let Some(at) = open.iter().rposition(|f| f.0 == e.id) {
+                    open.remove(at);
+                }
+                if open.is_empty() {
+                    self.open.remove(&key);
+                }
+            }
+            return None;
+        }
+        let open = self.open.entry(key).or_default();
+        let mut under = None;
+        if e.depth > 0 && e.parent != 0 {
+            let above = e.depth - 1;
+            let seen = open.iter().rev().find(|f| f.1 == above).map(|f| f.0);
+            // From the end: the caller is mostly the last line written.
+            let caller = open.iter().rev().find(|f| f.0 == e.parent).copied();
+            if let (Some(seen), Some((caller, _, site))) = (seen, caller) {
+                if seen != caller {
+                    let same: Vec<u64> = open
+                        .iter()
+                        .filter(|f| f.1 == above && f.2 == site)
+                        .map(|f| f.0)
+                        .collect();
+                    let nth = (same.len() > 1)
+                        .then(|| same.iter().position(|id| *id == caller).map(|i| i + 1))
+                        .flatten();
+                    under = Some(Under { site, nth });
+                }
+            }
+        }
+        open.push((e.id, e.depth, e.site));
+        under
+    }
+}
+
+/// `1st`, `2nd`, `3rd`, `4th`, ... `11th`, `21st`.
+fn ordinal(buf: &mut Vec<u8>, n: usize) {
+    push_u64(buf, n as u64);
+    let suffix: &[u8] = match (n % 10, n % 100) {
+        (_, 11..=13) => b"th",
+        (1, _) => b"st",
+        (2, _) => b"nd",
+        (3, _) => b"rd",
+        _ => b"th",
+    };
+    buf.extend_from_slice(suffix);
+}
+
+/// Concurrent siblings named on an enter line at most; more are counted.
+const NAME_AT_MOST: usize = 3;
+
 /// One event's human line after its label; a spawned task's or thread's first line also says
-/// where it came from.
-pub fn event_line(buf: &mut Vec<u8>, color: bool, prefix: &[u8], e: &Event, ctx: &Ctx<'_>) {
+/// where it came from, an enter under a caller a reader would not take for it names it
+/// (`under`, from [`Printed::note`]), and an enter that runs concurrently with siblings names
+/// them.
+pub fn event_line(
+    buf: &mut Vec<u8>,
+    color: bool,
+    prefix: &[u8],
+    e: &Event,
+    ctx: &Ctx<'_>,
+    under: Option<Under>,
+) {
     line(buf, color, prefix, e, ctx.tables.site(e.site));
+    if let Some(under) = under {
+        buf.pop();
+        buf.extend_from_slice(b"  (under ");
+        if let Some(nth) = under.nth {
+            buf.extend_from_slice(b"the ");
+            ordinal(buf, nth);
+            buf.push(b' ');
+        }
+        buf.extend_from_slice(ctx.tables.site(under.site).as_bytes());
+        buf.extend_from_slice(b")\n");
+    }
+    if e.is_enter() && e.parent != 0 {
+        // The frame just entered is its caller's last open callee: the others came before.
+        let others = ctx.frames.open_children_count(e.parent).saturating_sub(1) as usize;
+        if others > 0 {
+            buf.pop();
+            buf.extend_from_slice(b"  (concurrent with ");
+            let named = ctx
+                .frames
+                .open_children(e.parent)
+                .filter(|(id, _)| *id != e.id)
+                .take(NAME_AT_MOST);
+            for (i, (_, sibling)) in named.enumerate() {
+                if i > 0 {
+                    buf.extend_from_slice(b", ");
+                }
+                buf.extend_from_slice(ctx.tables.site(sibling.site).as_bytes());
+            }
+            if others > NAME_AT_MOST {
+                buf.extend_from_slice(b" and ");
+                push_u64(buf, (others - NAME_AT_MOST) as u64);
+                buf.extend_from_slice(b" more");
+            }
+            buf.extend_from_slice(b")\n");
+        }
+    }
     if e.is_enter() && e.origin != 0 {
         let from = super::open::spawn_chain(ctx.frames, ctx.tables, e.origin);
         if !from.is_empty() {
@@ -170,6 +305,55 @@ mod tests {
         assert_eq!(
             render(false, &event(exit, 0)),
             "[02 work\"er] <- demo::a 7ns (busy 3ns) cancelled\n"
+        );
+    }
+
+    #[test]
+    fn ordinals_read_as_english() {
+        let text = |n| {
+            let mut buf = Vec::new();
+            ordinal(&mut buf, n);
+            String::from_utf8(buf).unwrap()
+        };
+        assert_eq!(
+            [1, 2, 3, 4, 11, 12, 13, 21, 22, 101, 111].map(text),
+            [
+                "1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "22nd", "101st",
+                "111th"
+            ]
+        );
+    }
+
+    /// Two branches of one caller: a call in the first, written after the second's enter, names
+    /// its caller; one under the last line written at the depth above does not.
+    #[test]
+    fn a_call_whose_caller_is_not_the_line_above_names_it() {
+        let enter = |id, parent, depth, site| Event {
+            kind: Kind::Enter,
+            task: 1,
+            depth,
+            site,
+            id,
+            parent,
+            ..event(Kind::Enter, depth)
+        };
+        let mut printed = Printed::default();
+        assert_eq!(printed.note(&enter(1, 0, 0, 0)), None);
+        assert_eq!(printed.note(&enter(2, 1, 1, 1)), None);
+        assert_eq!(printed.note(&enter(3, 1, 1, 2)), None);
+        assert_eq!(
+            printed.note(&enter(4, 2, 2, 3)),
+            Some(Under { site: 1, nth: None })
+        );
+        assert_eq!(printed.note(&enter(5, 3, 2, 3)), None);
+        // Same-named siblings: which one.
+        assert_eq!(printed.note(&enter(6, 1, 1, 1)), None);
+        assert_eq!(
+            printed.note(&enter(7, 2, 2, 3)),
+            Some(Under {
+                site: 1,
+                nth: Some(1)
+            })
         );
     }
 

@@ -79,6 +79,13 @@ impl TextViews {
         views
     }
 
+    /// Whether reports (the summary, what never finished) go into the trace's own output: only
+    /// for the human tree. JSON (jsonl, chrome) must stay valid and folded output must stay
+    /// folded lines that flame graph tools read, so theirs go to stderr.
+    pub fn reports_in_trace(&self) -> bool {
+        self.format.unwrap_or(Format::Human) == Format::Human
+    }
+
     fn with_min<C: Consumer + 'static>(&self, view: C) -> Box<dyn Consumer> {
         match self.min_ns {
             Some(min) => Box::new(min::Min::new(view, min)),

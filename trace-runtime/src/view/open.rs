@@ -48,16 +48,32 @@ pub fn collect(
             // The tree's outermost open frame is its root: a root outlives its callees.
             let root = open[0].1;
             let origin = root.origin;
+            let in_tree = |f: &OpenFrame| (f.task, f.task == 0 && f.thread != root.thread);
+            let mine = in_tree(root);
+            // Depth first from each frame whose caller is not open in this tree; callees in
+            // the order they were entered, concurrent ones side by side.
+            let mut ordered = Vec::with_capacity(open.len());
+            for &(id, f) in &open {
+                let caller_here = frames
+                    .get(f.parent)
+                    .filter(|p| frames.is_open(f.parent) && in_tree(p) == mine);
+                if caller_here.is_none() {
+                    walk(frames, id, None, &mut ordered, &|f| in_tree(f) == mine);
+                }
+            }
             OpenTree {
                 thread: if kind == 0 { n as u32 } else { root.thread },
                 thread_name: tables.thread_name(root.thread).map(str::to_string),
                 task: (kind == 1).then_some(n),
-                frames: open
+                frames: ordered
                     .iter()
-                    .map(|(_, f)| report::OpenFrame {
-                        name: tables.site(f.site).to_string(),
-                        open_for: Duration::from_nanos(now_ns.saturating_sub(f.start_ns)),
-                    })
+                    .map(
+                        |&(f, caller): &(&OpenFrame, Option<usize>)| report::OpenFrame {
+                            name: tables.site(f.site).to_string(),
+                            open_for: Duration::from_nanos(now_ns.saturating_sub(f.start_ns)),
+                            caller,
+                        },
+                    )
                     .collect(),
                 spawned_from: if origin != 0 {
                     spawn_chain(frames, tables, origin)
@@ -68,6 +84,30 @@ pub fn collect(
         })
         .collect();
     OpenFrames { trees }
+}
+
+/// Frame `id` and its open callees, depth first, each with its caller's index in `out`.
+fn walk<'f>(
+    frames: &'f Frames,
+    id: u64,
+    caller: Option<usize>,
+    out: &mut Vec<(&'f OpenFrame, Option<usize>)>,
+    keep: &dyn Fn(&OpenFrame) -> bool,
+) {
+    let Some(f) = frames.get(id) else {
+        return;
+    };
+    // Iterative, so that a deep recursion's report cannot overflow the collector's stack.
+    let mut stack = vec![(id, f, caller)];
+    while let Some((id, f, caller)) = stack.pop() {
+        let me = out.len();
+        out.push((f, caller));
+        let kids: Vec<(u64, &OpenFrame)> =
+            frames.open_children(id).filter(|(_, k)| keep(k)).collect();
+        for (kid, k) in kids.into_iter().rev() {
+            stack.push((kid, k, Some(me)));
+        }
+    }
 }
 
 /// The report: a headline and the trees; empty when nothing is open.

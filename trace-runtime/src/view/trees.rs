@@ -18,6 +18,7 @@ pub struct Trees {
     out: Out,
     /// Lines per tree: `(0, thread)` for a plain thread, `(1, task)` for a task.
     trees: BTreeMap<(u8, u64), Vec<u8>>,
+    printed: human::Printed,
 }
 
 impl Trees {
@@ -26,6 +27,7 @@ impl Trees {
             color,
             out,
             trees: BTreeMap::new(),
+            printed: human::Printed::default(),
         }
     }
 }
@@ -46,7 +48,8 @@ impl Consumer for Trees {
             ctx.tables.thread_name(e.thread),
             e.task,
         );
-        human::event_line(buf, self.color, &prefix, e, ctx);
+        let under = self.printed.note(e);
+        human::event_line(buf, self.color, &prefix, e, ctx, under);
     }
 
     fn finish(&mut self, _end: &End<'_>) {
