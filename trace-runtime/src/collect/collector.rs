@@ -283,7 +283,8 @@ impl Collector {
 
 /// What the user named and no traced fn matched, by the end of the run: `TRACE_FILTER` terms
 /// (judged as each fn was first called) and `TRACE_FOCUS` (against every fn recorded), each
-/// once, with how a term is written after the last.
+/// once, with how a term is written after the last; and a filter that left every call out (the
+/// run printed nothing, not even an open-frames report, as no frame was recorded).
 fn unmatched_terms(cfg: &config::Config, tables: &Tables) -> Vec<String> {
     let mut out = cfg.filter.unmatched();
     if let Some(focus) = &cfg.focus {
@@ -295,6 +296,10 @@ fn unmatched_terms(cfg: &config::Config, tables: &Tables) -> Vec<String> {
         last.push_str(
             " (a term is a fn's full name, or whole `::` segments at its end or start: `get`, `db::get`, `demo::db`)",
         );
+    }
+    let filtered = !cfg.filter.include.is_empty() || !cfg.filter.exclude.is_empty();
+    if filtered && tables.sites.is_empty() {
+        out.push("TRACE_FILTER left out every traced call: nothing was recorded".to_string());
     }
     out
 }
