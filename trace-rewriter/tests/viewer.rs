@@ -444,11 +444,17 @@ calls total max chain
     let out = view(&["replay", path(rec), "--exclude", "names::Stack"]);
     let shown = stdout(&out);
     assert!(!shown.contains("Stack"), "{shown}");
-    assert!(shown.contains("-> <alloc::vec::Vec as Hello>::hi\n"), "{shown}");
+    assert!(
+        shown.contains("-> <alloc::vec::Vec as Hello>::hi\n"),
+        "{shown}"
+    );
     assert_eq!(stderr(&out), "");
     let out = view(&["replay", path(rec), "--exclude", "len::helper"]);
     let shown = stdout(&out);
-    assert!(!shown.contains("helper") && shown.contains("-> names::Stack::len\n"), "{shown}");
+    assert!(
+        !shown.contains("helper") && shown.contains("-> names::Stack::len\n"),
+        "{shown}"
+    );
     // A segment in the middle, or part of one, names nothing.
     for term in ["Stack", "ames::Stack::push", "Stack::le"] {
         let out = view(&["chains", path(rec), term]);
@@ -471,7 +477,14 @@ calls total max chain
             path(rec)
         )
     );
-    let out = view(&["export", path(rec), "--format", "human", "--focus", "nosuch"]);
+    let out = view(&[
+        "export",
+        path(rec),
+        "--format",
+        "human",
+        "--focus",
+        "nosuch",
+    ]);
     assert_eq!(out.status.code(), Some(2));
     assert!(
         stderr(&out).contains("no traced fn is named `nosuch`"),

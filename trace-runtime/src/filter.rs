@@ -230,7 +230,8 @@ impl Filter {
             } else if let Some(p) = rule.strip_prefix('-') {
                 f.exclude.push(Term::new(p));
             } else {
-                f.include.push(Term::new(rule.strip_prefix('+').unwrap_or(rule)));
+                f.include
+                    .push(Term::new(rule.strip_prefix('+').unwrap_or(rule)));
             }
         }
         Ok(f)
@@ -241,7 +242,10 @@ impl Filter {
     pub fn admits(&self, name: &str) -> bool {
         let mut included = self.include.is_empty();
         let mut excluded = false;
-        for (terms, hit) in [(&self.include, &mut included), (&self.exclude, &mut excluded)] {
+        for (terms, hit) in [
+            (&self.include, &mut included),
+            (&self.exclude, &mut excluded),
+        ] {
             for t in terms.iter().filter(|t| t.matches(name)) {
                 t.used.store(true, Ordering::Relaxed);
                 *hit = true;
@@ -314,6 +318,8 @@ mod tests {
             ("demo::db::get", "db::get", true),
             ("demo::mydb::get", "db::get", false),
             ("demo::db::get", "et", false),
+            ("demo::db::get_all", "get", false),
+            ("demo::db::Pool::get", "Pool::get", true),
             ("demo::db::get", "demo::db", true),
             ("demo::db::get", "demo::db::", true),
             ("demo::db::pool::take", "demo::db", true),
@@ -325,13 +331,41 @@ mod tests {
             ("<demo::Cat as demo::Animal>::speak", "Animal>::speak", true),
             ("<demo::Cat as demo::Animal>::speak", "demo::Cat", true),
             ("<demo::Cat as demo::Animal>::speak", "demo", true),
-            ("<demo::Cat as demo::Animal>::speak", "<Cat as Animal>::speak", true),
-            ("<demo::Cat as demo::Animal>::speak", "<demo::Cat as Animal>::speak", true),
-            ("<demo::Cat as demo::Animal>::speak", "<Dog as Animal>::speak", false),
-            ("<demo::Cat as demo::Animal>::speak", "<at as Animal>::speak", false),
-            ("<demo::Cat as demo::Animal>::speak", "<Cat as Animal>::eat", false),
-            ("<[u8; 4] as names::Hello>::hi", "<[u8; 4] as Hello>::hi", true),
-            ("<names::Local as fmt::Display>::fmt", "<Local as Display>::fmt", true),
+            (
+                "<demo::Cat as demo::Animal>::speak",
+                "<Cat as Animal>::speak",
+                true,
+            ),
+            (
+                "<demo::Cat as demo::Animal>::speak",
+                "<demo::Cat as Animal>::speak",
+                true,
+            ),
+            (
+                "<demo::Cat as demo::Animal>::speak",
+                "<Dog as Animal>::speak",
+                false,
+            ),
+            (
+                "<demo::Cat as demo::Animal>::speak",
+                "<at as Animal>::speak",
+                false,
+            ),
+            (
+                "<demo::Cat as demo::Animal>::speak",
+                "<Cat as Animal>::eat",
+                false,
+            ),
+            (
+                "<[u8; 4] as names::Hello>::hi",
+                "<[u8; 4] as Hello>::hi",
+                true,
+            ),
+            (
+                "<names::Local as fmt::Display>::fmt",
+                "<Local as Display>::fmt",
+                true,
+            ),
             ("<names::Stack as Hello>::hi", "names::Stack", true),
             ("names::Stack::len::helper", "len::helper", true),
             ("names.custom", "names.custom", true),

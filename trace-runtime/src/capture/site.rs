@@ -173,7 +173,8 @@ impl Site {
             return;
         }
         let self_type = self_type.map_or("", |f| f());
-        let name: *mut str = Box::into_raw(compose(self.module, self.pieces, self_type).into_boxed_str());
+        let name: *mut str =
+            Box::into_raw(compose(self.module, self.pieces, self_type).into_boxed_str());
         // SAFETY: only the caller that moved UNRESOLVED to RESOLVING gets here, once, and no
         // one reads `composed` before seeing RESOLVED, which only the exchange below stores
         // (see `impl Sync`). `name` is leaked unless the exchange fails.
@@ -374,7 +375,10 @@ mod tests {
             let last = site.name();
             assert!(["m::Stack<T>::push", "m::Stack::push"].contains(&last));
             // Two `name()`s and the filter decision (made by either thread, or by both at once).
-            assert!(seen.len() >= 3 && seen.iter().all(|n| *n == last), "{seen:?}");
+            assert!(
+                seen.len() >= 3 && seen.iter().all(|n| *n == last),
+                "{seen:?}"
+            );
         }
     }
 

@@ -95,7 +95,7 @@ pub fn table(chains: &Chains, tables: &Tables, name: &str) -> String {
     let tables: Vec<String> = per_fn
         .into_iter()
         .map(|(fn_name, mut rows)| {
-            rows.sort_by(|a, b| by_total(a, b));
+            rows.sort_by(by_total);
             one_table(rows, fn_name)
         })
         .collect();

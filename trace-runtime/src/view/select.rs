@@ -164,8 +164,7 @@ impl<C: Consumer> Select<C> {
             }
             // An exit whose enter was never seen is judged on its own.
             Kind::Exit { .. } => {
-                self.passed.remove(&e.id)
-                    || (self.orphans.remove(&e.id) && self.admits(e, ctx))
+                self.passed.remove(&e.id) || (self.orphans.remove(&e.id) && self.admits(e, ctx))
             }
         };
         if go {
