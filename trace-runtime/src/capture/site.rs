@@ -8,12 +8,15 @@
 //!
 //! A site has one name for the whole run: whatever [`Site::name`] returns first is what it
 //! returns ever after, so the filter decision, the collector's name table, `chain()` and the
-//! `tracing` bridge all agree. A reader that comes while another thread is still composing
-//! does not wait (composing allocates, and the allocator may be traced): it keeps the
-//! compile-time name for good, and the composed one is dropped.
+//! `tracing` bridge all agree. A reader that comes while another thread is composing waits for
+//! it, a little: composing allocates, and the allocator may be traced, so a composition can
+//! wait on something the reader holds (the runtime's start). After [`LONGEST_WAIT`], or at
+//! once when the reader is the composing thread re-entered, it keeps the compile-time name for
+//! good, and the composed one is dropped.
 
-use core::cell::UnsafeCell;
+use core::cell::{Cell, UnsafeCell};
 use core::sync::atomic::{AtomicU8, Ordering};
+use std::time::{Duration, Instant};
 
 /// A traced fn's static description, one per fn.
 pub struct Site {
@@ -47,6 +50,16 @@ const UNRESOLVED: u8 = 0;
 const RESOLVING: u8 = 1;
 const RESOLVED: u8 = 2;
 const FROZEN: u8 = 3;
+
+/// The longest a reader waits for another thread to finish composing a name (which takes
+/// microseconds unless that thread is descheduled or blocked).
+const LONGEST_WAIT: Duration = Duration::from_millis(100);
+
+std::thread_local! {
+    /// The site whose name this thread is composing (its address), or 0: a reader on the
+    /// composing thread itself (re-entered from a traced allocator) must not wait.
+    static COMPOSING: Cell<usize> = const { Cell::new(0) };
+}
 
 /// A piece of a name composed at run time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -112,10 +125,21 @@ impl Site {
         }
     }
 
-    /// The first reader of a name not composed yet keeps the compile-time name for good,
-    /// unless the composition finishes first.
+    /// A reader of a name being composed on another thread waits for it (at most
+    /// [`LONGEST_WAIT`]); the first reader of a name not composed by then keeps the
+    /// compile-time name for good.
     #[cold]
     fn name_cold(&self) -> &'static str {
+        let me = self as *const Site as usize;
+        let composing_here = COMPOSING.try_with(|c| c.get() == me).unwrap_or(true);
+        if !composing_here {
+            let start = Instant::now();
+            while self.resolution.load(Ordering::Acquire) == RESOLVING
+                && start.elapsed() < LONGEST_WAIT
+            {
+                std::thread::yield_now();
+            }
+        }
         let mut seen = self.resolution.load(Ordering::Acquire);
         while seen == UNRESOLVED || seen == RESOLVING {
             match self.resolution.compare_exchange_weak(
@@ -156,9 +180,8 @@ impl Site {
 
     /// Composing allocates, and the allocator may itself be traced: a caller that finds the
     /// site RESOLVING (another thread, or this one re-entered from the allocator) goes on
-    /// rather than wait, so nothing can deadlock or panic on re-entry; if it then asks for the
-    /// name, the compile-time one is kept for good ([`Site::name`]) and the composed one is
-    /// dropped.
+    /// rather than wait here, so nothing can deadlock or panic on re-entry; when it asks for
+    /// the name, [`Site::name`] decides whether to wait and which name is kept.
     #[cold]
     #[inline(never)]
     fn resolve_cold(&self, self_type: Option<fn() -> &'static str>) {
@@ -172,9 +195,13 @@ impl Site {
         {
             return;
         }
+        let outer = COMPOSING.try_with(|c| c.replace(self as *const Site as usize));
         let self_type = self_type.map_or("", |f| f());
         let name: *mut str =
             Box::into_raw(compose(self.module, self.pieces, self_type).into_boxed_str());
+        if let Ok(outer) = outer {
+            let _ = COMPOSING.try_with(|c| c.set(outer));
+        }
         // SAFETY: only the caller that moved UNRESOLVED to RESOLVING gets here, once, and no
         // one reads `composed` before seeing RESOLVED, which only the exchange below stores
         // (see `impl Sync`). `name` is leaked unless the exchange fails.
@@ -309,8 +336,8 @@ mod tests {
         seen
     }
 
-    /// Composition held half-way (the Self type is asked for inside it) while the other thread
-    /// takes its first name and filter decision.
+    /// Composition held half-way (the Self type is asked for inside it) until the other thread
+    /// has taken its first name and filter decision.
     static COMPOSING: Barrier = Barrier::new(2);
     static READ: Barrier = Barrier::new(2);
 
@@ -322,11 +349,12 @@ mod tests {
 
     #[cfg(feature = "enable")]
     #[test]
-    fn a_name_read_while_another_thread_composes_it_stays_the_name() {
+    fn a_name_whose_composition_is_stuck_elsewhere_is_the_compile_time_one_for_good() {
         static SITE: Site = Site::composed("m::Stack<T>::push", "m", PUSH, no_start);
         let composer = std::thread::spawn(|| SITE.resolve_self(held_stack_type));
         COMPOSING.wait();
-        // This thread's first call: composition is under way elsewhere, it goes on.
+        // This thread's first call: composition is under way elsewhere, it goes on, and asking
+        // for the name waits for it (the longest wait: the composer waits for this thread).
         SITE.resolve_self(held_stack_type);
         let first = names_seen(&SITE);
         READ.wait();
@@ -334,6 +362,43 @@ mod tests {
         assert_eq!(first, ["m::Stack<T>::push"; 2]);
         assert_eq!(names_seen(&SITE), ["m::Stack<T>::push"]);
         // The composition ended after the name was given out: the first name stays.
+        assert_eq!(SITE.name(), "m::Stack<T>::push");
+    }
+
+    /// Composition that goes on once both threads are in: the reader waits for the name.
+    static BOTH_IN: Barrier = Barrier::new(2);
+
+    fn stack_type_when_both_are_in() -> &'static str {
+        BOTH_IN.wait();
+        "m::Stack<u8>"
+    }
+
+    #[cfg(feature = "enable")]
+    #[test]
+    fn a_name_read_while_another_thread_composes_it_is_the_composed_one() {
+        static SITE: Site = Site::composed("m::Stack<T>::push", "m", PUSH, no_start);
+        let composer = std::thread::spawn(|| SITE.resolve_self(stack_type_when_both_are_in));
+        BOTH_IN.wait();
+        SITE.resolve_self(stack_type_when_both_are_in);
+        let first = names_seen(&SITE);
+        composer.join().unwrap();
+        assert_eq!(first, ["m::Stack::push"; 2]);
+        assert_eq!(SITE.name(), "m::Stack::push");
+    }
+
+    /// A traced allocator re-entered while this thread composes the site's name: it asks for
+    /// the name at once, without waiting for itself.
+    #[cfg(feature = "enable")]
+    #[test]
+    fn a_name_asked_for_by_the_composing_thread_itself_is_the_compile_time_one() {
+        static SITE: Site = Site::composed("m::Stack<T>::push", "m", PUSH, no_start);
+        static INSIDE: Mutex<&str> = Mutex::new("");
+        fn reentering_type() -> &'static str {
+            *INSIDE.lock().unwrap() = SITE.name();
+            "m::Stack<u8>"
+        }
+        SITE.resolve_self(reentering_type);
+        assert_eq!(*INSIDE.lock().unwrap(), "m::Stack<T>::push");
         assert_eq!(SITE.name(), "m::Stack<T>::push");
     }
 
