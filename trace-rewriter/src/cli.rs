@@ -76,9 +76,10 @@ macro_rules! read_notes {
 FILE is a recording made with TRACE_RECORD=FILE. FN names fns as TRACE_FILTER and TRACE_FOCUS
 do: a fn's full name, or whole `::` segments at its end (`get`, `db::get`, never `mydb::get`)
 or at its start (`demo::db`: everything in it); `<Cat as Animal>::speak` for a trait method. An
-FN that names several fns lists them on stderr; chains and graph show each on its own. A recording cut short is read up to its last complete
-chunk, and what was lost is said on stderr. Output to a terminal is coloured (NO_COLOR turns it
-off). Exit codes: 0 done, 2 bad input (not a readable recording, an unknown fn)."
+FN that names several fns lists them on stderr; chains and graph show each on its own. A
+recording cut short is read up to its last complete chunk, and what was lost is said on stderr.
+Output to a terminal is coloured (NO_COLOR turns it off). Exit codes: 0 done, 2 bad input
+(not a readable recording, an unknown fn)."
     };
 }
 
