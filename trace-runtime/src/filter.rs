@@ -110,8 +110,12 @@ fn qualified(name: &str) -> Option<(&str, &str, &str)> {
     None
 }
 
-/// `demo::Cat` ends with the path `Cat` and `demo::Cat`, not `at`.
+/// `demo::Cat` ends with the path `Cat` and `demo::Cat`, not `at`; `dyn demo::Shape` with
+/// `dyn Shape`.
 fn path_ends_with(path: &str, end: &str) -> bool {
+    if let (Some(path), Some(end)) = (path.strip_prefix("dyn "), end.strip_prefix("dyn ")) {
+        return path_ends_with(path, end);
+    }
     path == end
         || path
             .strip_suffix(end)
@@ -368,6 +372,21 @@ mod tests {
             ),
             ("<names::Stack as Hello>::hi", "names::Stack", true),
             ("names::Stack::len::helper", "len::helper", true),
+            (
+                "<dyn names::Shape as Hello>::hi",
+                "<dyn Shape as Hello>::hi",
+                true,
+            ),
+            (
+                "<dyn names::Shape as Hello>::hi",
+                "<Shape as Hello>::hi",
+                true,
+            ),
+            (
+                "<dyn names::Shape as Hello>::hi",
+                "<dyn Hello as Hello>::hi",
+                false,
+            ),
             ("names.custom", "names.custom", true),
             ("demo::get", "", false),
         ];
