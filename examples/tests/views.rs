@@ -11,6 +11,7 @@ use serde_json::Value;
 
 const CHAINS: &str = env!("CARGO_BIN_EXE_chains");
 const CASES: &str = env!("CARGO_BIN_EXE_async_cases");
+const SHAPES: &str = env!("CARGO_BIN_EXE_shapes");
 
 fn run(bin: &str, args: &[&str], env: &[(&str, &str)]) -> (String, String) {
     let mut cmd = Command::new(bin);
@@ -324,7 +325,7 @@ fn frames_still_open_at_exit_are_reported_with_their_chains() {
 
 #[test]
 fn filter_by_prefix_and_depth() {
-    let (stdout, _) = run(CHAINS, &[], &[("TRACE_FILTER", "-chains::b,-chains::c")]);
+    let (stdout, _) = run(CHAINS, &[], &[("TRACE_FILTER", "-chains::b1,-c2")]);
     let trace = trace_lines(&stdout).join("\n");
     assert!(
         !trace.contains("chains::b1") && !trace.contains("chains::c2"),
@@ -344,6 +345,123 @@ fn filter_by_prefix_and_depth() {
     let (stdout, _) = run(CHAINS, &[], &[("TRACE_FILTER", "chains::a2")]);
     let lines = trace_lines(&stdout);
     assert_eq!(lines.len(), 2, "only a2 itself: {lines:?}");
+}
+
+/// The trace lines of a human trace, exits without their durations; the demo's own lines left
+/// out.
+fn shape(stdout: &str) -> Vec<String> {
+    stdout
+        .lines()
+        .filter(|l| l.starts_with('['))
+        .map(|l| match l.find(" <- ") {
+            Some(_) => l.rsplit_once(' ').unwrap().0.to_string(),
+            None => l.to_string(),
+        })
+        .collect()
+}
+
+#[test]
+fn filter_terms_match_whole_segments_at_the_end_or_start_of_a_name() {
+    // A fn by the end of its path; a trait method as `<Type as Trait>::f`, by its paths' ends.
+    let (stdout, stderr) = run(
+        SHAPES,
+        &[],
+        &[("TRACE_FILTER", "db::Pool::get,<Cat as Animal>::sound")],
+    );
+    assert_eq!(
+        shape(&stdout),
+        [
+            "[01 main] -> <shapes::zoo::Cat as Animal>::sound",
+            "[01 main] <- <shapes::zoo::Cat as Animal>::sound",
+            "[01 main] -> shapes::zoo::db::Pool::get",
+            "[01 main] <- shapes::zoo::db::Pool::get",
+        ]
+    );
+    assert_eq!(stderr, "");
+    // A module by the start of its path: everything in it, trait impls' methods too.
+    let (stdout, stderr) = run(
+        SHAPES,
+        &[],
+        &[("TRACE_FILTER", "shapes::zoo,-Animal::speak,-zoo::db")],
+    );
+    assert_eq!(
+        shape(&stdout),
+        [
+            "[01 main] -> <shapes::zoo::Cat as Animal>::name",
+            "[01 main] <- <shapes::zoo::Cat as Animal>::name",
+            "[01 main] -> <shapes::zoo::Cat as Animal>::sound",
+            "[01 main] <- <shapes::zoo::Cat as Animal>::sound",
+            "[01 main] -> shapes::zoo::db::Pool::get",
+            "[01 main] <- shapes::zoo::db::Pool::get",
+        ]
+    );
+    // `zoo::db` is neither the start nor the end of a name: it matched nothing.
+    assert_eq!(
+        stderr,
+        "trace-runtime: warning: TRACE_FILTER term \"-zoo::db\" matched no traced fn \
+         (a term is a fn's full name, or whole `::` segments at its end or start: `get`, \
+         `db::get`, `demo::db`)\n"
+    );
+    // TRACE_FOCUS takes the same terms.
+    let (stdout, _) = run(SHAPES, &[], &[("TRACE_FOCUS", "<Cat as Animal>::name")]);
+    assert!(
+        stdout.contains(
+            "focus <Cat as Animal>::name: 1 calls by 1 distinct chains\n       1x shapes::main -> \
+             shapes::zoo::Animal::speak -> <shapes::zoo::Cat as Animal>::name\n"
+        ),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn terms_that_matched_no_traced_fn_are_named_once_at_exit() {
+    let (stdout, stderr) = run(
+        SHAPES,
+        &[],
+        &[
+            ("TRACE_FILTER", "db::gett,Pool::get,-zzz"),
+            ("TRACE_FOCUS", "Pool::gett"),
+        ],
+    );
+    assert_eq!(
+        stderr,
+        "\
+trace-runtime: warning: TRACE_FILTER term \"db::gett\" matched no traced fn
+trace-runtime: warning: TRACE_FILTER term \"-zzz\" matched no traced fn
+trace-runtime: warning: TRACE_FOCUS term \"Pool::gett\" matched no traced fn (a term is a fn's \
+full name, or whole `::` segments at its end or start: `get`, `db::get`, `demo::db`)
+"
+    );
+    assert!(
+        stdout.ends_with("focus Pool::gett: 0 calls by 0 distinct chains\n"),
+        "{stdout}"
+    );
+}
+
+/// A filter that matched nothing used to leave a hung program's run silent: no frame was
+/// recorded, so none could be reported open. Now `forever` names `async_cases::forever`, and a
+/// filter that leaves every call out says so.
+#[test]
+fn a_filtered_run_reports_its_open_frames_or_says_why_it_cannot() {
+    let (stdout, stderr) = run(CASES, &["leak"], &[("TRACE_FILTER", "forever")]);
+    let at = stdout
+        .find("open at exit: 1 traced frames never exited\n")
+        .unwrap_or_else(|| panic!("{stdout}"));
+    assert!(
+        stdout[at..].contains("] async_cases::forever (open "),
+        "{stdout}"
+    );
+    assert_eq!(stderr, "");
+    let (stdout, stderr) = run(CASES, &["leak"], &[("TRACE_FILTER", "db::get")]);
+    assert_eq!(stdout, "");
+    assert_eq!(
+        stderr,
+        "\
+trace-runtime: warning: TRACE_FILTER term \"db::get\" matched no traced fn (a term is a fn's \
+full name, or whole `::` segments at its end or start: `get`, `db::get`, `demo::db`)
+trace-runtime: warning: TRACE_FILTER left out every traced call: nothing was recorded
+"
+    );
 }
 
 #[test]

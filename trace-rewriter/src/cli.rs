@@ -71,10 +71,13 @@ macro_rules! read_notes {
     () => {
         "
 
-FILE is a recording made with TRACE_RECORD=FILE. FN is a full name or a path suffix (`d`,
-`db::get`), as TRACE_FOCUS takes it. A recording cut short is read up to its last complete
-chunk, and what was lost is said on stderr. Output to a terminal is coloured (NO_COLOR turns it
-off). Exit codes: 0 done, 2 bad input (not a readable recording, an unknown fn)."
+FILE is a recording made with TRACE_RECORD=FILE. FN names fns as TRACE_FILTER and TRACE_FOCUS
+do: a fn's full name, or whole `::` segments at its end (`get`, `db::get`, never `mydb::get`)
+or at its start (`demo::db`: everything in it); `<Cat as Animal>::speak` for a trait method. An
+FN that names several fns lists them on stderr; chains and graph show each on its own. A
+recording cut short is read up to its last complete chunk, and what was lost is said on stderr.
+Output to a terminal is coloured (NO_COLOR turns it off). Exit codes: 0 done, 2 bad input
+(not a readable recording, an unknown fn)."
     };
 }
 
@@ -104,7 +107,7 @@ Examples:
 const CHAINS_EXAMPLES: &str = concat!(
     "\
 Examples:
-  trace-rewriter chains run.trace d                    who reached any fn named d
+  trace-rewriter chains run.trace d                    who reached d (each d on its own)
   trace-rewriter chains run.trace demo::db::get",
     read_notes!()
 );
@@ -152,12 +155,13 @@ pub struct Recorded {
 /// Which frames `replay` shows.
 #[derive(Args, Debug, Clone, Default)]
 pub struct Filters {
-    /// Only the chains through FN (a full name or a path suffix), with everything under it.
+    /// Only the chains through FN (its full name, or whole `::` segments at its end or start),
+    /// with everything under it.
     #[arg(long, value_name = "FN", help_heading = "Filters")]
     pub focus: Option<String>,
 
-    /// Leave out fns whose name starts with PREFIX; repeatable.
-    #[arg(long, value_name = "PREFIX", help_heading = "Filters")]
+    /// Leave out the fns FN names (`demo::db`: everything in it); repeatable.
+    #[arg(long, value_name = "FN", help_heading = "Filters")]
     pub exclude: Vec<String>,
 
     /// Leave out frames deeper than N (0 is outermost).
@@ -225,7 +229,7 @@ pub struct Report {
 pub struct FnQuery {
     #[command(flatten)]
     pub recorded: Recorded,
-    /// The fn: a full name or a path suffix (`d`, `db::get`).
+    /// The fn: its full name, or whole `::` segments at its end (`d`, `db::get`) or start.
     #[arg(value_name = "FN")]
     pub name: String,
 }

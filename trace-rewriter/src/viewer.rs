@@ -5,8 +5,8 @@ use std::io::{IsTerminal, Write};
 use std::path::Path;
 
 use trace_runtime::read::{
-    chains, diff, graph, min, open, parse_duration, recording::Recording, select, stream::Out,
-    summary, trees, Consumer, Format, TextViews,
+    chains, diff, graph, matching, min, open, parse_duration, recording::Recording, select,
+    stream::Out, summary, trees, Consumer, Format, TextViews,
 };
 
 use crate::cli::{Diff, Export, ExportFormat, Filters, FnQuery, Recorded, Replay, Report, SortBy};
@@ -68,21 +68,41 @@ fn selection(f: &Filters) -> Result<select::Selection, Diagnostic> {
     })
 }
 
-/// Fails when no traced fn of the recording is named `name`.
-fn known(rec: &Recording, path: &Path, name: &str) -> Result<(), Diagnostic> {
-    if rec
-        .tables
-        .sites
-        .iter()
-        .any(|s| trace_runtime::read::ends_with_segment(s, name))
-    {
-        return Ok(());
+/// The recording's fns `name` means (see `trace_runtime::read::Term`), each once, in name
+/// order; fails, naming the term, when it means none.
+fn known<'a>(rec: &'a Recording, path: &Path, name: &str) -> Result<Vec<&'a str>, Diagnostic> {
+    let fns = matching(rec.tables.sites.iter().map(|s| &**s), name);
+    if fns.is_empty() {
+        return Err(
+            Diagnostic::new(path, format!("no traced fn is named `{name}`")).help(TERM_HELP),
+        );
     }
-    Err(
-        Diagnostic::new(path, format!("no traced fn is named `{name}`")).help(
-            "give a full name or a path suffix as the trees show it (`trace-rewriter report FILE` lists them)",
-        ),
-    )
+    Ok(fns)
+}
+
+const TERM_HELP: &str = "give a fn's full name, or whole `::` segments at its end (`get`, `db::get`) or start (`demo::db`), as the trees show it (`trace-rewriter report FILE` lists them)";
+
+/// Says on stderr that `name` means several fns, listing them, and how each is shown.
+fn ambiguous(err: &Stderr, name: &str, fns: &[&str], shown: &str) {
+    if fns.len() > 1 {
+        err.note(&format!(
+            "`{name}` names {} fns, {shown} (give a longer name for one):\n  {}",
+            fns.len(),
+            fns.join("\n  ")
+        ));
+    }
+}
+
+/// Warns about each `--exclude` term that means no fn of the recording.
+fn check_excludes(rec: &Recording, path: &Path, terms: &[String], err: &Stderr) {
+    for term in terms {
+        if matching(rec.tables.sites.iter().map(|s| &**s), term).is_empty() {
+            err.warning(&Diagnostic::new(
+                path,
+                format!("--exclude `{term}` matches no traced fn; nothing is left out by it"),
+            ));
+        }
+    }
 }
 
 pub fn replay(c: &Replay, err: &Stderr) -> Result<u8, Diagnostic> {
@@ -90,8 +110,10 @@ pub fn replay(c: &Replay, err: &Stderr) -> Result<u8, Diagnostic> {
     let rules = selection(&c.filters)?;
     let min_ns = duration("--min", &c.filters.min)?;
     if let Some(name) = &rules.focus {
-        known(&rec, &c.recorded.file, name)?;
+        let fns = known(&rec, &c.recorded.file, name)?;
+        ambiguous(err, name, &fns, "showing the chains through any of them");
     }
+    check_excludes(&rec, &c.recorded.file, &rules.exclude, err);
     let tree = trees::Trees::new(colour(), stdout());
     // --min decides on whole calls, so it sees the selected frames' events after the stage.
     let view: Box<dyn Consumer> = match min_ns {
@@ -123,7 +145,8 @@ pub fn report(c: &Report, err: &Stderr) -> Result<u8, Diagnostic> {
 
 pub fn chains(c: &FnQuery, err: &Stderr) -> Result<u8, Diagnostic> {
     let rec = load(&c.recorded.file, err)?;
-    known(&rec, &c.recorded.file, &c.name)?;
+    let fns = known(&rec, &c.recorded.file, &c.name)?;
+    ambiguous(err, &c.name, &fns, "each shown on its own");
     let found = rec.replay_into(chains::Chains::reaching(&c.name));
     print(chains::table(&found, &rec.tables, &c.name).as_bytes());
     Ok(0)
@@ -131,7 +154,8 @@ pub fn chains(c: &FnQuery, err: &Stderr) -> Result<u8, Diagnostic> {
 
 pub fn graph(c: &FnQuery, err: &Stderr) -> Result<u8, Diagnostic> {
     let rec = load(&c.recorded.file, err)?;
-    known(&rec, &c.recorded.file, &c.name)?;
+    let fns = known(&rec, &c.recorded.file, &c.name)?;
+    ambiguous(err, &c.name, &fns, "each shown on its own");
     let stats = rec.replay_into(summary::Stats::default());
     let text = graph::neighbours(&stats, &rec.tables, &c.name);
     if text.is_empty() {
@@ -157,6 +181,9 @@ pub fn open(c: &Recorded, err: &Stderr) -> Result<u8, Diagnostic> {
 
 pub fn export(c: &Export, err: &Stderr) -> Result<u8, Diagnostic> {
     let rec = load(&c.recorded.file, err)?;
+    if let Some(name) = &c.focus {
+        known(&rec, &c.recorded.file, name)?;
+    }
     let format = match c.format {
         ExportFormat::Human => Format::Human,
         ExportFormat::Jsonl => Format::Jsonl,

@@ -289,7 +289,7 @@ fn replay_filters_select_frames() {
 "
     );
     assert_eq!(
-        masked(&["--exclude", "chains::b", "--depth", "3", "--thread", "1"]),
+        masked(&["--exclude", "chains::b1", "--depth", "3", "--thread", "1"]),
         "\
 [01 main] -> chains::main
 [01 main]   -> chains::a1
@@ -356,6 +356,143 @@ calls total max chain
     let rec = recording("exits", &[]);
     let out = view(&["chains", path(rec), "exits::recurse"]);
     insta::assert_snapshot!("chains_exits_recurse", columns(&stdout(&out)));
+}
+
+/// A name that means several fns: they are listed on stderr; `chains` and `graph` show each
+/// on its own, `replay --focus` the chains through any of them.
+#[test]
+fn a_name_that_means_several_fns_lists_them_and_shows_each() {
+    let rec = recording("names", &[]);
+    let out = view(&["chains", path(rec), "fmt"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        columns(&stdout(&out)),
+        "\
+chains reaching <dyn names::Shape as fmt::Debug>::fmt: 1 calls by 1 distinct chains
+calls total max chain
+1 <t> <t> <dyn names::Shape as fmt::Debug>::fmt
+
+chains reaching <names::Local as fmt::Display>::fmt: 1 calls by 1 distinct chains
+calls total max chain
+1 <t> <t> <names::Local as fmt::Display>::fmt
+"
+    );
+    assert_eq!(
+        stderr(&out),
+        "\
+note: `fmt` names 2 fns, each shown on its own (give a longer name for one):
+  <dyn names::Shape as fmt::Debug>::fmt
+  <names::Local as fmt::Display>::fmt
+"
+    );
+    let out = view(&["graph", path(rec), "greet"]);
+    assert_eq!(
+        columns(&stdout(&out)),
+        "\
+<names::Local as Greet>::greet: 1 calls, total <t>, self <t>
+callers: none
+callees: none
+<names::c::B as names::greet::Greet>::greet: 1 calls, total <t>, self <t>
+callers: none
+callees: none
+"
+    );
+    assert_eq!(
+        stderr(&out),
+        "\
+note: `greet` names 2 fns, each shown on its own (give a longer name for one):
+  <names::Local as Greet>::greet
+  <names::c::B as names::greet::Greet>::greet
+"
+    );
+    let out = view(&["replay", path(rec), "--focus", "blanket"]);
+    assert_eq!(
+        mask(&stdout(&out)),
+        "\
+[01 main] -> <T as Blanket>::blanket
+[01 main] <- <T as Blanket>::blanket <t>
+[01 main] -> <names::c::Generic as names::Blanket>::blanket
+[01 main] <- <names::c::Generic as names::Blanket>::blanket <t>
+"
+    );
+    assert_eq!(
+        stderr(&out),
+        "\
+note: `blanket` names 2 fns, showing the chains through any of them (give a longer name for one):
+  <T as Blanket>::blanket
+  <names::c::Generic as names::Blanket>::blanket
+"
+    );
+}
+
+/// FN, `--focus` and `--exclude` match as `TRACE_FILTER` does: whole `::` segments at the end
+/// or the start of a name, or `<Type as Trait>::f` by the ends of its paths; a term that
+/// matches nothing is named.
+#[test]
+fn names_match_whole_segments_at_either_end_and_a_miss_is_named() {
+    let rec = recording("names", &[]);
+    let out = view(&["chains", path(rec), "<Local as Display>::fmt"]);
+    assert_eq!(
+        columns(&stdout(&out)),
+        "\
+chains reaching <Local as Display>::fmt: 1 calls by 1 distinct chains
+calls total max chain
+1 <t> <t> <names::Local as fmt::Display>::fmt
+"
+    );
+    assert_eq!(stderr(&out), "");
+    // `names::Stack` is a type: its methods, its trait impls' and the fns nested in them.
+    let out = view(&["replay", path(rec), "--exclude", "names::Stack"]);
+    let shown = stdout(&out);
+    assert!(!shown.contains("Stack"), "{shown}");
+    assert!(
+        shown.contains("-> <alloc::vec::Vec as Hello>::hi\n"),
+        "{shown}"
+    );
+    assert_eq!(stderr(&out), "");
+    let out = view(&["replay", path(rec), "--exclude", "len::helper"]);
+    let shown = stdout(&out);
+    assert!(
+        !shown.contains("helper") && shown.contains("-> names::Stack::len\n"),
+        "{shown}"
+    );
+    // A segment in the middle, or part of one, names nothing.
+    for term in ["Stack", "ames::Stack::push", "Stack::le"] {
+        let out = view(&["chains", path(rec), term]);
+        assert_eq!(out.status.code(), Some(2), "{term}");
+        assert!(
+            stderr(&out).starts_with(&format!(
+                "error: {}: no traced fn is named `{term}`",
+                path(rec)
+            )),
+            "{}",
+            stderr(&out)
+        );
+    }
+    let out = view(&["replay", path(rec), "--exclude", "nosuch", "--depth", "0"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        stderr(&out),
+        format!(
+            "warning: {}: --exclude `nosuch` matches no traced fn; nothing is left out by it\n",
+            path(rec)
+        )
+    );
+    let out = view(&[
+        "export",
+        path(rec),
+        "--format",
+        "human",
+        "--focus",
+        "nosuch",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("no traced fn is named `nosuch`"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(stdout(&out), "");
 }
 
 /// A recording carries the spawn links: `chains` and `replay` cross `tokio::spawn` as

@@ -63,15 +63,15 @@ impl Chain {
         self.names.last().copied()
     }
 
-    /// Whether some fn on the chain is named `name` or ends with `::name`.
+    /// Whether some fn on the chain is one `name` means, by the rule `TRACE_FILTER` and
+    /// `TRACE_FOCUS` use (its full name, or whole `::` segments at its end or start).
     ///
     /// ```
     /// assert!(!trace_runtime::chain().passes_through("a1"));
     /// ```
     pub fn passes_through(&self, name: &str) -> bool {
-        self.names
-            .iter()
-            .any(|n| crate::filter::ends_with_segment(n, name))
+        let term = crate::filter::Term::new(name);
+        self.names.iter().any(|n| term.matches(n))
     }
 }
 

@@ -176,7 +176,7 @@ pub mod read {
     pub use crate::collect::decode::{Consumer, Ctx, End, Frames, OpenFrame};
     pub use crate::collect::event::{Event, Kind, Raw, Tables};
     pub use crate::config::Format;
-    pub use crate::filter::{ends_with_segment, parse_duration, Filter};
+    pub use crate::filter::{matching, parse_duration, Filter, SiteMatch, Term};
     pub use crate::view::*;
 }
 

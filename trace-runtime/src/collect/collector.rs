@@ -15,6 +15,8 @@ use crate::capture::clock::{self, Calibration};
 use crate::capture::record::Rec;
 use crate::capture::site::Site;
 use crate::capture::thread;
+use crate::config;
+use crate::filter;
 
 /// One thread's records on their way to the views.
 struct Input {
@@ -273,7 +275,33 @@ impl Collector {
             c.finish(&end);
             c.flush();
         }
+        for warning in unmatched_terms(config::get(), &self.tables) {
+            config::warn(&warning);
+        }
     }
+}
+
+/// What the user named and no traced fn matched, by the end of the run: `TRACE_FILTER` terms
+/// (judged as each fn was first called) and `TRACE_FOCUS` (against every fn recorded), each
+/// once, with how a term is written after the last; and a filter that left every call out (the
+/// run printed nothing, not even an open-frames report, as no frame was recorded).
+fn unmatched_terms(cfg: &config::Config, tables: &Tables) -> Vec<String> {
+    let mut out = cfg.filter.unmatched();
+    if let Some(focus) = &cfg.focus {
+        if filter::matching(tables.sites.iter().map(|s| &**s), focus).is_empty() {
+            out.push(format!("TRACE_FOCUS term \"{focus}\" matched no traced fn"));
+        }
+    }
+    if let Some(last) = out.last_mut() {
+        last.push_str(
+            " (a term is a fn's full name, or whole `::` segments at its end or start: `get`, `db::get`, `demo::db`)",
+        );
+    }
+    let filtered = !cfg.filter.include.is_empty() || !cfg.filter.exclude.is_empty();
+    if filtered && tables.sites.is_empty() {
+        out.push("TRACE_FILTER left out every traced call: nothing was recorded".to_string());
+    }
+    out
 }
 
 fn lock_state() -> MutexGuard<'static, Option<Collector>> {
@@ -332,7 +360,7 @@ pub fn start(collector: Collector, interval: Option<Duration>) {
         });
     match spawned {
         Ok(handle) => thread::set_collector(handle.thread().clone()),
-        Err(e) => crate::config::warn(&format!(
+        Err(e) => config::warn(&format!(
             "cannot start the trace collector thread ({e}); the trace is written at exit"
         )),
     }
@@ -355,7 +383,7 @@ pub fn finish(patience: Duration) {
                 c.finish();
             }
         }
-        None => crate::config::warn(
+        None => config::warn(
             "the trace collector is stuck (no progress at the end of the run); the trace is cut short",
         ),
     }

@@ -1,14 +1,15 @@
 //! Distinct chains: per chain of fns (outermost first) that ended in a finished call, how many
 //! calls it carried and their total and longest time. For one fn (every chain that reached it)
-//! or for every fn (a run's profile by chain, which `diff` compares).
+//! or for every fn (a run's profile by chain, which `diff` compares). A name that means several
+//! fns gets a table per fn.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use super::path::Path;
 use super::text::duration_string;
 use crate::collect::decode::{Consumer, Ctx};
 use crate::collect::event::{Event, Kind, Tables};
-use crate::filter::ends_with_segment;
+use crate::filter::SiteMatch;
 
 /// Figures of one chain, in nanoseconds.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -21,10 +22,8 @@ pub struct ChainStats {
 /// Chains of sites and their figures, gathered from the exits of a run.
 #[derive(Default)]
 pub struct Chains {
-    /// Only chains ending in a fn of this name (a full name or a path suffix); `None`: all.
-    target: Option<String>,
-    /// Per site: whether it is the target.
-    matches: HashMap<u32, bool>,
+    /// Only chains ending in a fn this term means (see `filter::Term`); `None`: all.
+    target: Option<SiteMatch>,
     pub chains: HashMap<Path, ChainStats>,
 }
 
@@ -32,9 +31,16 @@ impl Chains {
     /// Every chain that reached a fn of this name.
     pub fn reaching(name: &str) -> Self {
         Chains {
-            target: Some(name.to_string()),
+            target: Some(SiteMatch::new(name)),
             ..Chains::default()
         }
+    }
+
+    /// Whether calls of `site` are counted: it is the fn looked for, or every fn is.
+    pub fn reaches(&mut self, site: u32, tables: &Tables) -> bool {
+        self.target
+            .as_mut()
+            .is_none_or(|m| m.hits(site, || tables.site(site)))
     }
 
     /// Every chain of the run.
@@ -49,12 +55,7 @@ impl Chains {
             .iter()
             .map(|(path, s)| (path.text(tables), s))
             .collect();
-        out.sort_by(|a, b| {
-            b.1.total
-                .cmp(&a.1.total)
-                .then(b.1.calls.cmp(&a.1.calls))
-                .then(a.0.cmp(&b.0))
-        });
+        out.sort_by(by_total);
         out
     }
 }
@@ -64,14 +65,8 @@ impl Consumer for Chains {
         let Kind::Exit { elapsed_ns, .. } = e.kind else {
             return;
         };
-        if let Some(name) = &self.target {
-            let hit = *self
-                .matches
-                .entry(e.site)
-                .or_insert_with(|| ends_with_segment(ctx.tables.site(e.site), name));
-            if !hit {
-                return;
-            }
+        if !self.reaches(e.site, ctx.tables) {
+            return;
         }
         // Across spawns: the chain that reached a fn in a spawned task starts where it was
         // spawned from.
@@ -83,9 +78,39 @@ impl Consumer for Chains {
     }
 }
 
-/// `chains reaching NAME: N calls by M distinct chains` and a row per chain.
+/// `chains reaching NAME: N calls by M distinct chains` and a row per chain; when `name` means
+/// several fns, a table per fn reached, each headed with its full name, in name order.
 pub fn table(chains: &Chains, tables: &Tables, name: &str) -> String {
-    let rows = chains.by_total(tables);
+    let mut per_fn: BTreeMap<&str, Vec<(String, &ChainStats)>> = BTreeMap::new();
+    for (path, s) in &chains.chains {
+        let last = path.0.last().map_or(u32::MAX, |(site, _)| *site);
+        per_fn
+            .entry(tables.site(last))
+            .or_default()
+            .push((path.text(tables), s));
+    }
+    if per_fn.len() < 2 {
+        return one_table(chains.by_total(tables), name);
+    }
+    let tables: Vec<String> = per_fn
+        .into_iter()
+        .map(|(fn_name, mut rows)| {
+            rows.sort_by(by_total);
+            one_table(rows, fn_name)
+        })
+        .collect();
+    tables.join("\n")
+}
+
+/// Longest total first, ties by calls, then by chain.
+fn by_total(a: &(String, &ChainStats), b: &(String, &ChainStats)) -> std::cmp::Ordering {
+    b.1.total
+        .cmp(&a.1.total)
+        .then(b.1.calls.cmp(&a.1.calls))
+        .then(a.0.cmp(&b.0))
+}
+
+fn one_table(rows: Vec<(String, &ChainStats)>, name: &str) -> String {
     let calls: u64 = rows.iter().map(|r| r.1.calls).sum();
     let mut text = format!(
         "chains reaching {name}: {calls} calls by {} distinct chains\n",

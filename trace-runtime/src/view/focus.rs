@@ -1,21 +1,16 @@
 //! Focus: each call of one fn with the whole chain that reached it, and at the end how many
 //! times each distinct chain did.
 
-use std::collections::HashMap;
-
 use super::chains::Chains;
 use super::stream::Lines;
 use super::text::{duration, label};
 use crate::collect::decode::{Consumer, Ctx, End};
 use crate::collect::event::{Event, Kind};
-use crate::filter::ends_with_segment;
 
 /// `TRACE_FOCUS=NAME`: a format of lines, written by a `Stream`.
 pub struct Focus {
     name: String,
-    /// Per site: whether it is the focused fn.
-    matches: HashMap<u32, bool>,
-    /// Every distinct chain that reached the fn, counted.
+    /// Every distinct chain that reached the fn, counted; it knows which fn that is.
     chains: Chains,
 }
 
@@ -24,7 +19,6 @@ impl Focus {
         Focus {
             chains: Chains::reaching(&name),
             name,
-            matches: HashMap::new(),
         }
     }
 }
@@ -34,12 +28,7 @@ impl Lines for Focus {
         let Kind::Exit { elapsed_ns, .. } = e.kind else {
             return;
         };
-        let name = &self.name;
-        let focused = *self
-            .matches
-            .entry(e.site)
-            .or_insert_with(|| ends_with_segment(ctx.tables.site(e.site), name));
-        if !focused {
+        if !self.chains.reaches(e.site, ctx.tables) {
             return;
         }
         // Across spawns: a call in a spawned task shows the chain that spawned it first.

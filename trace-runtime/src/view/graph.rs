@@ -4,16 +4,17 @@
 use super::summary::{EdgeStats, Stats};
 use super::text::duration_string;
 use crate::collect::event::Tables;
-use crate::filter::ends_with_segment;
+use crate::filter::Term;
 
-/// Per fn matching `name` (a full name or a path suffix): its figures, its callers and its
+/// Per fn `name` means (see `filter::Term`), in name order: its figures, its callers and its
 /// callees, each list by total time, longest first. Empty when no fn matches.
 pub fn neighbours(stats: &Stats, tables: &Tables, name: &str) -> String {
+    let term = Term::new(name);
     let mut sites: Vec<(&str, u32)> = stats
         .fns
         .keys()
         .map(|s| (tables.site(*s), *s))
-        .filter(|(n, _)| ends_with_segment(n, name))
+        .filter(|(n, _)| term.matches(n))
         .collect();
     sites.sort();
     let mut text = String::new();

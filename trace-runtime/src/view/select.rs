@@ -12,15 +12,15 @@ use std::collections::{HashMap, HashSet, VecDeque};
 
 use crate::collect::decode::{Consumer, Ctx, End};
 use crate::collect::event::{Event, Kind};
-use crate::filter::ends_with_segment;
+use crate::filter::SiteMatch;
 
 /// What to keep. Every rule given must hold; no rule keeps everything.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Selection {
-    /// Only the chains through a fn of this name (a full name or a path suffix): its callers,
-    /// its calls and everything under them.
+    /// Only the chains through the fns this term means (see `filter::Term`): their callers,
+    /// their calls and everything under them.
     pub focus: Option<String>,
-    /// Leave out fns whose name starts with one of these.
+    /// Leave out the fns these terms mean.
     pub exclude: Vec<String>,
     /// Leave out frames deeper than this (0 is outermost).
     pub max_depth: Option<u32>,
@@ -40,14 +40,10 @@ impl Selection {
         *self == Selection::default()
     }
 
-    /// The frame-local rules, judged on a frame's enter (or on an exit whose enter was never
-    /// seen).
-    fn admits(&self, e: &Event, name: &str) -> bool {
-        let excluded = self.exclude.iter().any(|p| {
-            name.starts_with(p.as_str()) || name.trim_start_matches('<').starts_with(p.as_str())
-        });
-        !excluded
-            && self.max_depth.is_none_or(|d| e.depth <= d)
+    /// The frame-local rules but the fn's name, judged on a frame's enter (or on an exit whose
+    /// enter was never seen).
+    fn admits(&self, e: &Event) -> bool {
+        self.max_depth.is_none_or(|d| e.depth <= d)
             && self.thread.is_none_or(|t| e.thread == t)
             && self.task.is_none_or(|t| e.task == t)
             && self.since_ns.is_none_or(|s| e.ts_ns >= s)
@@ -76,8 +72,9 @@ struct Open {
 pub struct Select<C> {
     inner: C,
     rules: Selection,
-    /// Per site: whether it is the focused fn.
-    focused: HashMap<u32, bool>,
+    /// Which sites are the focused fns, and which are excluded.
+    focused: Option<SiteMatch>,
+    excluded: SiteMatch,
     open: HashMap<u64, Open>,
     /// Events waiting for a focus decision on some frame before them, in order.
     held: VecDeque<Event>,
@@ -93,8 +90,9 @@ impl<C: Consumer> Select<C> {
     pub fn new(inner: C, rules: Selection) -> Self {
         Select {
             inner,
+            focused: rules.focus.as_deref().map(SiteMatch::new),
+            excluded: SiteMatch::any_of(rules.exclude.iter().map(String::as_str)),
             rules,
-            focused: HashMap::new(),
             open: HashMap::new(),
             held: VecDeque::new(),
             closed: HashMap::new(),
@@ -109,13 +107,14 @@ impl<C: Consumer> Select<C> {
     }
 
     fn is_focus(&mut self, site: u32, ctx: &Ctx<'_>) -> bool {
-        let Some(name) = &self.rules.focus else {
-            return false;
-        };
-        *self
-            .focused
-            .entry(site)
-            .or_insert_with(|| ends_with_segment(ctx.tables.site(site), name))
+        self.focused
+            .as_mut()
+            .is_some_and(|m| m.hits(site, || ctx.tables.site(site)))
+    }
+
+    /// Applies the frame-local rules.
+    fn admits(&mut self, e: &Event, ctx: &Ctx<'_>) -> bool {
+        self.rules.admits(e) && !self.excluded.hits(e.site, || ctx.tables.site(e.site))
     }
 
     fn fate(&self, id: u64) -> Fate {
@@ -157,7 +156,7 @@ impl<C: Consumer> Select<C> {
     fn pass(&mut self, e: &Event, ctx: &Ctx<'_>) {
         let go = match e.kind {
             Kind::Enter => {
-                let admitted = self.rules.admits(e, ctx.tables.site(e.site));
+                let admitted = self.admits(e, ctx);
                 if admitted {
                     self.passed.insert(e.id);
                 }
@@ -165,8 +164,7 @@ impl<C: Consumer> Select<C> {
             }
             // An exit whose enter was never seen is judged on its own.
             Kind::Exit { .. } => {
-                self.passed.remove(&e.id)
-                    || (self.orphans.remove(&e.id) && self.rules.admits(e, ctx.tables.site(e.site)))
+                self.passed.remove(&e.id) || (self.orphans.remove(&e.id) && self.admits(e, ctx))
             }
         };
         if go {
