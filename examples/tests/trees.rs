@@ -42,7 +42,7 @@ thread 2 worker
     assert_eq!(
         stdout,
         "d called from c1: chains::main -> chains::a1 -> chains::b1 -> chains::c1 -> chains::d\n\
-         d called from c2: chains::a2 -> chains::b2 -> chains::c2 -> chains::d\n"
+         d called from c2: chains::main => chains::a2 -> chains::b2 -> chains::c2 -> chains::d\n"
     );
 }
 
@@ -121,17 +121,16 @@ thread 1 main
     <- exits::Counter::boxed
     -> exits::Counter::by_value
     <- exits::Counter::by_value
+    -> exits::fetch_twice
+      -> exits::fetch
+      <- exits::fetch
+      -> exits::fetch
+      <- exits::fetch
+    <- exits::fetch_twice
   <- exits::main
 thread 2 diverges
   -> exits::diverges
   <- exits::diverges unwinding
-task 1
-  -> exits::fetch_twice
-    -> exits::fetch
-    <- exits::fetch
-    -> exits::fetch
-    <- exits::fetch
-  <- exits::fetch_twice
 "
     );
 }

@@ -99,8 +99,8 @@ fn mask_open(text: &str) -> String {
 
 const OPEN_REPORT: &str = "open at exit: 6 traced frames never exited
   [01 main] hang::main (open _) -> hang::serve (open _) -> hang::handle (open _) -> hang::wait_forever (open _)
-  [02 worker] hang::pump (open _)
-  [task 1] hang::heartbeat (open _)
+  [02 worker] hang::pump (open _), spawned from hang::main
+  [task 1] hang::heartbeat (open _), spawned from hang::main
 ";
 
 #[test]
@@ -127,8 +127,8 @@ fn sigint_writes_everything_reports_what_was_open_and_dies_by_sigint() {
             "[01 main]   -> hang::serve",
             "[01 main]     -> hang::handle",
             "[01 main]       -> hang::wait_forever",
-            "[02 worker] -> hang::pump",
-            "[03 tasks task 1] -> hang::heartbeat",
+            "[02 worker] -> hang::pump  (spawned from hang::main)",
+            "[03 tasks task 1] -> hang::heartbeat  (spawned from hang::main)",
         ];
         want.sort_unstable();
         assert_eq!(lines, want, "{mode}");
@@ -261,7 +261,7 @@ fn process_exit_deep_inside_loses_nothing_and_reports_both_threads() {
         "[01 main] -> quit::main",
         "[01 main]   -> quit::work",
         "[01 main]     -> quit::give_up",
-        "[02 blocked] -> quit::blocked",
+        "[02 blocked] -> quit::blocked  (spawned from quit::main)",
     ];
     want.sort_unstable();
     assert_eq!(lines, want);
@@ -269,7 +269,7 @@ fn process_exit_deep_inside_loses_nothing_and_reports_both_threads() {
         report,
         "open at exit: 4 traced frames never exited
   [01 main] quit::main (open _) -> quit::work (open _) -> quit::give_up (open _)
-  [02 blocked] quit::blocked (open _)
+  [02 blocked] quit::blocked (open _), spawned from quit::main
 "
     );
 }

@@ -54,10 +54,11 @@ fn focus_prints_each_chain_reaching_the_fn_and_counts_them() {
             // Times vary: keep the thread and the names.
             let (who, frames) = l.split_once("] ").unwrap();
             let names: Vec<&str> = frames
-                .split(" -> ")
-                .map(|f| f.split(' ').next().unwrap())
+                .split(' ')
+                .filter(|w| !w.starts_with('(') && !w.ends_with(')'))
+                .filter(|w| !w.starts_with(|c: char| c.is_ascii_digit()))
                 .collect();
-            format!("{who}] {}", names.join(" -> "))
+            format!("{who}] {}", names.join(" "))
         })
         .collect();
     calls.sort();
@@ -65,7 +66,7 @@ fn focus_prints_each_chain_reaching_the_fn_and_counts_them() {
         calls,
         [
             "[01 main] chains::main -> chains::a1 -> chains::b1 -> chains::c1 -> chains::d",
-            "[02 worker] chains::a2 -> chains::b2 -> chains::c2 -> chains::d",
+            "[02 worker] chains::main => chains::a2 -> chains::b2 -> chains::c2 -> chains::d",
         ]
     );
     // Nothing else but the count of distinct chains at exit.
@@ -76,8 +77,8 @@ fn focus_prints_each_chain_reaching_the_fn_and_counts_them() {
     assert_eq!(
         counted,
         [
-            "1x chains::a2 -> chains::b2 -> chains::c2 -> chains::d",
-            "1x chains::main -> chains::a1 -> chains::b1 -> chains::c1 -> chains::d"
+            "1x chains::main -> chains::a1 -> chains::b1 -> chains::c1 -> chains::d",
+            "1x chains::main => chains::a2 -> chains::b2 -> chains::c2 -> chains::d"
         ]
     );
     // Each caller shows the time since it was entered, the focused fn its own time.
@@ -233,6 +234,8 @@ fn check_chrome(events: &[Value]) {
                     .push((ts, ts + dur, depth));
             }
             "M" => assert!(e["args"]["name"].is_string(), "{e}"),
+            // A flow arrow from a spawning call to the thread or task it started.
+            "s" | "f" => assert!(e["id"].is_u64() && e["tid"].is_u64(), "{e}"),
             other => panic!("unexpected phase {other}"),
         }
     }
