@@ -33,7 +33,7 @@ fn a_panic_that_aborts_loses_nothing_and_reports_what_was_open() {
     let (lines, report) = common::events_and_report(&stdout);
     let mut want = [
         "[01 main] -> abort_demo::main",
-        "[02 blocked] -> abort_demo::blocked",
+        "[02 blocked] -> abort_demo::blocked  (spawned from abort_demo::main)",
         "[01 main]   -> abort_demo::work",
         "[01 main]     -> abort_demo::explode",
     ];
@@ -43,7 +43,7 @@ fn a_panic_that_aborts_loses_nothing_and_reports_what_was_open() {
         report,
         "open at exit: 4 traced frames never exited
   [01 main] abort_demo::main (open _) -> abort_demo::work (open _) -> abort_demo::explode (open _)
-  [02 blocked] abort_demo::blocked (open _)
+  [02 blocked] abort_demo::blocked (open _), spawned from abort_demo::main
 "
     );
     // The panic message still follows the trace.

@@ -46,7 +46,7 @@ fn default_is_an_indented_human_tree_on_stderr() {
     assert_eq!(
         human_lines(&stderr, "[02 worker]"),
         [
-            "[02 worker] -> chains::a2",
+            "[02 worker] -> chains::a2  (spawned from chains::main)",
             "[02 worker]   -> chains::b2",
             "[02 worker]     -> chains::c2",
             "[02 worker]       -> chains::d",
@@ -88,9 +88,9 @@ fn off_is_silent_but_keeps_chains() {
     assert!(out.status.success());
     assert!(out.stderr.is_empty());
     let stdout = String::from_utf8(out.stdout).unwrap();
-    assert!(
-        stdout.contains("d called from c2: chains::a2 -> chains::b2 -> chains::c2 -> chains::d")
-    );
+    assert!(stdout.contains(
+        "d called from c2: chains::main => chains::a2 -> chains::b2 -> chains::c2 -> chains::d"
+    ));
 }
 
 #[test]

@@ -919,7 +919,7 @@ fn spawned_threads_continue_the_chain_and_remove_restores_every_byte() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(
         stderr(&out).contains(
-            "instrument: 2 files changed; 3 fns instrumented, 0 skipped; 0 async blocks and 4 thread spawns continue their fn's chain"
+            "instrument: 3 files changed; 3 fns instrumented, 0 skipped; 0 async blocks and 4 thread spawns continue their fn's chain"
         ),
         "{}",
         stderr(&out)
@@ -994,7 +994,7 @@ fn thread_spawns_in_a_2015_root_with_an_inner_doc_comment_build_both_ways_and_un
     );
     let lib = std::fs::read_to_string(dir.path().join("src/lib.rs")).unwrap();
     assert!(
-        lib.starts_with("//! Docs.\n#[cfg(feature = \"trace\")] extern crate trace_runtime;\nuse std::thread;\n#[cfg_attr(feature = \"trace\", ::trace_runtime::trace(__site(module \"::go\")))] pub fn go()"),
+        lib.starts_with("//! Docs.\n#[cfg(feature = \"trace\")] extern crate trace_runtime; use std::thread;\n#[cfg_attr(feature = \"trace\", ::trace_runtime::trace(__site(module \"::go\")))] pub fn go()"),
         "{lib}"
     );
     cargo(dir.path(), &["build", "--quiet", "--features", "trace"]);
