@@ -9,7 +9,7 @@ use trace_runtime::read::{
     summary, trees, Consumer, Format, TextViews,
 };
 
-use crate::cli::{Diff, Export, ExportFormat, Filters, FnQuery, Recorded, Replay, Report, SortBy};
+use crate::cli::{Diff, Export, ExportFormat, Filters, FnQuery, Recorded, Replay, Report};
 use crate::diag::{Diagnostic, Stderr};
 
 /// Reads a recording; what a damaged or cut-short file lost is said on stderr.
@@ -105,14 +105,7 @@ pub fn replay(c: &Replay, err: &Stderr) -> Result<u8, Diagnostic> {
 pub fn report(c: &Report, err: &Stderr) -> Result<u8, Diagnostic> {
     let rec = load(&c.recorded.file, err)?;
     let stats = rec.replay_into(summary::Stats::default());
-    let sort = match c.sort {
-        SortBy::Calls => summary::Sort::Calls,
-        SortBy::Total => summary::Sort::Total,
-        SortBy::Own => summary::Sort::Own,
-        SortBy::Max => summary::Sort::Max,
-        SortBy::Mean => summary::Sort::Mean,
-        SortBy::Name => summary::Sort::Name,
-    };
+    let sort = c.sort;
     if c.json {
         print(&summary::json_sorted(&stats, &rec.tables, sort));
     } else {
@@ -190,6 +183,6 @@ pub fn diff(c: &Diff, err: &Stderr) -> Result<u8, Diagnostic> {
     let b = load(&c.after, err)?;
     let before = a.replay_into(diff::Side::default()).profile(&a.tables);
     let after = b.replay_into(diff::Side::default()).profile(&b.tables);
-    print(diff::render(&before, &after).as_bytes());
+    print(diff::render(&before, &after, c.sort).as_bytes());
     Ok(0)
 }

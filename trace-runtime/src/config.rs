@@ -94,11 +94,25 @@ pub const PRINT_INTERVAL_MS: u64 = 50;
 
 static CONFIG: OnceLock<Config> = OnceLock::new();
 
-/// One line on stderr, prefixed with the crate's name. Errors writing it are ignored: a warning
-/// must not fail the program.
+/// What starts every line the runtime writes about itself on stderr (warnings, `TRACE_VERBOSE`
+/// lines, the watchdog's reports, the note on a large trace).
+pub const PREFIX: &str = "trace-runtime: ";
+
+/// One line on stderr: `trace-runtime: warning: MESSAGE`. Errors writing it are ignored: a
+/// warning must not fail the program.
 pub fn warn(message: &str) {
+    say(&format!("warning: {message}"));
+}
+
+/// One `TRACE_VERBOSE` line (or another report that is not a warning) on stderr:
+/// `trace-runtime: MESSAGE`. Errors writing it are ignored.
+///
+/// ```ignore
+/// config::say("tracing on: clock tsc"); // trace-runtime: tracing on: clock tsc
+/// ```
+pub fn say(message: &str) {
     use std::io::Write;
-    let _ = writeln!(std::io::stderr(), "trace-runtime: warning: {message}");
+    let _ = writeln!(std::io::stderr(), "{PREFIX}{message}");
 }
 
 fn var(name: &str) -> Option<String> {

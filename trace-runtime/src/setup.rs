@@ -72,7 +72,7 @@ fn run() {
             Out::Off => "off".to_string(),
             Out::File(p) => p.display().to_string(),
         };
-        config::warn(&format!(
+        config::say(&format!(
             "tracing on: clock {} (chosen in {chose:?}; set up in {:?}); format {:?} to {out}; mode {:?}, {} records per chunk",
             clock::description(),
             began.elapsed(),
