@@ -5,8 +5,8 @@ use std::io::{IsTerminal, Write};
 use std::path::Path;
 
 use trace_runtime::read::{
-    chains, diff, graph, min, open, parse_duration, recording::Recording, select, stream::Out,
-    summary, trees, Consumer, Format, TextViews,
+    chains, diff, graph, min, noisy, open, parse_duration, recording::Recording, select,
+    stream::Out, summary, trees, Consumer, Format, TextViews,
 };
 
 use crate::cli::{Diff, Export, ExportFormat, Filters, FnQuery, Recorded, Replay, Report};
@@ -106,10 +106,19 @@ pub fn report(c: &Report, err: &Stderr) -> Result<u8, Diagnostic> {
     let rec = load(&c.recorded.file, err)?;
     let stats = rec.replay_into(summary::Stats::default());
     let sort = c.sort;
+    // A large recording ends with the fns that make most of it and the filter that leaves them
+    // out: after the table, or on stderr beside a JSON document.
+    let counts = rec.replay_into(noisy::Counts::default());
+    let note = noisy::note(&counts, &rec.tables, None).map(|n| noisy::render(&n));
     if c.json {
         print(&summary::json_sorted(&stats, &rec.tables, sort));
+        if let Some(note) = note {
+            let _ = std::io::stderr().write_all(note.as_bytes());
+        }
     } else {
-        print(summary::report(&stats, &rec.tables, sort).as_bytes());
+        let mut text = summary::report(&stats, &rec.tables, sort);
+        text.extend(note);
+        print(text.as_bytes());
     }
     Ok(0)
 }

@@ -69,6 +69,8 @@ pub struct Config {
     pub summary_json: Option<PathBuf>,
     /// `TRACE_FILTER`.
     pub filter: Filter,
+    /// `TRACE_FILTER` as written, for the line the note on a large trace suggests.
+    pub filter_spec: Option<String>,
     /// `depth=` of `TRACE_FILTER`, or no limit.
     pub max_depth: u32,
     /// `TRACE_RECORD`: a binary recording of the run, to this file.
@@ -176,7 +178,8 @@ fn read() -> Config {
             }
         },
     };
-    let filter = match var("TRACE_FILTER") {
+    let filter_spec = var("TRACE_FILTER");
+    let filter = match filter_spec.clone() {
         Some(spec) => Filter::parse(&spec).unwrap_or_else(|e| {
             warn(&format!("TRACE_FILTER={spec:?}: {e}; tracing everything"));
             Filter::default()
@@ -218,6 +221,7 @@ fn read() -> Config {
             .map(|v| with_pid(&v.to_string_lossy())),
         max_depth: filter.max_depth.unwrap_or(u32::MAX),
         filter,
+        filter_spec,
         record: std::env::var_os("TRACE_RECORD")
             .filter(|v| !v.is_empty())
             .map(|v| with_pid(&v.to_string_lossy())),

@@ -241,10 +241,7 @@ pub fn report(stats: &Stats, tables: &crate::collect::event::Tables, sort: Sort)
         Sort::Own => "by self time".to_string(),
         other => format!("by {}", other.name()),
     };
-    let mut text = format!(
-        "trace report: {} fns, {calls} calls, {order}\n",
-        fns.len()
-    );
+    let mut text = format!("trace report: {} fns, {calls} calls, {order}\n", fns.len());
     text.push_str(&format!(
         "{:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10}  fn\n",
         "calls", "total", "busy", "self", "min", "mean", "mean busy", "max"
