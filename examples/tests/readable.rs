@@ -109,3 +109,47 @@ fn verbose_lines_carry_the_runtime_s_label_without_warning() {
         ["trace-runtime: warning: TRACE_MODE=\"fast\" is not a known mode (print, record); using print"]
     );
 }
+
+/// `TRACE_SUMMARY` shows busy time beside total: a fn that sleeps is busy for less than its
+/// wall time, a sync fn for all of it; the JSON carries both.
+#[test]
+fn the_summary_shows_busy_time_beside_total() {
+    let json_path = common::out_file("readable-summary").with_extension("json");
+    let (out, _) = common::run(
+        env!("CARGO_BIN_EXE_tasks"),
+        "readable-summary",
+        &[
+            ("TRACE_SUMMARY", "1"),
+            ("TRACE_SUMMARY_JSON", json_path.to_str().unwrap()),
+        ],
+    );
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let table = common::columns(&stderr[stderr.find("trace summary:").expect("the table")..]);
+    assert!(
+        table.starts_with("trace summary: 4 fns, 21 calls\ncalls total busy self max depth fn\n"),
+        "{table}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json_path).unwrap()).unwrap();
+    let _ = std::fs::remove_file(&json_path);
+    let f = |name: &str| {
+        json["fns"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["name"] == name)
+            .unwrap()
+            .clone()
+    };
+    let (fetch, checksum) = (f("tasks::fetch"), f("tasks::checksum"));
+    assert!(
+        fetch["busy_ns"].as_u64() < fetch["total_ns"].as_u64(),
+        "{fetch}"
+    );
+    assert_eq!(checksum["busy_ns"], checksum["total_ns"]);
+    assert_eq!(
+        fetch["mean_busy_ns"].as_u64(),
+        Some(fetch["busy_ns"].as_u64().unwrap() / 6)
+    );
+}

@@ -66,7 +66,7 @@ pub enum Command {
     /// Print a recording exactly as the run printed it live with that TRACE_FORMAT.
     #[command(after_help = EXPORT_EXAMPLES)]
     Export(Export),
-    /// Compare two recordings: per fn and per chain, calls and time before and after.
+    /// Compare two recordings: per fn and per chain, calls, total and busy time before and after.
     #[command(after_help = DIFF_EXAMPLES)]
     Diff(Diff),
 }
@@ -104,7 +104,10 @@ Examples:
   trace-rewriter report run.trace --sort self          where the time is spent
   trace-rewriter report run.trace --sort busy          by time inside polls (an async fn that
                                                        mostly waits sinks; total is wall time)
-  trace-rewriter report run.trace --json > report.json the TRACE_SUMMARY_JSON document",
+  trace-rewriter report run.trace --json > report.json the TRACE_SUMMARY_JSON document
+
+A recording of 100,000 events or more ends with the few fns that make most of them, and the
+TRACE_FILTER line that leaves them out of the next run (on stderr with --json).",
     read_notes!()
 );
 

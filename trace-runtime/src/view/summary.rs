@@ -205,14 +205,15 @@ pub fn table(stats: &Stats, tables: &crate::collect::event::Tables) -> String {
     let calls: u64 = fns.iter().map(|f| f.1.calls).sum();
     let mut text = format!("trace summary: {} fns, {calls} calls\n", fns.len());
     text.push_str(&format!(
-        "{:>10} {:>12} {:>12} {:>9}  fn\n",
-        "calls", "total", "self", "max depth"
+        "{:>10} {:>12} {:>12} {:>12} {:>9}  fn\n",
+        "calls", "total", "busy", "self", "max depth"
     ));
     for (name, f) in &fns {
         text.push_str(&format!(
-            "{:>10} {:>12} {:>12} {:>9}  {}\n",
+            "{:>10} {:>12} {:>12} {:>12} {:>9}  {}\n",
             f.calls,
             duration_string(f.total),
+            duration_string(f.busy),
             duration_string(f.own),
             f.max_depth,
             name
