@@ -134,7 +134,10 @@ pub fn note(counts: &Counts, tables: &Tables, base: Option<&str>) -> Option<Note
     }
     let (writable, unwritable): (Vec<&NoisyFn>, Vec<&NoisyFn>) =
         chosen.iter().partition(|f| !f.name.contains(','));
-    let base = base.map(str::trim).filter(|b| !b.is_empty());
+    // A base the run could not use (it warned, and traced everything) is left out.
+    let base = base
+        .map(str::trim)
+        .filter(|b| !b.is_empty() && Filter::parse(b).is_ok());
     let filter = (!writable.is_empty()).then(|| {
         let rules = writable.iter().map(|f| format!("-{}", f.name));
         base.map(str::to_string)
@@ -186,11 +189,12 @@ pub fn shell_quote(text: &str) -> String {
 pub fn render(note: &Note) -> String {
     let covered: u64 = note.fns.iter().map(|f| f.events).sum();
     let mut text = format!(
-        "a large trace: {} events, {} of them ({}) from {} fns:\n",
+        "a large trace: {} events, {} of them ({}) from {} fn{}:\n",
         note.events,
         covered,
         percent(covered, note.events),
-        note.fns.len()
+        note.fns.len(),
+        if note.fns.len() == 1 { "" } else { "s" }
     );
     text.push_str(&format!(
         "  {:>10} {:>7} {:>10}  fn\n",
@@ -316,10 +320,17 @@ a large trace: 130002 events, 100000 of them (76.9%) from 2 fns:
         assert_eq!(note(&c, &t, None), None, "no five fns make half");
         let (c, t) = counts(&[("<(u8, u16) as H>::hi", 60_000, 10), ("m", 1, 10)]);
         let n = note(&c, &t, None).unwrap();
+        assert!(render(&n)
+            .starts_with("a large trace: 120002 events, 120000 of them (100.0%) from 1 fn:\n"));
         assert_eq!(
             (n.filter, n.unwritable),
             (None, vec!["<(u8, u16) as H>::hi".to_string()])
         );
+        // A base the run could not parse is not repeated; one it could leads the line.
+        let (c, t) = counts(&[("a::b", 60_000, 10), ("m", 1, 10)]);
+        let line = |base| note(&c, &t, Some(base)).unwrap().filter.unwrap();
+        assert_eq!(line("min=fast"), "-a::b");
+        assert_eq!(line(" a, depth=3 "), "a, depth=3,-a::b");
     }
 
     #[test]
