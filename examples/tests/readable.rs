@@ -4,7 +4,7 @@
 
 mod common;
 
-const SERVER: &str = env!("CARGO_BIN_EXE_server");
+const REQUESTS: &str = env!("CARGO_BIN_EXE_requests");
 const CHAINS: &str = env!("CARGO_BIN_EXE_chains");
 
 /// The runtime's lines on stderr (the demo's own output aside).
@@ -16,9 +16,9 @@ fn runtime_lines(stderr: &[u8]) -> String {
 
 #[test]
 fn a_large_trace_names_its_noisiest_fns_and_the_line_that_leaves_them_out() {
-    let (out, events) = common::run(SERVER, "readable-noisy", &[]);
+    let (out, events) = common::run(REQUESTS, "readable-noisy", &[]);
     assert!(out.status.success());
-    assert_eq!(events.len(), 124_002, "the server's trace, every event");
+    assert_eq!(events.len(), 124_002, "the requests demo's trace, every event");
     // On stderr, never inside the jsonl stream (which `run` parsed line by line).
     let note = common::columns(&runtime_lines(&out.stderr));
     assert_eq!(
@@ -26,10 +26,10 @@ fn a_large_trace_names_its_noisiest_fns_and_the_line_that_leaves_them_out() {
         "\
 trace-runtime: a large trace: 124002 events, 87000 of them (70.2%) from 2 fns:
 calls events mean fn
-22000 35.5% _ server::parse::next_byte
-21500 34.7% _ server::parse::is_space
+22000 35.5% _ requests::parse::next_byte
+21500 34.7% _ requests::parse::is_space
 to leave them out, run with:
-TRACE_FILTER='-server::parse::next_byte,-server::parse::is_space'
+TRACE_FILTER='-requests::parse::next_byte,-requests::parse::is_space'
 trace-rewriter instrument --exclude GLOB leaves out files, not fns: to keep these out of the build, put #[trace(skip)] on them
 "
     );
@@ -42,17 +42,17 @@ trace-rewriter instrument --exclude GLOB leaves out files, not fns: to keep thes
         .strip_prefix('\'')
         .and_then(|l| l.strip_suffix('\''))
         .expect("one single-quoted word");
-    let (out, events) = common::run(SERVER, "readable-quiet", &[("TRACE_FILTER", value)]);
+    let (out, events) = common::run(REQUESTS, "readable-quiet", &[("TRACE_FILTER", value)]);
     assert!(out.status.success());
     let names: std::collections::BTreeSet<&str> = events.iter().map(|e| e.name.as_str()).collect();
     assert_eq!(
         names.into_iter().collect::<Vec<_>>(),
         [
-            "server::handle",
-            "server::parse::is_token",
-            "server::parse::request",
-            "server::serve",
-            "server::write_frame",
+            "requests::handle",
+            "requests::parse::is_token",
+            "requests::parse::request",
+            "requests::serve",
+            "requests::write_frame",
         ]
     );
     assert_eq!(events.len(), 124_002 - 87_000);
@@ -61,12 +61,12 @@ trace-rewriter instrument --exclude GLOB leaves out files, not fns: to keep thes
 
 #[test]
 fn the_run_s_own_filter_leads_the_line() {
-    let (out, _) = common::run(SERVER, "readable-depth", &[("TRACE_FILTER", "depth=9")]);
+    let (out, _) = common::run(REQUESTS, "readable-depth", &[("TRACE_FILTER", "depth=9")]);
     assert!(out.status.success());
     let note = runtime_lines(&out.stderr);
     assert!(
         note.contains(
-            "\n  TRACE_FILTER='depth=9,-server::parse::next_byte,-server::parse::is_space'\n"
+            "\n  TRACE_FILTER='depth=9,-requests::parse::next_byte,-requests::parse::is_space'\n"
         ),
         "{note}"
     );

@@ -338,7 +338,7 @@ fn report_lists_every_fn_in_the_order_asked() {
 /// Busy time (inside polls) beside wall time: an async fn that mostly waits sorts low by busy.
 #[test]
 fn report_shows_busy_beside_wall_time_and_sorts_by_either() {
-    let rec = recording("server", &[]);
+    let rec = recording("requests", &[]);
     let json = |sort: &str| {
         let out = view(&["report", path(rec), "--sort", sort, "--json"]);
         assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
@@ -363,9 +363,9 @@ fn report_shows_busy_beside_wall_time_and_sorts_by_either() {
     // Sync fns are busy all their time; `write_frame` slept (a wait no poll spent).
     let fns = json("name");
     let get = |name: &str| fns.iter().find(|f| f["name"] == name).unwrap().clone();
-    let next_byte = get("server::parse::next_byte");
+    let next_byte = get("requests::parse::next_byte");
     assert_eq!(next_byte["busy_ns"], next_byte["total_ns"]);
-    let write_frame = get("server::write_frame");
+    let write_frame = get("requests::write_frame");
     assert!(
         write_frame["busy_ns"].as_u64() < write_frame["total_ns"].as_u64(),
         "{write_frame}"
@@ -383,7 +383,7 @@ fn report_shows_busy_beside_wall_time_and_sorts_by_either() {
         Some("calls total busy self min mean mean busy max fn")
     );
     assert!(
-        table.contains("\n500 <t> <t> <t> <t> <t> <t> <t> server::write_frame\n"),
+        table.contains("\n500 <t> <t> <t> <t> <t> <t> <t> requests::write_frame\n"),
         "{table}"
     );
     let out = view(&["report", path(rec), "--sort", "wall"]);
@@ -399,7 +399,7 @@ fn report_shows_busy_beside_wall_time_and_sorts_by_either() {
 /// them out; a small one's does not.
 #[test]
 fn report_of_a_large_recording_names_its_noisiest_fns() {
-    let rec = recording("server", &[]);
+    let rec = recording("requests", &[]);
     let out = view(&["report", path(rec)]);
     let text = columns(&stdout(&out));
     let at = text.find("a large trace").expect("the note");
@@ -408,10 +408,10 @@ fn report_of_a_large_recording_names_its_noisiest_fns() {
         "\
 a large trace: 124002 events, 87000 of them (70.2%) from 2 fns:
 calls events mean fn
-22000 35.5% <t> server::parse::next_byte
-21500 34.7% <t> server::parse::is_space
+22000 35.5% <t> requests::parse::next_byte
+21500 34.7% <t> requests::parse::is_space
 to leave them out, run with:
-TRACE_FILTER='-server::parse::next_byte,-server::parse::is_space'
+TRACE_FILTER='-requests::parse::next_byte,-requests::parse::is_space'
 trace-rewriter instrument --exclude GLOB leaves out files, not fns: to keep these out of the build, put #[trace(skip)] on them
 "
     );

@@ -5,7 +5,7 @@
 //! `trace-rewriter report --sort busy` shows `write_frame` waits rather than works.
 //!
 //! ```text
-//! cargo run -p trace-examples --bin server --features trace 2>&1 | tail -8
+//! cargo run -p trace-examples --bin requests --features trace 2>&1 | tail -8
 //! ```
 
 use std::time::Duration;
