@@ -2,7 +2,9 @@
 
 use std::path::PathBuf;
 
+use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand};
+pub use trace_runtime::read::summary::Sort;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -17,6 +19,7 @@ Examples:
                                               record a run, then look at it many ways:
   trace-rewriter replay run.trace --focus db::get
   trace-rewriter report run.trace --sort self
+  trace-rewriter report run.trace --sort busy   async fns by time inside polls, not waiting
 
 Exit codes: 0 done, 1 --check found files to change, 2 bad input (nothing written),
 3 internal error (the tool's own work failed: writing a file or the traced copy, running
@@ -46,7 +49,7 @@ pub enum Command {
     /// Print a recording's call trees: every thread's, then every task's, each in time order.
     #[command(after_help = REPLAY_EXAMPLES)]
     Replay(Replay),
-    /// Per fn calls, total, self, min, mean and max time of a recording.
+    /// Per fn calls, total (wall) and busy time, self, min, mean and max time of a recording.
     #[command(after_help = REPORT_EXAMPLES)]
     Report(Report),
     /// Every distinct chain of calls that reached a fn, with calls, total and max time.
@@ -61,7 +64,7 @@ pub enum Command {
     /// Print a recording exactly as the run printed it live with that TRACE_FORMAT.
     #[command(after_help = EXPORT_EXAMPLES)]
     Export(Export),
-    /// Compare two recordings: per fn and per chain, calls and time before and after.
+    /// Compare two recordings: per fn and per chain, calls, total and busy time before and after.
     #[command(after_help = DIFF_EXAMPLES)]
     Diff(Diff),
 }
@@ -100,7 +103,12 @@ const REPORT_EXAMPLES: &str = concat!(
 Examples:
   trace-rewriter report run.trace                      by total time
   trace-rewriter report run.trace --sort self          where the time is spent
-  trace-rewriter report run.trace --json > report.json the TRACE_SUMMARY_JSON document",
+  trace-rewriter report run.trace --sort busy          by time inside polls (an async fn that
+                                                       mostly waits sinks; total is wall time)
+  trace-rewriter report run.trace --json > report.json the TRACE_SUMMARY_JSON document
+
+A recording of 100,000 events or more ends with the few fns that make most of them, and the
+TRACE_FILTER line that leaves them out of the next run (on stderr with --json).",
     read_notes!()
 );
 
@@ -141,7 +149,9 @@ sent them: into the trace for human and folded, to stderr for jsonl and chrome."
 const DIFF_EXAMPLES: &str = concat!(
     "\
 Examples:
-  trace-rewriter diff before.trace after.trace         what changed, largest change first",
+  trace-rewriter diff before.trace after.trace         what changed, largest change first
+  trace-rewriter diff before.trace after.trace --sort busy
+                                                       by the change in time inside polls",
     read_notes!()
 );
 
@@ -197,17 +207,10 @@ pub struct Replay {
     pub filters: Filters,
 }
 
-/// The orders `report` knows.
-#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum SortBy {
-    Calls,
-    #[default]
-    Total,
-    #[value(name = "self")]
-    Own,
-    Max,
-    Mean,
-    Name,
+/// `--sort KEY` over these keys (the runtime's `Sort` spells them, once).
+fn sort_keys(names: &'static [&'static str]) -> impl TypedValueParser<Value = Sort> {
+    PossibleValuesParser::new(names)
+        .map(|name| Sort::parse(&name).expect("a key the runtime lists parses"))
 }
 
 #[derive(Args, Debug)]
@@ -215,9 +218,10 @@ pub struct Report {
     #[command(flatten)]
     pub recorded: Recorded,
 
-    /// Order of the fns, largest first (name: alphabetical).
-    #[arg(long, value_enum, default_value_t = SortBy::Total)]
-    pub sort: SortBy,
+    /// Order of the fns, largest first (name: alphabetical); total is wall time, busy the time
+    /// inside polls (equal for sync fns).
+    #[arg(long, value_name = "KEY", value_parser = sort_keys(Sort::NAMES), default_value = "total")]
+    pub sort: Sort,
 
     /// Print the report as JSON (the TRACE_SUMMARY_JSON document, fns in --sort order).
     #[arg(long)]
@@ -271,6 +275,11 @@ pub struct Diff {
     pub before: PathBuf,
     /// The recording after.
     pub after: PathBuf,
+
+    /// Order rows by the size of the change in total (wall) time, busy time (inside polls) or
+    /// calls.
+    #[arg(long, value_name = "KEY", value_parser = sort_keys(Sort::DIFF_NAMES), default_value = "total")]
+    pub sort: Sort,
 }
 
 /// What to instrument and how to report.

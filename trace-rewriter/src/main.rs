@@ -215,6 +215,9 @@ fn run_copy(
     copy::sync(workspace_root, &root, &files, &overlay)?;
     let totals = plan.totals();
     plan.report_allocator_impls(err);
+    for c in crates {
+        err.plain(&instruments(c, select));
+    }
     err.plain(&format!(
         "run: traced copy in {} ({} fns instrumented, {} skipped)",
         root.display(),
@@ -256,6 +259,30 @@ fn run_copy(
                     .internal()
             })?;
     Ok(status.code().map_or(1, |c| c.clamp(0, 255) as u8))
+}
+
+/// `run: instruments app: lib app, bin app; leaves out test smoke (tests, examples and
+/// benches need --all-targets)`: which targets of a package the traced copy traces.
+fn instruments(c: &project::Crate, select: &Select) -> String {
+    let mut line = format!("run: instruments {}: ", c.name);
+    line.push_str(&if c.targets.is_empty() {
+        "no target".to_string()
+    } else {
+        c.targets.join(", ")
+    });
+    if select.tests {
+        line.push_str(" (with their #[test] fns and #[cfg(test)] modules)");
+    }
+    if !c.left_out.is_empty() {
+        let left: Vec<String> = c
+            .left_out
+            .iter()
+            .map(|(name, why)| format!("{name} ({why})"))
+            .collect();
+        line.push_str("; leaves out ");
+        line.push_str(&left.join(", "));
+    }
+    line
 }
 
 fn preview(file: &std::path::Path) -> Result<u8, Diagnostic> {

@@ -18,7 +18,9 @@ pub struct Crate {
     /// Root files of the selected targets (lib, bins; with `--all-targets` also tests,
     /// examples, benches), deduplicated.
     pub roots: Vec<PathBuf>,
-    /// Targets left out, with why.
+    /// The selected targets as cargo names them, kind first: `lib demo`, `bin app`.
+    pub targets: Vec<String>,
+    /// Targets left out (`test smoke`), with why.
     pub left_out: Vec<(String, &'static str)>,
 }
 
@@ -87,6 +89,7 @@ pub fn resolve(path: &Path, all_targets: bool) -> Result<Scope, Diagnostic> {
             continue;
         }
         let mut roots: Vec<PathBuf> = Vec::new();
+        let mut targets = Vec::new();
         let mut left_out = Vec::new();
         for target in &package.targets {
             let kind = &target.kind;
@@ -102,13 +105,13 @@ pub fn resolve(path: &Path, all_targets: bool) -> Result<Scope, Diagnostic> {
             });
             let take = if kind.contains(&TargetKind::ProcMacro) {
                 left_out.push((
-                    target.name.clone(),
+                    format!("{} {}", kind_name(kind, library), target.name),
                     "proc-macro crates run inside the compiler",
                 ));
                 false
             } else if kind.contains(&TargetKind::CustomBuild) {
                 left_out.push((
-                    target.name.clone(),
+                    format!("{} {}", kind_name(kind, library), target.name),
                     "build scripts are not part of the program",
                 ));
                 false
@@ -116,12 +119,15 @@ pub fn resolve(path: &Path, all_targets: bool) -> Result<Scope, Diagnostic> {
                 true
             } else {
                 left_out.push((
-                    target.name.clone(),
+                    format!("{} {}", kind_name(kind, library), target.name),
                     "tests, examples and benches need --all-targets",
                 ));
                 false
             };
             let root: PathBuf = target.src_path.clone().into();
+            if take {
+                targets.push(format!("{} {}", kind_name(kind, library), target.name));
+            }
             if take && !roots.contains(&root) {
                 roots.push(root);
             }
@@ -135,6 +141,7 @@ pub fn resolve(path: &Path, all_targets: bool) -> Result<Scope, Diagnostic> {
             manifest: pkg_manifest,
             edition_2015: package.edition.as_str() == "2015",
             roots,
+            targets,
             left_out,
         });
     }
@@ -149,6 +156,27 @@ pub fn resolve(path: &Path, all_targets: bool) -> Result<Scope, Diagnostic> {
         workspace_root,
         target_dir: meta.target_directory.clone().into(),
     })
+}
+
+/// A target's kind as `cargo` spells it in `--lib`, `--bin`, `--test`, `--example`, `--bench`.
+fn kind_name(kind: &[TargetKind], library: bool) -> &'static str {
+    if library {
+        "lib"
+    } else if kind.contains(&TargetKind::Bin) {
+        "bin"
+    } else if kind.contains(&TargetKind::Test) {
+        "test"
+    } else if kind.contains(&TargetKind::Example) {
+        "example"
+    } else if kind.contains(&TargetKind::Bench) {
+        "bench"
+    } else if kind.contains(&TargetKind::ProcMacro) {
+        "proc-macro"
+    } else if kind.contains(&TargetKind::CustomBuild) {
+        "build script"
+    } else {
+        "target"
+    }
 }
 
 fn one_line(s: &str) -> String {

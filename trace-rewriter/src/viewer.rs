@@ -5,11 +5,11 @@ use std::io::{IsTerminal, Write};
 use std::path::Path;
 
 use trace_runtime::read::{
-    chains, diff, graph, matching, min, open, parse_duration, recording::Recording, select,
+    chains, diff, graph, matching, min, noisy, open, parse_duration, recording::Recording, select,
     stream::Out, summary, trees, Consumer, Format, TextViews,
 };
 
-use crate::cli::{Diff, Export, ExportFormat, Filters, FnQuery, Recorded, Replay, Report, SortBy};
+use crate::cli::{Diff, Export, ExportFormat, Filters, FnQuery, Recorded, Replay, Report};
 use crate::diag::{Diagnostic, Stderr};
 
 /// Reads a recording; what a damaged or cut-short file lost is said on stderr.
@@ -127,18 +127,20 @@ pub fn replay(c: &Replay, err: &Stderr) -> Result<u8, Diagnostic> {
 pub fn report(c: &Report, err: &Stderr) -> Result<u8, Diagnostic> {
     let rec = load(&c.recorded.file, err)?;
     let stats = rec.replay_into(summary::Stats::default());
-    let sort = match c.sort {
-        SortBy::Calls => summary::Sort::Calls,
-        SortBy::Total => summary::Sort::Total,
-        SortBy::Own => summary::Sort::Own,
-        SortBy::Max => summary::Sort::Max,
-        SortBy::Mean => summary::Sort::Mean,
-        SortBy::Name => summary::Sort::Name,
-    };
+    let sort = c.sort;
+    // A large recording ends with the fns that make most of it and the filter that leaves them
+    // out: after the table, or on stderr beside a JSON document.
+    let counts = rec.replay_into(noisy::Counts::default());
+    let note = noisy::note(&counts, &rec.tables, None).map(|n| noisy::render(&n));
     if c.json {
         print(&summary::json_sorted(&stats, &rec.tables, sort));
+        if let Some(note) = note {
+            let _ = std::io::stderr().write_all(note.as_bytes());
+        }
     } else {
-        print(summary::report(&stats, &rec.tables, sort).as_bytes());
+        let mut text = summary::report(&stats, &rec.tables, sort);
+        text.extend(note);
+        print(text.as_bytes());
     }
     Ok(0)
 }
@@ -217,6 +219,6 @@ pub fn diff(c: &Diff, err: &Stderr) -> Result<u8, Diagnostic> {
     let b = load(&c.after, err)?;
     let before = a.replay_into(diff::Side::default()).profile(&a.tables);
     let after = b.replay_into(diff::Side::default()).profile(&b.tables);
-    print(diff::render(&before, &after).as_bytes());
+    print(diff::render(&before, &after, c.sort).as_bytes());
     Ok(0)
 }

@@ -416,6 +416,44 @@ fn a_workspace_instruments_every_member_and_restores_them() {
     assert_eq!(tree(dir.path()), before);
 }
 
+/// `run` says, per package, which targets the traced copy traces and which it leaves out.
+#[test]
+fn run_says_which_targets_it_instruments() {
+    let dir = fixture("app");
+    std::fs::create_dir(dir.path().join("tests")).unwrap();
+    std::fs::write(
+        dir.path().join("tests/smoke.rs"),
+        "#[test]\nfn smoke() {}\n",
+    )
+    .unwrap();
+    let lines = |args: &[&str]| {
+        let out = run(dir.path(), args);
+        assert!(out.status.success(), "{}", stderr(&out));
+        stderr(&out)
+            .lines()
+            .filter(|l| l.starts_with("run: "))
+            .map(|l| {
+                // The copy's place is the temporary directory's.
+                l.split(" in /").next().unwrap().to_string()
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        lines(&["run", ".", "--", "build", "--quiet"]),
+        [
+            "run: instruments app: bin app; leaves out test smoke (tests, examples and benches need --all-targets)",
+            "run: traced copy",
+        ]
+    );
+    assert_eq!(
+        lines(&["run", ".", "--all-targets", "--tests", "--", "build", "--quiet"]),
+        [
+            "run: instruments app: bin app, test smoke (with their #[test] fns and #[cfg(test)] modules)",
+            "run: traced copy",
+        ]
+    );
+}
+
 /// Runs `trace-rewriter run` with `args` from `cwd`, with extra environment.
 fn run_with_env(
     cwd: &std::path::Path,

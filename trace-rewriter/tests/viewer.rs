@@ -336,6 +336,94 @@ fn report_lists_every_fn_in_the_order_asked() {
     }
 }
 
+/// Busy time (inside polls) beside wall time: an async fn that mostly waits sorts low by busy.
+#[test]
+fn report_shows_busy_beside_wall_time_and_sorts_by_either() {
+    let rec = recording("requests", &[]);
+    let json = |sort: &str| {
+        let out = view(&["report", path(rec), "--sort", sort, "--json"]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+        json["fns"].as_array().unwrap().clone()
+    };
+    for (sort, key) in [("busy", "busy_ns"), ("total", "total_ns")] {
+        let fns = json(sort);
+        let figures: Vec<u64> = fns.iter().map(|f| f[key].as_u64().unwrap()).collect();
+        let mut sorted = figures.clone();
+        sorted.sort_by(|a, b| b.cmp(a));
+        assert_eq!(figures, sorted, "--sort {sort}");
+        for f in &fns {
+            let (calls, total, busy) = (&f["calls"], &f["total_ns"], &f["busy_ns"]);
+            assert!(busy.as_u64() <= total.as_u64(), "{f}");
+            assert_eq!(
+                f["mean_busy_ns"].as_u64(),
+                Some(busy.as_u64().unwrap() / calls.as_u64().unwrap())
+            );
+        }
+    }
+    // Sync fns are busy all their time; `write_frame` slept (a wait no poll spent).
+    let fns = json("name");
+    let get = |name: &str| fns.iter().find(|f| f["name"] == name).unwrap().clone();
+    let next_byte = get("requests::parse::next_byte");
+    assert_eq!(next_byte["busy_ns"], next_byte["total_ns"]);
+    let write_frame = get("requests::write_frame");
+    assert!(
+        write_frame["busy_ns"].as_u64() < write_frame["total_ns"].as_u64(),
+        "{write_frame}"
+    );
+    // The table: busy and mean busy beside total and mean, the order named in the heading.
+    let out = view(&["report", path(rec), "--sort", "busy"]);
+    let table = columns(&stdout(&out));
+    let mut lines = table.lines();
+    assert_eq!(
+        lines.next(),
+        Some("trace report: 7 fns, 62001 calls, by busy time")
+    );
+    assert_eq!(
+        lines.next(),
+        Some("calls total busy self min mean mean busy max fn")
+    );
+    assert!(
+        table.contains("\n500 <t> <t> <t> <t> <t> <t> <t> requests::write_frame\n"),
+        "{table}"
+    );
+    let out = view(&["report", path(rec), "--sort", "wall"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("[possible values: calls, total, busy, self, max, mean, name]"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// A large recording's report ends with the fns that make most of it and the line that leaves
+/// them out; a small one's does not.
+#[test]
+fn report_of_a_large_recording_names_its_noisiest_fns() {
+    let rec = recording("requests", &[]);
+    let out = view(&["report", path(rec)]);
+    let text = columns(&stdout(&out));
+    let at = text.find("a large trace").expect("the note");
+    assert_eq!(
+        &text[at..],
+        "\
+a large trace: 124002 events, 87000 of them (70.2%) from 2 fns:
+calls events mean fn
+22000 35.5% <t> requests::parse::next_byte
+21500 34.7% <t> requests::parse::is_space
+to leave them out, run with:
+TRACE_FILTER='-requests::parse::next_byte,-requests::parse::is_space'
+trace-rewriter instrument --exclude GLOB leaves out files, not fns: to keep these out of the build, put #[trace(skip)] on them
+"
+    );
+    // Beside a JSON document, the note goes to stderr.
+    let out = view(&["report", path(rec), "--json"]);
+    serde_json::from_slice::<serde_json::Value>(&out.stdout).expect("only JSON on stdout");
+    assert!(stderr(&out).starts_with("a large trace: 124002 events"));
+    let out = view(&["report", path(recording("chains", &[]))]);
+    assert!(!stdout(&out).contains("a large trace"), "{}", stdout(&out));
+}
+
 #[test]
 fn chains_lists_every_distinct_chain_that_reached_a_fn() {
     let rec = recording("chains", &[]);
@@ -617,7 +705,10 @@ fn diff_compares_fns_and_chains_of_two_runs() {
         same.ends_with("chains that appeared: 0\nchains that vanished: 0\n"),
         "{same}"
     );
-    assert!(same.contains("2 -> 2 <t> -> <t> <t> chains::d\n"), "{same}");
+    assert!(
+        same.contains("2 -> 2 <t> -> <t> <t> <t> -> <t> <t> chains::d\n"),
+        "{same}"
+    );
     let out = view(&["diff", path(a), path(b)]);
     let text = columns(&stdout(&out));
     // Rows of one section are ordered by their change in time: compare them as sets.
@@ -638,6 +729,31 @@ fn diff_compares_fns_and_chains_of_two_runs() {
         })
         .collect();
     insta::assert_snapshot!("diff_chains_tokio_current", sections.concat().concat());
+    // Sorted by the change in busy time, or calls; keys that both runs lack are refused.
+    let out = view(&["diff", path(a), path(b), "--sort", "busy"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = columns(&stdout(&out));
+    assert!(
+        text.starts_with("fns, by change in busy time (calls, total and busy time, before -> after and change; busy: inside polls):\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("\nchains in both runs, by change in busy time:\n"),
+        "{text}"
+    );
+    let out = view(&["diff", path(a), path(a), "--sort", "calls"]);
+    assert!(
+        columns(&stdout(&out)).contains("\n2 -> 2 <t> -> <t> <t> <t> -> <t> <t> chains::d\n"),
+        "{}",
+        stdout(&out)
+    );
+    let out = view(&["diff", path(a), path(b), "--sort", "self"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("[possible values: total, busy, calls]"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
@@ -661,7 +777,7 @@ fn a_recording_cut_short_is_read_up_to_its_last_whole_chunk() {
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(
         columns(&stdout(&out)),
-        "trace report: 0 fns, 0 calls\ncalls total self min mean max fn\n"
+        "trace report: 0 fns, 0 calls, by total (wall) time\ncalls total busy self min mean mean busy max fn\n"
     );
     assert!(
         stderr(&out).contains("cut short: the run's end was not recorded"),

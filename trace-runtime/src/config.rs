@@ -69,6 +69,8 @@ pub struct Config {
     pub summary_json: Option<PathBuf>,
     /// `TRACE_FILTER`.
     pub filter: Filter,
+    /// `TRACE_FILTER` as written, for the line the note on a large trace suggests.
+    pub filter_spec: Option<String>,
     /// `depth=` of `TRACE_FILTER`, or no limit.
     pub max_depth: u32,
     /// `TRACE_RECORD`: a binary recording of the run, to this file.
@@ -94,11 +96,25 @@ pub const PRINT_INTERVAL_MS: u64 = 50;
 
 static CONFIG: OnceLock<Config> = OnceLock::new();
 
-/// One line on stderr, prefixed with the crate's name. Errors writing it are ignored: a warning
-/// must not fail the program.
+/// What starts every line the runtime writes about itself on stderr (warnings, `TRACE_VERBOSE`
+/// lines, the watchdog's reports, the note on a large trace).
+pub const PREFIX: &str = "trace-runtime: ";
+
+/// One line on stderr: `trace-runtime: warning: MESSAGE`. Errors writing it are ignored: a
+/// warning must not fail the program.
 pub fn warn(message: &str) {
+    say(&format!("warning: {message}"));
+}
+
+/// One `TRACE_VERBOSE` line (or another report that is not a warning) on stderr:
+/// `trace-runtime: MESSAGE`. Errors writing it are ignored.
+///
+/// ```ignore
+/// config::say("tracing on: clock tsc"); // trace-runtime: tracing on: clock tsc
+/// ```
+pub fn say(message: &str) {
     use std::io::Write;
-    let _ = writeln!(std::io::stderr(), "trace-runtime: warning: {message}");
+    let _ = writeln!(std::io::stderr(), "{PREFIX}{message}");
 }
 
 fn var(name: &str) -> Option<String> {
@@ -162,7 +178,8 @@ fn read() -> Config {
             }
         },
     };
-    let filter = match var("TRACE_FILTER") {
+    let filter_spec = var("TRACE_FILTER");
+    let filter = match filter_spec.clone() {
         Some(spec) => Filter::parse(&spec).unwrap_or_else(|e| {
             warn(&format!("TRACE_FILTER={spec:?}: {e}; tracing everything"));
             Filter::default()
@@ -204,6 +221,7 @@ fn read() -> Config {
             .map(|v| with_pid(&v.to_string_lossy())),
         max_depth: filter.max_depth.unwrap_or(u32::MAX),
         filter,
+        filter_spec,
         record: std::env::var_os("TRACE_RECORD")
             .filter(|v| !v.is_empty())
             .map(|v| with_pid(&v.to_string_lossy())),

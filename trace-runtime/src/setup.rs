@@ -44,6 +44,22 @@ fn run() {
             Box::new(StderrOut)
         }
     });
+    // The note on a large trace, on stderr whatever the format: never inside the trace. It
+    // counts what the trace holds: event lines (not focus chains or folded stacks) or a
+    // recording.
+    let lines = cfg.focus.is_none() && cfg.format != Format::Folded && target != Target::Off;
+    if lines || cfg.record.is_some() {
+        let min_ns = if cfg.record.is_some() {
+            0
+        } else {
+            cfg.filter.min_ns.unwrap_or(0)
+        };
+        views.push(Box::new(crate::view::noisy::AtExit::new(
+            crate::view::noisy::Counts::at_least(min_ns),
+            Box::new(StderrOut),
+            cfg.filter_spec.clone(),
+        )));
+    }
     if let Some(path) = &cfg.record {
         match recording::Writer::create(path) {
             Ok(w) => views.push(Box::new(w)),
@@ -72,7 +88,7 @@ fn run() {
             Out::Off => "off".to_string(),
             Out::File(p) => p.display().to_string(),
         };
-        config::warn(&format!(
+        config::say(&format!(
             "tracing on: clock {} (chosen in {chose:?}; set up in {:?}); format {:?} to {out}; mode {:?}, {} records per chunk",
             clock::description(),
             began.elapsed(),

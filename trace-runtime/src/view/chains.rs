@@ -16,6 +16,8 @@ use crate::filter::SiteMatch;
 pub struct ChainStats {
     pub calls: u64,
     pub total: u64,
+    /// Time inside polls (the whole call for sync fns).
+    pub busy: u64,
     pub max: u64,
 }
 
@@ -62,7 +64,12 @@ impl Chains {
 
 impl Consumer for Chains {
     fn event(&mut self, e: &Event, ctx: &Ctx<'_>) {
-        let Kind::Exit { elapsed_ns, .. } = e.kind else {
+        let Kind::Exit {
+            elapsed_ns,
+            busy_ns,
+            ..
+        } = e.kind
+        else {
             return;
         };
         if !self.reaches(e.site, ctx.tables) {
@@ -74,6 +81,7 @@ impl Consumer for Chains {
         let s = self.chains.entry(path).or_default();
         s.calls += 1;
         s.total += elapsed_ns;
+        s.busy += busy_ns.min(elapsed_ns);
         s.max = s.max.max(elapsed_ns);
     }
 }

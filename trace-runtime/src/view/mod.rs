@@ -14,6 +14,7 @@ pub mod graph;
 pub mod human;
 pub mod jsonl;
 pub mod min;
+pub mod noisy;
 pub mod open;
 pub mod path;
 pub mod recording;

@@ -279,7 +279,7 @@ impl Consumer for Writer {
             let _ = self.out.flush();
         }
         if crate::config::get().verbose && self.events > 0 {
-            crate::config::warn(&format!(
+            crate::config::say(&format!(
                 "recorded {} events in {} bytes ({:.1} bytes per event) to {}",
                 self.events,
                 self.bytes,

@@ -1,5 +1,7 @@
-//! The summary: per fn calls, total, self time, min, mean, max and max depth, and the weighted
-//! call graph (caller -> callee: calls, total time); as a table or as JSON.
+//! The summary: per fn calls, total (wall) and busy time, self time, min, mean, max and max
+//! depth, and the weighted call graph (caller -> callee: calls, total time); as a table or as
+//! JSON. Busy time is what a traced future spent inside its polls: beside the wall time it
+//! tells a fn that works from one that mostly waits.
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -14,7 +16,10 @@ use crate::collect::event::{Event, Kind};
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct FnStats {
     pub calls: u64,
+    /// Wall time, first poll (or entry) to exit.
     pub total: u64,
+    /// Time spent inside polls (async), or the whole call (sync): never more than `total`.
+    pub busy: u64,
     pub own: u64,
     pub min: u64,
     pub max: u64,
@@ -26,18 +31,62 @@ impl FnStats {
     pub fn mean(&self) -> u64 {
         self.total / self.calls.max(1)
     }
+
+    /// Mean busy time per call.
+    pub fn mean_busy(&self) -> u64 {
+        self.busy / self.calls.max(1)
+    }
 }
 
-/// The order of a report's fns.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// The order of a report's fns (and of a diff's rows), largest first; `Name`: alphabetical.
+/// The one list of sort keys: the CLI's `--sort` takes [`Sort::NAMES`].
+///
+/// ```ignore
+/// assert_eq!(Sort::parse("busy"), Some(Sort::Busy));
+/// assert_eq!(Sort::Own.name(), "self");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum Sort {
     Calls,
+    /// Wall time.
+    #[default]
     Total,
+    /// Time inside polls.
+    Busy,
     /// Self time.
     Own,
     Max,
     Mean,
     Name,
+}
+
+impl Sort {
+    /// Every key as `--sort` spells it, in the order help lists them.
+    pub const NAMES: &'static [&'static str] =
+        &["calls", "total", "busy", "self", "max", "mean", "name"];
+
+    /// The keys a diff can order by: the figures both runs have, per fn and per chain.
+    pub const DIFF_NAMES: &'static [&'static str] = &["total", "busy", "calls"];
+
+    const ALL: [Sort; 7] = [
+        Sort::Calls,
+        Sort::Total,
+        Sort::Busy,
+        Sort::Own,
+        Sort::Max,
+        Sort::Mean,
+        Sort::Name,
+    ];
+
+    /// The key as `--sort` spells it.
+    pub fn name(self) -> &'static str {
+        Sort::NAMES[Sort::ALL.iter().position(|s| *s == self).unwrap_or(0)]
+    }
+
+    /// The key `--sort` spells `name`.
+    pub fn parse(name: &str) -> Option<Sort> {
+        Sort::ALL.into_iter().find(|s| s.name() == name)
+    }
 }
 
 /// Per caller -> callee figures.
@@ -58,7 +107,12 @@ pub struct Stats {
 impl Stats {
     /// Accounts one event.
     pub fn add(&mut self, e: &Event, ctx: &Ctx<'_>) {
-        let Kind::Exit { elapsed_ns, .. } = e.kind else {
+        let Kind::Exit {
+            elapsed_ns,
+            busy_ns,
+            ..
+        } = e.kind
+        else {
             return;
         };
         let own = self.self_time.on_exit(e).unwrap_or(0);
@@ -68,6 +122,7 @@ impl Stats {
         }
         f.calls += 1;
         f.total += elapsed_ns;
+        f.busy += busy_ns.min(elapsed_ns);
         f.own += own;
         f.max = f.max.max(elapsed_ns);
         f.max_depth = f.max_depth.max(e.depth);
@@ -97,6 +152,7 @@ impl Stats {
         let key = |f: &FnStats| match sort {
             Sort::Calls => f.calls,
             Sort::Total => f.total,
+            Sort::Busy => f.busy,
             Sort::Own => f.own,
             Sort::Max => f.max,
             Sort::Mean => f.mean(),
@@ -149,14 +205,15 @@ pub fn table(stats: &Stats, tables: &crate::collect::event::Tables) -> String {
     let calls: u64 = fns.iter().map(|f| f.1.calls).sum();
     let mut text = format!("trace summary: {} fns, {calls} calls\n", fns.len());
     text.push_str(&format!(
-        "{:>10} {:>12} {:>12} {:>9}  fn\n",
-        "calls", "total", "self", "max depth"
+        "{:>10} {:>12} {:>12} {:>12} {:>9}  fn\n",
+        "calls", "total", "busy", "self", "max depth"
     ));
     for (name, f) in &fns {
         text.push_str(&format!(
-            "{:>10} {:>12} {:>12} {:>9}  {}\n",
+            "{:>10} {:>12} {:>12} {:>12} {:>9}  {}\n",
             f.calls,
             duration_string(f.total),
+            duration_string(f.busy),
             duration_string(f.own),
             f.max_depth,
             name
@@ -173,23 +230,33 @@ pub fn table(stats: &Stats, tables: &crate::collect::event::Tables) -> String {
     text
 }
 
-/// Per fn calls, total, self, min, mean and max time, in the order `sort` asks for.
+/// Per fn calls, total (wall) and busy time, self, min, mean (wall and busy) and max time, in
+/// the order `sort` asks for. The heading names the order.
 pub fn report(stats: &Stats, tables: &crate::collect::event::Tables, sort: Sort) -> String {
     let fns = stats.fns_sorted(tables, sort);
     let calls: u64 = fns.iter().map(|f| f.1.calls).sum();
-    let mut text = format!("trace report: {} fns, {calls} calls\n", fns.len());
+    let order = match sort {
+        Sort::Name => "by name".to_string(),
+        Sort::Total => "by total (wall) time".to_string(),
+        Sort::Busy => "by busy time".to_string(),
+        Sort::Own => "by self time".to_string(),
+        other => format!("by {}", other.name()),
+    };
+    let mut text = format!("trace report: {} fns, {calls} calls, {order}\n", fns.len());
     text.push_str(&format!(
-        "{:>10} {:>10} {:>10} {:>10} {:>10} {:>10}  fn\n",
-        "calls", "total", "self", "min", "mean", "max"
+        "{:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10}  fn\n",
+        "calls", "total", "busy", "self", "min", "mean", "mean busy", "max"
     ));
     for (name, f) in &fns {
         text.push_str(&format!(
-            "{:>10} {:>10} {:>10} {:>10} {:>10} {:>10}  {}\n",
+            "{:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10}  {}\n",
             f.calls,
             duration_string(f.total),
+            duration_string(f.busy),
             duration_string(f.own),
             duration_string(f.min),
             duration_string(f.mean()),
+            duration_string(f.mean_busy()),
             duration_string(f.max),
             name
         ));
@@ -197,7 +264,9 @@ pub fn report(stats: &Stats, tables: &crate::collect::event::Tables, sort: Sort)
     text
 }
 
-/// The summary as JSON: `{"fns":[...],"edges":[...]}`.
+/// The summary as JSON: `{"fns":[...],"edges":[...]}`; per fn `name`, `calls`, `total_ns`
+/// (wall), `busy_ns` (inside polls), `self_ns`, `min_ns`, `mean_ns`, `mean_busy_ns`, `max_ns`,
+/// `max_depth`.
 pub fn json(stats: &Stats, tables: &crate::collect::event::Tables) -> Vec<u8> {
     json_sorted(stats, tables, Sort::Total)
 }
@@ -214,12 +283,14 @@ pub fn json_sorted(stats: &Stats, tables: &crate::collect::event::Tables, sort: 
         json_string(&mut json, name);
         let _ = write!(
             json,
-            ",\"calls\":{},\"total_ns\":{},\"self_ns\":{},\"min_ns\":{},\"mean_ns\":{},\"max_ns\":{},\"max_depth\":{}}}",
+            ",\"calls\":{},\"total_ns\":{},\"busy_ns\":{},\"self_ns\":{},\"min_ns\":{},\"mean_ns\":{},\"mean_busy_ns\":{},\"max_ns\":{},\"max_depth\":{}}}",
             f.calls,
             f.total,
+            f.busy,
             f.own,
             f.min,
             f.mean(),
+            f.mean_busy(),
             f.max,
             f.max_depth
         );

@@ -57,7 +57,8 @@ impl Consumer for Watch {
             let Some(f) = ctx.frames.get(id) else {
                 continue;
             };
-            text.extend_from_slice(b"trace-runtime: open longer than ");
+            text.extend_from_slice(crate::config::PREFIX.as_bytes());
+            text.extend_from_slice(b"open longer than ");
             duration(&mut text, self.threshold_ns);
             text.extend_from_slice(b": ");
             label(
