@@ -515,8 +515,15 @@ impl Plan {
                         .help("check the directory's permissions, then delete it by hand")
                         .internal()
                 })?;
-            } else {
+            } else if c.path.exists() {
                 fsio::write_atomic(&c.path, &c.new)?;
+            } else {
+                // A Cargo.lock put back after it was deleted: readable as its manifest is, not
+                // private as a fresh temporary file.
+                fsio::write_atomic(&c.path, &c.new)?;
+                if let Ok(meta) = std::fs::metadata(c.base.join("Cargo.toml")) {
+                    let _ = std::fs::set_permissions(&c.path, meta.permissions());
+                }
             }
         }
         if self.lockfile.discard {

@@ -260,3 +260,30 @@ fn without_a_copy_remove_leaves_the_lockfile_and_says_why() {
     );
     assert_eq!(read(dir.path().join("Cargo.lock")), traced);
 }
+
+#[test]
+fn a_lockfile_deleted_while_instrumented_comes_back_readable() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    bare_crate(dir.path(), "deleted");
+    std::fs::write(
+        dir.path().join("Cargo.toml"),
+        read(dir.path().join("Cargo.toml")) + "\n[workspace]\n",
+    )
+    .unwrap();
+    cargo(dir.path(), &["generate-lockfile", "--quiet"]);
+    let before = tree(dir.path());
+    rewriter(dir.path(), &["instrument", "."]);
+    cargo(dir.path(), &["build", "--quiet"]);
+    std::fs::remove_file(dir.path().join("Cargo.lock")).unwrap();
+    let err = rewriter(dir.path(), &["remove", "."]);
+    assert_eq!(err, "remove: 3 files changed; 1 insertions removed\n");
+    assert_eq!(tree(dir.path()), before);
+    let mode = |name: &str| {
+        std::fs::metadata(dir.path().join(name))
+            .unwrap()
+            .permissions()
+            .mode()
+    };
+    assert_eq!(mode("Cargo.lock"), mode("Cargo.toml"));
+}
