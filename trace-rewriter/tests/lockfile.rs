@@ -287,3 +287,28 @@ fn a_lockfile_deleted_while_instrumented_comes_back_readable() {
     };
     assert_eq!(mode("Cargo.lock"), mode("Cargo.toml"));
 }
+
+#[test]
+fn a_copy_left_by_a_killed_remove_is_replaced_by_the_next_instrument() {
+    let dir = tempfile::tempdir().unwrap();
+    bare_crate(dir.path(), "stale");
+    std::fs::write(
+        dir.path().join("Cargo.toml"),
+        read(dir.path().join("Cargo.toml")) + "\n[workspace]\n",
+    )
+    .unwrap();
+    cargo(dir.path(), &["generate-lockfile", "--quiet"]);
+    let before = tree(dir.path());
+    // A `remove` killed after it put the manifest back, before it deleted the copy.
+    let store = dir.path().join(".trace-rewriter");
+    std::fs::create_dir(&store).unwrap();
+    std::fs::write(store.join("Cargo.lock.before"), "version = 3\n").unwrap();
+    rewriter(dir.path(), &["instrument", "."]);
+    assert_eq!(
+        read(store.join("Cargo.lock.before")),
+        read(dir.path().join("Cargo.lock"))
+    );
+    cargo(dir.path(), &["build", "--quiet"]);
+    rewriter(dir.path(), &["remove", "."]);
+    assert_eq!(tree(dir.path()), before);
+}
