@@ -104,9 +104,21 @@ fn instrument_lf(text: &str, runtime: &Runtime) -> Result<String, String> {
     Ok(doc.to_string())
 }
 
+/// Whether a manifest carries what [`instrument`] adds (its marker comments).
+///
+/// ```
+/// use trace_rewriter::manifest::{instrument, is_instrumented, Runtime};
+/// let original = "[package]\nname = \"demo\"\n";
+/// assert!(!is_instrumented(original));
+/// assert!(is_instrumented(&instrument(original, &Runtime::Version("0.1".into())).unwrap()));
+/// ```
+pub fn is_instrumented(text: &str) -> bool {
+    text.contains(MARK)
+}
+
 /// Takes out exactly what [`instrument`] added, as its marker comments record.
 pub fn remove(text: &str) -> Result<String, String> {
-    if !text.contains(MARK) {
+    if !is_instrumented(text) {
         return Ok(text.to_string());
     }
     with_line_endings(text, remove_lf)

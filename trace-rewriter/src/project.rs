@@ -179,6 +179,29 @@ fn kind_name(kind: &[TargetKind], library: bool) -> &'static str {
     }
 }
 
+/// Every member's manifest in the workspace at `root`: its one Cargo.lock concerns them all,
+/// also those outside the PATH given.
+pub fn member_manifests(root: &Path) -> Result<Vec<PathBuf>, Diagnostic> {
+    let manifest = root.join("Cargo.toml");
+    let meta = MetadataCommand::new()
+        .manifest_path(&manifest)
+        .no_deps()
+        .exec()
+        .map_err(|e| {
+            Diagnostic::new(
+                &manifest,
+                format!("cargo metadata failed: {}", one_line(&e.to_string())),
+            )
+            .help("fix the manifest so that `cargo metadata` accepts it")
+        })?;
+    Ok(meta
+        .packages
+        .iter()
+        .filter(|p| meta.workspace_members.contains(&p.id))
+        .map(|p| p.manifest_path.clone().into())
+        .collect())
+}
+
 fn one_line(s: &str) -> String {
     s.lines()
         .map(str::trim)

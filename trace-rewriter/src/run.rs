@@ -10,6 +10,7 @@ use rayon::prelude::*;
 use trace_transform::Options;
 
 use crate::diag::{relative, Diagnostic, Stderr};
+use crate::lockfile::{self, Saved, Step};
 use crate::manifest::{self, Runtime};
 use crate::modtree::{self, ModFile};
 use crate::project::{Crate, Scope};
@@ -32,11 +33,13 @@ pub struct Change {
     /// The crate directory it belongs to, for display.
     pub base: PathBuf,
     pub edits: Option<FileEdits>,
+    /// The file goes (`new` is empty): a Cargo.lock that did not exist before `instrument`.
+    pub delete: bool,
 }
 
 impl Change {
     pub fn changed(&self) -> bool {
-        self.old != self.new
+        self.old != self.new || self.delete
     }
 }
 
@@ -47,6 +50,20 @@ pub struct Plan {
     pub errors: Vec<Diagnostic>,
     pub warnings: Vec<Diagnostic>,
     pub notes: Vec<String>,
+    /// The workspace's Cargo.lock copy to keep or delete around the writes; putting the
+    /// lockfile back (or deleting it) is one of `changes`.
+    pub lockfile: LockCopy,
+}
+
+/// What [`Plan::write`] does with the copy of Cargo.lock (see [`lockfile`]).
+#[derive(Debug, Default)]
+pub struct LockCopy {
+    /// The workspace root it belongs to.
+    pub root: PathBuf,
+    /// Kept before any file is written, so that no instrumented manifest exists without it.
+    pub save: Option<Saved>,
+    /// Deleted after every file is written, so that a killed `remove` can still use it.
+    pub discard: bool,
 }
 
 struct Ctx<'a> {
@@ -93,13 +110,23 @@ pub fn plan(scope: &Scope, select: &cli::Select, mode: &Mode) -> Result<Plan, Di
             let out = process(&ctx, &root, &base, false);
             merge(&mut plan, out, &ctx);
         }
-        Scope::Crates { crates, .. } => {
+        Scope::Crates {
+            crates,
+            workspace_root,
+            ..
+        } => {
             for krate in crates {
                 plan_crate(&ctx, krate, &mut plan);
             }
+            plan_lockfile(workspace_root, crates, mode, &mut plan);
         }
     }
-    for change in plan.changes.iter().filter(|c| c.changed()) {
+    // A file about to be created (a Cargo.lock put back) has nothing to check yet.
+    let existing = plan
+        .changes
+        .iter()
+        .filter(|c| c.changed() && c.path.exists());
+    for change in existing {
         if let Err(d) = fsio::check_writable(&change.path) {
             plan.errors.push(d);
         }
@@ -173,12 +200,55 @@ fn plan_crate(ctx: &Ctx<'_>, krate: &Crate, plan: &mut Plan) {
                     new,
                     base: krate.dir.clone(),
                     edits: None,
+                    delete: false,
                 }),
                 Err(message) => plan.errors.push(
                     Diagnostic::new(&krate.manifest, message)
                         .help("fix the manifest, then run again"),
                 ),
             }
+        }
+    }
+}
+
+/// The workspace's one Cargo.lock: kept aside by `instrument`, put back by `remove` (see
+/// [`lockfile`]).
+fn plan_lockfile(root: &Path, crates: &[Crate], mode: &Mode, plan: &mut Plan) {
+    let manifests: Vec<PathBuf> = crates.iter().map(|c| c.manifest.clone()).collect();
+    let instrumented = plan
+        .changes
+        .iter()
+        .any(|c| manifests.contains(&c.path) && manifest::is_instrumented(&c.old));
+    let decision = match mode {
+        Mode::Instrument(..) => lockfile::plan_instrument(root, &manifests, instrumented),
+        Mode::Remove => lockfile::plan_remove(root, &manifests, instrumented),
+    };
+    let decision = match decision {
+        Ok(d) => d,
+        Err(d) => return plan.errors.push(d),
+    };
+    plan.warnings.extend(decision.warning);
+    plan.lockfile.root = root.to_path_buf();
+    let change = |old: String, new: String, delete: bool| Change {
+        path: lockfile::lock_path(root),
+        old,
+        new,
+        base: root.to_path_buf(),
+        edits: None,
+        delete,
+    };
+    match decision.step {
+        Step::Nothing => {}
+        Step::Save(saved) => plan.lockfile.save = Some(saved),
+        Step::Discard => plan.lockfile.discard = true,
+        Step::Restore { now, before } => {
+            plan.changes
+                .push(change(now.unwrap_or_default(), before, false));
+            plan.lockfile.discard = true;
+        }
+        Step::Delete { now } => {
+            plan.changes.push(change(now, String::new(), true));
+            plan.lockfile.discard = true;
         }
     }
 }
@@ -259,6 +329,7 @@ fn process(ctx: &Ctx<'_>, file: &ModFile, base: &Path, extern_crate: bool) -> Fi
         old,
         base: base.to_path_buf(),
         edits: Some(edits),
+        delete: false,
     });
     out
 }
@@ -426,10 +497,32 @@ impl Plan {
         }
     }
 
-    /// Writes every changed file atomically.
+    /// Writes every changed file atomically (deletes a lockfile that goes), keeping the copy
+    /// of Cargo.lock first and deleting it last.
     pub fn write(&self) -> Result<(), Diagnostic> {
+        if let Some(saved) = &self.lockfile.save {
+            lockfile::save(&self.lockfile.root, saved)?;
+        }
         for c in self.changes.iter().filter(|c| c.changed()) {
-            fsio::write_atomic(&c.path, &c.new)?;
+            if c.delete {
+                std::fs::remove_file(&c.path).map_err(|e| {
+                    Diagnostic::new(&c.path, format!("cannot delete: {e}"))
+                        .help("check the directory's permissions, then delete it by hand")
+                        .internal()
+                })?;
+            } else if c.path.exists() {
+                fsio::write_atomic(&c.path, &c.new)?;
+            } else {
+                // A Cargo.lock put back after it was deleted: readable as its manifest is, not
+                // private as a fresh temporary file.
+                fsio::write_atomic(&c.path, &c.new)?;
+                if let Ok(meta) = std::fs::metadata(c.base.join("Cargo.toml")) {
+                    let _ = std::fs::set_permissions(&c.path, meta.permissions());
+                }
+            }
+        }
+        if self.lockfile.discard {
+            lockfile::discard(&self.lockfile.root)?;
         }
         Ok(())
     }
