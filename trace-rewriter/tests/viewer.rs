@@ -278,7 +278,7 @@ fn replay_filters_select_frames() {
     assert_eq!(
         masked(&["--focus", "c2"]),
         "\
-[02 worker] -> chains::a2
+[02 worker] -> chains::a2  (spawned from chains::main)
 [02 worker]   -> chains::b2
 [02 worker]     -> chains::c2
 [02 worker]       -> chains::d
@@ -438,8 +438,8 @@ fn chains_lists_every_distinct_chain_that_reached_a_fn() {
         "\
 chains reaching d: 2 calls by 2 distinct chains
 calls total max chain
-1 <t> <t> chains::a2 -> chains::b2 -> chains::c2 -> chains::d
-1 <t> <t> chains::main -> chains::a1 -> chains::b1 -> chains::c1 -> chains::d"
+1 <t> <t> chains::main -> chains::a1 -> chains::b1 -> chains::c1 -> chains::d
+1 <t> <t> chains::main => chains::a2 -> chains::b2 -> chains::c2 -> chains::d"
     );
     let rec = recording("exits", &[]);
     let out = view(&["chains", path(rec), "exits::recurse"]);
@@ -591,7 +591,7 @@ fn chains_and_replay_cross_spawns() {
     let out = view(&["chains", path(rec), "d"]);
     assert!(
         stdout(&out).ends_with(
-            "spawns::serve => spawns::accept => spawns::handle => spawns::process -> spawns::d\n"
+            "spawns::serve -> spawns::accept => spawns::handle => spawns::process -> spawns::d\n"
         ),
         "{}",
         stdout(&out)
@@ -605,9 +605,8 @@ fn chains_and_replay_cross_spawns() {
     assert_eq!(
         spawned,
         [
-            "-> spawns::accept  (spawned from spawns::serve)",
-            "-> spawns::handle  (spawned from spawns::serve => spawns::accept)",
-            "-> spawns::process  (spawned from spawns::serve => spawns::accept => spawns::handle)",
+            "-> spawns::handle  (spawned from spawns::serve -> spawns::accept)",
+            "-> spawns::process  (spawned from spawns::serve -> spawns::accept => spawns::handle)",
         ]
     );
 }
