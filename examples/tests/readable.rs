@@ -18,7 +18,11 @@ fn runtime_lines(stderr: &[u8]) -> String {
 fn a_large_trace_names_its_noisiest_fns_and_the_line_that_leaves_them_out() {
     let (out, events) = common::run(REQUESTS, "readable-noisy", &[]);
     assert!(out.status.success());
-    assert_eq!(events.len(), 124_002, "the requests demo's trace, every event");
+    assert_eq!(
+        events.len(),
+        124_002,
+        "the requests demo's trace, every event"
+    );
     // On stderr, never inside the jsonl stream (which `run` parsed line by line).
     let note = common::columns(&runtime_lines(&out.stderr));
     assert_eq!(

@@ -335,7 +335,7 @@ fn a_recording_answers_the_same_questions() {
         [
             "server::Handler::run: 2 calls, total <t>, self <t>",
             "callers:",
-            "2 calls <t> server::Listener::run",
+            "2 spawns <t> server::Listener::run",
         ],
         "{graph}"
     );

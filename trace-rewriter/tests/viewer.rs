@@ -611,6 +611,7 @@ fn chains_and_replay_cross_spawns() {
     );
 }
 
+/// The worker thread `main` starts is listed as a spawn beside `main`'s calls.
 #[test]
 fn graph_shows_callers_and_callees() {
     let rec = recording("chains", &[]);
@@ -633,6 +634,7 @@ chains::main: 1 calls, total <t>, self <t>
 callers: none
 callees:
 1 calls <t> chains::a1
+1 spawns <t> chains::a2
 "
     );
 }

@@ -1,5 +1,5 @@
-//! One fn's neighbourhood in the call graph: who called it and whom it called, each edge with
-//! its calls and total time, read from the summary's figures.
+//! One fn's neighbourhood in the call graph: who called (or spawned) it and whom it called (or
+//! spawned), each edge with its calls and total time, read from the summary's figures.
 
 use super::summary::{EdgeStats, Stats};
 use super::text::duration_string;
@@ -26,14 +26,27 @@ pub fn neighbours(stats: &Stats, tables: &Tables, name: &str) -> String {
             duration_string(f.total),
             duration_string(f.own)
         ));
+        // Calls first, then spawns (a task or thread whose root this fn created).
         let side = |callers: bool| {
-            let mut edges: Vec<(&str, &EdgeStats)> = stats
-                .edges
-                .iter()
-                .filter(|((a, b), _)| if callers { *b == site } else { *a == site })
-                .map(|((a, b), e)| (tables.site(if callers { *a } else { *b }), e))
-                .collect();
-            edges.sort_by(|x, y| y.1.total.cmp(&x.1.total).then(x.0.cmp(y.0)));
+            let mut edges: Vec<(&str, &str, &EdgeStats)> =
+                [("calls", &stats.edges), ("spawns", &stats.spawns)]
+                    .into_iter()
+                    .flat_map(|(how, edges)| {
+                        edges
+                            .iter()
+                            .filter(
+                                move |((a, b), _)| if callers { *b == site } else { *a == site },
+                            )
+                            .map(move |((a, b), e)| {
+                                (how, tables.site(if callers { *a } else { *b }), e)
+                            })
+                    })
+                    .collect();
+            edges.sort_by(|x, y| {
+                x.0.cmp(y.0)
+                    .then(y.2.total.cmp(&x.2.total))
+                    .then(x.1.cmp(y.1))
+            });
             edges
         };
         for (heading, callers) in [("callers", true), ("callees", false)] {
@@ -44,9 +57,9 @@ pub fn neighbours(stats: &Stats, tables: &Tables, name: &str) -> String {
                 continue;
             }
             text.push('\n');
-            for (other, e) in edges {
+            for (how, other, e) in edges {
                 text.push_str(&format!(
-                    "    {:>8} calls {:>10}  {other}\n",
+                    "    {:>8} {how:<6} {:>10}  {other}\n",
                     e.calls,
                     duration_string(e.total)
                 ));

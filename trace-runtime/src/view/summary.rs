@@ -101,6 +101,9 @@ pub struct EdgeStats {
 pub struct Stats {
     pub fns: HashMap<u32, FnStats>,
     pub edges: HashMap<(u32, u32), EdgeStats>,
+    /// Per spawner -> spawned task or thread root: the frame a root was created in, and the
+    /// root's figures.
+    pub spawns: HashMap<(u32, u32), EdgeStats>,
     self_time: SelfTime,
 }
 
@@ -126,8 +129,12 @@ impl Stats {
         f.own += own;
         f.max = f.max.max(elapsed_ns);
         f.max_depth = f.max_depth.max(e.depth);
-        if let Some(caller) = ctx.frames.get(e.parent) {
-            let edge = self.edges.entry((caller.site, e.site)).or_default();
+        let (edges, from) = match ctx.frames.get(e.parent) {
+            Some(caller) => (&mut self.edges, Some(caller)),
+            None => (&mut self.spawns, ctx.frames.get(e.origin)),
+        };
+        if let Some(from) = from {
+            let edge = edges.entry((from.site, e.site)).or_default();
             edge.calls += 1;
             edge.total += elapsed_ns;
         }
