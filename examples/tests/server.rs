@@ -48,18 +48,16 @@ fn serve(env: &[(&str, &dyn AsRef<std::ffi::OsStr>)]) -> Session {
         .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
         .to_string();
     let mut replies = Vec::new();
-    {
-        let mut one = Client::connect(&address);
-        for command in ["SET a 1", "GET a", "SAVE"] {
-            replies.push(one.ask(command));
-        }
-        let mut two = Client::connect(&address);
-        replies.push(two.ask("GET a"));
-        // Both connections stay open: the shutdown broadcast is what ends their tasks.
-        stop(&mut child);
-        let output = finish(child, first, stdout);
-        return Session { replies, output };
+    let mut one = Client::connect(&address);
+    for command in ["SET a 1", "GET a", "SAVE"] {
+        replies.push(one.ask(command));
     }
+    let mut two = Client::connect(&address);
+    replies.push(two.ask("GET a"));
+    // Both connections stay open: the shutdown broadcast is what ends their tasks.
+    stop(&mut child);
+    let output = finish(child, first, stdout);
+    Session { replies, output }
 }
 
 struct Client {
@@ -234,6 +232,7 @@ fn chrome_draws_an_arrow_from_the_accept_loop_to_each_connection() {
     let _ = std::fs::remove_file(&path);
     let events = value.as_array().unwrap();
     let slices: Vec<&serde_json::Value> = events.iter().filter(|e| e["ph"] == "X").collect();
+    // The innermost (shortest) slice on the track that holds the instant.
     let slice_at = |tid: &serde_json::Value, ts: f64| {
         slices
             .iter()
@@ -243,8 +242,13 @@ fn chrome_draws_an_arrow_from_the_accept_loop_to_each_connection() {
                     && start <= ts + 0.001
                     && ts <= start + s["dur"].as_f64().unwrap() + 0.001
             })
+            .min_by(|a, b| {
+                a["dur"]
+                    .as_f64()
+                    .unwrap()
+                    .total_cmp(&b["dur"].as_f64().unwrap())
+            })
             .map(|s| s["name"].as_str().unwrap())
-            .last()
     };
     let mut arrows = Vec::new();
     for start in events.iter().filter(|e| e["ph"] == "s") {
