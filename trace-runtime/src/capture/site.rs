@@ -311,8 +311,12 @@ fn without_generic_args(ty: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{compose, without_generic_args, Piece, Site};
-    use std::sync::{Barrier, Mutex};
+    #[cfg(feature = "enable")]
+    use super::Site;
+    use super::{compose, without_generic_args, Piece};
+    use std::sync::Barrier;
+    #[cfg(feature = "enable")]
+    use std::sync::Mutex;
 
     fn no_start() {}
 
