@@ -1,5 +1,5 @@
 //! Shapes whose inserted code rustfmt re-wraps: long names, an empty body, inner attributes,
-//! async fns in impls, a fn nested in a fn.
+//! async fns in impls, a fn nested in a fn, fns handing work to other tasks and threads.
 
 mod io;
 
@@ -42,4 +42,14 @@ pub fn one_line(n: u32) -> u32 { n * 2 }
 
 pub fn collect_the_readings_of_sensors() -> usize {
     0
+}
+
+/// Its block is linked to its frame: it gets the attribute, as async fns do.
+pub fn work_for_another_task_to_run_when_it_gets_around_to_it() -> impl std::future::Future<Output = u32> {
+    let n = 2;
+    async move { n * 21 }
+}
+
+pub fn work_for_another_thread() -> u32 {
+    std::thread::spawn(|| 42).join().unwrap_or(0)
 }
