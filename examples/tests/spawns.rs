@@ -139,6 +139,18 @@ fn blocks_and_closures_continue_the_chain_that_made_them() {
     );
 }
 
+/// Regressions: a block polled first inside a traced future's `select!` and spawned afterwards
+/// lost its chain; a spawned block cancelled while it waited dropped what it held outside its
+/// task, with no chain.
+#[test]
+fn blocks_spawned_late_or_cancelled_keep_their_chain() {
+    assert_eq!(
+        chain_of("blocks-later"),
+        "selected-then-spawned: spawns::select_then_spawn => spawns::d\n\
+         drop-on-abort: spawns::abort_linked => <spawns::Noted as Drop>::drop -> spawns::d\n"
+    );
+}
+
 /// jsonl: every event has an id; a spawned task's root names the frame that created it as
 /// its parent, across threads.
 #[test]

@@ -268,11 +268,11 @@ impl Visit for Collect<'_> {
         let name = found.name.display(&module);
         match &found.action {
             FnAction::Instrument(spec) if spec.kind != GuardKind::Statement => {
-                if matches!(spec.kind, GuardKind::LinkedStatement | GuardKind::AsyncBody) {
-                    let links = trace_transform::link::count(found.block);
-                    self.links.blocks += links.blocks;
-                    self.links.spawns += links.spawns;
-                }
+                let links = trace_transform::link::count(found.block);
+                // A `Box::pin(async move { .. })` body's own block is the fn's frame.
+                let own = usize::from(spec.kind == GuardKind::BoxPinAsync);
+                self.links.blocks += links.blocks.saturating_sub(own);
+                self.links.spawns += links.spawns;
                 // The body must be wrapped, not prefixed: the macro does that, only with the
                 // feature on, under the name the rewriter sees here.
                 let at = self.index.offset(found.item_start.start());

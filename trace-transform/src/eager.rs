@@ -53,6 +53,12 @@ fn kept(a: &syn::Attribute) -> bool {
         || a.path().is_ident("cfg_attr")
 }
 
+/// Whether a fn carrying `attrs` may be emitted twice, as the user wrote it and traced: no other
+/// macro sees it (which could make items beside it for each copy), `#[test]` aside.
+pub fn may_split(attrs: &[syn::Attribute]) -> bool {
+    attrs.iter().all(|a| kept(a) || a.path().is_ident("test"))
+}
+
 /// Whether an impl or trait carrying `attrs` is left as written by every other macro, so that
 /// its methods may change shape.
 pub fn plain_container(attrs: &[syn::Attribute]) -> bool {

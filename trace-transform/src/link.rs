@@ -64,28 +64,37 @@ pub fn wrap_links(block: &mut syn::Block, runtime: &Path) {
     .visit_block_mut(block);
 }
 
-/// What a call hands to another thread, if anything: the index of the closure argument to
-/// wrap. `scopes` are the parameter names of the `thread::scope` closures around the call.
-fn spawned_closure(expr: &Expr, scopes: &[String]) -> Option<usize> {
-    match expr {
-        Expr::Call(call) if call.args.len() == 1 => {
-            let path = call_path(call)?;
-            let spawns = path_ends_with(path, &["thread", "spawn"])
-                || path_ends_with(path, &["spawn_blocking"])
-                || path_ends_with(path, &["rayon", "spawn"])
-                || path_ends_with(path, &["rayon", "spawn_fifo"]);
-            spawns.then_some(0)
+/// Whether a call hands its closure to another thread: one argument, a closure literal taking
+/// nothing (what `follow` wraps), given to a path ending `thread::spawn`, `task::spawn_blocking`
+/// (or `spawn_blocking` alone), `rayon::spawn` or `rayon::spawn_fifo`, to `.spawn` on a
+/// `thread::Builder::new()` chain, or to `s.spawn` inside `thread::scope(|s| ..)`. Only closure
+/// literals: a fn of the user's that happens to share a name takes other arguments, and a fn
+/// item or a variable may be needed as it is (`Fn`, `Clone`), which a wrapped closure is not.
+/// `scopes` are the parameter names of the `thread::scope` closures around the call.
+fn spawns_closure(expr: &Expr, scopes: &[String]) -> bool {
+    let (args, spawns) = match expr {
+        Expr::Call(call) => {
+            let spawns = call_path(call).is_some_and(|path| {
+                path_ends_with(path, &["thread", "spawn"])
+                    || path_ends_with(path, &["task", "spawn_blocking"])
+                    || (path.segments.len() == 1 && path.is_ident("spawn_blocking"))
+                    || path_ends_with(path, &["rayon", "spawn"])
+                    || path_ends_with(path, &["rayon", "spawn_fifo"])
+            });
+            (&call.args, spawns)
         }
-        Expr::MethodCall(m) if m.method == "spawn" && m.args.len() == 1 => {
+        Expr::MethodCall(m) if m.method == "spawn" => {
             let scoped = matches!(&*m.receiver, Expr::Path(p)
                 if p.path.get_ident().is_some_and(|i| scopes.iter().any(|s| i == s)));
-            // A scope's spawn takes a closure of no arguments (std's); other scopes (rayon's,
-            // crossbeam's) hand their closure the scope, which `follow` cannot pass on.
-            let no_args = matches!(&m.args[0], Expr::Closure(c) if c.inputs.is_empty());
-            ((scoped && no_args) || from_builder(&m.receiver)).then_some(0)
+            (&m.args, scoped || from_builder(&m.receiver))
         }
-        _ => None,
-    }
+        _ => return false,
+    };
+    // A scope's spawn that hands its closure the scope (rayon's, crossbeam's) is left alone:
+    // `follow` cannot pass the scope on.
+    spawns
+        && args.len() == 1
+        && matches!(&args[0], Expr::Closure(c) if c.inputs.is_empty() && c.asyncness.is_none())
 }
 
 /// The parameter name of a `thread::scope(|s| ..)` call's closure.
@@ -160,7 +169,7 @@ impl<'ast> Visit<'ast> for Finder {
             Expr::Closure(c) if linkable_closure(c) => self.links.blocks += 1,
             _ => {}
         }
-        if spawned_closure(e, &self.scopes).is_some() {
+        if spawns_closure(e, &self.scopes) {
             self.links.spawns += 1;
         }
         if let Some(param) = scope_param(e) {
@@ -187,7 +196,7 @@ impl VisitMut for Wrapper<'_> {
         if let Some(param) = &param {
             self.scopes.push(param.clone());
         }
-        let spawned = spawned_closure(e, &self.scopes);
+        let spawned = spawns_closure(e, &self.scopes);
         visit_mut::visit_expr_mut(self, e);
         if param.is_some() {
             self.scopes.pop();
@@ -221,13 +230,13 @@ impl VisitMut for Wrapper<'_> {
             }
             _ => {}
         }
-        if let Some(index) = spawned {
+        if spawned {
             let args = match e {
                 Expr::Call(call) => &mut call.args,
                 Expr::MethodCall(m) => &mut m.args,
                 _ => return,
             };
-            if let Some(arg) = args.iter_mut().nth(index) {
+            if let Some(arg) = args.first_mut() {
                 let closure = std::mem::replace(arg, Expr::Verbatim(Default::default()));
                 *arg = syn::parse_quote!(#runtime::__private::follow(#closure));
             }
@@ -235,4 +244,75 @@ impl VisitMut for Wrapper<'_> {
     }
 
     fn visit_item_mut(&mut self, _: &mut syn::Item) {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{count, Links};
+
+    fn links(body: syn::Block) -> (usize, usize) {
+        let Links { blocks, spawns } = count(&body);
+        (blocks, spawns)
+    }
+
+    #[test]
+    fn thread_spawns_of_every_kind_are_found() {
+        assert_eq!(
+            links(syn::parse_quote!({
+                std::thread::spawn(move || work());
+                thread::Builder::new().name("w".into()).spawn(|| work());
+                std::thread::scope(|s| {
+                    s.spawn(|| work());
+                });
+                std::thread::scope(|s: &Scope| {
+                    s.spawn(|| work());
+                });
+                tokio::task::spawn_blocking(move || work());
+                spawn_blocking(|| work());
+                rayon::spawn(|| work());
+                rayon::spawn_fifo(|| work());
+            })),
+            (0, 8)
+        );
+    }
+
+    /// Regression: a user's own fn sharing a spawn's name (taking a value, or a closure that
+    /// must stay `Fn`/`Clone`) was wrapped, and failed to compile with the feature on.
+    #[test]
+    fn only_closure_literals_taking_nothing_are_wrapped() {
+        assert_eq!(
+            links(syn::parse_quote!({
+                spawn_blocking(3);
+                pool::thread::spawn(5);
+                std::thread::spawn(worker);
+                tokio::task::spawn_blocking(job);
+                helper::spawn_blocking(|| 1);
+                rayon::scope(|s| {
+                    s.spawn(|_| work());
+                });
+                other.spawn(|| work());
+                trace_runtime::thread::spawn(|| work());
+            })),
+            (0, 0)
+        );
+    }
+
+    #[test]
+    fn blocks_and_owning_async_closures_are_found_nested_items_and_macros_are_not() {
+        assert_eq!(
+            links(syn::parse_quote!({
+                let a = async { 1 };
+                tokio::spawn(async move {
+                    tokio::spawn(async move { a.await });
+                });
+                let owned = async move |x: u32| x;
+                let borrowed = async |x: u32| x;
+                fn nested() {
+                    let _ = async {};
+                }
+                tokio::join!(async {}, async {});
+            })),
+            (4, 0)
+        );
+    }
 }

@@ -218,7 +218,7 @@ impl<'v> Walker<'v> {
                     GuardKind::AsyncBody
                 } else if is_box_pin_async(block) {
                     GuardKind::BoxPinAsync
-                } else if crate::link::holds_links(block) {
+                } else if crate::eager::may_split(attrs) && crate::link::holds_links(block) {
                     GuardKind::LinkedStatement
                 } else {
                     GuardKind::Statement

@@ -278,6 +278,46 @@ async fn hand_off_local() {
         .unwrap();
 }
 
+/// A block polled first inside this call's `select!`, then spawned: as a task, it goes on from
+/// this call.
+#[trace]
+async fn select_then_spawn() {
+    let mut work = Box::pin(async move {
+        tokio::task::yield_now().await;
+        d("selected-then-spawned");
+    });
+    tokio::select! {
+        biased;
+        _ = &mut work => unreachable!("it yields first"),
+        _ = std::future::ready(()) => {}
+    }
+    tokio::spawn(work).await.unwrap();
+}
+
+/// Says, through a traced `Drop`, which chain dropped it.
+struct Noted(&'static str);
+
+#[trace]
+impl Drop for Noted {
+    fn drop(&mut self) {
+        d(self.0);
+    }
+}
+
+/// A spawned block cancelled while it waits: what it held is dropped inside its task.
+#[trace]
+async fn abort_linked() {
+    let (started, wait) = tokio::sync::oneshot::channel();
+    let task = tokio::spawn(async move {
+        let _noted = Noted("drop-on-abort");
+        let _ = started.send(());
+        std::future::pending::<()>().await
+    });
+    let _ = wait.await;
+    task.abort();
+    let _ = task.await;
+}
+
 /// An `async move` closure made here: wherever its futures run, they go on from this call.
 #[trace]
 fn make_greeter() -> impl AsyncFn(&'static str) + Send {
@@ -335,6 +375,11 @@ fn main() {
             std::thread::spawn(move || futures::executor::block_on(greet("closure-async")))
                 .join()
                 .unwrap();
+        }
+        "blocks-later" => {
+            let rt = multi_thread();
+            rt.block_on(select_then_spawn());
+            rt.block_on(abort_linked());
         }
         "threads" => start_threads(),
         "rayon" => start_rayon(),

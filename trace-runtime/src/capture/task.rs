@@ -85,7 +85,7 @@ struct Restore(Option<thread::PollScope>);
 impl Drop for Restore {
     fn drop(&mut self) {
         if let Some(scope) = self.0.take() {
-            thread::leave_poll(scope);
+            let _ = thread::leave_poll(scope);
         }
     }
 }
@@ -100,7 +100,7 @@ struct RestoreLinked<'a> {
 impl Drop for RestoreLinked<'_> {
     fn drop(&mut self) {
         if let Some(scope) = self.scope.take() {
-            *self.linking = Linking::Task(thread::leave_linked(scope));
+            *self.linking = Linking::Free(thread::leave_poll(scope));
         }
     }
 }
@@ -192,11 +192,12 @@ impl<F> Drop for Instrumented<F> {
 
 /// An `async` block (or async closure's body) written in a traced fn: no frame of its own, but
 /// it remembers the frame that created it. Polled by an executor as a task of its own
-/// (`tokio::spawn(async move { .. })`), the traced calls it makes continue that frame's chain;
-/// awaited where it was made, or inside any traced future, it adds nothing. Created by
-/// generated code only.
+/// (`tokio::spawn(async move { .. })`), the traced calls it makes (and the traced `Drop`s of
+/// what it holds, when it is dropped unfinished) continue that frame's chain; awaited where it
+/// was made, or inside any traced future, it adds nothing. Created by generated code only.
 pub struct Linked<F> {
-    inner: F,
+    /// Dropped by hand in `drop`, inside the block's task when it runs as one.
+    inner: ManuallyDrop<F>,
     created: Created,
     linking: Linking,
 }
@@ -206,7 +207,7 @@ impl<F> Linked<F> {
     #[inline]
     pub fn new(created: Created, inner: F) -> Self {
         Linked {
-            inner,
+            inner: ManuallyDrop::new(inner),
             created,
             linking: Linking::Unplaced,
         }
@@ -218,25 +219,38 @@ impl<F: Future> Future for Linked<F> {
 
     #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
-        // SAFETY: `inner` is structurally pinned: it is never moved out of `self` (there is no
-        // `Drop` impl and no method hands it out by value). The other fields are not pinned.
+        // SAFETY: `inner` is structurally pinned: it is never moved out of `self`, and `drop`
+        // drops it in place. The other fields are not pinned.
         let this = unsafe { self.get_unchecked_mut() };
-        let scope = if this.linking == Linking::Transparent {
-            None
-        } else {
-            thread::enter_linked(&this.created, &mut this.linking)
-        };
-        let Some(scope) = scope else {
-            // SAFETY: as above.
-            return unsafe { Pin::new_unchecked(&mut this.inner) }.poll(cx);
+        let scope = match this.linking {
+            Linking::Driven => None,
+            _ => thread::enter_linked(&this.created, &mut this.linking),
         };
         let restore = RestoreLinked {
-            scope: Some(scope),
+            scope,
             linking: &mut this.linking,
         };
         // SAFETY: as above.
-        let out = unsafe { Pin::new_unchecked(&mut this.inner) }.poll(cx);
+        let out = unsafe { Pin::new_unchecked(&mut *this.inner) }.poll(cx);
         drop(restore);
         out
+    }
+}
+
+impl<F> Drop for Linked<F> {
+    fn drop(&mut self) {
+        // What the block still holds (a cancelled task's locals) is dropped inside its task.
+        let scope = match self.linking {
+            Linking::Free(_) => thread::enter_linked(&self.created, &mut self.linking),
+            _ => None,
+        };
+        let restore = RestoreLinked {
+            scope,
+            linking: &mut self.linking,
+        };
+        // SAFETY: `inner` is dropped exactly once, here, in place (pinning allows dropping in
+        // place), and never used again.
+        unsafe { ManuallyDrop::drop(&mut self.inner) };
+        drop(restore);
     }
 }

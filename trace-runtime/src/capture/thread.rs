@@ -154,12 +154,10 @@ struct Ctx {
     /// as a task of its own: root frames opened at the bottom of the thread's stack (from
     /// `mark` up) are linked to it.
     adopted: Option<Arc<Node>>,
-    /// While a linked block runs as a task of its own: when it was created (its roots' links
-    /// are stamped with it); else 0.
-    created: u64,
-    /// A linked block runs as a task of its own: frames opened without a parent are its
-    /// task's roots (`task` is given out by the first of them, 0 until then).
-    linked: bool,
+    /// While a linked block runs as a task of its own, when it was created (its roots' links
+    /// are stamped with it): frames opened without a parent are that task's roots (`task` is
+    /// given out by the first of them, 0 until then).
+    linked: Option<u64>,
 }
 
 impl Ctx {
@@ -348,8 +346,7 @@ impl Local {
                 task: 0,
                 mark: 0,
                 adopted: None,
-                created: 0,
-                linked: false,
+                linked: None,
             },
             last_node: None,
             held: Vec::new(),
@@ -576,9 +573,9 @@ impl Local {
             return (parent, depth, false);
         }
         let id = self.next_id();
-        let (kind, aux) = if parent == 0 && self.ctx.linked {
+        let (kind, aux) = if let (0, Some(created)) = (parent, self.ctx.linked) {
             if let Some(origin) = self.ctx.adopted.clone() {
-                self.link(id, site, &origin, self.ctx.created);
+                self.link(id, site, &origin, created);
             }
             (record::TASK, self.ctx.linked_task())
         } else {
@@ -895,7 +892,7 @@ pub(crate) fn place(site: &'static Site, origin: Option<&Created>) -> Option<Pla
             // Outside any traced future a future starts a task of its own (the task of the
             // linked block being polled, if one is): tasks do not nest under the sync frames of
             // whoever happens to poll them.
-            None if l.ctx.linked => (None, l.ctx.linked_task()),
+            None if l.ctx.linked.is_some() => (None, l.ctx.linked_task()),
             None => (None, NEXT_TASK.fetch_add(1, Ordering::Relaxed)),
             Some(_) => (l.innermost_node(), l.ctx.task),
         };
@@ -977,8 +974,7 @@ pub(crate) fn enter_poll(node: Arc<Node>, task: u64) -> Option<PollScope> {
                 task,
                 mark,
                 adopted,
-                created: 0,
-                linked: false,
+                linked: None,
             },
         );
         PollScope { ctx: previous }
@@ -986,35 +982,40 @@ pub(crate) fn enter_poll(node: Arc<Node>, task: u64) -> Option<PollScope> {
     .ok()
 }
 
-/// How a linked block's poll relates to the frame that created it, decided at its first poll.
+/// How a linked block relates to the frame that created it.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Linking {
     /// Not polled yet.
     Unplaced,
-    /// Polled inside a traced future or a linked task, or driven by its creating frame on its
-    /// thread (or created outside any frame): the block adds nothing.
-    Transparent,
-    /// Polled by an executor as a task of its own, with this task number (0 until a frame
-    /// opens in it): its frames continue the creating frame's chain.
-    Task(u64),
+    /// Driven by its creating frame on that frame's thread (awaited in it, `block_on`), or
+    /// made outside any frame: the block adds nothing, for good.
+    Driven,
+    /// Anything else. Each poll by an executor outside any traced future runs it as a task of
+    /// its own, with this task number (0 until a frame opens in it), its frames continuing the
+    /// creating frame's chain; a poll inside a traced future or another linked task adds
+    /// nothing (a block is polled inside a `select!` first, spawned afterwards).
+    Free(u64),
 }
 
-/// A linked block's poll: decides at the first poll whether the block runs as a task of its
-/// own, and then makes its origin and task current on this thread for the poll (put back by
-/// [`leave_poll`]).
+/// A linked block's poll (or drop): decides at the first poll whether its creator drives it,
+/// then, when an executor polls it as a task of its own, makes its origin and task current on
+/// this thread until [`leave_poll`].
 pub(crate) fn enter_linked(created: &Created, linking: &mut Linking) -> Option<PollScope> {
     let node = created.node.as_ref()?;
     with_local(node.site.start, |l| {
         if *linking == Linking::Unplaced {
-            *linking = if l.ctx.base.is_some() || l.ctx.linked || l.open_here(node) {
-                Linking::Transparent
+            *linking = if l.open_here(node) {
+                Linking::Driven
             } else {
-                Linking::Task(0)
+                Linking::Free(0)
             };
         }
-        let Linking::Task(task) = *linking else {
+        let Linking::Free(task) = *linking else {
             return None;
         };
+        if l.ctx.base.is_some() || l.ctx.linked.is_some() {
+            return None;
+        }
         let mark = l.stack.len();
         let previous = std::mem::replace(
             &mut l.ctx,
@@ -1023,8 +1024,7 @@ pub(crate) fn enter_linked(created: &Created, linking: &mut Linking) -> Option<P
                 task,
                 mark,
                 adopted: within_reach(Some(node.clone())),
-                created: created.ticks,
-                linked: true,
+                linked: Some(created.ticks),
             },
         );
         Some(PollScope { ctx: previous })
@@ -1033,24 +1033,15 @@ pub(crate) fn enter_linked(created: &Created, linking: &mut Linking) -> Option<P
     .flatten()
 }
 
-/// Ends a linked block's poll: the task number its frames were given, and the thread's
-/// previous place put back.
-pub(crate) fn leave_linked(scope: PollScope) -> u64 {
+/// Ends a poll: the thread's previous place put back; returns the task of the place the poll
+/// made current (a linked block keeps the number its frames were given).
+pub(crate) fn leave_poll(scope: PollScope) -> u64 {
     peek_local(|l| {
-        l.stack.truncate(l.ctx.mark);
-        let task = l.ctx.task;
-        l.ctx = scope.ctx;
-        task
-    })
-    .unwrap_or(0)
-}
-
-pub(crate) fn leave_poll(scope: PollScope) {
-    let _ = peek_local(|l| {
         // A frame leaked inside the poll must not outlive it.
         l.stack.truncate(l.ctx.mark);
-        l.ctx = scope.ctx;
-    });
+        std::mem::replace(&mut l.ctx, scope.ctx).task
+    })
+    .unwrap_or(0)
 }
 
 /// How an async frame ended.
