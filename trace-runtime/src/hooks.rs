@@ -213,13 +213,8 @@ mod signals {
         // SAFETY: write is async-signal-safe; the fd is the pipe's write end, open for the
         // process's life, and non-blocking: a full pipe (thousands of signals unread) drops
         // this byte rather than hang the interrupted thread.
-        let written = unsafe {
-            libc::write(
-                PIPE.load(Ordering::Relaxed),
-                (&byte as *const u8).cast(),
-                1,
-            )
-        };
+        let written =
+            unsafe { libc::write(PIPE.load(Ordering::Relaxed), (&byte as *const u8).cast(), 1) };
         if written != 1 {
             PENDING.fetch_sub(1, Ordering::AcqRel);
         }
@@ -378,7 +373,8 @@ mod signals {
             // life; the buffer is one valid, writable byte.
             let n = unsafe { libc::read(read, (&mut byte as *mut u8).cast(), 1) };
             if n != 1 {
-                if n < 0 && std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted
+                if n < 0
+                    && std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted
                 {
                     continue;
                 }
