@@ -1,5 +1,5 @@
 //! A server that stops its own way: on SIGINT, SIGTERM or SIGHUP its handler asks it to stop,
-//! its traced `shutdown` runs and it exits 0, while a worker thread stays blocked in a traced
+//! its traced `shutdown` runs (for 100 ms) and it exits 0, while a worker thread stays blocked in a traced
 //! call to the end. One run per way a program handles the signal, so that the tests can check
 //! that tracing never changes how a program stops.
 //!
@@ -120,8 +120,11 @@ fn start_worker() {
     started_rx.recv().unwrap();
 }
 
+/// A graceful shutdown takes a while (connections drain, files are flushed): long enough for a
+/// tracer that ended the process on the signal to have done so before it completes.
 #[trace]
 fn shutdown() {
+    std::thread::sleep(std::time::Duration::from_millis(100));
     println!("graceful shutdown");
     let _ = std::io::stdout().flush();
 }

@@ -4,6 +4,7 @@
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 /// A demo started with its trace and stderr going to files, stopped at its "ready" line.
@@ -82,11 +83,33 @@ pub fn wait_for_text(path: &Path, needle: &str) -> String {
     }
 }
 
-/// Waits for the demo to end and collects what it left; removes its files.
+/// How long a demo may take to end once asked to: a demo that does not end is a failure, not a
+/// hang of the test.
+const END_WITHIN: Duration = Duration::from_secs(30);
+
+/// Waits for the demo to end and collects what it left; removes its files. A demo still
+/// running after `END_WITHIN` is killed and the test fails.
 pub fn finish(mut run: Running) -> Ended {
+    let pid = run.child.id() as i32;
+    let (done, ended) = mpsc::channel::<()>();
+    let watchdog = std::thread::spawn(move || match ended.recv_timeout(END_WITHIN) {
+        Err(mpsc::RecvTimeoutError::Timeout) => {
+            // SAFETY: the child has not been waited for (that is what timed out), so its pid
+            // is still its own.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+            true
+        }
+        _ => false,
+    });
     let mut stdout = String::new();
     let _ = std::io::Read::read_to_string(&mut run.stdout, &mut stdout);
     let status = run.child.wait().unwrap();
+    let _ = done.send(());
+    assert!(
+        !watchdog.join().unwrap(),
+        "the demo did not end within {END_WITHIN:?} and was killed; its stderr:\n{}",
+        std::fs::read_to_string(&run.stderr).unwrap_or_default()
+    );
     let trace = std::fs::read_to_string(&run.trace).unwrap_or_default();
     let stderr = std::fs::read_to_string(&run.stderr).unwrap_or_default();
     let _ = std::fs::remove_file(&run.trace);
