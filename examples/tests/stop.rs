@@ -88,12 +88,7 @@ fn handled(style: &str, sig: (&str, i32), mode: &str, graceful: &[String], said:
         &format!("{tag}-off"),
         &[("TRACE_MODE", mode), ("TRACE_SIGNALS", "off")],
     );
-    assert_eq!(
-        untraced.status.code(),
-        Some(0),
-        "{tag}: {:?}",
-        untraced.status
-    );
+    assert_eq!(traced.status.code(), Some(0), "{tag}: {:?}", traced.status);
     assert_eq!(traced.status, untraced.status, "{tag}: {}", traced.stderr);
     assert_eq!(traced.stdout, "graceful shutdown\n", "{tag}");
     let (lines, report) = common::events_and_report(&traced.trace);
