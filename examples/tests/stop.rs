@@ -153,6 +153,53 @@ fn signal_hook_iterator_before_or_after_the_first_traced_call_stops_the_program_
     handled("iter-after", TERM, "record", &graceful_sync(), &said);
 }
 
+#[test]
+fn a_program_waiting_with_sigwait_gets_the_signal_whenever_it_blocked_it() {
+    // Blocked after the first traced call, once the runtime's threads run: they block it too,
+    // so the kernel keeps it for the program's sigwait rather than hand it to one of them.
+    handled("sigwait-after", TERM, "print", &graceful_sync(), "");
+    handled("sigwait-before", INT, "record", &graceful_sync(), "");
+}
+
+#[test]
+fn a_child_forked_without_exec_dies_by_the_signal_and_the_program_runs_on() {
+    let mut run = start(STOP, &["fork"], "fork", &[]);
+    // The "ready" line names the child: `ready PARENT CHILD`.
+    let child: i32 = run
+        .ready
+        .split_whitespace()
+        .nth(2)
+        .unwrap()
+        .parse()
+        .unwrap();
+    // SAFETY: the child is alive until this signal ends it: its parent waits for it.
+    assert_eq!(unsafe { libc::kill(child, libc::SIGINT) }, 0);
+    // The child inherited the runtime's handler but not its signal thread: it dies by the
+    // signal, as untraced, and the parent, told nothing, runs on.
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut run.stdout, &mut line).unwrap();
+    assert_eq!(line, "child ended by signal 2\n");
+    assert!(
+        run.child.try_wait().unwrap().is_none(),
+        "the parent runs on"
+    );
+    signal(&run.child, libc::SIGTERM);
+    let end = finish(run);
+    assert_eq!(end.status.signal(), Some(libc::SIGTERM));
+    let (lines, report) = common::events_and_report(&end.trace);
+    assert_eq!(
+        lines,
+        sorted(&[
+            "[01 main] -> stop::serve_forked",
+            "[02 worker] -> stop::pump"
+        ])
+    );
+    assert_eq!(
+        report,
+        REPORT_AT_SIGNAL.replace("stop::serve ", "stop::serve_forked ")
+    );
+}
+
 const REPORT_AT_SIGNAL: &str = "open at exit: 2 traced frames never exited
   [01 main] stop::serve (open _)
   [02 worker] stop::pump (open _)

@@ -7,10 +7,13 @@
 //! stop STYLE [INT|TERM|HUP]
 //! ```
 //!
-//! `STYLE` is `none` (no handler: the signal ends the program) or a handler and when it is
+//! `STYLE` is `none` (no handler: the signal ends the program), `fork` (a child forked without
+//! exec waits for the signal; the program says how it ended, then hangs), or a handler and
+//! when it is
 //! installed, `-before` or `-after` the first traced call: `tokio-*` (`tokio::signal::ctrl_c()`
 //! for INT, `tokio::signal::unix::signal` for TERM and HUP), `ctrlc-*` (the `ctrlc` crate, INT
-//! only), `flag-*` (`signal_hook::flag`), `iter-*` (`signal_hook::iterator::Signals`).
+//! only), `flag-*` (`signal_hook::flag`), `iter-*` (`signal_hook::iterator::Signals`),
+//! `sigwait-*` (the signal blocked, taken with `sigwait`).
 //!
 //! ```text
 //! cargo run -p trace-examples --bin stop --features trace -- tokio-after
@@ -34,6 +37,8 @@ enum Stop {
     Ctrlc(mpsc::Receiver<()>),
     Flag(Arc<AtomicBool>),
     Iter(signal_hook::iterator::Signals),
+    /// The signal blocked on this thread (and the threads it starts), taken with `sigwait`.
+    Sigwait(i32),
 }
 
 impl Stop {
@@ -57,6 +62,20 @@ impl Stop {
             "iter" => Stop::Iter(
                 signal_hook::iterator::Signals::new([signal]).expect("register the iterator"),
             ),
+            "sigwait" => {
+                // SAFETY: `set` is initialised by sigemptyset before use; the mask changed is
+                // this thread's own.
+                unsafe {
+                    let mut set: libc::sigset_t = std::mem::zeroed();
+                    libc::sigemptyset(&mut set);
+                    libc::sigaddset(&mut set, signal);
+                    assert_eq!(
+                        libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()),
+                        0
+                    );
+                }
+                Stop::Sigwait(signal)
+            }
             other => panic!("unknown handler {other:?}"),
         }
     }
@@ -75,6 +94,18 @@ impl Stop {
             }
             Stop::Iter(mut signals) => {
                 signals.forever().next();
+            }
+            Stop::Sigwait(signal) => {
+                let mut got = 0;
+                // SAFETY: `set` is initialised by sigemptyset before use; `got` is a valid out
+                // pointer.
+                let rc = unsafe {
+                    let mut set: libc::sigset_t = std::mem::zeroed();
+                    libc::sigemptyset(&mut set);
+                    libc::sigaddset(&mut set, signal);
+                    libc::sigwait(&set, &mut got)
+                };
+                assert_eq!((rc, got), (0, signal));
             }
         }
     }
@@ -131,11 +162,52 @@ fn shutdown() {
 
 #[trace]
 fn serve(kind: &str, early: Option<Stop>, signal: i32) {
-    start_worker();
+    // Installed before the worker starts, so that a signal a thread blocks is blocked on the
+    // worker too (it inherits the mask), as a program that waits with `sigwait` does.
     let stop = early.unwrap_or_else(|| Stop::install(kind, signal));
+    start_worker();
     ready();
     stop.wait();
     shutdown();
+}
+
+/// A child forked without exec, waiting for a signal, and the parent telling how it ended;
+/// then the parent waits forever, with no handler of its own.
+#[trace]
+fn serve_forked() {
+    start_worker();
+    let mut fds = [0; 2];
+    // SAFETY: `fds` has room for the two descriptors.
+    assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+    // SAFETY: the child of a multi-threaded process makes only async-signal-safe calls (write,
+    // pause) until a signal ends it.
+    let child = unsafe { libc::fork() };
+    if child == 0 {
+        unsafe {
+            libc::write(fds[1], b"x".as_ptr().cast(), 1);
+            loop {
+                libc::pause();
+            }
+        }
+    }
+    let mut byte = 0u8;
+    // SAFETY: the pipe's read end, and one writable byte.
+    assert_eq!(
+        unsafe { libc::read(fds[0], (&mut byte as *mut u8).cast(), 1) },
+        1
+    );
+    println!("ready {} {child}", std::process::id());
+    let _ = std::io::stdout().flush();
+    let mut status = 0;
+    // SAFETY: `child` is this process's child; `status` is a valid out pointer.
+    assert_eq!(unsafe { libc::waitpid(child, &mut status, 0) }, child);
+    if libc::WIFSIGNALED(status) {
+        println!("child ended by signal {}", libc::WTERMSIG(status));
+    } else {
+        println!("child exited with {}", libc::WEXITSTATUS(status));
+    }
+    let _ = std::io::stdout().flush();
+    Stop::Never.wait();
 }
 
 #[trace]
@@ -159,6 +231,9 @@ fn main() {
         Some("HUP") => SIGHUP,
         Some(other) => panic!("unknown signal {other:?} (INT, TERM or HUP)"),
     };
+    if style == "fork" {
+        serve_forked();
+    }
     let (kind, before) = match style.split_once('-') {
         Some((kind, "before")) => (kind, true),
         Some((kind, "after")) => (kind, false),

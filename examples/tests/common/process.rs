@@ -14,6 +14,8 @@ pub struct Running {
     pub stdout: BufReader<std::process::ChildStdout>,
     pub trace: PathBuf,
     pub stderr: PathBuf,
+    /// The "ready" line, without its line end.
+    pub ready: String,
 }
 
 /// What a finished demo left: how it ended, its stdout after "ready", its trace, its stderr.
@@ -56,6 +58,7 @@ pub fn start(bin: &str, args: &[&str], tag: &str, env: &[(&str, &str)]) -> Runni
         stdout,
         trace,
         stderr,
+        ready: line.trim_end().to_string(),
     }
 }
 
