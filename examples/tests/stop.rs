@@ -43,10 +43,13 @@ fn sorted(lines: &[&str]) -> Vec<String> {
     lines
 }
 
-/// Runs `stop STYLE SIG`, sends the signal once it is ready, and returns what it left.
+/// Runs `stop STYLE SIG`, sends the signal once it is ready, tells it to go on (a line on
+/// stdin, for the styles that wait for it), and returns what it left.
 fn stop(style: &str, sig: (&str, i32), tag: &str, env: &[(&str, &str)]) -> Ended {
-    let run = start(STOP, &[style, sig.0], tag, env);
+    let mut run = start(STOP, &[style, sig.0], tag, env);
     signal(&run.child, sig.1);
+    // A demo the signal ended is not there to read it.
+    let _ = std::io::Write::write_all(&mut run.stdin, b"go\n");
     finish(run)
 }
 
@@ -156,7 +159,8 @@ fn signal_hook_iterator_before_or_after_the_first_traced_call_stops_the_program_
 #[test]
 fn a_program_waiting_with_sigwait_gets_the_signal_whenever_it_blocked_it() {
     // Blocked after the first traced call, once the runtime's threads run: they block it too,
-    // so the kernel keeps it for the program's sigwait rather than hand it to one of them.
+    // so the kernel keeps it pending for the program's sigwait (which comes after the signal)
+    // rather than hand it to one of them.
     handled("sigwait-after", TERM, "print", &graceful_sync(), "");
     handled("sigwait-before", INT, "record", &graceful_sync(), "");
 }
@@ -178,6 +182,11 @@ fn a_child_forked_without_exec_dies_by_the_signal_and_the_program_runs_on() {
     // signal, as untraced, and the parent, told nothing, runs on.
     let mut line = String::new();
     std::io::BufRead::read_line(&mut run.stdout, &mut line).unwrap();
+    if line.is_empty() {
+        // The parent ended instead: the child is left to the test to end.
+        // SAFETY: the child is alive (it pauses until a signal ends it): the pid is its own.
+        unsafe { libc::kill(child, libc::SIGKILL) };
+    }
     assert_eq!(line, "child ended by signal 2\n");
     assert!(
         run.child.try_wait().unwrap().is_none(),

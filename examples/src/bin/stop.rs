@@ -96,6 +96,10 @@ impl Stop {
                 signals.forever().next();
             }
             Stop::Sigwait(signal) => {
+                // Busy until told (a line on stdin): the signal comes while no thread waits
+                // for it, and stays pending for the program until it does.
+                let mut line = String::new();
+                std::io::stdin().read_line(&mut line).expect("read stdin");
                 let mut got = 0;
                 // SAFETY: `set` is initialised by sigemptyset before use; `got` is a valid out
                 // pointer.
@@ -184,6 +188,8 @@ fn serve_forked() {
     let child = unsafe { libc::fork() };
     if child == 0 {
         unsafe {
+            // Not the parent's stdout: the reader sees it close when the parent ends.
+            libc::close(1);
             libc::write(fds[1], b"x".as_ptr().cast(), 1);
             loop {
                 libc::pause();

@@ -3,7 +3,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -14,6 +14,8 @@ pub struct Running {
     pub stdout: BufReader<std::process::ChildStdout>,
     pub trace: PathBuf,
     pub stderr: PathBuf,
+    /// For a demo that waits to be told to go on.
+    pub stdin: ChildStdin,
     /// The "ready" line, without its line end.
     pub ready: String,
 }
@@ -43,12 +45,14 @@ pub fn start(bin: &str, args: &[&str], tag: &str, env: &[(&str, &str)]) -> Runni
         .env_remove("TRACE_DUMP_SIGNAL")
         .env("NO_COLOR", "1")
         .env("TRACE_OUT", &trace)
+        .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(std::fs::File::create(&stderr).unwrap());
     for (k, v) in env {
         cmd.env(k, v);
     }
     let mut child = cmd.spawn().expect("start the demo");
+    let stdin = child.stdin.take().unwrap();
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
     let mut line = String::new();
     stdout.read_line(&mut line).unwrap();
@@ -58,6 +62,7 @@ pub fn start(bin: &str, args: &[&str], tag: &str, env: &[(&str, &str)]) -> Runni
         stdout,
         trace,
         stderr,
+        stdin,
         ready: line.trim_end().to_string(),
     }
 }
