@@ -151,22 +151,25 @@ mod signals {
 
     pub fn sheltered<R>(cfg: &'static Config, f: impl FnOnce() -> R) -> R {
         // SAFETY: `set` and `old` are valid, owned sigsets; sigemptyset initialises `set`
-        // before use; pthread_sigmask changes only the calling thread's mask, and the mask is
-        // put back as it was before returning.
-        unsafe {
+        // before use; pthread_sigmask changes only the calling thread's mask (put back below).
+        let (blocked, old) = unsafe {
             let mut set: libc::sigset_t = std::mem::zeroed();
             let mut old: libc::sigset_t = std::mem::zeroed();
             libc::sigemptyset(&mut set);
             for signal in taken(cfg) {
                 libc::sigaddset(&mut set, signal);
             }
-            let blocked = libc::pthread_sigmask(libc::SIG_BLOCK, &set, &mut old) == 0;
-            let out = f();
-            if blocked {
-                libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut());
-            }
-            out
+            (
+                libc::pthread_sigmask(libc::SIG_BLOCK, &set, &mut old) == 0,
+                old,
+            )
+        };
+        let out = f();
+        if blocked {
+            // SAFETY: `old` is the mask pthread_sigmask wrote above: the thread's mask as it was.
+            unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut()) };
         }
+        out
     }
 
     /// The installed action for `signal`, read without changing it.
