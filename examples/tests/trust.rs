@@ -6,12 +6,10 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::os::unix::process::ExitStatusExt;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
+use common::process::{finish, signal, start, wait_for_text, Ended};
 use serde_json::Value;
 
 const HANG: &str = env!("CARGO_BIN_EXE_hang");
@@ -19,79 +17,6 @@ const HANDLER: &str = env!("CARGO_BIN_EXE_handler");
 const QUIT: &str = env!("CARGO_BIN_EXE_quit");
 const ALLOC: &str = env!("CARGO_BIN_EXE_alloc");
 const REENTRY: &str = env!("CARGO_BIN_EXE_reentry");
-
-/// A demo started with its trace and stderr going to files, stopped at its "ready" line.
-struct Running {
-    child: Child,
-    /// Kept open: a demo that prints after its "ready" line must not meet a closed pipe.
-    stdout: BufReader<std::process::ChildStdout>,
-    trace: PathBuf,
-    stderr: PathBuf,
-}
-
-fn tmp(tag: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("trust-{tag}-{}", std::process::id()))
-}
-
-fn start(bin: &str, tag: &str, env: &[(&str, &str)]) -> Running {
-    let trace = tmp(&format!("{tag}.trace"));
-    let stderr = tmp(&format!("{tag}.stderr"));
-    let mut cmd = Command::new(bin);
-    cmd.env_remove("TRACE_FORMAT")
-        .env_remove("TRACE_MODE")
-        .env("NO_COLOR", "1")
-        .env("TRACE_OUT", &trace)
-        .stdout(Stdio::piped())
-        .stderr(std::fs::File::create(&stderr).unwrap());
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let mut child = cmd.spawn().expect("start the demo");
-    // The hand-shake: the demo prints "ready" once it is inside its traced calls.
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    stdout.read_line(&mut line).unwrap();
-    assert!(line.starts_with("ready"), "{line:?}");
-    Running {
-        child,
-        stdout,
-        trace,
-        stderr,
-    }
-}
-
-fn signal(child: &Child, sig: i32) {
-    // SAFETY: `kill` with a live child's pid and a valid signal number.
-    let rc = unsafe { libc::kill(child.id() as i32, sig) };
-    assert_eq!(rc, 0, "kill");
-}
-
-/// Waits (at most 20 s, for a loaded machine) until `path` holds `needle`; returns the text.
-fn wait_for_text(path: &Path, needle: &str) -> String {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let text = std::fs::read_to_string(path).unwrap_or_default();
-        if text.contains(needle) {
-            return text;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{needle:?} never appeared in:\n{text}"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
-fn finish(mut run: Running) -> (std::process::ExitStatus, String, String) {
-    let mut rest = String::new();
-    let _ = std::io::Read::read_to_string(&mut run.stdout, &mut rest);
-    let status = run.child.wait().unwrap();
-    let trace = std::fs::read_to_string(&run.trace).unwrap_or_default();
-    let stderr = std::fs::read_to_string(&run.stderr).unwrap_or_default();
-    let _ = std::fs::remove_file(&run.trace);
-    let _ = std::fs::remove_file(&run.stderr);
-    (status, trace, stderr)
-}
 
 fn mask_open(text: &str) -> String {
     common::mask(text, "(open ")
@@ -106,7 +31,7 @@ const OPEN_REPORT: &str = "open at exit: 6 traced frames never exited
 #[test]
 fn a_hung_program_shows_its_chain_while_hung_in_print_mode() {
     // Every traced call is still open, yet the lines are out: the collector writes every 50 ms.
-    let run = start(HANG, "hung-print", &[]);
+    let run = start(HANG, &[], "hung-print", &[]);
     let text = wait_for_text(&run.trace, "-> hang::wait_forever");
     assert!(text.contains("[02 worker] -> hang::pump"), "{text}");
     signal(&run.child, libc::SIGKILL);
@@ -116,9 +41,9 @@ fn a_hung_program_shows_its_chain_while_hung_in_print_mode() {
 #[test]
 fn sigint_writes_everything_reports_what_was_open_and_dies_by_sigint() {
     for mode in ["print", "record"] {
-        let run = start(HANG, &format!("int-{mode}"), &[("TRACE_MODE", mode)]);
+        let run = start(HANG, &[], &format!("int-{mode}"), &[("TRACE_MODE", mode)]);
         signal(&run.child, libc::SIGINT);
-        let (status, trace, _) = finish(run);
+        let Ended { status, trace, .. } = finish(run);
         assert_eq!(status.signal(), Some(libc::SIGINT), "{mode}: {status:?}");
         let (lines, report) = common::events_and_report(&trace);
         assert_eq!(report, OPEN_REPORT, "{mode}");
@@ -138,9 +63,9 @@ fn sigint_writes_everything_reports_what_was_open_and_dies_by_sigint() {
 #[test]
 fn sigterm_and_sighup_die_by_their_signal_with_the_trace_written() {
     for (sig, tag) in [(libc::SIGTERM, "term"), (libc::SIGHUP, "hup")] {
-        let run = start(HANG, tag, &[("TRACE_MODE", "record")]);
+        let run = start(HANG, &[], tag, &[("TRACE_MODE", "record")]);
         signal(&run.child, sig);
-        let (status, trace, _) = finish(run);
+        let Ended { status, trace, .. } = finish(run);
         assert_eq!(status.signal(), Some(sig), "{tag}");
         assert!(mask_open(&trace).ends_with(OPEN_REPORT), "{tag}: {trace}");
     }
@@ -148,9 +73,14 @@ fn sigterm_and_sighup_die_by_their_signal_with_the_trace_written() {
 
 #[test]
 fn after_sigint_jsonl_lines_parse_and_the_report_goes_to_stderr() {
-    let run = start(HANG, "int-jsonl", &[("TRACE_FORMAT", "jsonl")]);
+    let run = start(HANG, &[], "int-jsonl", &[("TRACE_FORMAT", "jsonl")]);
     signal(&run.child, libc::SIGINT);
-    let (status, trace, stderr) = finish(run);
+    let Ended {
+        status,
+        trace,
+        stderr,
+        ..
+    } = finish(run);
     assert_eq!(status.signal(), Some(libc::SIGINT));
     let events = common::parse(&trace);
     let mut names: Vec<&str> = events.iter().map(|e| e.name.as_str()).collect();
@@ -174,11 +104,12 @@ fn after_sigint_the_chrome_file_is_valid_json() {
     for mode in ["print", "record"] {
         let run = start(
             HANG,
+            &[],
             &format!("int-chrome-{mode}"),
             &[("TRACE_FORMAT", "chrome"), ("TRACE_MODE", mode)],
         );
         signal(&run.child, libc::SIGINT);
-        let (status, trace, _) = finish(run);
+        let Ended { status, trace, .. } = finish(run);
         assert_eq!(status.signal(), Some(libc::SIGINT));
         let value: Value = serde_json::from_str(&trace).unwrap_or_else(|e| panic!("{e}: {trace}"));
         let tracks: Vec<&str> = value
@@ -203,7 +134,7 @@ fn after_sigint_the_chrome_file_is_valid_json() {
 
 #[test]
 fn the_dump_signal_reports_open_frames_and_the_program_runs_on() {
-    let mut run = start(HANG, "dump", &[]);
+    let mut run = start(HANG, &[], "dump", &[]);
     signal(&run.child, libc::SIGUSR1);
     let stderr = wait_for_text(&run.stderr, "[task 1]");
     assert_eq!(
@@ -216,32 +147,32 @@ fn the_dump_signal_reports_open_frames_and_the_program_runs_on() {
     let stderr = wait_for_text(&run.stderr, "[task 1] hang::heartbeat (open ");
     assert!(stderr.matches("open frames:").count() >= 1);
     signal(&run.child, libc::SIGTERM);
-    let (status, _, _) = finish(run);
+    let Ended { status, .. } = finish(run);
     assert_eq!(status.signal(), Some(libc::SIGTERM));
 }
 
 #[test]
 fn the_dump_signal_can_be_moved_or_switched_off() {
-    let run = start(HANG, "dump-usr2", &[("TRACE_DUMP_SIGNAL", "USR2")]);
+    let run = start(HANG, &[], "dump-usr2", &[("TRACE_DUMP_SIGNAL", "USR2")]);
     signal(&run.child, libc::SIGUSR2);
     wait_for_text(&run.stderr, "open frames: 6 traced frames");
     signal(&run.child, libc::SIGINT);
     finish(run);
     // Off: USR1 has its default action again, which ends the process.
-    let run = start(HANG, "dump-off", &[("TRACE_DUMP_SIGNAL", "off")]);
+    let run = start(HANG, &[], "dump-off", &[("TRACE_DUMP_SIGNAL", "off")]);
     signal(&run.child, libc::SIGUSR1);
-    let (status, _, stderr) = finish(run);
+    let Ended { status, stderr, .. } = finish(run);
     assert_eq!(status.signal(), Some(libc::SIGUSR1));
     assert!(!stderr.contains("open frames"), "{stderr}");
 }
 
 #[test]
 fn a_programs_own_ctrl_c_handler_is_kept() {
-    let run = start(HANDLER, "own-handler", &[("TRACE_FORMAT", "jsonl")]);
+    let run = start(HANDLER, &[], "own-handler", &[("TRACE_FORMAT", "jsonl")]);
     // Let it take a few steps, traced, then ask it to stop its own way.
     wait_for_text(&run.trace, "handler::step");
     signal(&run.child, libc::SIGINT);
-    let (status, trace, _) = finish(run);
+    let Ended { status, trace, .. } = finish(run);
     assert_eq!(status.code(), Some(0), "the program stopped itself");
     let events = common::parse(&trace);
     common::check_nesting(&events);

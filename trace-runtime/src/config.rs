@@ -1,6 +1,6 @@
 //! Reads the environment once: `TRACE_FORMAT`, `TRACE_OUT`, `TRACE_MODE`, `TRACE_BUFFER`,
 //! `TRACE_FILTER`, `TRACE_FOCUS`, `TRACE_SUMMARY`, `TRACE_SUMMARY_JSON`, `TRACE_RECORD`,
-//! `TRACE_DUMP_SIGNAL`, `TRACE_WATCH`, `TRACE_VERBOSE`, `NO_COLOR`. Reading has no other effect
+//! `TRACE_DUMP_SIGNAL`, `TRACE_SIGNALS`, `TRACE_WATCH`, `TRACE_VERBOSE`, `NO_COLOR`. Reading has no other effect
 //! than warnings about values it cannot use.
 
 use std::path::PathBuf;
@@ -78,6 +78,9 @@ pub struct Config {
     /// `TRACE_DUMP_SIGNAL`: the signal that prints every open frame (unix signal number), or
     /// none.
     pub dump_signal: Option<i32>,
+    /// `TRACE_SIGNALS`: whether the runtime takes any signal (the fatal ones and the dump
+    /// signal); `off` leaves every signal as the program set it.
+    pub signals: bool,
     /// `TRACE_WATCH`: report once each frame open longer than this many nanoseconds.
     pub watch_ns: Option<u64>,
     /// `TRACE_VERBOSE`: say at start how the runtime is set up.
@@ -196,6 +199,16 @@ fn read() -> Config {
             default_dump_signal()
         }),
     };
+    let signals = match var("TRACE_SIGNALS").as_deref() {
+        None | Some("") | Some("on") => true,
+        Some("off") => false,
+        Some(other) => {
+            warn(&format!(
+                "TRACE_SIGNALS={other:?} is neither on nor off; taking the signals (on)"
+            ));
+            true
+        }
+    };
     let watch_ns = var("TRACE_WATCH")
         .filter(|v| !v.trim().is_empty())
         .and_then(|v| {
@@ -226,6 +239,7 @@ fn read() -> Config {
             .filter(|v| !v.is_empty())
             .map(|v| with_pid(&v.to_string_lossy())),
         dump_signal,
+        signals,
         verbose: var("TRACE_VERBOSE").is_some_and(|v| !v.is_empty() && v != "0"),
     }
 }
@@ -247,17 +261,22 @@ fn signal_number(name: &str) -> Option<i32> {
         "USR1" => Some(libc::SIGUSR1),
         "USR2" => Some(libc::SIGUSR2),
         n => n.parse().ok().filter(|n| {
-            // The fatal signals the runtime reports on cannot double as the dump signal, and
-            // SIGKILL/SIGSTOP cannot be caught.
+            // The fatal signals the runtime reports on cannot double as the dump signal,
+            // SIGKILL/SIGSTOP cannot be caught, and a handler for a fault signal would return
+            // into the fault; real-time signals end at 64 on every unix.
             ![
                 libc::SIGKILL,
                 libc::SIGSTOP,
                 libc::SIGINT,
                 libc::SIGTERM,
                 libc::SIGHUP,
+                libc::SIGILL,
+                libc::SIGFPE,
+                libc::SIGSEGV,
+                libc::SIGBUS,
             ]
             .contains(n)
-                && signal_hook::consts::FORBIDDEN.iter().all(|f| f != n)
+                && (1..=64).contains(n)
         }),
     }
 }

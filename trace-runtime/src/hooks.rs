@@ -1,9 +1,11 @@
 //! What makes sure the trace is never lost: the exit hook, the panic hook, and the signal
-//! thread (fatal signals write everything out and then die the way they would have; the dump
-//! signal prints every open frame and lets the program run on).
+//! thread (a fatal signal the program does not handle writes everything out and then dies the
+//! way it would have; the dump signal prints every open frame and lets the program run on).
 //!
-//! Nothing here runs inside a signal handler: signal-hook's handler only wakes the signal
-//! thread. The exit hook is a C callback: it catches any panic so that none unwinds into C.
+//! The signal handler itself only writes a byte to the signal thread's pipe; the work is done
+//! on that thread. A program that handles the signal itself keeps its way of stopping: the trace
+//! goes on and the exit hook ends it. The exit hook is a C callback: it catches any panic so
+//! that none unwinds into C.
 
 use std::sync::Once;
 use std::time::Duration;
@@ -69,7 +71,11 @@ fn register_at_exit() {
     }
     extern "C" fn at_exit() {
         // A panic must not unwind into C: it is caught and the hook gives up quietly.
-        let _ = std::panic::catch_unwind(|| runtime_work(finish));
+        let _ = std::panic::catch_unwind(|| {
+            #[cfg(unix)]
+            signals::settle();
+            runtime_work(finish)
+        });
     }
     // SAFETY: `atexit` is the C standard library's, present on every unix and on Windows; the
     // callback never unwinds (see above).
@@ -81,36 +87,225 @@ fn register_at_exit() {
 #[cfg(not(any(unix, windows)))]
 fn register_at_exit() {}
 
+/// Runs `f`, which starts the runtime's threads, with the signals the runtime may take blocked
+/// on the calling thread: the threads it starts inherit that mask, so the kernel never hands a
+/// signal to a runtime thread when a program's thread could take it (a program that blocks a
+/// signal everywhere to `sigwait` for it gets it exactly as untraced).
+pub fn sheltered<R>(cfg: &'static Config, f: impl FnOnce() -> R) -> R {
+    #[cfg(unix)]
+    {
+        signals::sheltered(cfg, f)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = cfg;
+        f()
+    }
+}
+
 #[cfg(unix)]
 mod signals {
-    use super::*;
-    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
-    use signal_hook::iterator::Signals;
+    //! The runtime's own `sigaction` handler, for the fatal signals (and the dump signal) still
+    //! at their default action when tracing starts. It only writes one byte to a pipe: the
+    //! signal, and whether a handler of the program's is in front of it. signal-hook-registry
+    //! (behind `tokio::signal`, signal-hook's flag and iterator) keeps the OS handler it finds
+    //! and calls it before its own actions, so when ours runs but is no longer the installed
+    //! one, the program handles the signal: the trace goes on and the exit hook ends it. When
+    //! ours is still the installed one, nothing else would have caught the signal: the signal
+    //! thread writes everything, then the process dies by the signal as it would untraced.
 
-    /// Whether the signal still has its default action: a program that installed its own
-    /// handler before tracing started keeps it, untouched.
-    fn is_default(signal: i32) -> bool {
-        // SAFETY: a null new action only queries; `old` is a valid out pointer.
-        unsafe {
-            let mut old: libc::sigaction = std::mem::zeroed();
-            libc::sigaction(signal, std::ptr::null(), &mut old) == 0
-                && old.sa_sigaction == libc::SIG_DFL
+    use super::*;
+    use libc::c_int;
+    use std::sync::atomic::{AtomicI32, AtomicUsize, Ordering};
+
+    const FATAL: [c_int; 3] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP];
+    /// The bit of a pipe byte that says a handler of the program's ran ours; the rest is the
+    /// signal number (at most 64).
+    const HANDLED: u8 = 0x80;
+
+    /// The pipe's write end, non-blocking; -1 until the handler is installed.
+    static PIPE: AtomicI32 = AtomicI32::new(-1);
+    /// The traced process: a child forked without exec keeps our handler but not the thread
+    /// that reads the pipe, which it shares with its parent.
+    static PID: AtomicI32 = AtomicI32::new(0);
+
+    /// Signals caught and not yet dealt with by the signal thread: the exit hook waits for
+    /// them, so that a program that stops quickly after a signal it handles still shows what
+    /// the runtime says about it, before the end of the trace.
+    static PENDING: AtomicUsize = AtomicUsize::new(0);
+
+    /// Waits, a bounded time, until the signal thread has dealt with every signal caught.
+    pub fn settle() {
+        let deadline = std::time::Instant::now() + PATIENCE;
+        while PENDING.load(Ordering::Acquire) > 0 && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(1));
         }
     }
 
+    /// The signals the runtime takes, or may: the fatal ones and the dump signal.
+    fn taken(cfg: &Config) -> Vec<c_int> {
+        let mut all = FATAL.to_vec();
+        all.extend(cfg.dump_signal);
+        all
+    }
+
+    pub fn sheltered<R>(cfg: &'static Config, f: impl FnOnce() -> R) -> R {
+        // SAFETY: `set` and `old` are valid, owned sigsets; sigemptyset initialises `set`
+        // before use; pthread_sigmask changes only the calling thread's mask (put back below).
+        let (blocked, old) = unsafe {
+            let mut set: libc::sigset_t = std::mem::zeroed();
+            let mut old: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut set);
+            for signal in taken(cfg) {
+                libc::sigaddset(&mut set, signal);
+            }
+            (
+                libc::pthread_sigmask(libc::SIG_BLOCK, &set, &mut old) == 0,
+                old,
+            )
+        };
+        let out = f();
+        if blocked {
+            // SAFETY: `old` is the mask pthread_sigmask wrote above: the thread's mask as it was.
+            unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut()) };
+        }
+        out
+    }
+
+    /// The installed action for `signal`, read without changing it.
+    fn current(signal: c_int) -> Option<libc::sigaction> {
+        // SAFETY: a null new action only queries (async-signal-safe, POSIX); `cur` is a valid
+        // out pointer, fully written on success.
+        unsafe {
+            let mut cur: libc::sigaction = std::mem::zeroed();
+            (libc::sigaction(signal, std::ptr::null(), &mut cur) == 0).then_some(cur)
+        }
+    }
+
+    fn ours() -> libc::sighandler_t {
+        on_signal as extern "C" fn(c_int) as libc::sighandler_t
+    }
+
+    /// Runs inside the signal handler: only async-signal-safe calls (sigaction, getpid, write,
+    /// raise), no allocation, no lock; errno is left as the interrupted code had it.
+    extern "C" fn on_signal(signal: c_int) {
+        let _errno = Errno::save();
+        // Someone installed a handler after ours and called ours from it: signal-hook-registry
+        // does, after which it runs the program's actions.
+        let handled = current(signal).is_some_and(|cur| cur.sa_sigaction != ours());
+        // SAFETY: getpid is async-signal-safe and cannot fail.
+        if unsafe { libc::getpid() } != PID.load(Ordering::Relaxed) {
+            // A forked child: there is no signal thread to tell. Do what the signal would have
+            // done without the runtime.
+            if !handled {
+                // SAFETY: sigaction and raise are async-signal-safe; `dfl` is a valid action.
+                // The signal is blocked while its handler runs, so the raised one is delivered,
+                // to the default action, when this handler returns.
+                unsafe {
+                    let mut dfl: libc::sigaction = std::mem::zeroed();
+                    dfl.sa_sigaction = libc::SIG_DFL;
+                    libc::sigaction(signal, &dfl, std::ptr::null_mut());
+                    libc::raise(signal);
+                }
+            }
+            return;
+        }
+        let byte = signal as u8 | if handled { HANDLED } else { 0 };
+        // Lock-free on every platform std supports atomics on, so async-signal-safe.
+        PENDING.fetch_add(1, Ordering::AcqRel);
+        // SAFETY: write is async-signal-safe; the fd is the pipe's write end, open for the
+        // process's life, and non-blocking: a full pipe (thousands of signals unread) drops
+        // this byte rather than hang the interrupted thread.
+        let written =
+            unsafe { libc::write(PIPE.load(Ordering::Relaxed), (&byte as *const u8).cast(), 1) };
+        if written != 1 {
+            PENDING.fetch_sub(1, Ordering::AcqRel);
+        }
+    }
+
+    /// errno, saved on entry to the handler and put back on return.
+    struct Errno(c_int);
+
+    impl Errno {
+        fn save() -> Errno {
+            // SAFETY: the location is the calling thread's errno, always valid.
+            Errno(unsafe { errno_location().map_or(0, |p| *p) })
+        }
+    }
+
+    impl Drop for Errno {
+        fn drop(&mut self) {
+            // SAFETY: as in `save`.
+            unsafe {
+                if let Some(p) = errno_location() {
+                    *p = self.0;
+                }
+            }
+        }
+    }
+
+    #[cfg(any(target_os = "linux", target_os = "android", target_os = "emscripten"))]
+    unsafe fn errno_location() -> Option<*mut c_int> {
+        Some(libc::__errno_location())
+    }
+
+    #[cfg(any(
+        target_os = "macos",
+        target_os = "ios",
+        target_os = "freebsd",
+        target_os = "dragonfly"
+    ))]
+    unsafe fn errno_location() -> Option<*mut c_int> {
+        Some(libc::__error())
+    }
+
+    #[cfg(not(any(
+        target_os = "linux",
+        target_os = "android",
+        target_os = "emscripten",
+        target_os = "macos",
+        target_os = "ios",
+        target_os = "freebsd",
+        target_os = "dragonfly"
+    )))]
+    unsafe fn errno_location() -> Option<*mut c_int> {
+        None
+    }
+
+    /// Whether the signal still has its default action: a program that installed its own
+    /// handler before tracing started, or inherited SIG_IGN (nohup), keeps it, untouched.
+    fn is_default(signal: c_int) -> bool {
+        current(signal).is_some_and(|cur| cur.sa_sigaction == libc::SIG_DFL)
+    }
+
+    /// A pipe whose ends close on exec, the write end non-blocking: (read, write).
+    fn pipe() -> std::io::Result<(c_int, c_int)> {
+        let mut fds = [0 as c_int; 2];
+        // SAFETY: `fds` has room for the two descriptors pipe writes; fcntl on descriptors
+        // just created and owned here.
+        unsafe {
+            if libc::pipe(fds.as_mut_ptr()) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            for fd in fds {
+                libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC);
+            }
+            let flags = libc::fcntl(fds[1], libc::F_GETFL);
+            libc::fcntl(fds[1], libc::F_SETFL, flags | libc::O_NONBLOCK);
+        }
+        Ok((fds[0], fds[1]))
+    }
+
     pub fn install(cfg: &'static Config) {
-        let fatal: Vec<i32> = [SIGINT, SIGTERM, SIGHUP]
-            .into_iter()
-            .filter(|s| is_default(*s))
-            .collect();
-        let dump = cfg.dump_signal.filter(|s| is_default(*s));
-        let mut wanted = fatal.clone();
-        wanted.extend(dump);
+        if !cfg.signals {
+            return;
+        }
+        let wanted: Vec<c_int> = taken(cfg).into_iter().filter(|s| is_default(*s)).collect();
         if wanted.is_empty() {
             return;
         }
-        let mut signals = match Signals::new(&wanted) {
-            Ok(s) => s,
+        let (read, write) = match pipe() {
+            Ok(fds) => fds,
             Err(e) => {
                 config::warn(&format!(
                     "cannot watch signals ({e}); Ctrl-C loses the buffered trace"
@@ -118,6 +313,7 @@ mod signals {
                 return;
             }
         };
+        let dump = cfg.dump_signal;
         let spawned = std::thread::Builder::new()
             .name(format!(
                 "{}signals",
@@ -125,18 +321,123 @@ mod signals {
             ))
             .spawn(move || {
                 crate::capture::thread::runtime_thread();
-                for signal in signals.forever() {
-                    if Some(signal) == dump {
-                        dump_open_frames();
-                    } else {
-                        finish();
-                        // Die the way the signal would have killed the process untraced.
-                        let _ = signal_hook::low_level::emulate_default_handler(signal);
-                    }
-                }
+                listen(read, dump);
             });
         if let Err(e) = spawned {
-            config::warn(&format!("cannot start the signal thread ({e})"));
+            config::warn(&format!(
+                "cannot start the signal thread ({e}); Ctrl-C loses the buffered trace"
+            ));
+            // SAFETY: both descriptors were created above and nothing else holds them.
+            unsafe {
+                libc::close(read);
+                libc::close(write);
+            }
+            return;
+        }
+        // SAFETY: getpid cannot fail.
+        PID.store(unsafe { libc::getpid() }, Ordering::Relaxed);
+        PIPE.store(write, Ordering::Relaxed);
+        for signal in wanted {
+            take(signal);
+        }
+    }
+
+    /// Installs our handler for `signal`, unless a handler of the program's got there since
+    /// `is_default` looked: that one is put back.
+    fn take(signal: c_int) {
+        // SAFETY: `new` is a fully initialised action whose handler is an `extern "C" fn(c_int)`
+        // (no SA_SIGINFO), async-signal-safe; SA_RESTART so the program's interrupted system
+        // calls resume rather than fail with EINTR; `old` is a valid out pointer.
+        unsafe {
+            let mut new: libc::sigaction = std::mem::zeroed();
+            new.sa_sigaction = ours();
+            new.sa_flags = libc::SA_RESTART;
+            libc::sigemptyset(&mut new.sa_mask);
+            let mut old: libc::sigaction = std::mem::zeroed();
+            if libc::sigaction(signal, &new, &mut old) != 0 {
+                config::warn(&format!(
+                    "cannot take {} ({}); it ends the program without writing the buffered trace",
+                    signal_name(signal),
+                    std::io::Error::last_os_error()
+                ));
+                return;
+            }
+            if old.sa_sigaction != libc::SIG_DFL {
+                libc::sigaction(signal, &old, std::ptr::null_mut());
+            }
+        }
+    }
+
+    /// The signal thread: one byte per signal caught, until the pipe fails.
+    fn listen(read: c_int, dump: Option<c_int>) {
+        loop {
+            let mut byte = 0u8;
+            // SAFETY: `read` is the pipe's read end, owned by this thread for the process's
+            // life; the buffer is one valid, writable byte.
+            let n = unsafe { libc::read(read, (&mut byte as *mut u8).cast(), 1) };
+            if n != 1 {
+                if n < 0
+                    && std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted
+                {
+                    continue;
+                }
+                return;
+            }
+            let signal = c_int::from(byte & !HANDLED);
+            if Some(signal) == dump {
+                dump_open_frames();
+            } else if byte & HANDLED != 0 {
+                goes_on(signal);
+            } else {
+                finish();
+                die_by(signal);
+            }
+            PENDING.fetch_sub(1, Ordering::AcqRel);
+        }
+    }
+
+    /// The program handles the signal: what was captured up to now is written (in case its
+    /// handler ends the process without running the exit hook), with a line that says this
+    /// is not the end. The exit hook writes the rest and the open-frames report.
+    fn goes_on(signal: c_int) {
+        collector::with_flushed(PATIENCE, |_| ());
+        let line = format!(
+            "trace-runtime: {} received; the program handles it, so it runs on and the trace goes on (it ends when the program exits)\n",
+            signal_name(signal)
+        );
+        use std::io::Write;
+        let _ = std::io::stderr().write_all(line.as_bytes());
+    }
+
+    /// Ends the process by `signal`, as it would have ended untraced: default action back,
+    /// the signal unblocked on this thread (the runtime's threads block it), raised.
+    fn die_by(signal: c_int) -> ! {
+        // SAFETY: `dfl` and `set` are fully initialised; sigaction and pthread_sigmask only
+        // change the disposition of `signal` and this thread's mask, both meant to change here.
+        // A terminating signal at its default action ends the process when raised; `_exit`
+        // (with the shell's code for that signal) is only reached if it somehow did not.
+        unsafe {
+            let mut dfl: libc::sigaction = std::mem::zeroed();
+            dfl.sa_sigaction = libc::SIG_DFL;
+            libc::sigemptyset(&mut dfl.sa_mask);
+            libc::sigaction(signal, &dfl, std::ptr::null_mut());
+            let mut set: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut set);
+            libc::sigaddset(&mut set, signal);
+            libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
+            libc::raise(signal);
+            libc::_exit(128 + signal)
+        }
+    }
+
+    fn signal_name(signal: c_int) -> String {
+        match signal {
+            libc::SIGINT => "SIGINT".into(),
+            libc::SIGTERM => "SIGTERM".into(),
+            libc::SIGHUP => "SIGHUP".into(),
+            libc::SIGUSR1 => "SIGUSR1".into(),
+            libc::SIGUSR2 => "SIGUSR2".into(),
+            n => format!("signal {n}"),
         }
     }
 

@@ -79,8 +79,10 @@ fn run() {
         let every = Duration::from_nanos(ns / 4).max(Duration::from_millis(10));
         interval = Some(interval.map_or(every, |i| i.min(every)));
     }
-    collector::start(Collector::new(origin, views), interval);
-    crate::hooks::install(cfg);
+    crate::hooks::sheltered(cfg, || {
+        collector::start(Collector::new(origin, views), interval);
+        crate::hooks::install(cfg);
+    });
     if cfg.verbose {
         let out = match &cfg.out {
             Out::Stderr => "stderr".to_string(),
