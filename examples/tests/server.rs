@@ -220,8 +220,9 @@ fn jsonl_parents_lead_from_the_lookup_to_main() {
     assert_ne!(roots[0].task, roots[1].task);
 }
 
-/// Chrome: a flow arrow from the accept loop's slice to each connection's first slice, and from
-/// `Db::new` to the purge task; every arrow starts inside a slice on its track.
+/// Chrome: a flow arrow from the accept loop's slice to each connection's first slice (made
+/// where the connection's block was made), from `Db::new` to the purge task and from the
+/// command to its blocking snapshot; every arrow starts inside a slice on its track.
 #[test]
 fn chrome_draws_an_arrow_from_the_accept_loop_to_each_connection() {
     let path = temp("chrome");
@@ -266,6 +267,7 @@ fn chrome_draws_an_arrow_from_the_accept_loop_to_each_connection() {
     assert_eq!(
         arrows,
         [
+            "server::Command::apply => server::snapshot",
             "server::Db::new => server::purge_task",
             "server::Listener::run => server::Handler::run",
             "server::Listener::run => server::Handler::run",

@@ -954,11 +954,28 @@ pub struct Created {
 }
 
 /// The frame a traced future is created in, captured when it is created (outside any frame:
-/// none, and no clock read).
+/// none, and no clock read). Made directly in a linked block running as a task of its own, it
+/// was created, as far as the chain knows, when the block was: its link says so.
 pub(crate) fn created() -> Created {
-    let node = creator();
-    let ticks = if node.is_some() { clock::ticks() } else { 0 };
-    Created { node, ticks }
+    peek_local(|l| match l.innermost_node() {
+        Some(node) => Created {
+            node: Some(node),
+            ticks: clock::ticks(),
+        },
+        None => {
+            let node = l.ctx.adopted.clone();
+            let ticks = match (&node, l.ctx.linked) {
+                (Some(_), Some(block)) => block,
+                (Some(_), None) => clock::ticks(),
+                (None, _) => 0,
+            };
+            Created { node, ticks }
+        }
+    })
+    .unwrap_or(Created {
+        node: None,
+        ticks: 0,
+    })
 }
 
 /// Makes a traced future's place current on this thread for the length of a poll.
