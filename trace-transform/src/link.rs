@@ -67,11 +67,13 @@ pub fn wrap_links(block: &mut syn::Block, runtime: &Path) {
 /// Whether a call hands its closure to another thread: one argument, a closure literal taking
 /// nothing (what `follow` wraps), given to a path ending `thread::spawn`, `task::spawn_blocking`
 /// (or `spawn_blocking` alone), `rayon::spawn` or `rayon::spawn_fifo`, to `.spawn` on a
-/// `thread::Builder::new()` chain, or to `s.spawn` inside `thread::scope(|s| ..)`. Only closure
-/// literals: a fn of the user's that happens to share a name takes other arguments, and a fn
-/// item or a variable may be needed as it is (`Fn`, `Clone`), which a wrapped closure is not.
+/// `thread::Builder::new()` chain (which also takes a named fn), or to `s.spawn` inside
+/// `thread::scope(|s| ..)`. Otherwise only closure literals: a fn of the user's that happens to
+/// share a name takes other arguments, and a fn item or a variable may be needed as it is
+/// (`Fn`, `Clone`), which a wrapped closure is not.
 /// `scopes` are the parameter names of the `thread::scope` closures around the call.
 fn spawns_closure(expr: &Expr, scopes: &[String]) -> bool {
+    let mut any_fn = false;
     let (args, spawns) = match expr {
         Expr::Call(call) => {
             let spawns = call_path(call).is_some_and(|path| {
@@ -86,7 +88,9 @@ fn spawns_closure(expr: &Expr, scopes: &[String]) -> bool {
         Expr::MethodCall(m) if m.method == "spawn" => {
             let scoped = matches!(&*m.receiver, Expr::Path(p)
                 if p.path.get_ident().is_some_and(|i| scopes.iter().any(|s| i == s)));
-            (&m.args, scoped || from_builder(&m.receiver))
+            // std's `Builder::spawn` takes any `FnOnce() -> T`: a fn named there too.
+            any_fn = from_builder(&m.receiver);
+            (&m.args, scoped || any_fn)
         }
         _ => return false,
     };
@@ -94,7 +98,11 @@ fn spawns_closure(expr: &Expr, scopes: &[String]) -> bool {
     // `follow` cannot pass the scope on.
     spawns
         && args.len() == 1
-        && matches!(&args[0], Expr::Closure(c) if c.inputs.is_empty() && c.asyncness.is_none())
+        && match &args[0] {
+            Expr::Closure(c) => c.inputs.is_empty() && c.asyncness.is_none(),
+            Expr::Path(_) => any_fn,
+            _ => false,
+        }
 }
 
 /// The parameter name of a `thread::scope(|s| ..)` call's closure.
@@ -261,6 +269,7 @@ mod tests {
             links(syn::parse_quote!({
                 std::thread::spawn(move || work());
                 thread::Builder::new().name("w".into()).spawn(|| work());
+                std::thread::Builder::new().spawn(worker);
                 std::thread::scope(|s| {
                     s.spawn(|| work());
                 });
@@ -272,7 +281,7 @@ mod tests {
                 rayon::spawn(|| work());
                 rayon::spawn_fifo(|| work());
             })),
-            (0, 8)
+            (0, 9)
         );
     }
 
