@@ -94,15 +94,38 @@ fn off_is_silent_but_keeps_chains() {
 }
 
 #[test]
-fn unusable_path_warns_once_and_falls_back_to_stderr() {
-    let out = chains(&[("TRACE_OUT", "/nonexistent-dir/trace.txt")]);
+fn unusable_path_warns_once_and_writes_no_trace_but_reports_on_stderr() {
+    let out = chains(&[
+        ("TRACE_OUT", "/nonexistent-dir/trace.txt"),
+        ("TRACE_SUMMARY", "1"),
+    ]);
     assert!(out.status.success());
     let stderr = String::from_utf8(out.stderr).unwrap();
     let warnings: Vec<&str> = stderr.lines().filter(|l| l.contains("warning")).collect();
-    assert_eq!(warnings.len(), 1, "{stderr}");
-    assert!(warnings[0].contains("cannot write TRACE_OUT=/nonexistent-dir/trace.txt"));
-    assert!(warnings[0].contains("writing the trace to stderr instead"));
-    assert_eq!(stderr.lines().filter(|l| l.contains(" -> ")).count(), 9);
+    assert_eq!(
+        warnings,
+        ["trace-runtime: warning: cannot write TRACE_OUT=/nonexistent-dir/trace.txt: No such file \
+          or directory (os error 2); the trace is not written (as with TRACE_OUT=off), reports of \
+          frames never exited and the summary come on stderr"],
+        "{stderr}"
+    );
+    // No event line on stderr (a server's log is not flooded), the summary still there.
+    assert_eq!(
+        stderr.lines().filter(|l| l.starts_with('[')).count(),
+        0,
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("\ntrace summary: 8 fns, 9 calls\n"),
+        "the summary: {stderr}"
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        stdout.contains(
+            "d called from c1: chains::main -> chains::a1 -> chains::b1 -> chains::c1 -> chains::d"
+        ),
+        "chain() still works: {stdout}"
+    );
 }
 
 #[test]
@@ -110,12 +133,178 @@ fn a_full_disk_never_fails_the_program() {
     let out = chains(&[("TRACE_OUT", "/dev/full")]);
     assert!(out.status.success(), "{out:?}");
     let stderr = String::from_utf8(out.stderr).unwrap();
-    assert!(stderr.contains("trace output failed"), "{stderr}");
+    let warnings: Vec<&str> = stderr.lines().filter(|l| l.contains("warning")).collect();
+    // `/dev/full` takes nothing and cannot be cut back, as a pipe: the warning says so.
     assert_eq!(
-        stderr.matches("warning").count(),
-        1,
+        warnings.iter().map(|w| mask_numbers(w)).collect::<Vec<_>>(),
+        ["trace-runtime: warning: writing the trace to /dev/full failed: No space left on device \
+          (os error N); N lines (N bytes) kept, N lines (N bytes) lost so far, and the rest of \
+          the trace is dropped; /dev/full is not a regular file, so it cannot be cut back to a \
+          whole line: it may end in part of one"],
         "one warning, not one per line: {stderr}"
     );
+    assert!(
+        warnings[0].contains("0 lines (0 bytes) kept"),
+        "{}",
+        warnings[0]
+    );
+}
+
+/// Every run of digits as `N`.
+fn mask_numbers(text: &str) -> String {
+    let mut out = String::new();
+    for c in text.chars() {
+        if !c.is_ascii_digit() {
+            out.push(c);
+        } else if !out.ends_with('N') {
+            out.push('N');
+        }
+    }
+    out
+}
+
+/// A 64 KiB tmpfs, unmounted when dropped: a disk that fills up during a run.
+struct SmallDisk {
+    dir: std::path::PathBuf,
+}
+
+impl SmallDisk {
+    /// Mounts one; `None`, saying why, where mounting is not permitted (not root).
+    fn mount(tag: &str) -> Option<SmallDisk> {
+        let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("small-disk-{tag}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mounted = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", "size=64k", "tmpfs"])
+            .arg(&dir)
+            .output();
+        match mounted {
+            Ok(out) if out.status.success() => Some(SmallDisk { dir }),
+            failed => {
+                let why = match failed {
+                    Ok(out) => String::from_utf8_lossy(&out.stderr).into_owned(),
+                    Err(e) => e.to_string(),
+                };
+                eprintln!(
+                    "skipped: cannot mount a 64 KiB tmpfs for a full disk (needs root): {why}"
+                );
+                let _ = std::fs::remove_dir(&dir);
+                None
+            }
+        }
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.dir).status();
+        let _ = std::fs::remove_dir(&self.dir);
+    }
+}
+
+/// Runs the requests demo (22 MB of jsonl) into a file on a disk of 64 KiB.
+fn requests_on_a_full_disk(disk: &SmallDisk, format: &str) -> (String, String, String) {
+    let path = disk.dir.join(format!("trace.{format}"));
+    let out = Command::new(env!("CARGO_BIN_EXE_requests"))
+        .env("TRACE_FORMAT", format)
+        .env("TRACE_OUT", &path)
+        .output()
+        .expect("run the requests demo");
+    assert!(out.status.success(), "{out:?}");
+    let trace = std::fs::read_to_string(&path).unwrap();
+    let stderr = String::from_utf8(out.stderr)
+        .unwrap()
+        .replace(&path.display().to_string(), "PATH");
+    (trace, stderr, path.display().to_string())
+}
+
+/// The numbers in `N lines (N bytes) kept, N lines (N bytes) lost`.
+fn kept_and_lost(line: &str) -> [u64; 4] {
+    let at = line.find(" kept, ").expect("kept");
+    let start = line[..at].rfind(": ").expect("a colon before the figures") + 2;
+    let numbers: Vec<u64> = line[start..]
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|s| !s.is_empty())
+        .take(4)
+        .map(|s| s.parse().unwrap())
+        .collect();
+    numbers.try_into().unwrap()
+}
+
+#[test]
+fn a_full_disk_leaves_whole_jsonl_lines_and_says_what_was_lost() {
+    let Some(disk) = SmallDisk::mount("jsonl") else {
+        return;
+    };
+    let (trace, stderr, _) = requests_on_a_full_disk(&disk, "jsonl");
+    assert!(
+        trace.ends_with('\n'),
+        "ends at a whole line: {:?}",
+        &trace[trace.len() - 80..]
+    );
+    let events = common::parse(&trace);
+    let warnings: Vec<&str> = stderr.lines().filter(|l| l.contains("warning")).collect();
+    assert_eq!(
+        warnings.iter().map(|w| mask_numbers(w)).collect::<Vec<_>>(),
+        ["trace-runtime: warning: writing the trace to PATH failed: No space left on device (os \
+          error N); the file is cut back to its last whole line: N lines (N bytes) kept, N lines \
+          (N bytes) lost so far, and the rest of the trace is dropped"],
+        "{stderr}"
+    );
+    let [lines, bytes, lost_lines, lost_bytes] = kept_and_lost(warnings[0]);
+    assert_eq!((lines, bytes), (events.len() as u64, trace.len() as u64));
+    assert!(lost_lines > 0 && lost_bytes > 0, "{stderr}");
+    // At the end, the loss in all: with what was kept, every event of the run.
+    let total = stderr
+        .lines()
+        .find(|l| l.starts_with("trace-runtime: the trace written to PATH is incomplete: "))
+        .unwrap_or_else(|| panic!("{stderr}"));
+    let [end_lines, end_bytes, all_lost, _] = kept_and_lost(total);
+    assert_eq!((end_lines, end_bytes), (lines, bytes));
+    let note = stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("trace-runtime: a large trace: "))
+        .unwrap_or_else(|| panic!("{stderr}"));
+    let run_events: u64 = note.split(' ').next().unwrap().parse().unwrap();
+    assert_eq!(lines + all_lost, run_events, "{stderr}");
+}
+
+#[test]
+fn a_full_disk_leaves_a_chrome_array_closed() {
+    let Some(disk) = SmallDisk::mount("chrome") else {
+        return;
+    };
+    let (trace, stderr, _) = requests_on_a_full_disk(&disk, "chrome");
+    let array: Vec<serde_json::Value> = serde_json::from_str(&trace)
+        .unwrap_or_else(|e| panic!("complete JSON ({e}): ...{}", &trace[trace.len() - 300..]));
+    assert_eq!(
+        array.last().unwrap(),
+        &serde_json::json!({"name":"process_name","ph":"M","pid":1,"args":{"name":"traced program"}})
+    );
+    assert!(array[..array.len() - 1]
+        .iter()
+        .all(|e| e["ph"] == "X" || e["cat"] == "spawn"));
+    let warnings: Vec<&str> = stderr.lines().filter(|l| l.contains("warning")).collect();
+    assert_eq!(
+        warnings.iter().map(|w| mask_numbers(w)).collect::<Vec<_>>(),
+        ["trace-runtime: warning: writing the trace to PATH failed: No space left on device (os \
+          error N); the file is cut back to its last whole event: N lines (N bytes) kept, N lines \
+          (N bytes) lost so far, and the rest of the trace is dropped; the JSON array is closed \
+          (without its tracks' names)"],
+        "{stderr}"
+    );
+    // Kept: the opening and the events, to which the closing's two lines were added.
+    let [lines, bytes, _, _] = kept_and_lost(warnings[0]);
+    assert_eq!(lines as usize, array.len());
+    assert_eq!(bytes as usize, trace.len() - chrome_closing_len(&trace));
+}
+
+/// The length of the closing lines the sink adds: the last two.
+fn chrome_closing_len(trace: &str) -> usize {
+    let body = trace.trim_end_matches('\n');
+    let before_bracket = body.rfind('\n').unwrap();
+    let before_name = body[..before_bracket].rfind('\n').unwrap();
+    trace.len() - before_name - 1
 }
 
 #[test]

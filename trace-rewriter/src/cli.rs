@@ -6,7 +6,20 @@ use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand};
 pub use trace_runtime::read::summary::Sort;
 
-const EXAMPLES: &str = "\
+/// The exit codes, for every help of a command that writes or runs (one text, said once).
+macro_rules! exit_codes {
+    () => {
+        "
+
+Exit codes: 0 done, 1 --check found files to change, 2 bad input (nothing written),
+3 internal error (the tool's own work failed: writing a file or the traced copy, running
+cargo; the message names the path), `run` otherwise exits with the status of the cargo
+command it ran."
+    };
+}
+
+const EXAMPLES: &str = concat!(
+    "\
 Examples:
   trace-rewriter instrument .                 instrument this crate in place
   cargo run --features trace                  run it traced
@@ -19,12 +32,12 @@ Examples:
                                               record a run, then look at it many ways:
   trace-rewriter replay run.trace --focus db::get
   trace-rewriter report run.trace --sort self
-  trace-rewriter report run.trace --sort busy   async fns by time inside polls, not waiting
+  trace-rewriter report run.trace --sort busy   async fns by time inside polls, not waiting",
+    exit_codes!()
+);
 
-Exit codes: 0 done, 1 --check found files to change, 2 bad input (nothing written),
-3 internal error (the tool's own work failed: writing a file or the traced copy, running
-cargo; the message names the path), `run` otherwise exits with the status of the cargo
-command it ran.";
+/// What `instrument`, `remove` and `run` end their help with.
+const EXIT_CODES: &str = exit_codes!().trim_ascii_start();
 
 /// Instrument a whole crate with call tracing, undo it exactly, or trace a copy.
 #[derive(Parser, Debug)]
@@ -38,11 +51,14 @@ pub struct Cli {
 pub enum Command {
     /// Insert an enter/exit guard at the top of every fn with a body, and wire the `trace`
     /// feature into Cargo.toml.
+    #[command(after_help = EXIT_CODES)]
     Instrument(Instrument),
     /// Take out exactly what `instrument` added.
+    #[command(after_help = EXIT_CODES)]
     Remove(Remove),
     /// Instrument a copy under the crate's target directory and run cargo there with the
     /// `trace` feature on. The crate's own files are left untouched.
+    #[command(after_help = EXIT_CODES)]
     Run(Run),
     /// Print one file as it will compile once instrumented (pretty-printed, comments dropped).
     Preview(Preview),

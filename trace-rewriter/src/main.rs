@@ -103,7 +103,8 @@ fn rewrite(select: &Select, dry: &DryRun, mode: Mode, err: &Stderr) -> Result<u8
         Mode::Instrument(..) => "instrument",
         Mode::Remove => "remove",
     };
-    plan.report_renamed(err, dry.check);
+    // A dry run (`--check`, `--diff`) writes nothing: its stale names are reported, not updated.
+    plan.report_renamed(err, dry.check || dry.diff);
     plan.report_allocator_impls(err);
     let renamed = match totals.renamed {
         0 => String::new(),

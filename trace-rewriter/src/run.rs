@@ -383,14 +383,14 @@ impl Plan {
         t
     }
 
-    /// Names every stale guard (`path:line`, old and new name): updated, or for `--check`
-    /// to be updated.
-    pub fn report_renamed(&self, err: &Stderr, check: bool) {
+    /// Names every stale guard (`path:line`, old and new name): updated, or for a dry run
+    /// (`--check`, `--diff`) stale.
+    pub fn report_renamed(&self, err: &Stderr, dry_run: bool) {
         let cwd = std::env::current_dir().unwrap_or_default();
         for c in &self.changes {
             let Some(e) = &c.edits else { continue };
             for r in &e.renamed {
-                let what = if check { "is stale" } else { "updated" };
+                let what = if dry_run { "is stale" } else { "updated" };
                 err.plain(&format!(
                     "{}:{}: the inserted guard's name {what}: `{}` is now `{}`",
                     relative(&c.path, &cwd).display(),

@@ -1042,3 +1042,53 @@ fn thread_spawns_in_a_2015_root_with_an_inner_doc_comment_build_both_ways_and_un
     assert!(run(dir.path(), &["remove", "."]).status.success());
     assert_eq!(tree(dir.path()), before, "no Cargo.lock left either");
 }
+
+/// The exit codes as every help that runs a command gives them, word for word.
+const EXIT_CODES: &str = "\
+Exit codes: 0 done, 1 --check found files to change, 2 bad input (nothing written),
+3 internal error (the tool's own work failed: writing a file or the traced copy, running
+cargo; the message names the path), `run` otherwise exits with the status of the cargo
+command it ran.
+";
+
+#[test]
+fn run_help_gives_the_exit_codes_as_the_top_level_help_does() {
+    let here = std::path::Path::new(".");
+    let top = stdout(&run(here, &["--help"]));
+    assert!(top.ends_with(&format!("\n\n{EXIT_CODES}")), "{top}");
+    for command in ["run", "instrument", "remove"] {
+        let out = run(here, &[command, "--help"]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let help = stdout(&out);
+        assert!(
+            help.ends_with(&format!("\n\n{EXIT_CODES}")),
+            "{command} --help:\n{help}"
+        );
+    }
+}
+
+#[test]
+fn diff_of_stale_names_says_they_are_to_update_and_writes_nothing() {
+    let dir = fixture("formatted");
+    assert!(run(dir.path(), &["instrument", "."]).status.success());
+    let lib = dir.path().join("src/lib.rs");
+    let text = std::fs::read_to_string(&lib).unwrap();
+    std::fs::write(&lib, text.replace("fn outer()", "fn outermost()")).unwrap();
+    let before = tree(dir.path());
+    let out = run(dir.path(), &["instrument", ".", "--diff"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out),
+        "\
+src/lib.rs:33: the inserted guard's name is stale: `crate::outer` is now `crate::outermost`
+src/lib.rs:34: the inserted guard's name is stale: `crate::outer::inner` is now `crate::outermost::inner`
+instrument --diff: 1 files would change; 0 fns instrumented, 14 skipped, 2 stale names to update
+"
+    );
+    assert!(
+        stdout(&out).contains("\n+pub fn outermost() -> u32 { #[cfg(feature = \"trace\")] let __trace_guard = ::trace_runtime::__private::enter!(module \"::outermost\");\n"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(tree(dir.path()), before, "--diff writes nothing");
+}

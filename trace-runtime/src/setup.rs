@@ -26,17 +26,19 @@ fn run() {
     clock::choose();
     let chose = began.elapsed();
     let origin = clock::origin();
-    let target = sink::init(&cfg.out);
-    let text = TextViews {
+    let mut text = TextViews {
         format: Some(cfg.format),
-        color: cfg.format == Format::Human && !cfg.no_color && sink::is_terminal(target),
-        quiet: target == Target::Off,
+        color: false,
+        quiet: cfg.out == Out::Off,
         focus: cfg.focus.clone(),
         summary: cfg.summary,
         summary_json: cfg.summary_json.clone(),
         min_ns: cfg.filter.min_ns,
     };
-    let reports_in_trace = text.reports_in_trace();
+    let target = sink::init(&cfg.out, text.closing());
+    text.color = cfg.format == Format::Human && !cfg.no_color && sink::is_terminal(target);
+    text.quiet = target == Target::Off;
+    let reports_in_trace = text.reports_in_trace() && !sink::reports_to_stderr(&cfg.out, target);
     let mut views: Vec<Box<dyn Consumer>> = text.build(&|| Box::new(SinkOut), &|| {
         if reports_in_trace {
             Box::new(SinkOut)
@@ -44,6 +46,8 @@ fn run() {
             Box::new(StderrOut)
         }
     });
+    // After everything written to the trace's output: how much a failed output lost.
+    views.push(Box::new(OutputLoss));
     // The note on a large trace, on stderr whatever the format: never inside the trace. It
     // counts what the trace holds: event lines (not focus chains or folded stacks) or a
     // recording.
@@ -98,5 +102,15 @@ fn run() {
             cfg.mode,
             cfg.chunk
         ));
+    }
+}
+
+/// At the end of the run, after the views writing the trace: if its output failed, one line on
+/// stderr saying how much of the trace was lost in all.
+struct OutputLoss;
+
+impl Consumer for OutputLoss {
+    fn finish(&mut self, _: &crate::collect::decode::End<'_>) {
+        sink::report_loss();
     }
 }

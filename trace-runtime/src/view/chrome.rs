@@ -17,6 +17,11 @@ pub const TASK_TRACK: u64 = 1_000_000;
 /// Offsets each further lane of a thread or task from its first in `tid`s.
 pub const LANE_TRACK: u64 = 10_000_000;
 
+/// The array's last lines: the process's name, then its closing. A live output cut short (a
+/// full disk) ends with them too, where there is room, so the file stays complete JSON.
+pub const CLOSING: &[u8] =
+    b"{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":1,\"args\":{\"name\":\"traced program\"}}\n]\n";
+
 /// Trace Event Format.
 #[derive(Default)]
 pub struct Chrome {
@@ -224,8 +229,6 @@ impl Chrome {
                 &format!("{of}, concurrent lane {lane}"),
             );
         }
-        buf.extend_from_slice(
-            b"{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":1,\"args\":{\"name\":\"traced program\"}}\n]\n",
-        );
+        buf.extend_from_slice(CLOSING);
     }
 }

@@ -87,6 +87,17 @@ impl TextViews {
         self.format.unwrap_or(Format::Human) == Format::Human
     }
 
+    /// What the trace's output must end with to be complete, for an output cut short: the
+    /// Chrome array's closing when the event lines are Chrome's, else nothing.
+    pub fn closing(&self) -> &'static [u8] {
+        let chrome = self.format == Some(Format::Chrome);
+        if chrome && self.focus.is_none() && !self.quiet {
+            chrome::CLOSING
+        } else {
+            b""
+        }
+    }
+
     fn with_min<C: Consumer + 'static>(&self, view: C) -> Box<dyn Consumer> {
         match self.min_ns {
             Some(min) => Box::new(min::Min::new(view, min)),
