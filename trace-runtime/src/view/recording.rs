@@ -112,6 +112,8 @@ fn put_str(buf: &mut Vec<u8>, s: &str) {
 /// What both ends keep to delta-encode events.
 #[derive(Default)]
 struct Deltas {
+    /// Reading version 3, whose chunks repeat the definitions of the chunk before.
+    v3: bool,
     ts: u64,
     thread: u32,
     /// The last frame id per thread, by thread number.
@@ -137,6 +139,10 @@ pub struct Writer {
     /// Threads with events in the chunk being filled, and in the one written before it.
     chunk_threads: std::collections::BTreeSet<u32>,
     last_threads: std::collections::BTreeSet<u32>,
+    /// The site and thread items first written in the chunk being filled, and in the one
+    /// before it: each is written again in the next chunk, so one lost chunk loses no name.
+    defined: Vec<u8>,
+    repeat: Vec<u8>,
 }
 
 /// The header: magic, version, the calibration that turns ticks into nanoseconds, and the
@@ -185,6 +191,8 @@ impl Writer {
             chunk_events: 0,
             chunk_threads: Default::default(),
             last_threads: Default::default(),
+            defined: Vec::new(),
+            repeat: Vec::new(),
         }
     }
 
@@ -201,35 +209,37 @@ impl Writer {
         for &t in &self.last_threads {
             put_varint(&mut self.chunk, u64::from(t));
         }
+        self.chunk.append(&mut self.repeat);
     }
 
     fn define(&mut self, tables: &Tables) {
-        if self.sites_written < tables.sites.len()
-            || self.threads_written.len() < tables.threads.len()
+        if self.sites_written == tables.sites.len()
+            && self.threads_written.len() == tables.threads.len()
         {
-            self.open_chunk();
+            return;
         }
+        self.open_chunk();
+        let from = self.chunk.len();
         while self.sites_written < tables.sites.len() {
             self.chunk.push(ITEM_SITE);
             put_varint(&mut self.chunk, self.sites_written as u64);
             put_str(&mut self.chunk, &tables.sites[self.sites_written]);
             self.sites_written += 1;
         }
-        if self.threads_written.len() < tables.threads.len() {
-            for (n, name) in &tables.threads {
-                if self.threads_written.insert(*n) {
-                    self.chunk.push(ITEM_THREAD);
-                    put_varint(&mut self.chunk, u64::from(*n));
-                    match name {
-                        None => put_varint(&mut self.chunk, 0),
-                        Some(s) => {
-                            put_varint(&mut self.chunk, s.len() as u64 + 1);
-                            self.chunk.extend_from_slice(s.as_bytes());
-                        }
+        for (n, name) in &tables.threads {
+            if self.threads_written.insert(*n) {
+                self.chunk.push(ITEM_THREAD);
+                put_varint(&mut self.chunk, u64::from(*n));
+                match name {
+                    None => put_varint(&mut self.chunk, 0),
+                    Some(s) => {
+                        put_varint(&mut self.chunk, s.len() as u64 + 1);
+                        self.chunk.extend_from_slice(s.as_bytes());
                     }
                 }
             }
         }
+        self.defined.extend_from_slice(&self.chunk[from..]);
     }
 
     fn write_chunk(&mut self) {
@@ -251,6 +261,7 @@ impl Writer {
         self.chunk_events = 0;
         self.deltas = Deltas::default();
         self.last_threads = std::mem::take(&mut self.chunk_threads);
+        self.repeat = std::mem::take(&mut self.defined);
         if let Err(e) = result {
             self.broken = true;
             crate::config::warn(&format!(
@@ -733,7 +744,15 @@ impl Recording {
                     }
                     let before = self.raws.len();
                     let lost = gap.is_some() || !gaps.is_empty();
-                    match self.chunk(f.payload, &mut Deltas::default(), true, lost) {
+                    match self.chunk(
+                        f.payload,
+                        &mut Deltas {
+                            v3: true,
+                            ..Deltas::default()
+                        },
+                        true,
+                        lost,
+                    ) {
                         Ok(Some(head)) => {
                             let counted_here = head.events + (self.raws.len() - before) as u64;
                             if gap.is_some() || head.seq != n {
@@ -902,8 +921,19 @@ impl Recording {
                     let len = it.varint().ok_or_else(bad)?;
                     let name = it.string(len).ok_or_else(bad)?;
                     let known = self.tables.sites.len() as u64;
+                    if index < known && deltas.v3 {
+                        // Version 3 repeats a definition in the next chunk: it names a site
+                        // whose first definition was lost, or says what was said.
+                        let slot = &mut self.tables.sites[index as usize];
+                        if *slot == lost_site(index as usize) {
+                            *slot = name;
+                        } else if *slot != name {
+                            return Err(format!("site {index} named twice"));
+                        }
+                        continue;
+                    }
                     if index > known && lost && index <= MAX_SITES {
-                        // Defined in a lost chunk: named as lost until the end.
+                        // Defined in a lost chunk: named as lost until a repeat names it.
                         self.fill_sites(index);
                     } else if index != known {
                         return Err(format!("site {index} out of order"));
@@ -1326,23 +1356,21 @@ mod tests {
     }
 
     #[test]
-    fn a_flip_in_the_site_table_loses_its_chunk_and_names_its_sites_as_lost() {
+    fn a_flip_in_the_site_table_loses_its_events_but_no_name() {
         let (whole, bytes) = exits_v3();
         let s = starts(&bytes);
         let mut damaged = bytes.clone();
-        // Chunk 1 starts with its head, then the names of the first sites.
+        // Chunk 1 starts with its head, then the names of the first sites and threads, which
+        // chunk 2 repeats.
         damaged[s[0] + FRAME_V3 + 5] ^= 0x10;
         let rec = Recording::parse(&damaged).unwrap();
         assert_eq!(rec.raws[..], whole.raws[8..]);
-        let lost = (0..8).map(|i| whole.raws[i].site).max().unwrap() as usize + 1;
-        for i in 0..lost {
-            assert_eq!(&*rec.tables.sites[i], format!("<site {i}: name lost>"));
-        }
-        assert_eq!(rec.tables.sites[lost..], whole.tables.sites[lost..]);
+        assert_eq!(rec.tables.sites, whole.tables.sites);
+        assert_eq!(rec.tables.threads, whole.tables.threads);
         assert_eq!(
             rec.damage.as_deref(),
             Some(format!(
-                "damaged at byte 32: chunk 1 fails its checksum; skipped {} bytes to byte {}: 1 chunk of 8 events on [01], between the start and {}; calls that ended in it stay open, calls that began in it show as outermost calls of 0ns",
+                "damaged at byte 32: chunk 1 fails its checksum; skipped {} bytes to byte {}: 1 chunk of 8 events on [01 main], between the start and {}; calls that ended in it stay open, calls that began in it show as outermost calls of 0ns",
                 s[1] - s[0], s[1], time(&whole, 8)
             ).as_str())
         );
@@ -1360,18 +1388,7 @@ mod tests {
             want.extend_from_slice(&whole.raws[32..]);
             assert_eq!(rec.raws, want, "flip at {at}");
             assert_eq!(rec.end, whole.end);
-            // The names first used in the lost chunk were defined in it.
-            let sites: Vec<Box<str>> = (0..whole.tables.sites.len())
-                .map(|i| {
-                    let first = whole.raws.iter().position(|r| r.site as usize == i);
-                    if (24..32).contains(&first.unwrap()) {
-                        format!("<site {i}: name lost>").into()
-                    } else {
-                        whole.tables.sites[i].clone()
-                    }
-                })
-                .collect();
-            assert_eq!(rec.tables.sites, sites);
+            assert_eq!(rec.tables.sites, whole.tables.sites);
             assert_eq!(rec.tables.threads, whole.tables.threads);
             let why = "fails its checksum";
             assert_eq!(
@@ -1438,10 +1455,23 @@ mod tests {
         let rec = Recording::parse(&damaged).unwrap();
         assert_eq!(rec.raws[..8], whole.raws[..8]);
         assert_eq!(rec.raws[8..], whole.raws[24..]);
+        // The names chunk 2 defined, and chunk 3 repeated, are lost.
+        let sites: Vec<Box<str>> = (0..whole.tables.sites.len())
+            .map(|i| {
+                let first = whole.raws.iter().position(|r| r.site as usize == i);
+                if (8..16).contains(&first.unwrap()) {
+                    format!("<site {i}: name lost>").into()
+                } else {
+                    whole.tables.sites[i].clone()
+                }
+            })
+            .collect();
+        assert!(sites.iter().any(|s| s.starts_with("<site")));
+        assert_eq!(rec.tables.sites, sites);
         assert_eq!(
             rec.damage.as_deref(),
             Some(format!(
-                "damaged at byte {}: chunk 2 fails its checksum; skipped {} bytes to byte {}: 2 chunks of 16 events, the last of them on [01 main], [02], between {} and {}; calls that ended in them stay open, calls that began in them show as outermost calls of 0ns",
+                "damaged at byte {}: chunk 2 fails its checksum; skipped {} bytes to byte {}: 2 chunks of 16 events, the last of them on [01 main], [02 diverges], between {} and {}; calls that ended in them stay open, calls that began in them show as outermost calls of 0ns",
                 s[1], s[3] - s[1], s[3], time(&whole, 7), time(&whole, 24)
             ).as_str())
         );
