@@ -627,6 +627,8 @@ struct Gap {
     next: Option<Head>,
     /// The search for the next chunk met too many false markers.
     gave_up: bool,
+    /// What to say if nothing after it could be read: the file was cut short there.
+    cut: Option<String>,
 }
 
 /// A site's name while the item that named it is lost.
@@ -733,6 +735,7 @@ impl Recording {
                 before: raws,
                 next: None,
                 gave_up: false,
+                cut: None,
             };
             let n = seq + 1;
             match frame(bytes, at, true) {
@@ -783,17 +786,27 @@ impl Recording {
                     } else {
                         "has no marker and "
                     };
-                    let why = match bad {
-                        Bad::Short(rest) => format!(
-                            "cut short: {rest} bytes after chunk {seq} are not a whole chunk and were lost"
+                    // A chunk past the end is a cut if no chunk follows, else damage.
+                    let (why, cut) = match bad {
+                        Bad::Short(rest) => (
+                            format!("chunk {n} is cut short"),
+                            Some(format!(
+                                "cut short: {rest} bytes after chunk {seq} are not a whole chunk and were lost"
+                            )),
                         ),
-                        Bad::Cut { present, len } => format!(
-                            "cut short: the last chunk ({present} of {len} bytes present) was lost"
+                        Bad::Cut { present, len } => (
+                            format!("chunk {n} {marker}claims {len} bytes, past the end of the file"),
+                            Some(format!(
+                                "cut short: the last chunk ({present} of {len} bytes present) was lost"
+                            )),
                         ),
-                        Bad::TooLong(len) => format!("chunk {n} {marker}claims {len} bytes"),
-                        Bad::Checksum => format!("chunk {n} {marker}fails its checksum"),
+                        Bad::TooLong(len) => (format!("chunk {n} {marker}claims {len} bytes"), None),
+                        Bad::Checksum => (format!("chunk {n} {marker}fails its checksum"), None),
                     };
-                    let g = gap.get_or_insert_with(|| open(why, self.raws.len()));
+                    let g = gap.get_or_insert_with(|| Gap {
+                        cut,
+                        ..open(why, self.raws.len())
+                    });
                     match resync(bytes, at + 1, &mut budget) {
                         Some(next) => at = next,
                         None => {
@@ -821,8 +834,8 @@ impl Recording {
         };
         let after = at(g.before.checked_sub(1));
         let Some(head) = &g.next else {
-            if g.why.starts_with("cut short") {
-                return g.why.clone();
+            if let (Some(cut), false) = (&g.cut, g.gave_up) {
+                return cut.clone();
             }
             return format!(
                 "damaged at byte {}: {}; the rest ({} bytes) was skipped{}: what it held after {} (how many events, on which threads) is unknown",
@@ -904,8 +917,8 @@ impl Recording {
         result
     }
 
-    /// Reads a version 3 chunk's head.
-
+    /// Reads a chunk's items after its head, adding them to the recording; `threads` gets the
+    /// threads it defined, for the caller to undo.
     fn items(
         &mut self,
         it: &mut Items<'_>,
@@ -1380,9 +1393,10 @@ mod tests {
     fn a_flip_in_a_middle_chunk_loses_that_chunk_only() {
         let (whole, bytes) = exits_v3();
         let s = starts(&bytes);
-        for at in [s[3] + 4, s[3] + 9, s[3] + 30, s[4] - 1] {
+        for at in [s[3] + 4, s[3] + 6, s[3] + 9, s[3] + 30, s[4] - 1] {
             let mut damaged = bytes.clone();
             damaged[at] ^= 0x04;
+            let len = u32::from_le_bytes(damaged[s[3] + 4..s[3] + 8].try_into().unwrap());
             let rec = Recording::parse(&damaged).unwrap();
             let mut want = whole.raws[..24].to_vec();
             want.extend_from_slice(&whole.raws[32..]);
@@ -1390,7 +1404,12 @@ mod tests {
             assert_eq!(rec.end, whole.end);
             assert_eq!(rec.tables.sites, whole.tables.sites);
             assert_eq!(rec.tables.threads, whole.tables.threads);
-            let why = "fails its checksum";
+            // A length grown past the file's end is not taken for a cut: chunks follow.
+            let why = if at == s[3] + 6 {
+                format!("claims {len} bytes, past the end of the file")
+            } else {
+                "fails its checksum".to_string()
+            };
             assert_eq!(
                 rec.damage.as_deref(),
                 Some(format!(
