@@ -377,7 +377,8 @@ pub struct Recording {
     pub tables: Tables,
     /// Ticks the run ended at and calls not traced, when the end was recorded.
     pub end: Option<(u64, u64)>,
-    /// What was lost, when the file was cut short or damaged.
+    /// What was lost or repaired, when the file was cut short or damaged: a line for each
+    /// damaged stretch (and for a header bit put back), in file order.
     pub damage: Option<String>,
 }
 
