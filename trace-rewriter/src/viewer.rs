@@ -12,16 +12,22 @@ use trace_runtime::read::{
 use crate::cli::{Diff, Export, ExportFormat, Filters, FnQuery, Recorded, Replay, Report};
 use crate::diag::{Diagnostic, Stderr};
 
-/// Reads a recording; what a damaged or cut-short file lost is said on stderr.
+/// Reads a recording; what a damaged or cut-short file lost is said on stderr, a warning for
+/// each damaged stretch, and every command carries on with the rest.
 pub fn load(path: &Path, err: &Stderr) -> Result<Recording, Diagnostic> {
     let bytes = std::fs::read(path)
         .map_err(|e| Diagnostic::new(path, format!("cannot read: {e}")).help(RECORD_HELP))?;
     let rec = Recording::parse(&bytes).map_err(|e| Diagnostic::new(path, e.0))?;
     if let Some(damage) = &rec.damage {
-        err.warning(&Diagnostic::new(
-            path,
-            format!("{damage}; showing what was read"),
-        ));
+        let lines: Vec<&str> = damage.lines().collect();
+        for (i, line) in lines.iter().enumerate() {
+            let last = if i + 1 == lines.len() {
+                "; showing what was read"
+            } else {
+                ""
+            };
+            err.warning(&Diagnostic::new(path, format!("{line}{last}")));
+        }
     }
     Ok(rec)
 }

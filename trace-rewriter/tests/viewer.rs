@@ -773,7 +773,7 @@ fn a_recording_cut_short_is_read_up_to_its_last_whole_chunk() {
         "{err}"
     );
     // Only the header left: nothing to show, and it says so.
-    std::fs::write(&cut, &bytes[..28]).unwrap();
+    std::fs::write(&cut, &bytes[..32]).unwrap();
     let out = view(&["report", path(&cut)]);
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(
@@ -784,6 +784,205 @@ fn a_recording_cut_short_is_read_up_to_its_last_whole_chunk() {
         stderr(&out).contains("cut short: the run's end was not recorded"),
         "{}",
         stderr(&out)
+    );
+}
+
+/// Where each chunk of a recording (format version 3) starts, and where the file ends: the
+/// header is 32 bytes; a chunk is a 4-byte marker, its length (`u32`), its checksum, and that
+/// many bytes (docs/recording.md).
+fn chunk_starts(bytes: &[u8]) -> Vec<usize> {
+    let mut at = 32;
+    let mut starts = vec![];
+    while at < bytes.len() {
+        starts.push(at);
+        let len = u32::from_le_bytes(bytes[at + 4..at + 8].try_into().unwrap());
+        at += 12 + len as usize;
+    }
+    starts.push(at);
+    starts
+}
+
+/// The events written before the chunk at `at`: the second varint of its head.
+fn events_before(bytes: &[u8], at: usize) -> u64 {
+    let mut it = bytes[at + 12..].iter();
+    let mut varint = || {
+        let (mut n, mut shift) = (0u64, 0);
+        loop {
+            let b = *it.next().unwrap();
+            n |= u64::from(b & 0x7f) << shift;
+            shift += 7;
+            if b & 0x80 == 0 {
+                return n;
+            }
+        }
+    };
+    varint();
+    varint()
+}
+
+/// `bytes` with one bit flipped, written beside the test.
+fn flipped(dir: &Path, bytes: &[u8], at: usize, bit: u8) -> PathBuf {
+    let mut bytes = bytes.to_vec();
+    bytes[at] ^= 1 << bit;
+    let file = dir.join(format!("flip-{at}-{bit}.trace"));
+    std::fs::write(&file, bytes).unwrap();
+    file
+}
+
+#[test]
+fn a_damaged_chunk_is_skipped_said_and_every_view_carries_on() {
+    let rec = recording("requests", &[]);
+    let bytes = std::fs::read(rec).unwrap();
+    let s = chunk_starts(&bytes);
+    assert!(s.len() > 4, "the requests demo fills several chunks: {s:?}");
+    let dir = tempfile::tempdir().unwrap();
+    let k = s.len() / 2;
+    let damaged = flipped(dir.path(), &bytes, s[k] + 100, 2);
+    let lost = events_before(&bytes, s[k + 1]) - events_before(&bytes, s[k]);
+    let warning = format!(
+        "warning: {}: damaged at byte {}: chunk {} fails its checksum; skipped {} bytes to byte {}: 1 chunk of {lost} events on [01 main], between <t> and <t>; calls that ended in it stay open, calls that began in it show as outermost calls of <t>; showing what was read\n",
+        damaged.display(),
+        s[k],
+        k + 1,
+        s[k + 1] - s[k],
+        s[k + 1],
+    );
+    let out = view(&["replay", path(&damaged)]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(mask(&stderr(&out)), warning);
+    // The calls after the damage are shown: the last request's, and main's exit.
+    let whole = view(&["replay", path(rec)]);
+    let last_lines = |o: &Output| {
+        mask(&stdout(o))
+            .lines()
+            .rev()
+            .take(12)
+            .map(String::from)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(last_lines(&out), last_lines(&whole));
+    assert!(stdout(&out).len() < stdout(&whole).len());
+    for cmd in [
+        &["report"][..],
+        &["chains", "next_byte"],
+        &["graph", "handle"],
+    ] {
+        let mut args = cmd.to_vec();
+        args.insert(1, path(&damaged));
+        let out = view(&args);
+        assert_eq!(out.status.code(), Some(0), "{cmd:?}");
+        assert_eq!(mask(&stderr(&out)), warning, "{cmd:?}");
+        assert!(!stdout(&out).is_empty(), "{cmd:?}");
+    }
+    // Export carries on too, and says at the end what never exited.
+    let out = view(&["export", path(&damaged), "--format", "jsonl"]);
+    assert_eq!(out.status.code(), Some(0));
+    let err = mask(&stderr(&out));
+    assert!(
+        err.starts_with(&warning) && err[warning.len()..].starts_with("open at exit: "),
+        "{err}"
+    );
+    assert!(!stdout(&out).is_empty());
+    // Calls whose exits were in the lost chunk stay open; the whole recording has none.
+    assert_eq!(
+        stdout(&view(&["open", path(rec)])),
+        "nothing was open when the recording ended\n"
+    );
+    let open = stdout(&view(&["open", path(&damaged)]));
+    assert!(
+        open.starts_with("open at exit: ") && open.contains("requests::handle (open "),
+        "{open}"
+    );
+}
+
+#[test]
+fn damage_to_the_site_table_or_the_last_chunk_loses_only_their_events() {
+    let rec = recording("requests", &[]);
+    let bytes = std::fs::read(rec).unwrap();
+    let s = chunk_starts(&bytes);
+    let dir = tempfile::tempdir().unwrap();
+    // The first chunk defines the first names; the second repeats them, so no name is lost.
+    let damaged = flipped(dir.path(), &bytes, s[0] + 20, 0);
+    let out = view(&["report", path(&damaged)]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        mask(&stderr(&out)),
+        format!(
+            "warning: {}: damaged at byte 32: chunk 1 fails its checksum; skipped {} bytes to byte {}: 1 chunk of {} events on [01 main], between the start and <t>; calls that ended in it stay open, calls that began in it show as outermost calls of <t>; showing what was read\n",
+            damaged.display(),
+            s[1] - s[0],
+            s[1],
+            events_before(&bytes, s[1]),
+        )
+    );
+    let fns = |text: &str| {
+        let mut names: Vec<String> = columns(text)
+            .lines()
+            .skip(2)
+            .take_while(|l| !l.is_empty() && !l.starts_with("a large trace"))
+            .map(|l| l.rsplit(' ').next().unwrap().to_string())
+            .collect();
+        names.sort();
+        names
+    };
+    let whole = stdout(&view(&["report", path(rec)]));
+    assert_eq!(fns(&stdout(&out)), fns(&whole));
+    assert!(!stdout(&out).contains("name lost"));
+    // The last chunk holds the run's end: what it held is unknown.
+    let last = s.len() - 2;
+    let damaged = flipped(dir.path(), &bytes, s[last] + 20, 0);
+    let out = view(&["replay", path(&damaged)]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        mask(&stderr(&out)),
+        format!(
+            "warning: {}: damaged at byte {}: chunk {} fails its checksum; the rest ({} bytes) was skipped: what it held after <t> (how many events, on which threads) is unknown; showing what was read\n",
+            damaged.display(),
+            s[last],
+            last + 1,
+            bytes.len() - s[last],
+        )
+    );
+}
+
+#[test]
+fn a_flipped_header_bit_is_put_back_and_said_two_are_refused() {
+    let rec = recording("requests", &[]);
+    let bytes = std::fs::read(rec).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let whole = view(&["report", path(rec)]);
+    // `origin` and `ns_per_tick`: every duration hangs on them.
+    for (at, bit, field) in [
+        (14, 3, "`origin`, the clock's nanosecond 0"),
+        (27, 6, "`ns_per_tick`, the clock's rate"),
+    ] {
+        let damaged = flipped(dir.path(), &bytes, at, bit);
+        let out = view(&["report", path(&damaged)]);
+        assert_eq!(out.status.code(), Some(0));
+        assert_eq!(
+            stderr(&out),
+            format!(
+                "warning: {}: the header is damaged: bit {bit} of byte {at} ({field}) was flipped; the header's checksum located it and it was put back; showing what was read\n",
+                damaged.display()
+            )
+        );
+        // Durations and all, the report is the undamaged file's.
+        assert_eq!(stdout(&out), stdout(&whole));
+    }
+    let mut two = bytes.clone();
+    two[14] ^= 1 << 3;
+    two[22] ^= 1;
+    let damaged = dir.path().join("two.trace");
+    std::fs::write(&damaged, two).unwrap();
+    let out = view(&["replay", path(&damaged)]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(stdout(&out), "");
+    assert_eq!(
+        stderr(&out),
+        format!(
+            "error: {}: the header is damaged: its checksum does not hold and more than one bit differs, so the clock calibration (`origin`, `ns_per_tick`) cannot be trusted, nor any duration computed from it; nothing was read\n",
+            damaged.display()
+        )
     );
 }
 
@@ -813,7 +1012,7 @@ fn foreign_damaged_and_missing_files_are_bad_input() {
     let out = view(&["replay", path(&newer)]);
     assert_eq!(out.status.code(), Some(2));
     assert!(
-        stderr(&out).contains("recording format version 9; this build reads versions 1 to 2"),
+        stderr(&out).contains("recording format version 9; this build reads versions 1 to 3"),
         "{}",
         stderr(&out)
     );
