@@ -232,3 +232,45 @@ fn a_blank_line_after_the_brace_and_a_comment_only_body() {
         "pub fn blank() {\n\n    work();\n}\n\npub fn comment_only() { /* c */ }\n\nfn work() {}\n",
     );
 }
+
+#[test]
+fn the_cli_round_trip_through_rustfmt_on_a_crate() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("Cargo.toml"),
+        "[package]\nname = \"bodies\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\n",
+    )
+    .unwrap();
+    std::fs::create_dir(dir.path().join("src")).unwrap();
+    let lib = dir.path().join("src/lib.rs");
+    let original = "pub fn blank() {\n\n    work();\n}\n\npub fn comment_only() { /* c */ }\n\n\
+                    pub fn with_doc() {\n    //! Inner doc.\n    work();\n}\n\nfn work() {}\n";
+    std::fs::write(&lib, original).unwrap();
+    let cli = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_trace-rewriter"))
+            .args(args)
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    cli(&["instrument", "."]);
+    let formatted = rustfmt(&std::fs::read_to_string(&lib).unwrap());
+    assert_eq!(
+        formatted.matches("let __trace_guard").count(),
+        4,
+        "{formatted}"
+    );
+    std::fs::write(&lib, formatted).unwrap();
+    cli(&["remove", "."]);
+    let got = std::fs::read_to_string(&lib).unwrap();
+    assert!(
+        got == rustfmt(original),
+        "{}",
+        differences(&got, &rustfmt(original))
+    );
+}
