@@ -33,9 +33,9 @@ for crate in "$@"; do
     echo "$name: rustfmt fails on the original; skipped"
     continue
   fi
-  "$rewriter" instrument "$got" --all-targets 2>/dev/null
-  format "$got"
-  "$rewriter" remove "$got" 2>/dev/null
+  if ! "$rewriter" instrument "$got" --all-targets 2>/dev/null; then failed+=("$name: instrument"); continue; fi
+  if ! format "$got"; then failed+=("$name: rustfmt fails on the instrumented crate"); continue; fi
+  if ! "$rewriter" remove "$got" 2>/dev/null; then failed+=("$name: remove"); continue; fi
   rm -f "$want/Cargo.lock" "$got/Cargo.lock"
   if diff -r "$want" "$got"; then
     echo "$name: remove after rustfmt equals rustfmt of the original ($(find "$want" -name '*.rs' | wc -l) files)"
