@@ -3,6 +3,7 @@
 # crate's own `cargo test` passes with the trace feature off and on (the trace, written as jsonl,
 # must satisfy the contract), and `remove` gives back the original bytes, Cargo.lock included. Then, on a fresh
 # copy, `run PATH -- test` passes (traced, under the target directory) and leaves it untouched.
+# Last, `remove` after rustfmt gives what rustfmt makes of the original (rustfmt-roundtrip.sh).
 #
 #   scripts/realcrates.sh [NAME@VERSION ...]     default: ../shared/realcrates/crates.txt
 set -euo pipefail
@@ -47,6 +48,10 @@ for pristine in "$work"/pristine/*/; do
   [ -f "$pristine/Cargo.lock" ] && cp "$pristine/Cargo.lock" "$crate/Cargo.lock"
   if ! diff -r "$pristine" "$crate"; then failed+=("$name: run changed the crate"); fi
 done
+# `cargo fmt` on the instrumented crate, then `remove`, equals `cargo fmt` on the original.
+if ! "$repo/scripts/rustfmt-roundtrip.sh" "$rewriter" "$work"/pristine/*/; then
+  failed+=("rustfmt round trip")
+fi
 if [ ${#failed[@]} -gt 0 ]; then
   printf 'FAILED: %s\n' "${failed[@]}"
   exit 1

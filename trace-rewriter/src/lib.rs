@@ -13,6 +13,7 @@ pub mod lockfile;
 pub mod manifest;
 pub mod modtree;
 pub mod project;
+pub mod reflow;
 pub mod run;
 pub mod source;
 pub mod viewer;

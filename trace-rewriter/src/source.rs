@@ -127,6 +127,7 @@ pub fn instrument(text: &str, opts: &SourceOptions) -> Result<FileEdits, SourceE
     let index = LineIndex::new(body);
     let mut collect = Collect {
         index: &index,
+        body,
         edits: Vec::new(),
         fns: Vec::new(),
         renamed: Vec::new(),
@@ -169,6 +170,7 @@ pub fn instrument(text: &str, opts: &SourceOptions) -> Result<FileEdits, SourceE
 
 struct Collect<'a> {
     index: &'a LineIndex<'a>,
+    body: &'a str,
     edits: Vec<Edit>,
     fns: Vec<FnNote>,
     renamed: Vec<Renamed>,
@@ -286,16 +288,35 @@ impl Visit for Collect<'_> {
             }
             FnAction::Instrument(spec) => {
                 // After the opening brace, or after the body's inner attributes, which must stay first.
-                let after: LineColumn = found
+                let last_inner = found
                     .attrs
                     .iter()
                     .filter(|a| matches!(a.style, AttrStyle::Inner(_)))
-                    .map(|a| a.bracket_token.span.close().end())
-                    .max()
-                    .unwrap_or_else(|| found.block.brace_token.span.open().end());
+                    .max_by_key(|a| self.index.offset(a.bracket_token.span.close().end()));
+                let after: LineColumn = last_inner.map_or_else(
+                    || found.block.brace_token.span.open().end(),
+                    |a| a.bracket_token.span.close().end(),
+                );
                 let at = self.index.offset(after);
-                self.edits
-                    .push(Edit::insert(at, format!(" {}", spec.text())));
+                let line_doc = last_inner.is_some_and(|a| {
+                    self.body[self.index.offset(a.pound_token.span.start())..].starts_with("//")
+                });
+                match self.body[at..].find('\n') {
+                    // A `//!` line would swallow the rest of its line: the guard opens the next
+                    // line instead, after its indentation, and `remove` takes the space after it.
+                    Some(eol) if line_doc => {
+                        let next = at + eol + 1;
+                        let indent = self.body[next..]
+                            .bytes()
+                            .take_while(|b| matches!(b, b' ' | b'\t'))
+                            .count();
+                        self.edits
+                            .push(Edit::insert(next + indent, format!("{} ", spec.text())));
+                    }
+                    _ => self
+                        .edits
+                        .push(Edit::insert(at, format!(" {}", spec.text()))),
+                }
                 self.fns.push(FnNote {
                     name,
                     line,
@@ -342,6 +363,7 @@ pub fn remove(text: &str) -> Result<FileEdits, SourceError> {
     let index = LineIndex::new(body);
     let mut finder = FindInserted {
         ranges: Vec::new(),
+        reflowed: Vec::new(),
         index: &index,
     };
     finder.visit_file(&file);
@@ -368,6 +390,15 @@ pub fn remove(text: &str) -> Result<FileEdits, SourceError> {
         .into_iter()
         .map(|(start, end)| Edit::delete(start, end - start))
         .collect();
+    for guard in &finder.reflowed {
+        edits.push(match crate::reflow::after_guard(body, guard) {
+            Some(edit) => edit,
+            None => {
+                let (start, end) = widen(body, guard.start, guard.end);
+                Edit::delete(start, end - start)
+            }
+        });
+    }
     let removed = edits.len() + unwraps.len() / 2;
     edits.extend(unwraps);
     Ok(FileEdits {
@@ -384,19 +415,14 @@ pub fn remove(text: &str) -> Result<FileEdits, SourceError> {
 
 /// The bytes to delete for an insertion at `start..end`: the insertion and the one space
 /// `instrument` put beside it; or, when a formatter has since given it lines of its own, those
-/// whole lines (indentation and line ending included), and in a body left with nothing else
-/// the line break the formatter opened its braces with, so `{}` closes again.
+/// whole lines (indentation and line ending included). A guard that opens its body is handled
+/// by [`crate::reflow`] first.
 fn widen(body: &str, start: usize, end: usize) -> (usize, usize) {
     let blank = |s: &str| s.bytes().all(|b| matches!(b, b' ' | b'\t' | b'\r'));
     let line_start = body[..start].rfind('\n').map_or(0, |i| i + 1);
     let line_end = body[end..].find('\n').map(|i| end + i + 1);
     if let Some(line_end) = line_end {
         if blank(&body[line_start..start]) && blank(&body[end..line_end - 1]) {
-            let before = body[..line_start].trim_end();
-            let after = body[line_end..].trim_start();
-            if before.ends_with('{') && after.starts_with('}') {
-                return (before.len(), body.len() - after.len());
-            }
             return (line_start, line_end);
         }
     }
@@ -412,10 +438,22 @@ fn widen(body: &str, start: usize, end: usize) -> (usize, usize) {
 
 struct FindInserted<'a> {
     ranges: Vec<(usize, usize)>,
+    /// Guards that are their block's first statement, with the block around them.
+    reflowed: Vec<crate::reflow::FirstGuard>,
     index: &'a LineIndex<'a>,
 }
 
 impl FindInserted<'_> {
+    /// Notes whether the signature of the fn whose body opens with a guard takes several lines.
+    fn signature(&mut self, sig: &syn::Signature, block: &syn::Block) {
+        let open = block.brace_token.span.open().start();
+        let wraps = sig.fn_token.span.start().line != open.line;
+        let open = self.index.offset(open);
+        if let Some(guard) = self.reflowed.iter_mut().find(|g| g.open == open) {
+            guard.sig_wraps = wraps;
+        }
+    }
+
     /// `#[cfg_attr(feature = "trace", <runtime>::trace(__site(..)))]`, as `instrument` puts on
     /// async fns. The `__site` argument is never hand-written.
     fn inserted_attrs(&mut self, attrs: &[syn::Attribute]) {
@@ -488,12 +526,24 @@ fn is_inserted_guard(stmt: &syn::Stmt) -> bool {
 
 impl<'ast> SynVisit<'ast> for FindInserted<'_> {
     fn visit_block(&mut self, block: &'ast syn::Block) {
-        for stmt in &block.stmts {
+        for (i, stmt) in block.stmts.iter().enumerate() {
             if is_inserted_guard(stmt) {
                 if let syn::Stmt::Local(local) = stmt {
                     let start = self.index.offset(local.attrs[0].pound_token.span.start());
                     let end = self.index.offset(local.semi_token.span.end());
-                    self.ranges.push((start, end));
+                    if i == 0 {
+                        let braces = block.brace_token.span;
+                        self.reflowed.push(crate::reflow::FirstGuard {
+                            open: self.index.offset(braces.open().start()),
+                            start,
+                            end,
+                            close: self.index.offset(braces.close().start()),
+                            alone: block.stmts.len() == 1,
+                            sig_wraps: false,
+                        });
+                    } else {
+                        self.ranges.push((start, end));
+                    }
                 }
             }
         }
@@ -503,16 +553,21 @@ impl<'ast> SynVisit<'ast> for FindInserted<'_> {
     fn visit_item_fn(&mut self, f: &'ast syn::ItemFn) {
         self.inserted_attrs(&f.attrs);
         syn::visit::visit_item_fn(self, f);
+        self.signature(&f.sig, &f.block);
     }
 
     fn visit_impl_item_fn(&mut self, f: &'ast syn::ImplItemFn) {
         self.inserted_attrs(&f.attrs);
         syn::visit::visit_impl_item_fn(self, f);
+        self.signature(&f.sig, &f.block);
     }
 
     fn visit_trait_item_fn(&mut self, f: &'ast syn::TraitItemFn) {
         self.inserted_attrs(&f.attrs);
         syn::visit::visit_trait_item_fn(self, f);
+        if let Some(block) = &f.default {
+            self.signature(&f.sig, block);
+        }
     }
 
     fn visit_item_extern_crate(&mut self, item: &'ast syn::ItemExternCrate) {
