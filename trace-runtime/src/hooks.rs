@@ -412,6 +412,11 @@ mod signals {
             libc::sigemptyset(&mut new.sa_mask);
             let mut was: libc::sigaction = std::mem::zeroed();
             if libc::sigaction(signal, &new, &mut was) != 0 {
+                config::warn(&format!(
+                    "cannot take {} ({}); a crash by it loses the buffered trace",
+                    signal_name(signal),
+                    std::io::Error::last_os_error()
+                ));
                 return;
             }
             if was.sa_sigaction != old.sa_sigaction {
@@ -427,11 +432,10 @@ mod signals {
     /// then passes the crash on to the action it replaced.
     extern "C" fn on_crash(signal: c_int, info: *mut libc::siginfo_t, context: *mut libc::c_void) {
         let errno = Errno::save();
-        // A handler of the program's installed after ours called ours: the crash is its
-        // business, as untraced.
-        if current(signal).is_some_and(|cur| cur.sa_sigaction != crash_handler()) {
-            return;
-        }
+        // A handler of the program's installed after ours called ours on its way: the trace
+        // is written all the same (a crash seldom ends well), and the crash goes on to what
+        // ours replaced, as the program's handler would have passed it on without the runtime.
+        let handled = current(signal).is_some_and(|cur| cur.sa_sigaction != crash_handler());
         // SAFETY: getpid is async-signal-safe and cannot fail. A forked child has no signal
         // thread: it only passes the crash on.
         if unsafe { libc::getpid() } == PID.load(Ordering::Relaxed) {
@@ -446,7 +450,7 @@ mod signals {
             wait_written();
         }
         drop(errno);
-        pass_on(signal, info, context);
+        pass_on(signal, info, context, handled);
     }
 
     /// Waits, at most `CRASH_WAIT_SLICES` x 100 ms, until the signal thread says the trace is
@@ -475,11 +479,21 @@ mod signals {
     /// fault it puts SIG_DFL back and returns); or, if there was none, puts SIG_DFL back and,
     /// for a signal that was sent (`abort()`, `kill`), raises it again. A fault returns to the
     /// faulting instruction, which faults again, now to the default action.
-    fn pass_on(signal: c_int, info: *mut libc::siginfo_t, context: *mut libc::c_void) {
+    /// `handled`: a handler of the program's called ours; a default action is then its to
+    /// take (its handler, untraced, would have found SIG_DFL behind it and not called it).
+    fn pass_on(
+        signal: c_int,
+        info: *mut libc::siginfo_t,
+        context: *mut libc::c_void,
+        handled: bool,
+    ) {
         let slot = signal as usize;
         let previous = PREVIOUS[slot].load(Ordering::Relaxed);
         let flags = PREVIOUS_FLAGS[slot].load(Ordering::Relaxed);
         if previous == libc::SIG_DFL || previous == libc::SIG_IGN {
+            if handled {
+                return;
+            }
             // SAFETY: sigaction and raise are async-signal-safe; `dfl` is a valid action;
             // `info` is the kernel's siginfo for this signal (SA_SIGINFO). The signal is
             // blocked while its handler runs: the raised one is delivered, to the default
@@ -621,6 +635,9 @@ mod signals {
             libc::SIGHUP => "SIGHUP".into(),
             libc::SIGUSR1 => "SIGUSR1".into(),
             libc::SIGUSR2 => "SIGUSR2".into(),
+            libc::SIGSEGV => "SIGSEGV".into(),
+            libc::SIGBUS => "SIGBUS".into(),
+            libc::SIGABRT => "SIGABRT".into(),
             n => format!("signal {n}"),
         }
     }
