@@ -116,9 +116,22 @@ mod signals {
 
     use super::*;
     use libc::c_int;
-    use std::sync::atomic::{AtomicI32, AtomicUsize, Ordering};
+    use std::sync::atomic::{AtomicBool, AtomicI32, AtomicUsize, Ordering};
 
     const FATAL: [c_int; 3] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP];
+    /// The crashes: a fault (stack overflow included), an illegal instruction, a division by
+    /// zero, `abort()`. They end the process inside the crashing thread's handler, so that
+    /// thread waits there, a bounded time, for the signal thread to write the trace, then does
+    /// what the signal would have done untraced.
+    const CRASH: [c_int; 5] = [
+        libc::SIGSEGV,
+        libc::SIGBUS,
+        libc::SIGABRT,
+        libc::SIGILL,
+        libc::SIGFPE,
+    ];
+    /// How long a crashing thread waits for the trace to be written, in slices of 100 ms: 5 s.
+    const CRASH_WAIT_SLICES: u32 = 50;
     /// The bit of a pipe byte that says a handler of the program's ran ours; the rest is the
     /// signal number (at most 64).
     const HANDLED: u8 = 0x80;
@@ -133,6 +146,19 @@ mod signals {
     /// them, so that a program that stops quickly after a signal it handles still shows what
     /// the runtime says about it, before the end of the trace.
     static PENDING: AtomicUsize = AtomicUsize::new(0);
+
+    /// The read end of the pipe the signal thread writes one byte to once the trace is written
+    /// after a crash (never read: it stays readable, for every crashing thread); -1 until then.
+    static WRITTEN: AtomicI32 = AtomicI32::new(-1);
+    /// The write end of that pipe, for the signal thread.
+    static WRITTEN_TX: AtomicI32 = AtomicI32::new(-1);
+    /// Set by the first crash: a later one (a second thread, std's `abort()` after a stack
+    /// overflow) only waits for the same trace.
+    static CRASHED: AtomicBool = AtomicBool::new(false);
+    /// The action each crash signal had before ours (its handler and flags), to pass it on to:
+    /// std's stack-overflow handler for SIGSEGV and SIGBUS, SIG_DFL for the others.
+    static PREVIOUS: [AtomicUsize; 32] = [const { AtomicUsize::new(0) }; 32];
+    static PREVIOUS_FLAGS: [AtomicI32; 32] = [const { AtomicI32::new(0) }; 32];
 
     /// Waits, a bounded time, until the signal thread has dealt with every signal caught.
     pub fn settle() {
@@ -301,7 +327,13 @@ mod signals {
             return;
         }
         let wanted: Vec<c_int> = taken(cfg).into_iter().filter(|s| is_default(*s)).collect();
-        if wanted.is_empty() {
+        // A crash signal is taken unless ignored: std's stack-overflow handler (SIGSEGV,
+        // SIGBUS) or a program's is called after ours, as it would have been alone.
+        let crashes: Vec<c_int> = CRASH
+            .into_iter()
+            .filter(|s| current(*s).is_some_and(|cur| cur.sa_sigaction != libc::SIG_IGN))
+            .collect();
+        if wanted.is_empty() && crashes.is_empty() {
             return;
         }
         let (read, write) = match pipe() {
@@ -339,6 +371,158 @@ mod signals {
         PIPE.store(write, Ordering::Relaxed);
         for signal in wanted {
             take(signal);
+        }
+        match pipe() {
+            Ok((read, write)) => {
+                WRITTEN_TX.store(write, Ordering::Relaxed);
+                WRITTEN.store(read, Ordering::Release);
+                for signal in crashes {
+                    take_crash(signal);
+                }
+            }
+            Err(e) => config::warn(&format!(
+                "cannot watch crashes ({e}); a crash loses the buffered trace"
+            )),
+        }
+    }
+
+    fn crash_handler() -> libc::sighandler_t {
+        on_crash as extern "C" fn(c_int, *mut libc::siginfo_t, *mut libc::c_void)
+            as libc::sighandler_t
+    }
+
+    /// Installs our crash handler for `signal`, on the alternate signal stack (std sets one up
+    /// for every thread it starts: a stack overflow leaves no room on the thread's own), and
+    /// keeps the action it replaces to pass the crash on to.
+    fn take_crash(signal: c_int) {
+        let Some(slot) = usize::try_from(signal).ok().filter(|s| *s < PREVIOUS.len()) else {
+            return;
+        };
+        // SAFETY: `new` is a fully initialised action whose handler has the SA_SIGINFO
+        // signature and does only async-signal-safe work; `old` is a valid out pointer. The
+        // previous action is stored before ours can run: the stores happen before sigaction
+        // returns, and our handler only runs once it has.
+        unsafe {
+            let Some(old) = current(signal) else { return };
+            PREVIOUS[slot].store(old.sa_sigaction, Ordering::Relaxed);
+            PREVIOUS_FLAGS[slot].store(old.sa_flags, Ordering::Relaxed);
+            let mut new: libc::sigaction = std::mem::zeroed();
+            new.sa_sigaction = crash_handler();
+            new.sa_flags = libc::SA_SIGINFO | libc::SA_ONSTACK | libc::SA_RESTART;
+            libc::sigemptyset(&mut new.sa_mask);
+            let mut was: libc::sigaction = std::mem::zeroed();
+            if libc::sigaction(signal, &new, &mut was) != 0 {
+                config::warn(&format!(
+                    "cannot take {} ({}); a crash by it loses the buffered trace",
+                    signal_name(signal),
+                    std::io::Error::last_os_error()
+                ));
+                return;
+            }
+            if was.sa_sigaction != old.sa_sigaction {
+                // A handler of the program's got there in between: it stays.
+                libc::sigaction(signal, &was, std::ptr::null_mut());
+            }
+        }
+    }
+
+    /// Runs inside the crash handler, on the crashing thread, its own stack perhaps exhausted:
+    /// only async-signal-safe calls (getpid, sigaction, write, poll, raise), no allocation, no
+    /// lock. It tells the signal thread once, waits at most 5 s for the trace to be written,
+    /// then passes the crash on to the action it replaced.
+    extern "C" fn on_crash(signal: c_int, info: *mut libc::siginfo_t, context: *mut libc::c_void) {
+        let errno = Errno::save();
+        // A handler of the program's installed after ours called ours on its way: the trace
+        // is written all the same (a crash seldom ends well), and the crash goes on to what
+        // ours replaced, as the program's handler would have passed it on without the runtime.
+        let handled = current(signal).is_some_and(|cur| cur.sa_sigaction != crash_handler());
+        // SAFETY: getpid is async-signal-safe and cannot fail. A forked child has no signal
+        // thread: it only passes the crash on.
+        if unsafe { libc::getpid() } == PID.load(Ordering::Relaxed) {
+            if !CRASHED.swap(true, Ordering::AcqRel) {
+                let byte = signal as u8;
+                PENDING.fetch_add(1, Ordering::AcqRel);
+                // SAFETY: as in `on_signal`: the pipe's non-blocking write end, one valid byte.
+                unsafe {
+                    libc::write(PIPE.load(Ordering::Relaxed), (&byte as *const u8).cast(), 1)
+                };
+            }
+            wait_written();
+        }
+        drop(errno);
+        pass_on(signal, info, context, handled);
+    }
+
+    /// Waits, at most `CRASH_WAIT_SLICES` x 100 ms, until the signal thread says the trace is
+    /// written.
+    fn wait_written() {
+        let fd = WRITTEN.load(Ordering::Acquire);
+        if fd < 0 {
+            return;
+        }
+        let mut ready = libc::pollfd {
+            fd,
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        for _ in 0..CRASH_WAIT_SLICES {
+            // SAFETY: poll is async-signal-safe; `ready` is one valid pollfd. An interruption
+            // (-1, EINTR) or a timeout only costs a slice.
+            if unsafe { libc::poll(&mut ready, 1, 100) } > 0 {
+                return;
+            }
+        }
+    }
+
+    /// Does what the crash would have done without our handler: calls the handler we
+    /// replaced (std's prints "thread 'main' has overflowed its stack" and aborts; on any other
+    /// fault it puts SIG_DFL back and returns); or, if there was none, puts SIG_DFL back and,
+    /// for a signal that was sent (`abort()`, `kill`), raises it again. A fault returns to the
+    /// faulting instruction, which faults again, now to the default action.
+    /// `handled`: a handler of the program's called ours; a default action is then its to
+    /// take (its handler, untraced, would have found SIG_DFL behind it and not called it).
+    fn pass_on(
+        signal: c_int,
+        info: *mut libc::siginfo_t,
+        context: *mut libc::c_void,
+        handled: bool,
+    ) {
+        let slot = signal as usize;
+        let previous = PREVIOUS[slot].load(Ordering::Relaxed);
+        let flags = PREVIOUS_FLAGS[slot].load(Ordering::Relaxed);
+        if previous == libc::SIG_DFL || previous == libc::SIG_IGN {
+            if handled {
+                return;
+            }
+            // SAFETY: sigaction and raise are async-signal-safe; `dfl` is a valid action;
+            // `info` is the kernel's siginfo for this signal (SA_SIGINFO). The signal is
+            // blocked while its handler runs: the raised one is delivered, to the default
+            // action, when this handler returns.
+            unsafe {
+                let mut dfl: libc::sigaction = std::mem::zeroed();
+                dfl.sa_sigaction = libc::SIG_DFL;
+                libc::sigemptyset(&mut dfl.sa_mask);
+                libc::sigaction(signal, &dfl, std::ptr::null_mut());
+                if info.is_null() || (*info).si_code <= 0 {
+                    libc::raise(signal);
+                }
+            }
+            return;
+        }
+        if flags & libc::SA_SIGINFO != 0 {
+            // SAFETY: with SA_SIGINFO, the stored handler is a sigaction-style handler: it is
+            // called as the kernel would have called it, with the same arguments.
+            unsafe {
+                let handler: extern "C" fn(c_int, *mut libc::siginfo_t, *mut libc::c_void) =
+                    std::mem::transmute(previous);
+                handler(signal, info, context);
+            }
+        } else {
+            // SAFETY: without SA_SIGINFO, the stored handler is a plain `fn(c_int)` handler.
+            unsafe {
+                let handler: extern "C" fn(c_int) = std::mem::transmute(previous);
+                handler(signal);
+            }
         }
     }
 
@@ -384,7 +568,21 @@ mod signals {
                 return;
             }
             let signal = c_int::from(byte & !HANDLED);
-            if Some(signal) == dump {
+            if CRASH.contains(&signal) {
+                // Everything the threads recorded up to the crash, the crashing thread's
+                // records in the chunk it was filling included (published record by record),
+                // and the open-frames report; then the crashing thread goes on to die.
+                finish();
+                let done = 1u8;
+                // SAFETY: the pipe's write end, open for the process's life; one valid byte.
+                unsafe {
+                    libc::write(
+                        WRITTEN_TX.load(Ordering::Relaxed),
+                        (&done as *const u8).cast(),
+                        1,
+                    )
+                };
+            } else if Some(signal) == dump {
                 dump_open_frames();
             } else if byte & HANDLED != 0 {
                 goes_on(signal);
@@ -437,6 +635,9 @@ mod signals {
             libc::SIGHUP => "SIGHUP".into(),
             libc::SIGUSR1 => "SIGUSR1".into(),
             libc::SIGUSR2 => "SIGUSR2".into(),
+            libc::SIGSEGV => "SIGSEGV".into(),
+            libc::SIGBUS => "SIGBUS".into(),
+            libc::SIGABRT => "SIGABRT".into(),
             n => format!("signal {n}"),
         }
     }

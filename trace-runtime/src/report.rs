@@ -206,25 +206,46 @@ fn write_tree(f: &mut fmt::Formatter<'_>, tree: &OpenTree) -> fmt::Result {
     write_branches(f, tree, &kids, fork, 4, wrote)
 }
 
+/// A chain longer than `CHAIN_HEAD + CHAIN_TAIL + 1` frames (a deep recursion, a stack
+/// overflow's 40,000 frames) shows its first `CHAIN_HEAD` and its last `CHAIN_TAIL` frames, the
+/// innermost, where it is blocked or crashed, with how many were left out between.
+const CHAIN_HEAD: usize = 4;
+const CHAIN_TAIL: usize = 16;
+
 /// A chain from frame `at` as long as each frame has one open callee: `a (open 1s) -> b (open
-/// 1s)`; returns the callees of the frame it stopped at (several: concurrent branches).
+/// 1s)`, its middle left out when long (`a (open 1s) -> ... 29080 frames ... -> z (open 1s)`);
+/// returns the callees of the frame it stopped at (several: concurrent branches).
 fn write_chain<'k>(
     f: &mut fmt::Formatter<'_>,
     tree: &OpenTree,
     kids: &'k [Vec<usize>],
     mut at: usize,
 ) -> Result<&'k [usize], fmt::Error> {
-    loop {
-        let frame = &tree.frames[at];
-        write!(f, "{} (open {})", frame.name, duration(frame.open_for))?;
-        match kids[at].as_slice() {
-            [one] => {
-                f.write_str(" -> ")?;
-                at = *one;
+    let mut chain = vec![at];
+    while let [one] = kids[at].as_slice() {
+        at = *one;
+        chain.push(at);
+    }
+    // Leaving out one frame would take as much room as showing it.
+    let left_out = if chain.len() > CHAIN_HEAD + CHAIN_TAIL + 1 {
+        chain.len() - CHAIN_HEAD - CHAIN_TAIL
+    } else {
+        0
+    };
+    for (n, &i) in chain.iter().enumerate() {
+        if left_out > 0 && (CHAIN_HEAD..CHAIN_HEAD + left_out).contains(&n) {
+            if n == CHAIN_HEAD {
+                write!(f, "... {left_out} frames ... -> ")?;
             }
-            more => return Ok(more),
+            continue;
+        }
+        let frame = &tree.frames[i];
+        write!(f, "{} (open {})", frame.name, duration(frame.open_for))?;
+        if n + 1 < chain.len() {
+            f.write_str(" -> ")?;
         }
     }
+    Ok(kids[at].as_slice())
 }
 
 /// Ends the current line, then writes each concurrent branch on a line of its own.
@@ -264,6 +285,35 @@ mod tests {
             open_for: Duration::from_millis(5),
             caller,
         }
+    }
+
+    /// A chain of 1,000 frames shows its first 4 and its last 16 (the innermost, where it
+    /// crashed or waits) and how many were left out; one frame more than fits is shown whole.
+    #[test]
+    fn a_deep_chain_shows_its_ends_and_how_many_frames_were_left_out() {
+        let chain = |len: usize| OpenFrames {
+            trees: vec![OpenTree {
+                thread: 1,
+                thread_name: Some("main".into()),
+                task: None,
+                frames: (0..len)
+                    .map(|i| frame(&format!("f{i}"), i.checked_sub(1)))
+                    .collect(),
+                spawned_from: String::new(),
+            }],
+        };
+        let names = |r: std::ops::Range<usize>| -> Vec<String> {
+            r.map(|i| format!("f{i} (open 5.0ms)")).collect()
+        };
+        let deep = chain(1000).to_string();
+        let want = format!(
+            "  [01 main] {} -> ... 980 frames ... -> {}\n",
+            names(0..4).join(" -> "),
+            names(984..1000).join(" -> ")
+        );
+        assert_eq!(deep, want);
+        let fits = chain(21).to_string();
+        assert_eq!(fits, format!("  [01 main] {}\n", names(0..21).join(" -> ")));
     }
 
     /// Concurrent branches each get a line under their common caller, a branch's own
