@@ -449,8 +449,32 @@ mod signals {
             }
             wait_written();
         }
+        release_crashes();
         drop(errno);
         pass_on(signal, info, context, handled);
+    }
+
+    /// Puts back, for every crash signal still ours, the action ours replaced, before the
+    /// crash is passed on. What passing it on raises next (std's overflow handler calls
+    /// `abort()`) then meets the action it would have met untraced, without a second signal
+    /// frame on an alternate stack the first one already half filled (a frame holds the
+    /// CPU's vector state: 3 KiB and more with AVX-512, in an 8 KiB stack).
+    fn release_crashes() {
+        for signal in CRASH {
+            let slot = signal as usize;
+            if !current(signal).is_some_and(|cur| cur.sa_sigaction == crash_handler()) {
+                continue;
+            }
+            // SAFETY: sigaction is async-signal-safe; `back` is a fully initialised action
+            // holding the handler and flags `take_crash` stored before ours was installed.
+            unsafe {
+                let mut back: libc::sigaction = std::mem::zeroed();
+                back.sa_sigaction = PREVIOUS[slot].load(Ordering::Relaxed);
+                back.sa_flags = PREVIOUS_FLAGS[slot].load(Ordering::Relaxed);
+                libc::sigemptyset(&mut back.sa_mask);
+                libc::sigaction(signal, &back, std::ptr::null_mut());
+            }
+        }
     }
 
     /// Waits, at most `CRASH_WAIT_SLICES` x 100 ms, until the signal thread says the trace is
