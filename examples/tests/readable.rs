@@ -99,8 +99,9 @@ fn verbose_lines_carry_the_runtime_s_label_without_warning() {
         lines[0].starts_with("trace-runtime: tracing on: clock "),
         "{stderr}"
     );
+    // 18 enters and exits, and the records that link the worker thread to main.
     assert!(
-        lines[1].starts_with("trace-runtime: recorded 18 events in "),
+        lines[1].starts_with("trace-runtime: recorded 21 events in "),
         "{stderr}"
     );
     // A warning still says so.

@@ -49,7 +49,7 @@ pub struct FirstGuard {
 /// use trace_rewriter::reflow::{after_guard, FirstGuard};
 /// use trace_rewriter::edit::apply;
 /// let text = "fn f() {\n    #[cfg(feature = \"trace\")]\n    let g = 0; /* c */\n}\n";
-/// let guard = FirstGuard { open: 7, start: 13, end: 52, close: 61, alone: true, sig_wraps: false };
+/// let guard = FirstGuard { open: 7, start: 13, end: 53, close: 62, alone: true, sig_wraps: false };
 /// assert_eq!(&text[guard.start..guard.end], "#[cfg(feature = \"trace\")]\n    let g = 0;");
 /// let edit = after_guard(text, &guard).unwrap();
 /// assert_eq!(apply(text, &[edit]), "fn f() { /* c */\n}\n");
