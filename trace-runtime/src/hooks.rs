@@ -462,7 +462,7 @@ mod signals {
     fn release_crashes() {
         for signal in CRASH {
             let slot = signal as usize;
-            if !current(signal).is_some_and(|cur| cur.sa_sigaction == crash_handler()) {
+            if current(signal).is_none_or(|cur| cur.sa_sigaction != crash_handler()) {
                 continue;
             }
             // SAFETY: sigaction is async-signal-safe; `back` is a fully initialised action
