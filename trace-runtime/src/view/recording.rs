@@ -5,7 +5,7 @@
 //! A file is a checksummed header and then marked, length-prefixed, checksummed chunks of
 //! items. Each chunk (version 3) decodes on its own, so a reader skips a damaged one, finds the
 //! next by its marker and says what the skipped bytes held; a file cut short is readable up to
-//! its last complete chunk.
+//! its last whole event.
 
 use std::io::Write;
 use std::path::Path;
@@ -782,11 +782,17 @@ impl Recording {
                     at = f.next;
                 }
                 Err(bad) => {
-                    let marker = if bytes.get(at..at + 4) == Some(&SYNC[..]) {
-                        ""
-                    } else {
-                        "has no marker and "
+                    let marked = bytes.get(at..at + 4) == Some(&SYNC[..]);
+                    let marker = if marked { "" } else { "has no marker and " };
+                    // A marked chunk past the end of the file, opening the gap: if no chunk
+                    // follows, the file was cut inside it.
+                    let cut_inside = match bad {
+                        Bad::Cut { present, len } if marked && gap.is_none() => {
+                            Some((present, len))
+                        }
+                        _ => None,
                     };
+                    let lost_before = !gaps.is_empty();
                     // A chunk past the end is a cut if no chunk follows, else damage.
                     let (why, cut) = match bad {
                         Bad::Short(rest) => (
@@ -812,6 +818,14 @@ impl Recording {
                         Some(next) => at = next,
                         None => {
                             g.gave_up = budget == 0;
+                            if let (Some((present, len)), false) = (cut_inside, g.gave_up) {
+                                let read = self.cut_chunk(&bytes[at + FRAME_V3..], lost_before);
+                                if read > 0 {
+                                    g.cut = Some(format!(
+                                        "cut short: the last chunk ({present} of {len} bytes present) was cut inside; its {read} whole events before the cut were read (its checksum, over the whole chunk, could not be checked)"
+                                    ));
+                                }
+                            }
                             break;
                         }
                     }
@@ -916,6 +930,27 @@ impl Recording {
             self.end = end;
         }
         result
+    }
+
+    /// Reads what a chunk the file was cut inside holds before the cut: its head, then every
+    /// item whole before the cut (an item is added only once it was read whole, so the one the
+    /// cut went through is left out). Says how many events it added.
+    fn cut_chunk(&mut self, present: &[u8], lost: bool) -> usize {
+        let before = self.raws.len();
+        let mut it = Items {
+            bytes: present,
+            at: 0,
+        };
+        if head(&mut it).is_err() {
+            return 0;
+        }
+        let mut deltas = Deltas {
+            v3: true,
+            ..Deltas::default()
+        };
+        // The error is the cut (or damage past what was read): what came before it stays.
+        let _ = self.items(&mut it, &mut deltas, lost, &mut Vec::new());
+        self.raws.len() - before
     }
 
     /// Reads a chunk's items after its head, adding them to the recording; `threads` gets the
@@ -1498,31 +1533,63 @@ mod tests {
     }
 
     #[test]
-    fn a_cut_at_every_chunk_boundary_and_inside_one_keeps_every_whole_chunk() {
+    fn a_cut_anywhere_keeps_every_whole_event_before_it() {
         let (whole, bytes) = exits_v3();
         let s = starts(&bytes);
-        let last = s.len() - 2;
-        for cut in HEADER_LEN..bytes.len() {
+        let chunks = s.len() - 1;
+        // Per chunk, the cuts at which one more event became readable.
+        let mut steps = vec![Vec::new(); chunks];
+        let mut read_before = 0;
+        for cut in HEADER_LEN..=bytes.len() {
             let rec = Recording::parse(&bytes[..cut]).unwrap();
-            // The chunks wholly before the cut, 8 events each.
+            let n = rec.raws.len();
+            // Always the run's first events, in order, never a made-up one.
+            assert_eq!(rec.raws[..], whole.raws[..n], "cut at {cut}");
+            // One byte more gives at most one event more, never fewer.
+            assert!(n == read_before || n == read_before + 1, "cut at {cut}");
             let whole_chunks = s.iter().filter(|&&b| b <= cut).count() - 1;
-            assert_eq!(rec.raws[..], whole.raws[..8 * whole_chunks], "cut at {cut}");
+            // Every event of the chunks wholly before the cut: 8 each.
+            assert!(n >= 8 * whole_chunks.min(chunks - 1), "cut at {cut}");
+            if n > read_before {
+                // The chunk whose bytes the event's last byte is in.
+                let k = s.iter().filter(|&&b| b < cut).count() - 1;
+                steps[k].push(cut);
+            }
+            read_before = n;
+            if cut == bytes.len() {
+                assert_eq!(rec.damage, None);
+                assert_eq!(n, whole.raws.len());
+                break;
+            }
             assert_eq!(rec.end, None);
             let inside = cut - s[whole_chunks];
+            let len = s[whole_chunks + 1] - s[whole_chunks] - FRAME_V3;
+            let in_chunk = n - 8 * whole_chunks;
             let want = if inside == 0 {
                 "cut short: the run's end was not recorded (the process was killed); frames open then show as open".to_string()
             } else if inside < FRAME_V3 {
                 format!("cut short: {inside} bytes after chunk {whole_chunks} are not a whole chunk and were lost")
-            } else {
-                let len = s[whole_chunks + 1] - s[whole_chunks] - FRAME_V3;
+            } else if in_chunk == 0 {
                 format!(
                     "cut short: the last chunk ({} of {len} bytes present) was lost",
+                    inside - FRAME_V3
+                )
+            } else {
+                format!(
+                    "cut short: the last chunk ({} of {len} bytes present) was cut inside; its {in_chunk} whole events before the cut were read (its checksum, over the whole chunk, could not be checked)",
                     inside - FRAME_V3
                 )
             };
             assert_eq!(rec.damage.as_deref(), Some(want.as_str()), "cut at {cut}");
         }
-        assert!(last > 0);
+        // Each event became readable inside its own chunk, before the chunk was whole: 8 in
+        // each chunk, 6 in the last (54 events); an event is at least 4 bytes.
+        let held: Vec<usize> = steps.iter().map(Vec::len).collect();
+        assert_eq!(held, [8, 8, 8, 8, 8, 8, 6]);
+        for (k, cuts) in steps.iter().enumerate() {
+            assert!(cuts.iter().all(|&c| c > s[k] + FRAME_V3 && c <= s[k + 1]));
+            assert!(cuts.windows(2).all(|w| w[1] - w[0] >= 4), "{cuts:?}");
+        }
         // Cut inside the header: an error.
         assert_eq!(
             Recording::parse(&bytes[..HEADER_LEN - 1]).unwrap_err().0,
