@@ -409,13 +409,21 @@ impl Decoder {
 
     /// Decodes one raw event and hands it to every consumer.
     pub fn feed(&mut self, raw: &Raw, tables: &Tables, consumers: &mut [Box<dyn Consumer>]) {
+        let id = raw.id & record::ID_MASK;
+        let kind = raw.id & record::KIND_MASK;
+        // Frame 0 means "none" in every link, and a frame is entered once: only a damaged
+        // recording read past its checksum holds either, and the frame lists would loop on it.
+        if matches!(kind, record::ENTER | record::TASK | record::EXIT) && id == 0
+            || matches!(kind, record::ENTER | record::TASK) && self.frames.map.contains_key(&id)
+        {
+            return;
+        }
         for c in consumers.iter_mut() {
             c.raw(raw, tables);
         }
         let ts_ns = self.cal.ns(raw.ts);
         self.now_ns = self.now_ns.max(ts_ns);
-        let id = raw.id & record::ID_MASK;
-        match raw.id & record::KIND_MASK {
+        match kind {
             kind @ (record::ENTER | record::TASK) => {
                 let (parent, depth, task) = if kind == record::TASK {
                     (0, 0, raw.aux)

@@ -1725,7 +1725,7 @@ mod tests {
     }
 
     proptest::proptest! {
-        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+        #![proptest_config(proptest::prelude::ProptestConfig { timeout: 3000, ..proptest::prelude::ProptestConfig::with_cases(2000) })]
 
         /// However a real recording (version 2, or 3 in 7 chunks) is damaged, reading it returns (what it could read, or
         /// an error) and never panics; replaying what was read never panics either.
