@@ -22,6 +22,10 @@ pub enum Format {
 }
 
 impl Format {
+    /// Every format by its name, in the order help lists them: the one list `TRACE_FORMAT` and
+    /// the CLI's `--format` take ([`Format::parse`] also takes `json` and empty).
+    pub const NAMES: &'static [&'static str] = &["human", "jsonl", "chrome", "folded"];
+
     /// The format named `name`, as `TRACE_FORMAT` and the CLI's `--format` spell it.
     pub fn parse(name: &str) -> Option<Format> {
         match name {
@@ -118,6 +122,17 @@ pub fn warn(message: &str) {
 pub fn say(message: &str) {
     use std::io::Write;
     let _ = writeln!(std::io::stderr(), "{PREFIX}{message}");
+}
+
+/// Whether `NO_COLOR` asks for no colour (set and non-empty, as no-color.org says): the one
+/// reading of it, for the live trace and the CLI's output alike.
+///
+/// ```ignore
+/// std::env::set_var("NO_COLOR", "1");
+/// assert!(no_color());
+/// ```
+pub fn no_color() -> bool {
+    std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
 }
 
 fn var(name: &str) -> Option<String> {
@@ -224,7 +239,7 @@ fn read() -> Config {
         watch_ns,
         format,
         out,
-        no_color: std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
+        no_color: no_color(),
         mode,
         chunk: buffer,
         focus: var("TRACE_FOCUS").filter(|f| !f.trim().is_empty()),
@@ -284,4 +299,23 @@ fn signal_number(name: &str) -> Option<i32> {
 #[cfg(not(all(unix, feature = "enable")))]
 fn signal_number(_: &str) -> Option<i32> {
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Format;
+
+    #[test]
+    fn every_listed_format_name_parses_to_its_own_format() {
+        let parsed: Vec<Option<Format>> = Format::NAMES.iter().map(|n| Format::parse(n)).collect();
+        assert_eq!(
+            parsed,
+            [
+                Some(Format::Human),
+                Some(Format::Jsonl),
+                Some(Format::Chrome),
+                Some(Format::Folded)
+            ]
+        );
+    }
 }

@@ -175,7 +175,7 @@ mod view;
 pub mod read {
     pub use crate::collect::decode::{Consumer, Ctx, End, Frames, OpenFrame};
     pub use crate::collect::event::{Event, Kind, Raw, Tables};
-    pub use crate::config::Format;
+    pub use crate::config::{no_color, Format};
     pub use crate::filter::{matching, parse_duration, Filter, SiteMatch, Term};
     pub use crate::view::*;
 }
