@@ -98,13 +98,9 @@ pub fn assert_no_open_frames() {
 /// Frames open on other threads and in other tasks than the caller's, described.
 #[cfg(feature = "enable")]
 fn open_elsewhere(me: Option<(u32, u64)>) -> String {
+    let me = me.map(|(thread, task)| collect::event::Tree::of(thread, task));
     collect::collector::with_flushed(std::time::Duration::from_secs(5), |c| {
-        let mine = |f: &collect::decode::OpenFrame| match me {
-            Some((thread, task)) => {
-                (task == 0 && f.task == 0 && f.thread == thread) || (task != 0 && f.task == task)
-            }
-            None => false,
-        };
+        let mine = |f: &collect::decode::OpenFrame| Some(f.tree()) == me;
         view::open::collect(c.frames(), c.tables(), c.now_ns(), mine).to_string()
     })
     .unwrap_or_default()
