@@ -56,6 +56,38 @@ pub fn label(buf: &mut Vec<u8>, thread: u32, thread_name: Option<&str>, task: u6
     buf.push(b']');
 }
 
+/// What joins two fns of a chain: ` => ` where the second begins a spawned task or thread
+/// (`crossed`), ` -> ` otherwise.
+pub fn chain_joint(crossed: bool) -> &'static str {
+    if crossed {
+        " => "
+    } else {
+        " -> "
+    }
+}
+
+/// A chain as it reads, fns outermost first, each with whether a spawn lies just before it:
+/// `main -> serve => process -> d`. The one spelling of a chain's text, for `chain()` and the
+/// views.
+///
+/// ```ignore
+/// let mut text = String::new();
+/// write_chain(&mut text, [("main", false), ("serve", false), ("process", true)]).unwrap();
+/// assert_eq!(text, "main -> serve => process");
+/// ```
+pub fn write_chain<'a>(
+    out: &mut impl core::fmt::Write,
+    steps: impl IntoIterator<Item = (&'a str, bool)>,
+) -> core::fmt::Result {
+    for (i, (name, crossed)) in steps.into_iter().enumerate() {
+        if i > 0 {
+            out.write_str(chain_joint(crossed))?;
+        }
+        out.write_str(name)?;
+    }
+    Ok(())
+}
+
 /// A thread as labels name it, its number in two digits at least: `02 worker`, `01`.
 pub fn thread_label(buf: &mut Vec<u8>, thread: u32, thread_name: Option<&str>) {
     if thread < 10 {
