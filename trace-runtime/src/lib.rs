@@ -149,6 +149,7 @@ mod capture;
 #[cfg(any(feature = "enable", feature = "read"))]
 mod collect;
 #[cfg(any(feature = "enable", feature = "read"))]
+mod name;
 #[cfg_attr(not(feature = "enable"), allow(dead_code))]
 mod config;
 mod filter;
