@@ -278,11 +278,6 @@ pub struct Instrumented<F>(F);
 #[cfg(not(feature = "enable"))]
 impl<F> Instrumented<F> {
     /// Wraps nothing.
-    pub fn new(_site: &'static Site, future: F) -> Self {
-        Instrumented(future)
-    }
-
-    /// Wraps nothing.
     pub fn new_from(_site: &'static Site, _created: Created, future: F) -> Self {
         Instrumented(future)
     }

@@ -324,14 +324,6 @@ impl Frames {
         self.map.iter().map(|(id, f)| (*id, f))
     }
 
-    pub fn len(&self) -> usize {
-        self.map.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
-    }
-
     fn known(&self, id: u64) -> bool {
         self.map.contains_key(&id) || self.retired.contains_key(&id)
     }
@@ -716,7 +708,7 @@ mod tests {
         // `spawner` and `main` are gone; `other` and `t3` are open, `other` held and linked.
         let f = &d.frames;
         assert!(f.retired.is_empty(), "exited frames kept");
-        assert_eq!(f.len(), 2);
+        assert_eq!(f.iter().count(), 2);
         assert_eq!(f.pins.get(&other), Some(&2));
         // Both exit: `other` stays for the thread's hold until the thread ends.
         let mut d = d;

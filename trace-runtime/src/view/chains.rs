@@ -45,11 +45,6 @@ impl Chains {
             .is_none_or(|m| m.hits(site, || tables.site(site)))
     }
 
-    /// Every chain of the run.
-    pub fn all() -> Self {
-        Chains::default()
-    }
-
     /// The chains with names, by total time, longest first (ties by calls, then chain).
     pub fn by_total<'a>(&'a self, tables: &Tables) -> Vec<(String, &'a ChainStats)> {
         let mut out: Vec<(String, &ChainStats)> = self

@@ -638,13 +638,6 @@ fn lost_site(index: usize) -> Box<str> {
 }
 
 impl Recording {
-    /// Reads a recording file.
-    pub fn open(path: &Path) -> Result<Recording, ReadError> {
-        let bytes = std::fs::read(path)
-            .map_err(|e| ReadError(format!("{}: cannot read: {e}", path.display())))?;
-        Recording::parse(&bytes).map_err(|e| ReadError(format!("{}: {}", path.display(), e.0)))
-    }
-
     /// Reads a recording from its bytes: every chunk that checks out, and in `damage` a line
     /// for each stretch that did not.
     ///

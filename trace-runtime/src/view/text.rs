@@ -67,13 +67,6 @@ pub fn label(buf: &mut Vec<u8>, color: bool, thread: u32, thread_name: Option<&s
     }
 }
 
-/// A label as a `String`.
-pub fn label_string(thread: u32, thread_name: Option<&str>, task: u64) -> String {
-    let mut b = Vec::new();
-    label(&mut b, false, thread, thread_name, task);
-    String::from_utf8_lossy(&b).into_owned()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -87,6 +80,11 @@ mod tests {
 
     #[test]
     fn labels_name_thread_and_task() {
+        let label_string = |thread, thread_name, task| {
+            let mut b = Vec::new();
+            label(&mut b, false, thread, thread_name, task);
+            String::from_utf8_lossy(&b).into_owned()
+        };
         assert_eq!(label_string(2, Some("worker"), 0), "[02 worker]");
         assert_eq!(label_string(12, None, 7), "[12 task 7]");
     }
