@@ -143,12 +143,14 @@ impl Consumer for OpenAtEnd {
     }
 }
 
+#[cfg(feature = "read")]
 /// The report on the frames open at the end, kept for a reader of a recording ("" when none).
 #[derive(Default)]
 pub struct AtEnd {
     pub text: String,
 }
 
+#[cfg(feature = "read")]
 impl Consumer for AtEnd {
     fn finish(&mut self, end: &End<'_>) {
         self.text = report("open at exit", end.frames, end.tables, end.ts_ns);
