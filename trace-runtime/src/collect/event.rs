@@ -22,7 +22,8 @@ pub enum Kind {
     Enter,
     Exit {
         elapsed_ns: u64,
-        /// Time spent inside polls (async) or the whole call (sync).
+        /// Time spent inside polls (async) or the whole call (sync): never more than
+        /// `elapsed_ns` (the decoder clamps it once, for every view).
         busy_ns: u64,
         unwinding: bool,
         /// A traced future dropped before it completed.

@@ -79,7 +79,7 @@ impl Consumer for Chains {
         let s = self.chains.entry(path).or_default();
         s.calls += 1;
         s.total += elapsed_ns;
-        s.busy += busy_ns.min(elapsed_ns);
+        s.busy += busy_ns;
         s.max = s.max.max(elapsed_ns);
     }
 }

@@ -137,7 +137,7 @@ impl Stats {
         }
         f.calls += 1;
         f.total += elapsed_ns;
-        f.busy += busy_ns.min(elapsed_ns);
+        f.busy += busy_ns;
         f.own += own;
         f.max = f.max.max(elapsed_ns);
         f.max_depth = f.max_depth.max(e.depth);
