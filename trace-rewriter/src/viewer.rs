@@ -5,11 +5,11 @@ use std::io::{IsTerminal, Write};
 use std::path::Path;
 
 use trace_runtime::read::{
-    chains, diff, graph, matching, min, noisy, open, parse_duration, recording::Recording, select,
-    stream::Out, summary, trees, Consumer, Format, TextViews,
+    chains, diff, graph, matching, min, no_color, noisy, open, parse_duration,
+    recording::Recording, select, stream::Out, summary, trees, Consumer, TextViews,
 };
 
-use crate::cli::{Diff, Export, ExportFormat, Filters, FnQuery, Recorded, Replay, Report};
+use crate::cli::{Diff, Export, Filters, FnQuery, Recorded, Replay, Report};
 use crate::diag::{Diagnostic, Stderr};
 
 /// Reads a recording; what a damaged or cut-short file lost is said on stderr, a warning for
@@ -48,7 +48,7 @@ fn print(text: &[u8]) {
 
 /// Colour on a terminal, unless `NO_COLOR` is set.
 fn colour() -> bool {
-    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+    std::io::stdout().is_terminal() && !no_color()
 }
 
 fn duration(option: &str, text: &Option<String>) -> Result<Option<u64>, Diagnostic> {
@@ -192,15 +192,9 @@ pub fn export(c: &Export, err: &Stderr) -> Result<u8, Diagnostic> {
     if let Some(name) = &c.focus {
         known(&rec, &c.recorded.file, name)?;
     }
-    let format = match c.format {
-        ExportFormat::Human => Format::Human,
-        ExportFormat::Jsonl => Format::Jsonl,
-        ExportFormat::Chrome => Format::Chrome,
-        ExportFormat::Folded => Format::Folded,
-    };
     // The views the live run built (setup.rs), with the colour a file destination gets.
     let text = TextViews {
-        format: Some(format),
+        format: Some(c.format),
         color: false,
         quiet: false,
         focus: c.focus.clone(),

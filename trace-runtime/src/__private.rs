@@ -1,8 +1,9 @@
 //! What generated code calls. Not public API: names and signatures change without notice.
-//! How a site's name is composed lives in `capture::site`; the macros here declare the site
-//! and call into the capture layer.
+//! How a site's name is composed lives in `name`; the macros here declare the site (its
+//! `static` lives in `capture::site`) and call into the capture layer.
 
-pub use crate::capture::site::{Piece, Site};
+pub use crate::capture::site::Site;
+pub use crate::name::Piece;
 
 /// Starts the runtime on a thread's first traced call (a site carries it so that the capture
 /// layer need not know what sits above it).
@@ -276,11 +277,6 @@ pub struct Instrumented<F>(F);
 
 #[cfg(not(feature = "enable"))]
 impl<F> Instrumented<F> {
-    /// Wraps nothing.
-    pub fn new(_site: &'static Site, future: F) -> Self {
-        Instrumented(future)
-    }
-
     /// Wraps nothing.
     pub fn new_from(_site: &'static Site, _created: Created, future: F) -> Self {
         Instrumented(future)

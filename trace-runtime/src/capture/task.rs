@@ -42,13 +42,6 @@ struct Frame {
 }
 
 impl<F> Instrumented<F> {
-    /// Wraps a future, noting the frame it is created in (`tokio::spawn(process(x))` creates
-    /// `process`'s future inside the caller): if it becomes a task of its own, its chain goes
-    /// on through that frame.
-    pub fn new(site: &'static Site, inner: F) -> Self {
-        Instrumented::new_from(site, thread::created(), inner)
-    }
-
     /// Wraps a future created in the frame `created` names (captured when the traced fn was
     /// called, before the future existed).
     pub fn new_from(site: &'static Site, created: Created, inner: F) -> Self {

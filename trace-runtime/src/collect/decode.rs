@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
-use super::event::{Event, Kind, Raw, Tables};
+use super::event::{Event, Kind, Raw, Tables, Tree};
 use crate::capture::clock::Calibration;
 use crate::capture::record;
 
@@ -40,6 +40,11 @@ pub struct OpenFrame {
 }
 
 impl OpenFrame {
+    /// The tree the frame belongs to.
+    pub fn tree(&self) -> Tree {
+        Tree::of(self.thread, self.task)
+    }
+
     /// A frame `raw` opens (or declares) at `ts_ns`, under `(parent, depth, task)`, linked to
     /// nothing.
     fn entered(raw: &Raw, ts_ns: u64, (parent, depth, task): (u64, u32, u64)) -> OpenFrame {
@@ -103,18 +108,8 @@ pub struct Frames {
     holds: HashMap<u32, u64>,
     /// The origin each adopting thread links its root frames to.
     adopted: HashMap<u32, u64>,
-    /// Per tree (see [`tree_key`]) with concurrent lanes: how many open frames each lane past
-    /// the first holds.
-    lanes: HashMap<u64, Vec<u32>>,
-}
-
-/// A frame's tree: its task, or for a plain thread's frames the thread (top bit set).
-fn tree_key(f: &OpenFrame) -> u64 {
-    if f.task != 0 {
-        f.task
-    } else {
-        1 << 63 | u64::from(f.thread)
-    }
+    /// Per tree with concurrent lanes: how many open frames each lane past the first holds.
+    lanes: HashMap<Tree, Vec<u32>>,
 }
 
 impl Frames {
@@ -257,7 +252,7 @@ impl Frames {
 
     /// The lowest lane past the first that no open frame of `frame`'s tree is on, taken.
     fn free_lane(&mut self, frame: &OpenFrame) -> u32 {
-        let lanes = self.lanes.entry(tree_key(frame)).or_default();
+        let lanes = self.lanes.entry(frame.tree()).or_default();
         let free = match lanes.iter().position(|n| *n == 0) {
             Some(i) => i,
             None => {
@@ -272,7 +267,7 @@ impl Frames {
     /// Takes an exiting frame out of its caller's list of open callees and off its lane.
     fn detach(&mut self, id: u64, frame: &OpenFrame) {
         if frame.lane > 0 {
-            let key = tree_key(frame);
+            let key = frame.tree();
             if let Some(lanes) = self.lanes.get_mut(&key) {
                 if let Some(n) = lanes.get_mut(frame.lane as usize - 1) {
                     *n = n.saturating_sub(1);
@@ -327,14 +322,6 @@ impl Frames {
     /// Every open frame, in no particular order.
     pub fn iter(&self) -> impl Iterator<Item = (u64, &OpenFrame)> {
         self.map.iter().map(|(id, f)| (*id, f))
-    }
-
-    pub fn len(&self) -> usize {
-        self.map.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
     }
 
     fn known(&self, id: u64) -> bool {
@@ -729,7 +716,7 @@ mod tests {
         // `spawner` and `main` are gone; `other` and `t3` are open, `other` held and linked.
         let f = &d.frames;
         assert!(f.retired.is_empty(), "exited frames kept");
-        assert_eq!(f.len(), 2);
+        assert_eq!(f.iter().count(), 2);
         assert_eq!(f.pins.get(&other), Some(&2));
         // Both exit: `other` stays for the thread's hold until the thread ends.
         let mut d = d;

@@ -1,15 +1,16 @@
 //! Views: each output is one module over the stream of decoded events (or, for the recording,
 //! raw ones). The runtime drives them live; the CLI drives the same code on a recording.
-
-// Reading recordings and some helpers serve only the CLI (the `read` feature).
-#![cfg_attr(not(feature = "read"), allow(dead_code))]
+//! What only the reader uses is behind the `read` feature, what only a live run uses behind
+//! `enable`, so that every build's compiler finds what nothing uses.
 
 pub mod calls;
 pub mod chains;
 pub mod chrome;
+#[cfg(feature = "read")]
 pub mod diff;
 pub mod focus;
 pub mod folded;
+#[cfg(feature = "read")]
 pub mod graph;
 pub mod human;
 pub mod jsonl;
@@ -18,11 +19,14 @@ pub mod noisy;
 pub mod open;
 pub mod path;
 pub mod recording;
+#[cfg(feature = "read")]
 pub mod select;
 pub mod stream;
 pub mod summary;
 pub mod text;
+#[cfg(feature = "read")]
 pub mod trees;
+#[cfg(feature = "enable")]
 pub mod watch;
 
 use crate::collect::decode::Consumer;

@@ -27,12 +27,11 @@ impl Path {
     /// The chain as it reads.
     pub fn text(&self, tables: &Tables) -> String {
         let mut text = String::new();
-        for (i, (site, crossed)) in self.0.iter().enumerate() {
-            if i > 0 {
-                text.push_str(if *crossed { " => " } else { " -> " });
-            }
-            text.push_str(tables.site(*site));
-        }
+        let steps = self
+            .0
+            .iter()
+            .map(|&(site, crossed)| (tables.site(site), crossed));
+        let _ = crate::units::write_chain(&mut text, steps);
         text
     }
 }

@@ -7,12 +7,16 @@
 //! next by its marker and says what the skipped bytes held; a file cut short is readable up to
 //! its last whole event.
 
+#[cfg(feature = "enable")]
 use std::io::Write;
+#[cfg(feature = "enable")]
 use std::path::Path;
 
 use crate::capture::clock::Calibration;
 use crate::capture::record;
-use crate::collect::decode::{Consumer, Decoder, End};
+#[cfg(feature = "read")]
+use crate::collect::decode::Decoder;
+use crate::collect::decode::{Consumer, End};
 use crate::collect::event::{Raw, Tables};
 
 /// The first bytes of every recording.
@@ -20,10 +24,13 @@ pub const MAGIC: &[u8; 8] = b"TRACEREC";
 /// The format version this code writes: 3 adds the header's checksum, each chunk's marker and
 /// head, and chunks that decode on their own.
 pub const VERSION: u16 = 3;
+#[cfg(feature = "read")]
 /// The oldest version this code reads: version 1 differs only in never holding a declaration.
 pub const OLDEST: u16 = 1;
+#[cfg(feature = "enable")]
 /// A chunk is written once its items reach this many bytes (and at every collection round).
 const CHUNK_BYTES: usize = 64 * 1024;
+#[cfg(feature = "read")]
 /// Largest chunk a reader accepts: anything bigger is corruption.
 const MAX_CHUNK: u32 = 64 << 20;
 /// The bytes every chunk starts with (version 3), for a reader to find the next chunk after a
@@ -31,10 +38,13 @@ const MAX_CHUNK: u32 = 64 << 20;
 const SYNC: [u8; 4] = [0xF7, b'c', b'h', b'k'];
 /// A chunk's framing before its payload: marker (version 3), length, checksum.
 const FRAME_V3: usize = 4 + 4 + 4;
+#[cfg(feature = "read")]
 const FRAME_V2: usize = 4 + 4;
 
+#[cfg(feature = "read")]
 /// More threads than any run starts: a larger thread number in a recording is damage.
 const MAX_THREADS: u64 = 1 << 24;
+#[cfg(feature = "read")]
 /// More traced fns than any program has: a larger site index after a lost chunk is damage,
 /// not a table of lost names to make.
 const MAX_SITES: u64 = 1 << 20;
@@ -79,6 +89,7 @@ const CRC_TABLE: [u32; 256] = {
     table
 };
 
+#[cfg(feature = "enable")]
 fn put_varint(buf: &mut Vec<u8>, mut n: u64) {
     while n >= 0x80 {
         buf.push((n as u8) | 0x80);
@@ -87,10 +98,12 @@ fn put_varint(buf: &mut Vec<u8>, mut n: u64) {
     buf.push(n as u8);
 }
 
+#[cfg(feature = "enable")]
 fn zigzag(n: i64) -> u64 {
     ((n << 1) ^ (n >> 63)) as u64
 }
 
+#[cfg(feature = "read")]
 fn unzigzag(n: u64) -> i64 {
     ((n >> 1) as i64) ^ -((n & 1) as i64)
 }
@@ -104,6 +117,7 @@ fn last_id(ids: &mut Vec<u64>, thread: u32) -> &mut u64 {
     &mut ids[at]
 }
 
+#[cfg(feature = "enable")]
 fn put_str(buf: &mut Vec<u8>, s: &str) {
     put_varint(buf, s.len() as u64);
     buf.extend_from_slice(s.as_bytes());
@@ -112,6 +126,7 @@ fn put_str(buf: &mut Vec<u8>, s: &str) {
 /// What both ends keep to delta-encode events.
 #[derive(Default)]
 struct Deltas {
+    #[cfg(feature = "read")]
     /// Reading version 3, whose chunks repeat the definitions of the chunk before.
     v3: bool,
     ts: u64,
@@ -120,6 +135,7 @@ struct Deltas {
     ids: Vec<u64>,
 }
 
+#[cfg(feature = "enable")]
 /// Writes the recording of a live run.
 pub struct Writer {
     out: Box<dyn Write + Send>,
@@ -145,6 +161,7 @@ pub struct Writer {
     repeat: Vec<u8>,
 }
 
+#[cfg(feature = "enable")]
 /// The header: magic, version, the calibration that turns ticks into nanoseconds, and the
 /// CRC of those 28 bytes.
 fn header(cal: &Calibration) -> Vec<u8> {
@@ -159,11 +176,14 @@ fn header(cal: &Calibration) -> Vec<u8> {
     h
 }
 
+#[cfg(feature = "read")]
 /// The header of versions 1 and 2: no checksum.
 const HEADER_V2: usize = 8 + 2 + 2 + 8 + 8;
+#[cfg(feature = "read")]
 /// The header of version 3.
 const HEADER_LEN: usize = HEADER_V2 + 4;
 
+#[cfg(feature = "enable")]
 impl Writer {
     /// Creates the file and writes its header; an unusable path is an error the caller warns
     /// about.
@@ -272,6 +292,7 @@ impl Writer {
     }
 }
 
+#[cfg(feature = "enable")]
 impl Consumer for Writer {
     fn start(&mut self, cal: &Calibration) {
         let head = header(cal);
@@ -369,6 +390,7 @@ impl Consumer for Writer {
     }
 }
 
+#[cfg(feature = "read")]
 /// A recording read back.
 #[derive(Debug)]
 pub struct Recording {
@@ -382,24 +404,29 @@ pub struct Recording {
     pub damage: Option<String>,
 }
 
+#[cfg(feature = "read")]
 /// Why a file cannot be read as a recording.
 #[derive(Debug)]
 pub struct ReadError(pub String);
 
+#[cfg(feature = "read")]
 impl std::fmt::Display for ReadError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.0)
     }
 }
 
+#[cfg(feature = "read")]
 impl std::error::Error for ReadError {}
 
+#[cfg(feature = "read")]
 /// Reads items from a chunk's bytes.
 struct Items<'a> {
     bytes: &'a [u8],
     at: usize,
 }
 
+#[cfg(feature = "read")]
 impl Items<'_> {
     fn byte(&mut self) -> Option<u8> {
         let b = *self.bytes.get(self.at)?;
@@ -432,6 +459,7 @@ impl Items<'_> {
     }
 }
 
+#[cfg(feature = "read")]
 /// Names the header field byte `at` belongs to.
 fn header_field(at: usize) -> &'static str {
     match at {
@@ -444,6 +472,7 @@ fn header_field(at: usize) -> &'static str {
     }
 }
 
+#[cfg(feature = "read")]
 /// The calibration a header's bytes hold (at least 28 of them).
 fn calibration(h: &[u8]) -> Calibration {
     let word = |at: usize| u64::from_le_bytes(h[at..at + 8].try_into().expect("8 bytes"));
@@ -453,6 +482,7 @@ fn calibration(h: &[u8]) -> Calibration {
     }
 }
 
+#[cfg(feature = "read")]
 /// Whether `h` starts with a version 3 header whose checksum holds.
 fn header_holds(h: &[u8]) -> bool {
     h.len() >= HEADER_LEN
@@ -461,6 +491,7 @@ fn header_holds(h: &[u8]) -> bool {
         && crc32(&h[..HEADER_V2]).to_le_bytes() == h[HEADER_V2..HEADER_LEN]
 }
 
+#[cfg(feature = "read")]
 /// What the header says: the version, the calibration, where the chunks start, and what was
 /// wrong with it if that could be put right.
 fn read_header(bytes: &[u8]) -> Result<(u16, Calibration, usize, Option<String>), ReadError> {
@@ -525,6 +556,7 @@ fn read_header(bytes: &[u8]) -> Result<(u16, Calibration, usize, Option<String>)
     Ok((version, cal, len, note))
 }
 
+#[cfg(feature = "read")]
 /// A chunk's payload, where the next chunk starts, and whether it had its marker.
 struct Framed<'a> {
     payload: &'a [u8],
@@ -532,6 +564,7 @@ struct Framed<'a> {
     marked: bool,
 }
 
+#[cfg(feature = "read")]
 /// Why no chunk could be read at some byte.
 enum Bad {
     /// Fewer bytes than a chunk's framing.
@@ -544,6 +577,7 @@ enum Bad {
     Checksum,
 }
 
+#[cfg(feature = "read")]
 /// The chunk at byte `at`. A version 3 chunk whose marker is damaged but whose length and
 /// checksum hold is read: the marker only serves to find chunks after damage.
 fn frame(bytes: &[u8], at: usize, v3: bool) -> Result<Framed<'_>, Bad> {
@@ -579,6 +613,7 @@ fn frame(bytes: &[u8], at: usize, v3: bool) -> Result<Framed<'_>, Bad> {
     })
 }
 
+#[cfg(feature = "read")]
 /// The first byte at or after `from` where a whole chunk with its marker starts, looking at
 /// each byte once; `budget` bounds the bytes checksummed for candidates that turn out false,
 /// so a file full of false markers costs linear time (`None` with `budget` at 0: gave up).
@@ -605,6 +640,7 @@ fn resync(bytes: &[u8], from: usize, budget: &mut usize) -> Option<usize> {
     None
 }
 
+#[cfg(feature = "read")]
 /// A version 3 chunk's head: its number, the events written before it, and the threads the
 /// chunk before it held events of.
 struct Head {
@@ -613,6 +649,7 @@ struct Head {
     threads: Vec<u32>,
 }
 
+#[cfg(feature = "read")]
 /// Bytes skipped between chunks that were read.
 struct Gap {
     /// Where the damage starts and where reading resumed (the end of the file: never).
@@ -632,19 +669,14 @@ struct Gap {
     cut: Option<String>,
 }
 
+#[cfg(feature = "read")]
 /// A site's name while the item that named it is lost.
 fn lost_site(index: usize) -> Box<str> {
     format!("<site {index}: name lost>").into()
 }
 
+#[cfg(feature = "read")]
 impl Recording {
-    /// Reads a recording file.
-    pub fn open(path: &Path) -> Result<Recording, ReadError> {
-        let bytes = std::fs::read(path)
-            .map_err(|e| ReadError(format!("{}: cannot read: {e}", path.display())))?;
-        Recording::parse(&bytes).map_err(|e| ReadError(format!("{}: {}", path.display(), e.0)))
-    }
-
     /// Reads a recording from its bytes: every chunk that checks out, and in `damage` a line
     /// for each stretch that did not.
     ///
@@ -1101,6 +1133,7 @@ impl Recording {
     }
 }
 
+#[cfg(feature = "read")]
 impl Recording {
     /// Replays the recording into one view and hands the view back, for views whose answer
     /// is read from their state rather than written to an output.
@@ -1114,9 +1147,11 @@ impl Recording {
     }
 }
 
+#[cfg(feature = "read")]
 /// A view lent to a replay: the replay holds one handle, the caller the other.
 struct Shared<C>(std::sync::Arc<std::sync::Mutex<C>>);
 
+#[cfg(feature = "read")]
 impl<C: Consumer> Consumer for Shared<C> {
     fn start(&mut self, cal: &Calibration) {
         self.lock().start(cal);
@@ -1139,12 +1174,14 @@ impl<C: Consumer> Consumer for Shared<C> {
     }
 }
 
+#[cfg(feature = "read")]
 impl<C> Shared<C> {
     fn lock(&self) -> std::sync::MutexGuard<'_, C> {
         self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
+#[cfg(feature = "read")]
 /// Reads a version 3 chunk's head.
 fn head(it: &mut Items<'_>) -> Result<Head, String> {
     let bad = || "an unreadable head".to_string();
@@ -1170,7 +1207,8 @@ fn head(it: &mut Items<'_>) -> Result<Head, String> {
     })
 }
 
-#[cfg(test)]
+// The tests write recordings and read them back: both ends.
+#[cfg(all(test, feature = "enable", feature = "read"))]
 mod tests {
     use super::*;
 
@@ -1724,6 +1762,22 @@ mod tests {
         ]
     }
 
+    /// The views only the reader has, over a selection.
+    fn reader_views() -> Vec<Box<dyn Consumer>> {
+        let focus = crate::view::select::Selection {
+            focus: Some("recurse".into()),
+            exclude: vec!["exits::outer".into()],
+            max_depth: Some(3),
+            ..Default::default()
+        };
+        let sink = || Box::new(std::io::sink()) as crate::view::stream::Out;
+        let trees = crate::view::trees::Trees::new(true, sink());
+        vec![
+            Box::new(crate::view::select::Select::new(trees, focus)),
+            Box::new(crate::view::open::AtEnd::default()),
+        ]
+    }
+
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig { timeout: 3000, ..proptest::prelude::ProptestConfig::with_cases(2000) })]
 
@@ -1759,15 +1813,7 @@ mod tests {
                 let out = crate::view::TextViews::default();
                 let sink = || Box::new(std::io::sink()) as crate::view::stream::Out;
                 let mut views = out.build(&sink, &sink);
-                let focus = crate::view::select::Selection {
-                    focus: Some("recurse".into()),
-                    exclude: vec!["exits::outer".into()],
-                    max_depth: Some(3),
-                    ..Default::default()
-                };
-                let trees = crate::view::trees::Trees::new(true, sink());
-                views.push(Box::new(crate::view::select::Select::new(trees, focus)));
-                views.push(Box::new(crate::view::open::AtEnd::default()));
+                views.extend(reader_views());
                 rec.replay(&mut views);
                 rec.replay_into(crate::view::diff::Side::default()).profile(&rec.tables);
             }

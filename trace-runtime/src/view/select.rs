@@ -35,11 +35,6 @@ pub struct Selection {
 }
 
 impl Selection {
-    /// Whether every frame is kept.
-    pub fn is_all(&self) -> bool {
-        *self == Selection::default()
-    }
-
     /// The frame-local rules but the fn's name, judged on a frame's enter (or on an exit whose
     /// enter was never seen).
     fn admits(&self, e: &Event) -> bool {
