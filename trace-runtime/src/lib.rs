@@ -201,7 +201,7 @@ pub mod read {
     }
     /// A recording read back.
     pub mod recording {
-        pub use crate::view::recording::{ReadError, Recording};
+        pub use crate::collect::recording::{ReadError, Recording};
     }
     /// The selection stage in front of a view.
     pub mod select {

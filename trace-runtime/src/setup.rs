@@ -8,9 +8,10 @@ use std::time::Duration;
 use crate::capture::clock;
 use crate::collect::collector::{self, Collector};
 use crate::collect::decode::Consumer;
+use crate::collect::recording;
 use crate::config::{self, Format, Mode, Out};
 use crate::sink::{self, SinkOut, StderrOut, Target};
-use crate::view::{recording, TextViews};
+use crate::view::TextViews;
 
 static START: Once = Once::new();
 

@@ -1,7 +1,8 @@
-//! The runtime's layers only look down: capture (the hot path) below collection below the
-//! views, with the plain configuration modules beneath all three and the wiring (set-up, hooks,
-//! the facade) above them. Checked over every `crate::` path in the sources, so that no import
-//! cycle can creep back in.
+//! The runtime's layers only look down: capture (the hot path) below collection (the collector,
+//! the decoder, and the recording, which is the raw stream and no view) below the views, with
+//! the plain configuration modules beneath all three and the wiring (set-up, hooks, the facade)
+//! above them. Checked over every `crate::` path in the sources, so that no import cycle can
+//! creep back in.
 
 use std::collections::BTreeMap;
 use std::path::Path;

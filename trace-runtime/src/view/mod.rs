@@ -18,7 +18,6 @@ pub mod min;
 pub mod noisy;
 pub mod open;
 pub mod path;
-pub mod recording;
 #[cfg(feature = "read")]
 pub mod select;
 pub mod stream;
@@ -106,6 +105,95 @@ impl TextViews {
         match self.min_ns {
             Some(min) => Box::new(min::Min::new(view, min)),
             None => Box::new(view),
+        }
+    }
+}
+
+// A damaged recording read back and replayed into every view: the reader's and the views'.
+#[cfg(all(test, feature = "enable", feature = "read"))]
+mod tests {
+    use crate::collect::decode::Consumer;
+    use crate::collect::recording::fixtures::{exits_v3, EXITS};
+    use crate::collect::recording::Recording;
+
+    /// What damage can do to a recording's bytes.
+    #[derive(Debug, Clone)]
+    enum Harm {
+        Flip(usize, u8),
+        Cut(usize),
+        Insert(usize, Vec<u8>),
+        Remove(usize, usize),
+    }
+
+    fn harm() -> impl proptest::strategy::Strategy<Value = Harm> {
+        use proptest::prelude::*;
+        prop_oneof![
+            (any::<usize>(), 1..=255u8).prop_map(|(at, bits)| Harm::Flip(at, bits)),
+            any::<usize>().prop_map(Harm::Cut),
+            (
+                any::<usize>(),
+                proptest::collection::vec(any::<u8>(), 1..16)
+            )
+                .prop_map(|(at, b)| Harm::Insert(at, b)),
+            (any::<usize>(), 1..32usize).prop_map(|(at, n)| Harm::Remove(at, n)),
+        ]
+    }
+
+    /// The views only the reader has, over a selection.
+    fn reader_views() -> Vec<Box<dyn Consumer>> {
+        let focus = crate::view::select::Selection {
+            focus: Some("recurse".into()),
+            exclude: vec!["exits::outer".into()],
+            max_depth: Some(3),
+            ..Default::default()
+        };
+        let sink = || Box::new(std::io::sink()) as crate::view::stream::Out;
+        let trees = crate::view::trees::Trees::new(true, sink());
+        vec![
+            Box::new(crate::view::select::Select::new(trees, focus)),
+            Box::new(crate::view::open::AtEnd::default()),
+        ]
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { timeout: 3000, ..proptest::prelude::ProptestConfig::with_cases(2000) })]
+
+        /// However a real recording (version 2, or 3 in 7 chunks) is damaged, reading it returns (what it could read, or
+        /// an error) and never panics; replaying what was read never panics either.
+        #[test]
+        fn damaged_recordings_never_panic(
+            harms in proptest::collection::vec(harm(), 1..4),
+            v3 in proptest::bool::ANY,
+        ) {
+            let mut bytes = if v3 { exits_v3().1 } else { EXITS.to_vec() };
+            for h in harms {
+                let len = bytes.len().max(1);
+                match h {
+                    Harm::Flip(at, bits) => {
+                        if !bytes.is_empty() {
+                            bytes[at % len] ^= bits;
+                        }
+                    }
+                    Harm::Cut(at) => bytes.truncate(at % (len + 1)),
+                    Harm::Insert(at, b) => {
+                        let at = at % (bytes.len() + 1);
+                        bytes.splice(at..at, b);
+                    }
+                    Harm::Remove(at, n) => {
+                        let at = at % len;
+                        let end = (at + n).min(bytes.len());
+                        bytes.drain(at.min(end)..end);
+                    }
+                }
+            }
+            if let Ok(rec) = Recording::parse(&bytes) {
+                let out = crate::view::TextViews::default();
+                let sink = || Box::new(std::io::sink()) as crate::view::stream::Out;
+                let mut views = out.build(&sink, &sink);
+                views.extend(reader_views());
+                rec.replay(&mut views);
+                rec.replay_into(crate::view::diff::Side::default()).profile(&rec.tables);
+            }
         }
     }
 }

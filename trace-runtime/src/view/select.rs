@@ -246,7 +246,7 @@ mod tests {
     use crate::capture::clock::Calibration;
     use crate::capture::record::{ENTER, EXIT};
     use crate::collect::event::{Raw, Tables};
-    use crate::view::recording::Recording;
+    use crate::collect::recording::Recording;
     use crate::view::trees::Trees;
 
     /// A shared buffer as a view's output.

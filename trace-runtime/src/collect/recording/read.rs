@@ -1,396 +1,19 @@
-//! The binary recording (`TRACE_RECORD`): written by a view over the raw stream, read back by
-//! the CLI into the same stream, so every view gives the same output from either. The format
-//! is documented in `docs/recording.md`.
-//!
-//! A file is a checksummed header and then marked, length-prefixed, checksummed chunks of
-//! items. Each chunk (version 3) decodes on its own, so a reader skips a damaged one, finds the
-//! next by its marker and says what the skipped bytes held; a file cut short is readable up to
-//! its last whole event.
+//! Reads a recording back into the raw stream it was written from: the header (one flipped
+//! bit put back), every chunk that checks out, a line for each damaged or missing stretch
+//! saying what it held, and the replay that feeds the stream to views through the decoder, as
+//! the live collector fed them.
 
-#[cfg(feature = "enable")]
-use std::io::Write;
-#[cfg(feature = "enable")]
-use std::path::Path;
-
+use super::format::{
+    self, calibration, crc32, header_field, header_holds, unzigzag, Items, FRAME_V2, FRAME_V3,
+    HEADER_LEN, HEADER_V2, ITEM_END, ITEM_EVENT, ITEM_SITE, ITEM_THREAD, MAGIC, MAX_CHUNK,
+    MAX_SITES, MAX_THREADS, OLDEST, SAME_THREAD, SYNC, VERSION,
+};
+use super::{last_id, Deltas};
 use crate::capture::clock::Calibration;
 use crate::capture::record;
-#[cfg(feature = "read")]
-use crate::collect::decode::Decoder;
-use crate::collect::decode::{Consumer, End};
+use crate::collect::decode::{Consumer, Decoder, End};
 use crate::collect::event::{Raw, Tables};
 
-/// The first bytes of every recording.
-pub const MAGIC: &[u8; 8] = b"TRACEREC";
-/// The format version this code writes: 3 adds the header's checksum, each chunk's marker and
-/// head, and chunks that decode on their own.
-pub const VERSION: u16 = 3;
-#[cfg(feature = "read")]
-/// The oldest version this code reads: version 1 differs only in never holding a declaration.
-pub const OLDEST: u16 = 1;
-#[cfg(feature = "enable")]
-/// A chunk is written once its items reach this many bytes (and at every collection round).
-const CHUNK_BYTES: usize = 64 * 1024;
-#[cfg(feature = "read")]
-/// Largest chunk a reader accepts: anything bigger is corruption.
-const MAX_CHUNK: u32 = 64 << 20;
-/// The bytes every chunk starts with (version 3), for a reader to find the next chunk after a
-/// damaged one.
-const SYNC: [u8; 4] = [0xF7, b'c', b'h', b'k'];
-/// A chunk's framing before its payload: marker (version 3), length, checksum.
-const FRAME_V3: usize = 4 + 4 + 4;
-#[cfg(feature = "read")]
-const FRAME_V2: usize = 4 + 4;
-
-#[cfg(feature = "read")]
-/// More threads than any run starts: a larger thread number in a recording is damage.
-const MAX_THREADS: u64 = 1 << 24;
-#[cfg(feature = "read")]
-/// More traced fns than any program has: a larger site index after a lost chunk is damage,
-/// not a table of lost names to make.
-const MAX_SITES: u64 = 1 << 20;
-
-const ITEM_SITE: u8 = 0x01;
-const ITEM_THREAD: u8 = 0x02;
-const ITEM_END: u8 = 0x03;
-/// Events: `0x80 | kind | unwinding << 3 | cancelled << 4 | async << 5 | same thread << 6`.
-const ITEM_EVENT: u8 = 0x80;
-const UNWINDING_BIT: u8 = 1 << 3;
-const CANCELLED_BIT: u8 = 1 << 4;
-const ASYNC_BIT: u8 = 1 << 5;
-const SAME_THREAD: u8 = 1 << 6;
-
-/// CRC-32 (IEEE), as zlib and PNG compute it, a byte at a time from a table.
-pub fn crc32(bytes: &[u8]) -> u32 {
-    let mut crc = !0u32;
-    for &b in bytes {
-        crc = CRC_TABLE[((crc ^ u32::from(b)) & 0xff) as usize] ^ (crc >> 8);
-    }
-    !crc
-}
-
-/// The CRC of each byte value, worked out at compile time.
-const CRC_TABLE: [u32; 256] = {
-    let mut table = [0u32; 256];
-    let mut i = 0;
-    while i < 256 {
-        let mut crc = i as u32;
-        let mut bit = 0;
-        while bit < 8 {
-            crc = if crc & 1 != 0 {
-                (crc >> 1) ^ 0xEDB8_8320
-            } else {
-                crc >> 1
-            };
-            bit += 1;
-        }
-        table[i] = crc;
-        i += 1;
-    }
-    table
-};
-
-#[cfg(feature = "enable")]
-fn put_varint(buf: &mut Vec<u8>, mut n: u64) {
-    while n >= 0x80 {
-        buf.push((n as u8) | 0x80);
-        n >>= 7;
-    }
-    buf.push(n as u8);
-}
-
-#[cfg(feature = "enable")]
-fn zigzag(n: i64) -> u64 {
-    ((n << 1) ^ (n >> 63)) as u64
-}
-
-#[cfg(feature = "read")]
-fn unzigzag(n: u64) -> i64 {
-    ((n >> 1) as i64) ^ -((n & 1) as i64)
-}
-
-/// The last id written on `thread`, growing the table as threads appear.
-fn last_id(ids: &mut Vec<u64>, thread: u32) -> &mut u64 {
-    let at = thread as usize;
-    if at >= ids.len() {
-        ids.resize(at + 1, 0);
-    }
-    &mut ids[at]
-}
-
-#[cfg(feature = "enable")]
-fn put_str(buf: &mut Vec<u8>, s: &str) {
-    put_varint(buf, s.len() as u64);
-    buf.extend_from_slice(s.as_bytes());
-}
-
-/// What both ends keep to delta-encode events.
-#[derive(Default)]
-struct Deltas {
-    #[cfg(feature = "read")]
-    /// Reading version 3, whose chunks repeat the definitions of the chunk before.
-    v3: bool,
-    ts: u64,
-    thread: u32,
-    /// The last frame id per thread, by thread number.
-    ids: Vec<u64>,
-}
-
-#[cfg(feature = "enable")]
-/// Writes the recording of a live run.
-pub struct Writer {
-    out: Box<dyn Write + Send>,
-    path: std::path::PathBuf,
-    chunk: Vec<u8>,
-    /// Reset at every chunk: a chunk decodes without the ones before it.
-    deltas: Deltas,
-    sites_written: usize,
-    threads_written: std::collections::BTreeSet<u32>,
-    broken: bool,
-    events: u64,
-    bytes: u64,
-    /// Chunks written so far: the next one's number is this plus 1.
-    chunks: u64,
-    /// Events in the chunk being filled.
-    chunk_events: u64,
-    /// Threads with events in the chunk being filled, and in the one written before it.
-    chunk_threads: std::collections::BTreeSet<u32>,
-    last_threads: std::collections::BTreeSet<u32>,
-    /// The site and thread items first written in the chunk being filled, and in the one
-    /// before it: each is written again in the next chunk, so one lost chunk loses no name.
-    defined: Vec<u8>,
-    repeat: Vec<u8>,
-}
-
-#[cfg(feature = "enable")]
-/// The header: magic, version, the calibration that turns ticks into nanoseconds, and the
-/// CRC of those 28 bytes.
-fn header(cal: &Calibration) -> Vec<u8> {
-    let mut h = Vec::new();
-    h.extend_from_slice(MAGIC);
-    h.extend_from_slice(&VERSION.to_le_bytes());
-    h.extend_from_slice(&0u16.to_le_bytes());
-    h.extend_from_slice(&cal.origin.to_le_bytes());
-    h.extend_from_slice(&cal.ns_per_tick.to_bits().to_le_bytes());
-    let crc = crc32(&h);
-    h.extend_from_slice(&crc.to_le_bytes());
-    h
-}
-
-#[cfg(feature = "read")]
-/// The header of versions 1 and 2: no checksum.
-const HEADER_V2: usize = 8 + 2 + 2 + 8 + 8;
-#[cfg(feature = "read")]
-/// The header of version 3.
-const HEADER_LEN: usize = HEADER_V2 + 4;
-
-#[cfg(feature = "enable")]
-impl Writer {
-    /// Creates the file and writes its header; an unusable path is an error the caller warns
-    /// about.
-    pub fn create(path: &Path) -> std::io::Result<Writer> {
-        let file = std::fs::File::create(path)?;
-        Ok(Writer::to(
-            Box::new(std::io::BufWriter::with_capacity(CHUNK_BYTES * 2, file)),
-            path,
-        ))
-    }
-
-    /// A writer into `out`, named `path` in its warnings.
-    fn to(out: Box<dyn Write + Send>, path: &Path) -> Writer {
-        Writer {
-            out,
-            path: path.to_path_buf(),
-            chunk: Vec::with_capacity(CHUNK_BYTES + 64),
-            deltas: Deltas::default(),
-            sites_written: 0,
-            threads_written: Default::default(),
-            broken: false,
-            events: 0,
-            bytes: 0,
-            chunks: 0,
-            chunk_events: 0,
-            chunk_threads: Default::default(),
-            last_threads: Default::default(),
-            defined: Vec::new(),
-            repeat: Vec::new(),
-        }
-    }
-
-    /// Starts a chunk's payload with its head, if it has not started: its number, the events
-    /// written before it, and the threads the chunk before it held events of, so that a reader
-    /// that lost that chunk can say what it held.
-    fn open_chunk(&mut self) {
-        if !self.chunk.is_empty() {
-            return;
-        }
-        put_varint(&mut self.chunk, self.chunks + 1);
-        put_varint(&mut self.chunk, self.events);
-        put_varint(&mut self.chunk, self.last_threads.len() as u64);
-        for &t in &self.last_threads {
-            put_varint(&mut self.chunk, u64::from(t));
-        }
-        self.chunk.append(&mut self.repeat);
-    }
-
-    fn define(&mut self, tables: &Tables) {
-        if self.sites_written == tables.sites.len()
-            && self.threads_written.len() == tables.threads.len()
-        {
-            return;
-        }
-        self.open_chunk();
-        let from = self.chunk.len();
-        while self.sites_written < tables.sites.len() {
-            self.chunk.push(ITEM_SITE);
-            put_varint(&mut self.chunk, self.sites_written as u64);
-            put_str(&mut self.chunk, &tables.sites[self.sites_written]);
-            self.sites_written += 1;
-        }
-        for (n, name) in &tables.threads {
-            if self.threads_written.insert(*n) {
-                self.chunk.push(ITEM_THREAD);
-                put_varint(&mut self.chunk, u64::from(*n));
-                match name {
-                    None => put_varint(&mut self.chunk, 0),
-                    Some(s) => {
-                        put_varint(&mut self.chunk, s.len() as u64 + 1);
-                        self.chunk.extend_from_slice(s.as_bytes());
-                    }
-                }
-            }
-        }
-        self.defined.extend_from_slice(&self.chunk[from..]);
-    }
-
-    fn write_chunk(&mut self) {
-        if self.chunk.is_empty() || self.broken {
-            self.chunk.clear();
-            return;
-        }
-        let mut frame = Vec::with_capacity(FRAME_V3);
-        frame.extend_from_slice(&SYNC);
-        frame.extend_from_slice(&(self.chunk.len() as u32).to_le_bytes());
-        frame.extend_from_slice(&crc32(&self.chunk).to_le_bytes());
-        let result = self
-            .out
-            .write_all(&frame)
-            .and_then(|_| self.out.write_all(&self.chunk));
-        self.bytes += (frame.len() + self.chunk.len()) as u64;
-        self.chunk.clear();
-        self.chunks += 1;
-        self.chunk_events = 0;
-        self.deltas = Deltas::default();
-        self.last_threads = std::mem::take(&mut self.chunk_threads);
-        self.repeat = std::mem::take(&mut self.defined);
-        if let Err(e) = result {
-            self.broken = true;
-            crate::config::warn(&format!(
-                "cannot write TRACE_RECORD={} ({e}); the rest of the recording is dropped",
-                self.path.display()
-            ));
-        }
-    }
-}
-
-#[cfg(feature = "enable")]
-impl Consumer for Writer {
-    fn start(&mut self, cal: &Calibration) {
-        let head = header(cal);
-        self.bytes += head.len() as u64;
-        if let Err(e) = self.out.write_all(&head) {
-            self.broken = true;
-            crate::config::warn(&format!(
-                "cannot write TRACE_RECORD={} ({e}); not recording",
-                self.path.display()
-            ));
-        }
-    }
-
-    fn raw(&mut self, raw: &Raw, tables: &Tables) {
-        if self.broken {
-            return;
-        }
-        self.define(tables);
-        self.open_chunk();
-        let kind = ((raw.id & record::KIND_MASK) >> 56) as u8;
-        let flags = raw.id & record::FLAG_MASK;
-        let mut tag = ITEM_EVENT | kind;
-        if flags & record::UNWINDING != 0 {
-            tag |= UNWINDING_BIT;
-        }
-        if flags & record::CANCELLED != 0 {
-            tag |= CANCELLED_BIT;
-        }
-        if flags & record::ASYNC != 0 {
-            tag |= ASYNC_BIT;
-        }
-        // Never on a chunk's first event: a chunk decodes on its own.
-        let same = raw.thread == self.deltas.thread && self.chunk_events > 0;
-        self.chunk_threads.insert(raw.thread);
-        if same {
-            tag |= SAME_THREAD;
-        }
-        let c = &mut self.chunk;
-        c.push(tag);
-        if !same {
-            put_varint(c, u64::from(raw.thread));
-            self.deltas.thread = raw.thread;
-        }
-        put_varint(c, zigzag(raw.ts.wrapping_sub(self.deltas.ts) as i64));
-        self.deltas.ts = raw.ts;
-        let id = raw.id & record::ID_MASK;
-        let last = last_id(&mut self.deltas.ids, raw.thread);
-        put_varint(c, zigzag(id.wrapping_sub(*last) as i64));
-        *last = id;
-        put_varint(c, u64::from(raw.site));
-        match raw.id & record::KIND_MASK {
-            record::ENTER | record::DECLARE | record::LINK => {
-                put_varint(c, zigzag(id.wrapping_sub(raw.aux) as i64))
-            }
-            record::TASK => put_varint(c, raw.aux),
-            _ => {
-                if flags & record::ASYNC != 0 {
-                    put_varint(c, raw.aux);
-                }
-            }
-        }
-        self.events += 1;
-        self.chunk_events += 1;
-        if self.chunk.len() >= CHUNK_BYTES {
-            self.write_chunk();
-        }
-    }
-
-    fn flush(&mut self) {
-        self.write_chunk();
-        if !self.broken {
-            let _ = self.out.flush();
-        }
-    }
-
-    fn finish(&mut self, end: &End<'_>) {
-        self.define(end.tables);
-        self.open_chunk();
-        self.chunk.push(ITEM_END);
-        put_varint(&mut self.chunk, end.ticks);
-        put_varint(&mut self.chunk, end.skipped);
-        self.write_chunk();
-        if !self.broken {
-            let _ = self.out.flush();
-        }
-        if crate::config::get().verbose && self.events > 0 {
-            crate::config::say(&format!(
-                "recorded {} events in {} bytes ({:.1} bytes per event) to {}",
-                self.events,
-                self.bytes,
-                self.bytes as f64 / self.events as f64,
-                self.path.display()
-            ));
-        }
-    }
-}
-
-#[cfg(feature = "read")]
 /// A recording read back.
 #[derive(Debug)]
 pub struct Recording {
@@ -404,94 +27,18 @@ pub struct Recording {
     pub damage: Option<String>,
 }
 
-#[cfg(feature = "read")]
 /// Why a file cannot be read as a recording.
 #[derive(Debug)]
 pub struct ReadError(pub String);
 
-#[cfg(feature = "read")]
 impl std::fmt::Display for ReadError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.0)
     }
 }
 
-#[cfg(feature = "read")]
 impl std::error::Error for ReadError {}
 
-#[cfg(feature = "read")]
-/// Reads items from a chunk's bytes.
-struct Items<'a> {
-    bytes: &'a [u8],
-    at: usize,
-}
-
-#[cfg(feature = "read")]
-impl Items<'_> {
-    fn byte(&mut self) -> Option<u8> {
-        let b = *self.bytes.get(self.at)?;
-        self.at += 1;
-        Some(b)
-    }
-
-    fn varint(&mut self) -> Option<u64> {
-        let mut n = 0u64;
-        for shift in (0..64).step_by(7) {
-            let b = self.byte()?;
-            n |= u64::from(b & 0x7f) << shift;
-            if b & 0x80 == 0 {
-                return Some(n);
-            }
-        }
-        None
-    }
-
-    fn bytes(&mut self, len: u64) -> Option<&[u8]> {
-        let len = usize::try_from(len).ok()?;
-        let end = self.at.checked_add(len)?;
-        let s = self.bytes.get(self.at..end)?;
-        self.at = end;
-        Some(s)
-    }
-
-    fn string(&mut self, len: u64) -> Option<Box<str>> {
-        Some(String::from_utf8_lossy(self.bytes(len)?).into())
-    }
-}
-
-#[cfg(feature = "read")]
-/// Names the header field byte `at` belongs to.
-fn header_field(at: usize) -> &'static str {
-    match at {
-        0..=7 => "the magic `TRACEREC`",
-        8..=9 => "the format version",
-        10..=11 => "the reserved field",
-        12..=19 => "`origin`, the clock's nanosecond 0",
-        20..=27 => "`ns_per_tick`, the clock's rate",
-        _ => "the header's checksum",
-    }
-}
-
-#[cfg(feature = "read")]
-/// The calibration a header's bytes hold (at least 28 of them).
-fn calibration(h: &[u8]) -> Calibration {
-    let word = |at: usize| u64::from_le_bytes(h[at..at + 8].try_into().expect("8 bytes"));
-    Calibration {
-        origin: word(12),
-        ns_per_tick: f64::from_bits(word(20)),
-    }
-}
-
-#[cfg(feature = "read")]
-/// Whether `h` starts with a version 3 header whose checksum holds.
-fn header_holds(h: &[u8]) -> bool {
-    h.len() >= HEADER_LEN
-        && &h[..8] == MAGIC
-        && u16::from_le_bytes([h[8], h[9]]) == 3
-        && crc32(&h[..HEADER_V2]).to_le_bytes() == h[HEADER_V2..HEADER_LEN]
-}
-
-#[cfg(feature = "read")]
 /// What the header says: the version, the calibration, where the chunks start, and what was
 /// wrong with it if that could be put right.
 fn read_header(bytes: &[u8]) -> Result<(u16, Calibration, usize, Option<String>), ReadError> {
@@ -556,7 +103,6 @@ fn read_header(bytes: &[u8]) -> Result<(u16, Calibration, usize, Option<String>)
     Ok((version, cal, len, note))
 }
 
-#[cfg(feature = "read")]
 /// A chunk's payload, where the next chunk starts, and whether it had its marker.
 struct Framed<'a> {
     payload: &'a [u8],
@@ -564,7 +110,6 @@ struct Framed<'a> {
     marked: bool,
 }
 
-#[cfg(feature = "read")]
 /// Why no chunk could be read at some byte.
 enum Bad {
     /// Fewer bytes than a chunk's framing.
@@ -577,7 +122,6 @@ enum Bad {
     Checksum,
 }
 
-#[cfg(feature = "read")]
 /// The chunk at byte `at`. A version 3 chunk whose marker is damaged but whose length and
 /// checksum hold is read: the marker only serves to find chunks after damage.
 fn frame(bytes: &[u8], at: usize, v3: bool) -> Result<Framed<'_>, Bad> {
@@ -613,7 +157,6 @@ fn frame(bytes: &[u8], at: usize, v3: bool) -> Result<Framed<'_>, Bad> {
     })
 }
 
-#[cfg(feature = "read")]
 /// The first byte at or after `from` where a whole chunk with its marker starts, looking at
 /// each byte once; `budget` bounds the bytes checksummed for candidates that turn out false,
 /// so a file full of false markers costs linear time (`None` with `budget` at 0: gave up).
@@ -640,7 +183,6 @@ fn resync(bytes: &[u8], from: usize, budget: &mut usize) -> Option<usize> {
     None
 }
 
-#[cfg(feature = "read")]
 /// A version 3 chunk's head: its number, the events written before it, and the threads the
 /// chunk before it held events of.
 struct Head {
@@ -649,7 +191,6 @@ struct Head {
     threads: Vec<u32>,
 }
 
-#[cfg(feature = "read")]
 /// Bytes skipped between chunks that were read.
 struct Gap {
     /// Where the damage starts and where reading resumed (the end of the file: never).
@@ -669,13 +210,11 @@ struct Gap {
     cut: Option<String>,
 }
 
-#[cfg(feature = "read")]
 /// A site's name while the item that named it is lost.
 fn lost_site(index: usize) -> Box<str> {
     format!("<site {index}: name lost>").into()
 }
 
-#[cfg(feature = "read")]
 impl Recording {
     /// Reads a recording from its bytes: every chunk that checks out, and in `damage` a line
     /// for each stretch that did not.
@@ -944,10 +483,7 @@ impl Recording {
     ) -> Result<Option<Head>, String> {
         let (raws, sites, end) = (self.raws.len(), self.tables.sites.len(), self.end);
         let mut threads = Vec::new();
-        let mut it = Items {
-            bytes: payload,
-            at: 0,
-        };
+        let mut it = Items::new(payload);
         let result = (|| {
             let head = if v3 { Some(head(&mut it)?) } else { None };
             self.items(&mut it, deltas, lost, &mut threads)?;
@@ -969,10 +505,7 @@ impl Recording {
     /// cut went through is left out). Says how many events it added.
     fn cut_chunk(&mut self, present: &[u8], lost: bool) -> usize {
         let before = self.raws.len();
-        let mut it = Items {
-            bytes: present,
-            at: 0,
-        };
+        let mut it = Items::new(present);
         if head(&mut it).is_err() {
             return 0;
         }
@@ -1040,20 +573,8 @@ impl Recording {
                     self.end = Some((ticks, skipped));
                 }
                 t if t & ITEM_EVENT != 0 => {
-                    let kind = u64::from(t & 7) << 56;
-                    if kind > record::LINK {
-                        return Err(format!("an event of unknown kind {}", t & 7));
-                    }
-                    let mut flags = 0;
-                    if t & UNWINDING_BIT != 0 {
-                        flags |= record::UNWINDING;
-                    }
-                    if t & CANCELLED_BIT != 0 {
-                        flags |= record::CANCELLED;
-                    }
-                    if t & ASYNC_BIT != 0 {
-                        flags |= record::ASYNC;
-                    }
+                    let (kind, flags) = format::tag_event(t)
+                        .map_err(|n| format!("an event of unknown kind {n}"))?;
                     if t & SAME_THREAD == 0 {
                         let n = it.varint().ok_or_else(bad)?;
                         // Threads are numbered from 1 as they start: a number past any real
@@ -1133,7 +654,6 @@ impl Recording {
     }
 }
 
-#[cfg(feature = "read")]
 impl Recording {
     /// Replays the recording into one view and hands the view back, for views whose answer
     /// is read from their state rather than written to an output.
@@ -1147,11 +667,9 @@ impl Recording {
     }
 }
 
-#[cfg(feature = "read")]
 /// A view lent to a replay: the replay holds one handle, the caller the other.
 struct Shared<C>(std::sync::Arc<std::sync::Mutex<C>>);
 
-#[cfg(feature = "read")]
 impl<C: Consumer> Consumer for Shared<C> {
     fn start(&mut self, cal: &Calibration) {
         self.lock().start(cal);
@@ -1174,14 +692,12 @@ impl<C: Consumer> Consumer for Shared<C> {
     }
 }
 
-#[cfg(feature = "read")]
 impl<C> Shared<C> {
     fn lock(&self) -> std::sync::MutexGuard<'_, C> {
         self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
-#[cfg(feature = "read")]
 /// Reads a version 3 chunk's head.
 fn head(it: &mut Items<'_>) -> Result<Head, String> {
     let bad = || "an unreadable head".to_string();
@@ -1207,15 +723,12 @@ fn head(it: &mut Items<'_>) -> Result<Head, String> {
     })
 }
 
-// The tests write recordings and read them back: both ends.
+// The reader's tests read what the writer wrote, damaged: both ends.
 #[cfg(all(test, feature = "enable", feature = "read"))]
 mod tests {
+    use super::super::fixtures::{chunk, exits_v3, head, starts, time, EXITS};
+    use super::super::format::header;
     use super::*;
-
-    #[test]
-    fn crc32_matches_the_standard_check_value() {
-        assert_eq!(crc32(b"123456789"), 0xCBF4_3926);
-    }
 
     #[test]
     fn foreign_and_short_files_are_clear_errors() {
@@ -1241,109 +754,6 @@ mod tests {
     }
 
     #[test]
-    fn varints_and_zigzag_round_trip() {
-        for n in [0i64, 1, -1, 63, -64, 1 << 40, i64::MIN, i64::MAX] {
-            assert_eq!(unzigzag(zigzag(n)), n);
-            let mut b = Vec::new();
-            put_varint(&mut b, zigzag(n));
-            let mut it = Items { bytes: &b, at: 0 };
-            assert_eq!(it.varint(), Some(zigzag(n)));
-        }
-    }
-
-    /// A real recording: the `exits` demo, checked in (version 2).
-    const EXITS: &[u8] = include_bytes!("../../tests/data/exits.trace");
-
-    /// A version 3 chunk's framing around `payload`, as the writer frames it.
-    fn chunk(payload: &[u8]) -> Vec<u8> {
-        let mut c = SYNC.to_vec();
-        c.extend_from_slice(&(payload.len() as u32).to_le_bytes());
-        c.extend_from_slice(&crc32(payload).to_le_bytes());
-        c.extend_from_slice(payload);
-        c
-    }
-
-    fn head() -> Vec<u8> {
-        header(&Calibration {
-            origin: 0,
-            ns_per_tick: 1.0,
-        })
-    }
-
-    /// A buffer the writer writes into and the test reads.
-    #[derive(Clone, Default)]
-    struct Buf(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-
-    impl Write for Buf {
-        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(b);
-            Ok(b.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
-    /// `rec` written again by the writer, with a collection round every `per` events and the
-    /// tables growing as in the live run (a site or thread is defined before its first event).
-    fn rewrite(rec: &Recording, per: usize) -> Vec<u8> {
-        let buf = Buf::default();
-        let mut w = Writer::to(Box::new(buf.clone()), Path::new("test.trace"));
-        w.start(&rec.cal);
-        let mut grown = Tables::default();
-        for (i, raw) in rec.raws.iter().enumerate() {
-            while grown.sites.len() <= raw.site as usize {
-                grown
-                    .sites
-                    .push(rec.tables.sites[grown.sites.len()].clone());
-            }
-            if let Some(name) = rec.tables.threads.get(&raw.thread) {
-                grown.threads.entry(raw.thread).or_insert(name.clone());
-            }
-            w.raw(raw, &grown);
-            if (i + 1) % per == 0 {
-                w.flush();
-            }
-        }
-        let frames = Decoder::new(rec.cal).frames;
-        let (ticks, skipped) = rec.end.expect("a finished run");
-        w.finish(&End {
-            ticks,
-            ts_ns: 0,
-            frames: &frames,
-            tables: &rec.tables,
-            skipped,
-        });
-        let bytes = buf.0.lock().unwrap().clone();
-        bytes
-    }
-
-    /// Where each chunk of a version 3 recording starts, walking the lengths, and the end.
-    fn starts(bytes: &[u8]) -> Vec<usize> {
-        let mut at = HEADER_LEN;
-        let mut starts = vec![];
-        while at < bytes.len() {
-            starts.push(at);
-            let len = u32::from_le_bytes(bytes[at + 4..at + 8].try_into().unwrap());
-            at += FRAME_V3 + len as usize;
-        }
-        starts.push(at);
-        starts
-    }
-
-    /// EXITS (54 events) written by the writer in chunks of 8 events: 7 chunks.
-    fn exits_v3() -> (Recording, Vec<u8>) {
-        let whole = Recording::parse(EXITS).unwrap();
-        let bytes = rewrite(&whole, 8);
-        (whole, bytes)
-    }
-
-    /// The time of event `i` as the damage report says it.
-    fn time(rec: &Recording, i: usize) -> String {
-        crate::units::duration_string(rec.cal.ns(rec.raws[i].ts))
-    }
-
-    #[test]
     fn a_real_recording_reads_whole() {
         let rec = Recording::parse(EXITS).unwrap();
         assert_eq!(rec.damage, None);
@@ -1351,26 +761,10 @@ mod tests {
         assert_eq!(rec.raws.len(), 54);
         assert_eq!(&*rec.tables.sites[0], "exits::main");
         // Tasks moving between four workers.
-        let rec = Recording::parse(include_bytes!("../../tests/data/tokio-multi.trace")).unwrap();
+        let rec =
+            Recording::parse(include_bytes!("../../../tests/data/tokio-multi.trace")).unwrap();
         assert_eq!(rec.damage, None);
         assert_eq!(rec.tables.threads.len(), 4);
-    }
-
-    #[test]
-    fn the_writer_writes_chunks_that_read_back_whole() {
-        let (whole, bytes) = exits_v3();
-        assert_eq!(&bytes[8..10], &3u16.to_le_bytes());
-        assert_eq!(starts(&bytes).len(), 8, "7 chunks and the end");
-        for &at in &starts(&bytes)[..7] {
-            assert_eq!(bytes[at..at + 4], SYNC);
-        }
-        let rec = Recording::parse(&bytes).unwrap();
-        assert_eq!(rec.damage, None);
-        assert_eq!(rec.raws, whole.raws);
-        assert_eq!(rec.tables.sites, whole.tables.sites);
-        assert_eq!(rec.tables.threads, whole.tables.threads);
-        assert_eq!(rec.end, whole.end);
-        assert_eq!(rec.cal, whole.cal);
     }
 
     #[test]
@@ -1737,86 +1131,5 @@ mod tests {
             rec.damage.as_deref(),
             Some("damaged at byte 32: chunk 1 claims 67108865 bytes; the rest (12 bytes) was skipped: what it held after the start (how many events, on which threads) is unknown")
         );
-    }
-
-    /// What damage can do to a recording's bytes.
-    #[derive(Debug, Clone)]
-    enum Harm {
-        Flip(usize, u8),
-        Cut(usize),
-        Insert(usize, Vec<u8>),
-        Remove(usize, usize),
-    }
-
-    fn harm() -> impl proptest::strategy::Strategy<Value = Harm> {
-        use proptest::prelude::*;
-        prop_oneof![
-            (any::<usize>(), 1..=255u8).prop_map(|(at, bits)| Harm::Flip(at, bits)),
-            any::<usize>().prop_map(Harm::Cut),
-            (
-                any::<usize>(),
-                proptest::collection::vec(any::<u8>(), 1..16)
-            )
-                .prop_map(|(at, b)| Harm::Insert(at, b)),
-            (any::<usize>(), 1..32usize).prop_map(|(at, n)| Harm::Remove(at, n)),
-        ]
-    }
-
-    /// The views only the reader has, over a selection.
-    fn reader_views() -> Vec<Box<dyn Consumer>> {
-        let focus = crate::view::select::Selection {
-            focus: Some("recurse".into()),
-            exclude: vec!["exits::outer".into()],
-            max_depth: Some(3),
-            ..Default::default()
-        };
-        let sink = || Box::new(std::io::sink()) as crate::view::stream::Out;
-        let trees = crate::view::trees::Trees::new(true, sink());
-        vec![
-            Box::new(crate::view::select::Select::new(trees, focus)),
-            Box::new(crate::view::open::AtEnd::default()),
-        ]
-    }
-
-    proptest::proptest! {
-        #![proptest_config(proptest::prelude::ProptestConfig { timeout: 3000, ..proptest::prelude::ProptestConfig::with_cases(2000) })]
-
-        /// However a real recording (version 2, or 3 in 7 chunks) is damaged, reading it returns (what it could read, or
-        /// an error) and never panics; replaying what was read never panics either.
-        #[test]
-        fn damaged_recordings_never_panic(
-            harms in proptest::collection::vec(harm(), 1..4),
-            v3 in proptest::bool::ANY,
-        ) {
-            let mut bytes = if v3 { exits_v3().1 } else { EXITS.to_vec() };
-            for h in harms {
-                let len = bytes.len().max(1);
-                match h {
-                    Harm::Flip(at, bits) => {
-                        if !bytes.is_empty() {
-                            bytes[at % len] ^= bits;
-                        }
-                    }
-                    Harm::Cut(at) => bytes.truncate(at % (len + 1)),
-                    Harm::Insert(at, b) => {
-                        let at = at % (bytes.len() + 1);
-                        bytes.splice(at..at, b);
-                    }
-                    Harm::Remove(at, n) => {
-                        let at = at % len;
-                        let end = (at + n).min(bytes.len());
-                        bytes.drain(at.min(end)..end);
-                    }
-                }
-            }
-            if let Ok(rec) = Recording::parse(&bytes) {
-                let out = crate::view::TextViews::default();
-                let sink = || Box::new(std::io::sink()) as crate::view::stream::Out;
-                let mut views = out.build(&sink, &sink);
-                views.extend(reader_views());
-                rec.replay(&mut views);
-                rec.replay_into(crate::view::diff::Side::default()).profile(&rec.tables);
-            }
-        }
     }
 }
