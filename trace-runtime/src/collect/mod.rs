@@ -6,3 +6,4 @@
 pub(crate) mod collector;
 pub mod decode;
 pub mod event;
+pub mod frames;
