@@ -337,7 +337,10 @@ impl Frames {
             .map_or((0, 0, 0), |p| (parent, p.depth + 1, p.task))
     }
 
+    // `get_open`, `open` and `close` run once an event on the collector: `#[inline]` lets the
+    // decoder, in another codegen unit, inline them as it did when they were its own code.
     /// An open frame (not a retired one).
+    #[inline]
     pub(super) fn get_open(&self, id: u64) -> Option<&OpenFrame> {
         self.map.get(&id)
     }
@@ -346,6 +349,7 @@ impl Frames {
     /// of its tree), or with no task a call under the frame in `raw.aux`. A root takes the
     /// origin a link announced for it; a call without a recorded caller, the one its thread
     /// adopted. Returns the frame as opened.
+    #[inline]
     pub(super) fn open(
         &mut self,
         id: u64,
@@ -384,6 +388,7 @@ impl Frames {
 
     /// Frame `id` has exited: out of the open frames, and kept (with its callers) only while
     /// the chain of a root it spawned runs through it; else it lets go of its origin.
+    #[inline]
     pub(super) fn close(&mut self, id: u64) {
         if let Some(exited) = self.map.remove(&id) {
             self.detach(id, &exited);
