@@ -100,7 +100,7 @@ pub fn assert_no_open_frames() {
 fn open_elsewhere(me: Option<(u32, u64)>) -> String {
     let me = me.map(|(thread, task)| collect::event::Tree::of(thread, task));
     collect::collector::with_flushed(std::time::Duration::from_secs(5), |c| {
-        let mine = |f: &collect::decode::OpenFrame| Some(f.tree()) == me;
+        let mine = |f: &collect::frames::OpenFrame| Some(f.tree()) == me;
         view::open::collect(c.frames(), c.tables(), c.now_ns(), mine).to_string()
     })
     .unwrap_or_default()

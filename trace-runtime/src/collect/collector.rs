@@ -8,8 +8,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, TryLockError};
 use std::time::{Duration, Instant};
 
-use super::decode::{Consumer, Ctx, Decoder, End, Frames, IdHasher};
+use super::decode::{Consumer, Ctx, Decoder, End};
 use super::event::{Raw, Tables};
+use super::frames::{Frames, IdHasher};
 use crate::capture::buffer::{Cursor, SharedRef};
 use crate::capture::clock::{self, Calibration};
 use crate::capture::record::Rec;

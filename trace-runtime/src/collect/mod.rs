@@ -7,4 +7,5 @@
 pub(crate) mod collector;
 pub mod decode;
 pub mod event;
+pub mod frames;
 pub mod recording;

@@ -9,8 +9,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::stream::Lines;
 use super::text::{json_string, micros, push_u64};
-use crate::collect::decode::{Ctx, End, OpenFrame};
+use crate::collect::decode::{Ctx, End};
 use crate::collect::event::{Event, Kind, Tree};
+use crate::collect::frames::OpenFrame;
 use crate::units;
 
 /// Offsets task tracks from thread tracks in `tid`s.

@@ -8,8 +8,9 @@ use std::io::Write;
 use std::time::Duration;
 
 use super::stream::Out;
-use crate::collect::decode::{Consumer, End, Frames, OpenFrame};
+use crate::collect::decode::{Consumer, End};
 use crate::collect::event::{Tables, Tree};
+use crate::collect::frames::{Frames, OpenFrame};
 use crate::report::{self, OpenFrames, OpenTree};
 
 /// The chain that leads to frame `id` across spawns, as it reads: `main -> serve => process`,

@@ -1,8 +1,8 @@
 //! The chain of fns that led to a frame, across spawns, as a key views count by and as the text
 //! they show: `main -> serve => process -> d`, `=>` where a spawned task or thread begins.
 
-use crate::collect::decode::Frames;
 use crate::collect::event::Tables;
+use crate::collect::frames::Frames;
 
 /// Sites outermost first, each with whether a spawn lies just before it.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
