@@ -5,8 +5,8 @@ use std::io::{IsTerminal, Write};
 use std::path::Path;
 
 use trace_runtime::read::{
-    chains, diff, graph, matching, min, noisy, open, parse_duration, recording::Recording, select,
-    stream::Out, summary, trees, Consumer, Format, TextViews,
+    chains, diff, graph, hot, matching, min, noisy, open, parse_duration, recording::Recording,
+    select, stream::Out, summary, trees, Consumer, Format, TextViews,
 };
 
 use crate::cli::{Diff, Export, ExportFormat, Filters, FnQuery, Recorded, Replay, Report};
@@ -28,6 +28,10 @@ pub fn load(path: &Path, err: &Stderr) -> Result<Recording, Diagnostic> {
             };
             err.warning(&Diagnostic::new(path, format!("{line}{last}")));
         }
+    }
+    // Which fns the run counted instead of recording: their later calls are in no view.
+    if let Some(lines) = hot::note(&rec.counted, &rec.tables) {
+        err.note(&lines.join("\n"));
     }
     Ok(rec)
 }

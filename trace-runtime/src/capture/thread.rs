@@ -735,6 +735,11 @@ impl Guard {
     /// Opens a frame. Called by generated code only.
     #[inline]
     pub fn enter(site: &'static Site) -> Guard {
+        // A hot site is counted, not recorded: no frame, nothing to do on exit.
+        if let Some(slot) = super::hot::counted_slot(site) {
+            super::hot::count(slot);
+            return Guard::untraced(site);
+        }
         // The timestamp is read once the thread's state exists: its creation starts the
         // process's runtime, which must not count inside the call.
         match with_local(site.start, |l| {

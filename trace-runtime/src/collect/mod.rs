@@ -8,3 +8,5 @@
 pub(crate) mod collector;
 pub mod decode;
 pub mod event;
+#[cfg(feature = "enable")]
+pub(crate) mod hot;

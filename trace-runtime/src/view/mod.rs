@@ -11,6 +11,7 @@ pub mod diff;
 pub mod focus;
 pub mod folded;
 pub mod graph;
+pub mod hot;
 pub mod human;
 pub mod jsonl;
 pub mod min;

@@ -42,6 +42,8 @@ const MAX_SITES: u64 = 1 << 20;
 const ITEM_SITE: u8 = 0x01;
 const ITEM_THREAD: u8 = 0x02;
 const ITEM_END: u8 = 0x03;
+/// A fn's calls counted instead of recorded (`TRACE_HOT`), before the end.
+const ITEM_COUNTED: u8 = 0x04;
 /// Events: `0x80 | kind | unwinding << 3 | cancelled << 4 | async << 5 | same thread << 6`.
 const ITEM_EVENT: u8 = 0x80;
 const UNWINDING_BIT: u8 = 1 << 3;
@@ -350,6 +352,11 @@ impl Consumer for Writer {
     fn finish(&mut self, end: &End<'_>) {
         self.define(end.tables);
         self.open_chunk();
+        for &(site, calls) in end.counted {
+            self.chunk.push(ITEM_COUNTED);
+            put_varint(&mut self.chunk, u64::from(site));
+            put_varint(&mut self.chunk, calls);
+        }
         self.chunk.push(ITEM_END);
         put_varint(&mut self.chunk, end.ticks);
         put_varint(&mut self.chunk, end.skipped);
@@ -377,6 +384,8 @@ pub struct Recording {
     pub tables: Tables,
     /// Ticks the run ended at and calls not traced, when the end was recorded.
     pub end: Option<(u64, u64)>,
+    /// Calls counted instead of recorded (`TRACE_HOT`), per site index.
+    pub counted: Vec<(u32, u64)>,
     /// What was lost or repaired, when the file was cut short or damaged: a line for each
     /// damaged stretch (and for a header bit put back), in file order.
     pub damage: Option<String>,
@@ -660,6 +669,7 @@ impl Recording {
             raws: Vec::new(),
             tables: Tables::default(),
             end: None,
+            counted: Vec::new(),
             damage: None,
         };
         let mut notes: Vec<String> = header.into_iter().collect();
@@ -967,6 +977,15 @@ impl Recording {
                         threads.push(n);
                     }
                 }
+                ITEM_COUNTED => {
+                    let site = it.varint().ok_or_else(bad)?;
+                    let calls = it.varint().ok_or_else(bad)?;
+                    let site = u32::try_from(site)
+                        .ok()
+                        .filter(|s| (*s as usize) < self.tables.sites.len())
+                        .ok_or_else(|| format!("calls counted of undefined site {site}"))?;
+                    self.counted.push((site, calls));
+                }
                 ITEM_END => {
                     let ticks = it.varint().ok_or_else(bad)?;
                     let skipped = it.varint().ok_or_else(bad)?;
@@ -1058,6 +1077,7 @@ impl Recording {
             frames: &decoder.frames,
             tables: &self.tables,
             skipped,
+            counted: &self.counted,
         };
         for c in consumers.iter_mut() {
             c.finish(&end);
@@ -1240,6 +1260,7 @@ mod tests {
             frames: &frames,
             tables: &rec.tables,
             skipped,
+            counted: &rec.counted,
         });
         let bytes = buf.0.lock().unwrap().clone();
         bytes
@@ -1281,6 +1302,31 @@ mod tests {
         let rec = Recording::parse(include_bytes!("../../tests/data/tokio-multi.trace")).unwrap();
         assert_eq!(rec.damage, None);
         assert_eq!(rec.tables.threads.len(), 4);
+    }
+
+    /// The calls a run counted instead of recording (`TRACE_HOT`) are read back per site, and
+    /// a replay hands them to the views.
+    #[test]
+    fn counted_calls_read_back_and_reach_the_views() {
+        let mut rec = Recording::parse(EXITS).unwrap();
+        rec.counted = vec![(1, 2_900_000), (0, 7)];
+        let back = Recording::parse(&rewrite(&rec, 1000)).unwrap();
+        assert_eq!(back.damage, None);
+        assert_eq!(back.counted, [(1, 2_900_000), (0, 7)]);
+        let stats = back.replay_into(crate::view::summary::Stats::default());
+        let recorded = Recording::parse(EXITS)
+            .unwrap()
+            .replay_into(crate::view::summary::Stats::default());
+        let f = &stats.fns[&1];
+        assert_eq!(
+            (f.calls, f.counted),
+            (recorded.fns[&1].calls + 2_900_000, 2_900_000)
+        );
+        assert_eq!(
+            f.mean(),
+            recorded.fns[&1].mean(),
+            "counted calls have no time"
+        );
     }
 
     #[test]
