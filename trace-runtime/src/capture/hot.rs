@@ -71,11 +71,15 @@ impl Drop for Owner {
     }
 }
 
-/// The slot of `site` when it is counted.
+/// The counted slot a site's `state` (as loaded) holds, if any.
 #[inline(always)]
-pub(crate) fn counted_slot(site: &Site) -> Option<usize> {
-    let state = site.state.load(Ordering::Relaxed);
+pub(crate) fn counted_slot(state: u32) -> Option<usize> {
     (state & COUNTED != 0).then_some((state >> SLOT_SHIFT) as usize)
+}
+
+/// Whether `site` is counted.
+pub(crate) fn is_counted(site: &Site) -> bool {
+    counted_slot(site.state.load(Ordering::Relaxed)).is_some()
 }
 
 /// Counts one call of the site counted in `slot`.
@@ -115,7 +119,7 @@ fn count_cold(slot: usize) {
 /// (it stays recorded).
 pub(crate) fn mark(site: &'static Site) -> bool {
     let mut sites = lock(&SITES);
-    if counted_slot(site).is_some() || sites.len() >= MAX_COUNTED {
+    if is_counted(site) || sites.len() >= MAX_COUNTED {
         return false;
     }
     let slot = sites.len() as u32;
@@ -153,10 +157,10 @@ mod tests {
     #[test]
     fn counted_calls_of_ended_and_live_threads_add_up() {
         static SITE: Site = Site::new("demo::tiny", || {});
-        assert_eq!(counted_slot(&SITE), None);
+        assert!(!is_counted(&SITE));
         assert!(mark(&SITE));
         assert!(!mark(&SITE));
-        let slot = counted_slot(&SITE).expect("marked");
+        let slot = counted_slot(SITE.state.load(Ordering::Relaxed)).expect("marked");
         let workers: Vec<_> = (0..3)
             .map(|_| {
                 std::thread::spawn(move || {

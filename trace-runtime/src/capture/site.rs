@@ -230,7 +230,17 @@ impl Site {
     #[cfg(feature = "enable")]
     #[inline(always)]
     pub(crate) fn excluded(&self, admits: impl FnOnce(&'static str) -> bool) -> bool {
-        let state = self.state.load(Ordering::Relaxed);
+        self.excluded_as(self.state.load(Ordering::Relaxed), admits)
+    }
+
+    /// [`Site::excluded`] with the state already loaded (by a guard that looked at it first).
+    #[cfg(feature = "enable")]
+    #[inline(always)]
+    pub(crate) fn excluded_as(
+        &self,
+        state: u32,
+        admits: impl FnOnce(&'static str) -> bool,
+    ) -> bool {
         if state & FILTER_DECIDED != 0 {
             return state & FILTER_EXCLUDED != 0;
         }

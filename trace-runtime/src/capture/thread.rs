@@ -521,14 +521,21 @@ impl Local {
         !site.excluded(|name| cfg.filter.admits(name)) && depth as u32 <= cfg.max_depth
     }
 
+    /// [`Local::admits`] with the site's state already loaded.
+    #[inline(always)]
+    fn admits_as(&self, site: &'static Site, state: u32, depth: usize) -> bool {
+        let cfg = self.cfg;
+        !site.excluded_as(state, |name| cfg.filter.admits(name)) && depth as u32 <= cfg.max_depth
+    }
+
     /// Opens a sync frame.
     #[inline(always)]
-    fn enter(&mut self, site: &'static Site, ts: u64) -> Guard {
+    fn enter(&mut self, site: &'static Site, state: u32, ts: u64) -> Guard {
         let index = self.stack.len();
         let (id, depth, recorded) = if index > self.ctx.mark {
             let depth = depth_below(&self.ctx.base) + (index - self.ctx.mark);
             let parent = self.stack[index - 1].id;
-            let recorded = self.admits(site, depth);
+            let recorded = self.admits_as(site, state, depth);
             let id = if recorded {
                 let id = self.next_id();
                 self.record(Rec {
@@ -735,16 +742,17 @@ impl Guard {
     /// Opens a frame. Called by generated code only.
     #[inline]
     pub fn enter(site: &'static Site) -> Guard {
-        // A hot site is counted, not recorded: no frame, nothing to do on exit.
-        if let Some(slot) = super::hot::counted_slot(site) {
-            super::hot::count(slot);
-            return Guard::untraced(site);
+        // A hot site is counted, not recorded: no frame, nothing to do on exit. The state it
+        // is told by also holds the filter's decision, read once.
+        let state = site.state.load(Ordering::Relaxed);
+        if let Some(slot) = super::hot::counted_slot(state) {
+            return Guard::counted(site, slot);
         }
         // The timestamp is read once the thread's state exists: its creation starts the
         // process's runtime, which must not count inside the call.
         match with_local(site.start, |l| {
             let ts = clock::ticks();
-            l.enter(site, ts)
+            l.enter(site, state, ts)
         }) {
             Ok(guard) => guard,
             Err(Unavailable::Busy) => {
@@ -766,6 +774,14 @@ impl Guard {
                 guard
             }
         }
+    }
+
+    /// A call of a counted site: counted, no frame. Out of line, so that the recorded path
+    /// stays as it was.
+    #[inline(never)]
+    fn counted(site: &'static Site, slot: usize) -> Guard {
+        super::hot::count(slot);
+        Guard::untraced(site)
     }
 
     fn untraced(site: &'static Site) -> Guard {

@@ -158,7 +158,7 @@ mod tests {
     }
 
     fn counted(site: &Site) -> bool {
-        hot::counted_slot(site).is_some()
+        hot::is_counted(site)
     }
 
     /// A leaf fn is counted at its `calls`-th short call, not before; a fn with a callee, an
