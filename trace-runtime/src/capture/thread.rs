@@ -704,7 +704,8 @@ fn orphan_id() -> u64 {
 enum GuardState {
     /// On this thread's stack.
     OnStack,
-    /// Not opened: the runtime was busy on this thread when the call began.
+    /// Not opened: the runtime was busy on this thread when the call began, or the call was
+    /// counted (its site is hot).
     Untraced,
     /// Recorded as an orphan: the thread's state was already gone.
     Orphan,
@@ -739,15 +740,24 @@ pub struct Guard {
 }
 
 impl Guard {
-    /// Opens a frame. Called by generated code only.
-    #[inline]
+    /// Opens a frame, or counts the call of a hot site. Called by generated code only.
+    /// Inlined into the traced fn: a counted call is a few instructions there, and the guard
+    /// it returns does nothing on exit.
+    #[inline(always)]
     pub fn enter(site: &'static Site) -> Guard {
-        // A hot site is counted, not recorded: no frame, nothing to do on exit. The state it
-        // is told by also holds the filter's decision, read once.
+        // The state that tells a hot site also holds the filter's decision: read once.
         let state = site.state.load(Ordering::Relaxed);
         if let Some(slot) = super::hot::counted_slot(state) {
-            return Guard::counted(site, slot);
+            super::hot::count(slot);
+            return Guard::untraced(site);
         }
+        Guard::open(site, state)
+    }
+
+    /// Opens a frame. Out of line: the traced fn keeps only the counted path, small enough
+    /// for its own callers to inline it.
+    #[inline(never)]
+    fn open(site: &'static Site, state: u32) -> Guard {
         // The timestamp is read once the thread's state exists: its creation starts the
         // process's runtime, which must not count inside the call.
         match with_local(site.start, |l| {
@@ -774,14 +784,6 @@ impl Guard {
                 guard
             }
         }
-    }
-
-    /// A call of a counted site: counted, no frame. Out of line, so that the recorded path
-    /// stays as it was.
-    #[inline(never)]
-    fn counted(site: &'static Site, slot: usize) -> Guard {
-        super::hot::count(slot);
-        Guard::untraced(site)
     }
 
     fn untraced(site: &'static Site) -> Guard {
@@ -815,8 +817,19 @@ impl Guard {
 }
 
 impl Drop for Guard {
-    #[inline]
+    /// Inlined into the traced fn: an untraced or counted call's guard ends there.
+    #[inline(always)]
     fn drop(&mut self) {
+        if self.state != GuardState::Untraced {
+            self.close();
+        }
+    }
+}
+
+impl Guard {
+    /// Closes the frame (out of line, as `open`).
+    #[inline(never)]
+    fn close(&mut self) {
         let unwinding = std::thread::panicking();
         match self.state {
             GuardState::OnStack => {
