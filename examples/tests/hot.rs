@@ -21,7 +21,7 @@ fn a_tiny_fn_called_millions_of_times_is_counted_and_its_callers_stay_whole() {
     assert!(out.status.success());
     assert_eq!(
         String::from_utf8_lossy(&out.stdout),
-        "checksum of 3000000 calls: 139501787766752\n"
+        "checksum of 3000000 calls: 139501602406476\n"
     );
     common::check_nesting(&events);
     // Every recorded call of `tiny` is a whole call under `checksum`; the chain around them is
@@ -46,15 +46,26 @@ fn a_tiny_fn_called_millions_of_times_is_counted_and_its_callers_stay_whole() {
             format!("{}{arrow} {}", "  ".repeat(e.depth as usize), e.name)
         })
         .collect();
+    // `rare`, called by counted calls of `tiny`, is recorded under `tiny`'s caller.
     assert_eq!(
         outline,
         [
             "-> hot::run",
             "  -> hot::checksum",
+            "    -> hot::rare",
+            "    <- hot::rare",
+            "    -> hot::rare",
+            "    <- hot::rare",
+            "    -> hot::rare",
+            "    <- hot::rare",
             "  <- hot::checksum",
             "<- hot::run"
         ]
     );
+    assert!(events
+        .iter()
+        .filter(|e| e.name == "hot::rare" && e.enter)
+        .all(|e| e.parent == Some(checksum.id)));
     // It turned hot at its 100,000th short call (the collector decides while the thread runs
     // on: a few thousand more were recorded by then), and the rest were counted.
     assert!(

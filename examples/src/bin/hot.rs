@@ -1,7 +1,7 @@
 //! A traced caller that calls a tiny fn millions of times, as a crate instrumented whole does
 //! with its SIMD helpers: `tiny` turns hot (its first 100,000 calls took far less than 250ns
 //! each) and is counted from then on instead of recorded; `run` and `checksum`, the chain to
-//! it, stay whole. The runtime says so when it happens and at exit; `TRACE_HOT=off` records
+//! it, stay whole, and so do the calls of `rare` it makes once in a million calls. The runtime says so when it happens and at exit; `TRACE_HOT=off` records
 //! every call.
 //!
 //! ```text
@@ -10,10 +10,19 @@
 
 use trace_runtime::trace;
 
-/// A few instructions: the kind of fn no recorder can make cheap to record.
+/// A few instructions: the kind of fn no recorder can make cheap to record. Once in a million
+/// calls it calls `rare`, which, called from a counted call, shows under `tiny`'s caller.
 #[trace]
 fn tiny(x: u64) -> u64 {
+    if x % 1_000_000 == 999_999 {
+        return rare(x);
+    }
     x.wrapping_mul(31) ^ (x >> 3)
+}
+
+#[trace]
+fn rare(x: u64) -> u64 {
+    x / 7
 }
 
 /// Calls `tiny` `n` times.
