@@ -310,6 +310,11 @@ pub struct Select {
     #[arg(long, help_heading = "Selection")]
     pub tests: bool,
 
+    /// Also instrument `#[inline(always)]` fns (left out by default: a crate's innermost loops
+    /// call them billions of times).
+    #[arg(long, help_heading = "Selection")]
+    pub inline_always: bool,
+
     /// Leave out files matching this glob (relative to the crate directory); repeatable.
     #[arg(long, value_name = "GLOB", help_heading = "Selection")]
     pub exclude: Vec<String>,

@@ -5,7 +5,7 @@ use std::io::{IsTerminal, Write};
 use std::path::Path;
 
 use trace_runtime::read::{
-    chains, diff, graph, matching, min, no_color, noisy, open, parse_duration,
+    chains, diff, graph, hot, matching, min, no_color, noisy, open, parse_duration,
     recording::Recording, select, stream::Out, summary, trees, Consumer, TextViews,
 };
 
@@ -28,6 +28,10 @@ pub fn load(path: &Path, err: &Stderr) -> Result<Recording, Diagnostic> {
             };
             err.warning(&Diagnostic::new(path, format!("{line}{last}")));
         }
+    }
+    // Which fns the run counted instead of recording: their later calls are in no view.
+    if let Some(lines) = hot::note(&rec.counted, &rec.tables) {
+        err.note(&lines.join("\n"));
     }
     Ok(rec)
 }

@@ -424,6 +424,30 @@ trace-rewriter instrument --exclude GLOB leaves out files, not fns: to keep thes
     assert!(!stdout(&out).contains("a large trace"), "{}", stdout(&out));
 }
 
+/// A run that counted a hot fn's calls: `report` counts them with the recorded ones and says
+/// so on the fn's line, and every command notes which fns were counted.
+#[test]
+fn a_recording_says_which_fns_were_counted_not_recorded() {
+    let rec = recording("hot", &["300000"]);
+    let out = view(&["report", path(rec), "--sort", "calls"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = columns(&stdout(&out));
+    let tiny = text.lines().nth(2).expect("the busiest fn's line");
+    let counted: u64 = tiny
+        .strip_prefix("300000 <t> <t> <t> <t> <t> <t> <t> hot::tiny (")
+        .and_then(|l| l.strip_suffix(" calls counted, not timed: hot)"))
+        .unwrap_or_else(|| panic!("{text}"))
+        .parse()
+        .expect("a number");
+    assert!((1..=200_000).contains(&counted), "{counted}");
+    let note = format!(
+        "note: 1 fn turned hot (many calls, each tiny): their later calls were counted, not recorded (TRACE_HOT=off records every call):\n  {counted} calls of hot::tiny\n"
+    );
+    assert_eq!(stderr(&out), note);
+    let out = view(&["replay", path(rec), "--focus", "checksum", "--depth", "1"]);
+    assert_eq!(stderr(&out), note);
+}
+
 #[test]
 fn chains_lists_every_distinct_chain_that_reached_a_fn() {
     let rec = recording("chains", &[]);

@@ -1,6 +1,6 @@
 //! Reads the environment once: `TRACE_FORMAT`, `TRACE_OUT`, `TRACE_MODE`, `TRACE_BUFFER`,
 //! `TRACE_FILTER`, `TRACE_FOCUS`, `TRACE_SUMMARY`, `TRACE_SUMMARY_JSON`, `TRACE_RECORD`,
-//! `TRACE_DUMP_SIGNAL`, `TRACE_SIGNALS`, `TRACE_WATCH`, `TRACE_VERBOSE`, `NO_COLOR`. Reading has no other effect
+//! `TRACE_DUMP_SIGNAL`, `TRACE_SIGNALS`, `TRACE_WATCH`, `TRACE_HOT`, `TRACE_VERBOSE`, `NO_COLOR`. Reading has no other effect
 //! than warnings about values it cannot use.
 
 #[cfg(feature = "enable")]
@@ -96,6 +96,65 @@ pub struct Config {
     pub watch_ns: Option<u64>,
     /// `TRACE_VERBOSE`: say at start how the runtime is set up.
     pub verbose: bool,
+    /// `TRACE_HOT`: when a fn is counted instead of recorded; `None` (`off`): never.
+    pub hot: Option<Hot>,
+}
+
+/// `TRACE_HOT`: a fn `calls` of whose calls (calls that call no recorded fn) took under
+/// `under_ns` each, nine in ten of them at least, is counted from then on instead of recorded
+/// (see `collect::hot`).
+///
+/// ```ignore
+/// assert_eq!(Hot::parse("calls=1000, under=50ns"), Ok(Some(Hot { calls: 1000, under_ns: 50 })));
+/// assert_eq!(Hot::parse("off"), Ok(None));
+/// ```
+#[cfg(feature = "enable")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Hot {
+    pub calls: u64,
+    pub under_ns: u64,
+}
+
+#[cfg(feature = "enable")]
+impl Hot {
+    /// The default: counted after 100,000 calls of under 500ns each.
+    pub const DEFAULT: Hot = Hot {
+        calls: 100_000,
+        under_ns: 500,
+    };
+
+    /// `off`, or `calls=N` and `under=DURATION` (either or both, comma-separated; the other
+    /// as by default).
+    pub fn parse(text: &str) -> Result<Option<Hot>, String> {
+        let text = text.trim();
+        if text.is_empty() {
+            return Ok(Some(Hot::DEFAULT));
+        }
+        if text == "off" {
+            return Ok(None);
+        }
+        let mut hot = Hot::DEFAULT;
+        for part in text.split(',').map(str::trim) {
+            match part.split_once('=') {
+                Some(("calls", n)) => {
+                    hot.calls =
+                        n.trim().parse().ok().filter(|n| *n > 0).ok_or_else(|| {
+                            format!("calls={n} is not a number of calls (1 or more)")
+                        })?;
+                }
+                Some(("under", d)) => {
+                    hot.under_ns = crate::filter::parse_duration(d.trim())
+                        .ok_or_else(|| format!("under={d} is not a duration like 500ns"))?;
+                }
+                _ => {
+                    return Err(format!(
+                        "{part:?} is neither off, calls=N nor under=DURATION"
+                    ))
+                }
+            }
+        }
+        Ok(Some(hot))
+    }
 }
 
 #[cfg(feature = "enable")]
@@ -251,7 +310,15 @@ fn read() -> Config {
             }
             ns
         });
+    let hot = match var("TRACE_HOT") {
+        None => Some(Hot::DEFAULT),
+        Some(v) => Hot::parse(&v).unwrap_or_else(|e| {
+            warn(&format!("TRACE_HOT={v:?}: {e}; using the default"));
+            Some(Hot::DEFAULT)
+        }),
+    };
     Config {
+        hot,
         watch_ns,
         format,
         out,
@@ -336,6 +403,36 @@ mod tests {
                 Some(Format::Chrome),
                 Some(Format::Folded)
             ]
+        );
+    }
+
+    #[cfg(feature = "enable")]
+    #[test]
+    fn trace_hot_parses_off_and_its_two_settings() {
+        use super::Hot;
+        assert_eq!(Hot::parse(""), Ok(Some(Hot::DEFAULT)));
+        assert_eq!(Hot::parse("off"), Ok(None));
+        assert_eq!(
+            Hot::parse("calls=1000, under=1.5us"),
+            Ok(Some(Hot {
+                calls: 1000,
+                under_ns: 1500
+            }))
+        );
+        assert_eq!(
+            Hot::parse("under=50ns"),
+            Ok(Some(Hot {
+                calls: 100_000,
+                under_ns: 50
+            }))
+        );
+        assert_eq!(
+            Hot::parse("calls=0"),
+            Err("calls=0 is not a number of calls (1 or more)".into())
+        );
+        assert_eq!(
+            Hot::parse("on"),
+            Err("\"on\" is neither off, calls=N nor under=DURATION".into())
         );
     }
 }

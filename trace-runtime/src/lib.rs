@@ -187,6 +187,10 @@ pub mod read {
     pub mod graph {
         pub use crate::view::graph::neighbours;
     }
+    /// The note on fns whose calls were counted, not recorded (`TRACE_HOT`).
+    pub mod hot {
+        pub use crate::view::hot::note;
+    }
     /// `min=`: short calls left out whole.
     pub mod min {
         pub use crate::view::min::Min;

@@ -65,6 +65,10 @@ fn run() {
             cfg.filter_spec.clone(),
         )));
     }
+    // Which fns were counted instead of recorded (`TRACE_HOT`), on stderr whatever the format.
+    views.push(Box::new(crate::view::hot::Counted::new(Box::new(
+        StderrOut,
+    ))));
     if let Some(path) = &cfg.record {
         match recording::Writer::create(path) {
             Ok(w) => views.push(Box::new(w)),

@@ -5,6 +5,8 @@
 pub(crate) mod buffer;
 #[cfg(any(feature = "enable", feature = "read"))]
 pub(crate) mod clock;
+#[cfg(feature = "enable")]
+pub(crate) mod hot;
 #[cfg(any(feature = "enable", feature = "read"))]
 pub(crate) mod record;
 pub(crate) mod site;

@@ -14,7 +14,7 @@
 //! good, and the composed one is dropped.
 
 use core::cell::{Cell, UnsafeCell};
-use core::sync::atomic::{AtomicU8, Ordering};
+use core::sync::atomic::{AtomicU32, AtomicU8, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::name::{compose, Piece};
@@ -24,9 +24,11 @@ pub struct Site {
     /// The name known at compile time: the true name for a fn outside impls; for a method, the
     /// Self type and trait as written (see [`Site::name`] for the name composed at run time).
     pub name: &'static str,
-    /// What `TRACE_FILTER` decided for it, worked out on its first call.
+    /// What `TRACE_FILTER` decided for it, worked out on its first call (the low byte), and
+    /// whether it is counted instead of recorded, with its slot (`capture::hot` owns those
+    /// bits).
     #[cfg_attr(not(feature = "enable"), allow(dead_code))]
-    pub(crate) state: AtomicU8,
+    pub(crate) state: AtomicU32,
     /// Starts the runtime (configuration, collector, hooks): called on each thread's first
     /// traced call, so that the capture layer needs no knowledge of what sits above it.
     #[cfg_attr(not(feature = "enable"), allow(dead_code))]
@@ -78,7 +80,7 @@ impl Site {
     ) -> Self {
         Site {
             name,
-            state: AtomicU8::new(0),
+            state: AtomicU32::new(0),
             start,
             module,
             pieces,
@@ -209,7 +211,17 @@ impl Site {
     #[cfg(feature = "enable")]
     #[inline(always)]
     pub(crate) fn excluded(&self, admits: impl FnOnce(&'static str) -> bool) -> bool {
-        let state = self.state.load(Ordering::Relaxed);
+        self.excluded_as(self.state.load(Ordering::Relaxed), admits)
+    }
+
+    /// [`Site::excluded`] with the state already loaded (by a guard that looked at it first).
+    #[cfg(feature = "enable")]
+    #[inline(always)]
+    pub(crate) fn excluded_as(
+        &self,
+        state: u32,
+        admits: impl FnOnce(&'static str) -> bool,
+    ) -> bool {
         if state & FILTER_DECIDED != 0 {
             return state & FILTER_EXCLUDED != 0;
         }
@@ -221,16 +233,17 @@ impl Site {
     fn decide(&self, admits: impl FnOnce(&'static str) -> bool) -> bool {
         let excluded = !admits(self.name());
         let state = FILTER_DECIDED | if excluded { FILTER_EXCLUDED } else { 0 };
-        self.state.store(state, Ordering::Relaxed);
+        // Or'ed in: the bits above the filter's are not this decision's.
+        self.state.fetch_or(state, Ordering::Relaxed);
         excluded
     }
 }
 
 /// `Site::state` bits.
 #[cfg(feature = "enable")]
-const FILTER_DECIDED: u8 = 1;
+const FILTER_DECIDED: u32 = 1;
 #[cfg(feature = "enable")]
-const FILTER_EXCLUDED: u8 = 2;
+const FILTER_EXCLUDED: u32 = 2;
 
 // Every test here is about the name a running site gives out, with the runtime on.
 #[cfg(all(test, feature = "enable"))]

@@ -521,14 +521,21 @@ impl Local {
         !site.excluded(|name| cfg.filter.admits(name)) && depth as u32 <= cfg.max_depth
     }
 
+    /// [`Local::admits`] with the site's state already loaded.
+    #[inline(always)]
+    fn admits_as(&self, site: &'static Site, state: u32, depth: usize) -> bool {
+        let cfg = self.cfg;
+        !site.excluded_as(state, |name| cfg.filter.admits(name)) && depth as u32 <= cfg.max_depth
+    }
+
     /// Opens a sync frame.
     #[inline(always)]
-    fn enter(&mut self, site: &'static Site, ts: u64) -> Guard {
+    fn enter(&mut self, site: &'static Site, state: u32, ts: u64) -> Guard {
         let index = self.stack.len();
         let (id, depth, recorded) = if index > self.ctx.mark {
             let depth = depth_below(&self.ctx.base) + (index - self.ctx.mark);
             let parent = self.stack[index - 1].id;
-            let recorded = self.admits(site, depth);
+            let recorded = self.admits_as(site, state, depth);
             let id = if recorded {
                 let id = self.next_id();
                 self.record(Rec {
@@ -697,7 +704,8 @@ fn orphan_id() -> u64 {
 enum GuardState {
     /// On this thread's stack.
     OnStack,
-    /// Not opened: the runtime was busy on this thread when the call began.
+    /// Not opened: the runtime was busy on this thread when the call began, or the call was
+    /// counted (its site is hot).
     Untraced,
     /// Recorded as an orphan: the thread's state was already gone.
     Orphan,
@@ -732,14 +740,29 @@ pub struct Guard {
 }
 
 impl Guard {
-    /// Opens a frame. Called by generated code only.
-    #[inline]
+    /// Opens a frame, or counts the call of a hot site. Called by generated code only.
+    /// Inlined into the traced fn: a counted call is a few instructions there, and the guard
+    /// it returns does nothing on exit.
+    #[inline(always)]
     pub fn enter(site: &'static Site) -> Guard {
+        // The state that tells a hot site also holds the filter's decision: read once.
+        let state = site.state.load(Ordering::Relaxed);
+        if let Some(slot) = super::hot::counted_slot(state) {
+            super::hot::count(slot);
+            return Guard::untraced(site);
+        }
+        Guard::open(site, state)
+    }
+
+    /// Opens a frame. Out of line: the traced fn keeps only the counted path, small enough
+    /// for its own callers to inline it.
+    #[inline(never)]
+    fn open(site: &'static Site, state: u32) -> Guard {
         // The timestamp is read once the thread's state exists: its creation starts the
         // process's runtime, which must not count inside the call.
         match with_local(site.start, |l| {
             let ts = clock::ticks();
-            l.enter(site, ts)
+            l.enter(site, state, ts)
         }) {
             Ok(guard) => guard,
             Err(Unavailable::Busy) => {
@@ -794,8 +817,19 @@ impl Guard {
 }
 
 impl Drop for Guard {
-    #[inline]
+    /// Inlined into the traced fn: an untraced or counted call's guard ends there.
+    #[inline(always)]
     fn drop(&mut self) {
+        if self.state != GuardState::Untraced {
+            self.close();
+        }
+    }
+}
+
+impl Guard {
+    /// Closes the frame (out of line, as `open`).
+    #[inline(never)]
+    fn close(&mut self) {
         let unwinding = std::thread::panicking();
         match self.state {
             GuardState::OnStack => {

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use super::decode::{Consumer, Ctx, Decoder, End};
 use super::event::{Raw, Tables};
 use super::frames::{Frames, IdHasher};
+use super::hot;
 use crate::capture::buffer::{Cursor, SharedRef};
 use crate::capture::clock::{self, Calibration};
 use crate::capture::record::Rec;
@@ -48,6 +49,8 @@ pub struct Collector {
     finished: bool,
     /// Records handed on so far.
     fed: u64,
+    /// Which fns turn hot (`TRACE_HOT`), unless it is off.
+    hot: Option<hot::Watch>,
 }
 
 static STATE: Mutex<Option<Collector>> = Mutex::new(None);
@@ -76,6 +79,9 @@ impl Collector {
             fed: 0,
             scratch: Vec::new(),
             finished: false,
+            hot: config::get()
+                .hot
+                .map(|rule| hot::Watch::new(rule, config::get().focus.clone())),
         }
     }
 
@@ -229,6 +235,9 @@ impl Collector {
     fn feed(&mut self, raw: &Raw) {
         let decoder = self.decoder.as_mut().expect("calibrated before merging");
         decoder.feed(raw, &self.tables, &mut self.consumers);
+        if let Some(hot) = &mut self.hot {
+            hot.see(raw, &decoder.cal);
+        }
         self.fed += 1;
         if self.fed & 4095 == 0 {
             PROGRESS.store(self.fed, Ordering::Relaxed);
@@ -236,13 +245,8 @@ impl Collector {
     }
 
     fn raw(&mut self, thread: u32, rec: &Rec) -> Raw {
-        let tables = &mut self.tables;
-        let site = *self.sites.entry(rec.site).or_insert_with(|| {
-            // SAFETY: `rec.site` was made from a `&'static Site` by the capture layer.
-            let site = unsafe { &*(rec.site as *const Site) };
-            tables.sites.push(site.name().into());
-            (tables.sites.len() - 1) as u32
-        });
+        // SAFETY: `rec.site` was made from a `&'static Site` by the capture layer.
+        let site = self.site_index(unsafe { &*(rec.site as *const Site) });
         Raw {
             thread,
             ts: rec.ts,
@@ -250,6 +254,22 @@ impl Collector {
             site,
             aux: rec.aux,
         }
+    }
+
+    /// The index of `site` in the run's table, given on its first record.
+    fn site_index(&mut self, site: &'static Site) -> u32 {
+        let tables = &mut self.tables;
+        let hot = &mut self.hot;
+        *self
+            .sites
+            .entry(site as *const Site as usize)
+            .or_insert_with(|| {
+                tables.sites.push(site.name().into());
+                if let Some(hot) = hot {
+                    hot.site(site);
+                }
+                (tables.sites.len() - 1) as u32
+            })
     }
 
     /// The end of the run: everything handed on, then every consumer's final report.
@@ -261,6 +281,10 @@ impl Collector {
         self.finished = true;
         FINISHED.store(true, Ordering::Release);
         thread::close();
+        let counted: Vec<(u32, u64)> = crate::capture::hot::counted()
+            .into_iter()
+            .map(|(site, calls)| (self.site_index(site), calls))
+            .collect();
         let ticks = clock::ticks();
         self.decoder();
         let decoder = self.decoder.as_ref().expect("calibrated above");
@@ -270,6 +294,7 @@ impl Collector {
             frames: &decoder.frames,
             tables: &self.tables,
             skipped: thread::skipped(),
+            counted: &counted,
         };
         // In order, each one written out before the next reports: the trace, then reports.
         for c in self.consumers.iter_mut() {

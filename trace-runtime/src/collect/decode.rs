@@ -41,6 +41,9 @@ pub struct End<'a> {
     pub tables: &'a Tables,
     /// Calls not traced because the runtime was busy on their thread.
     pub skipped: u64,
+    /// Calls counted instead of recorded (`TRACE_HOT`), per site index, in the order the
+    /// sites turned hot.
+    pub counted: &'a [(u32, u64)],
 }
 
 /// Decodes raw events in time order.

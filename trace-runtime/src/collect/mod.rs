@@ -8,4 +8,6 @@ pub(crate) mod collector;
 pub mod decode;
 pub mod event;
 pub mod frames;
+#[cfg(feature = "enable")]
+pub(crate) mod hot;
 pub mod recording;

@@ -12,6 +12,7 @@ pub mod focus;
 pub mod folded;
 #[cfg(feature = "read")]
 pub mod graph;
+pub mod hot;
 pub mod human;
 pub mod jsonl;
 pub mod min;
@@ -115,6 +116,33 @@ mod tests {
     use crate::collect::decode::Consumer;
     use crate::collect::recording::fixtures::{exits_v3, EXITS};
     use crate::collect::recording::Recording;
+
+    /// The calls a run counted instead of recording (`TRACE_HOT`) are read back per site, and
+    /// a replay hands them to the views.
+    #[test]
+    fn counted_calls_read_back_and_reach_the_views() {
+        use crate::collect::recording::fixtures::rewrite;
+        use crate::view::summary::Stats;
+        let mut rec = Recording::parse(EXITS).unwrap();
+        rec.counted = vec![(1, 2_900_000), (0, 7)];
+        let back = Recording::parse(&rewrite(&rec, 1000)).unwrap();
+        assert_eq!(back.damage, None);
+        assert_eq!(back.counted, [(1, 2_900_000), (0, 7)]);
+        let stats = back.replay_into(Stats::default());
+        let recorded = Recording::parse(EXITS)
+            .unwrap()
+            .replay_into(Stats::default());
+        let f = &stats.fns[&1];
+        assert_eq!(
+            (f.calls, f.counted),
+            (recorded.fns[&1].calls + 2_900_000, 2_900_000)
+        );
+        assert_eq!(
+            f.mean(),
+            recorded.fns[&1].mean(),
+            "counted calls have no time"
+        );
+    }
 
     /// What damage can do to a recording's bytes.
     #[derive(Debug, Clone)]

@@ -298,6 +298,7 @@ mod tests {
             ],
             tables,
             end: Some((100, 0)),
+            counted: Vec::new(),
             damage: None,
         }
     }

@@ -15,7 +15,10 @@ use crate::collect::event::{Event, Kind};
 /// Per fn figures, in nanoseconds.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct FnStats {
+    /// Every call, counted ones (`counted`) included.
     pub calls: u64,
+    /// Calls counted instead of recorded once the fn turned hot (`TRACE_HOT`): no time.
+    pub counted: u64,
     /// Wall time, first poll (or entry) to exit.
     pub total: u64,
     /// Time spent inside polls (async), or the whole call (sync): never more than `total`.
@@ -27,14 +30,28 @@ pub struct FnStats {
 }
 
 impl FnStats {
-    /// Mean time per call.
-    pub fn mean(&self) -> u64 {
-        self.total / self.calls.max(1)
+    /// Calls recorded, with their time.
+    pub fn timed(&self) -> u64 {
+        self.calls - self.counted
     }
 
-    /// Mean busy time per call.
+    /// Mean time per recorded call.
+    pub fn mean(&self) -> u64 {
+        self.total / self.timed().max(1)
+    }
+
+    /// Mean busy time per recorded call.
     pub fn mean_busy(&self) -> u64 {
-        self.busy / self.calls.max(1)
+        self.busy / self.timed().max(1)
+    }
+
+    /// What the table says after a fn's name when some of its calls were only counted.
+    fn counted_note(&self) -> String {
+        if self.counted == 0 {
+            String::new()
+        } else {
+            format!(" ({} calls counted, not timed: hot)", self.counted)
+        }
     }
 }
 
@@ -152,6 +169,15 @@ impl Stats {
         }
     }
 
+    /// Adds the calls counted instead of recorded (`End::counted`) to their fns.
+    pub fn add_counted(&mut self, counted: &[(u32, u64)]) {
+        for &(site, calls) in counted {
+            let f = self.fns.entry(site).or_default();
+            f.calls += calls;
+            f.counted += calls;
+        }
+    }
+
     /// Fns by total time, longest first (ties by name).
     pub fn fns_by_total<'a>(
         &'a self,
@@ -229,13 +255,14 @@ pub fn table(stats: &Stats, tables: &crate::collect::event::Tables) -> String {
     ));
     for (name, f) in &fns {
         text.push_str(&format!(
-            "{:>10} {:>12} {:>12} {:>12} {:>9}  {}\n",
+            "{:>10} {:>12} {:>12} {:>12} {:>9}  {}{}\n",
             f.calls,
             duration_string(f.total),
             duration_string(f.busy),
             duration_string(f.own),
             f.max_depth,
-            name
+            name,
+            f.counted_note()
         ));
     }
     text.push_str("call graph (caller -> callee: calls, total time), by time:\n");
@@ -269,7 +296,7 @@ pub fn report(stats: &Stats, tables: &crate::collect::event::Tables, sort: Sort)
     ));
     for (name, f) in &fns {
         text.push_str(&format!(
-            "{:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10}  {}\n",
+            "{:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10}  {}{}\n",
             f.calls,
             duration_string(f.total),
             duration_string(f.busy),
@@ -278,14 +305,15 @@ pub fn report(stats: &Stats, tables: &crate::collect::event::Tables, sort: Sort)
             duration_string(f.mean()),
             duration_string(f.mean_busy()),
             duration_string(f.max),
-            name
+            name,
+            f.counted_note()
         ));
     }
     text
 }
 
 /// The summary as JSON: `{"fns":[...],"edges":[...]}`; per fn `name`, `calls`, `total_ns`
-/// (wall), `busy_ns` (inside polls), `self_ns`, `min_ns`, `mean_ns`, `mean_busy_ns`, `max_ns`,
+/// (wall), `counted` (calls of a hot fn counted, not timed), `busy_ns` (inside polls), `self_ns`, `min_ns`, `mean_ns`, `mean_busy_ns`, `max_ns`,
 /// `max_depth`.
 pub fn json(stats: &Stats, tables: &crate::collect::event::Tables) -> Vec<u8> {
     json_sorted(stats, tables, Sort::Total)
@@ -303,8 +331,9 @@ pub fn json_sorted(stats: &Stats, tables: &crate::collect::event::Tables, sort: 
         json_string(&mut json, name);
         let _ = write!(
             json,
-            ",\"calls\":{},\"total_ns\":{},\"busy_ns\":{},\"self_ns\":{},\"min_ns\":{},\"mean_ns\":{},\"mean_busy_ns\":{},\"max_ns\":{},\"max_depth\":{}}}",
+            ",\"calls\":{},\"counted\":{},\"total_ns\":{},\"busy_ns\":{},\"self_ns\":{},\"min_ns\":{},\"mean_ns\":{},\"mean_busy_ns\":{},\"max_ns\":{},\"max_depth\":{}}}",
             f.calls,
+            f.counted,
             f.total,
             f.busy,
             f.own,
@@ -334,6 +363,10 @@ impl Consumer for Stats {
     fn event(&mut self, e: &Event, ctx: &Ctx<'_>) {
         self.add(e, ctx);
     }
+
+    fn finish(&mut self, end: &End<'_>) {
+        self.add_counted(end.counted);
+    }
 }
 
 impl Consumer for Summary {
@@ -342,6 +375,7 @@ impl Consumer for Summary {
     }
 
     fn finish(&mut self, end: &End<'_>) {
+        self.stats.add_counted(end.counted);
         if let Some(out) = &mut self.table {
             let _ = out.write_all(table(&self.stats, end.tables).as_bytes());
             let _ = out.flush();

@@ -45,6 +45,8 @@ pub const ITEM_SITE: u8 = 0x01;
 pub const ITEM_THREAD: u8 = 0x02;
 /// The run's end: ticks, then calls not traced.
 pub const ITEM_END: u8 = 0x03;
+/// A fn's calls counted instead of recorded (`TRACE_HOT`), before the end.
+pub const ITEM_COUNTED: u8 = 0x04;
 /// Events: `0x80 | kind | unwinding << 3 | cancelled << 4 | async << 5 | same thread << 6`,
 /// the kind by the recording's own numbers (`kind_number`).
 pub const ITEM_EVENT: u8 = 0x80;

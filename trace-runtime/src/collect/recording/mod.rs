@@ -115,6 +115,7 @@ pub(crate) mod fixtures {
             frames: &frames,
             tables: &rec.tables,
             skipped,
+            counted: &rec.counted,
         });
         let bytes = buf.0.lock().unwrap().clone();
         bytes

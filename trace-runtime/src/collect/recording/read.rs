@@ -5,8 +5,8 @@
 
 use super::format::{
     self, calibration, crc32, header_field, header_holds, unzigzag, Items, FRAME_V2, FRAME_V3,
-    HEADER_LEN, HEADER_V2, ITEM_END, ITEM_EVENT, ITEM_SITE, ITEM_THREAD, MAGIC, MAX_CHUNK,
-    MAX_SITES, MAX_THREADS, OLDEST, SAME_THREAD, SYNC, VERSION,
+    HEADER_LEN, HEADER_V2, ITEM_COUNTED, ITEM_END, ITEM_EVENT, ITEM_SITE, ITEM_THREAD, MAGIC,
+    MAX_CHUNK, MAX_SITES, MAX_THREADS, OLDEST, SAME_THREAD, SYNC, VERSION,
 };
 use super::{last_id, Deltas};
 use crate::capture::clock::Calibration;
@@ -22,6 +22,8 @@ pub struct Recording {
     pub tables: Tables,
     /// Ticks the run ended at and calls not traced, when the end was recorded.
     pub end: Option<(u64, u64)>,
+    /// Calls counted instead of recorded (`TRACE_HOT`), per site index.
+    pub counted: Vec<(u32, u64)>,
     /// What was lost or repaired, when the file was cut short or damaged: a line for each
     /// damaged stretch (and for a header bit put back), in file order.
     pub damage: Option<String>,
@@ -231,6 +233,7 @@ impl Recording {
             raws: Vec::new(),
             tables: Tables::default(),
             end: None,
+            counted: Vec::new(),
             damage: None,
         };
         let mut notes: Vec<String> = header.into_iter().collect();
@@ -481,7 +484,12 @@ impl Recording {
         v3: bool,
         lost: bool,
     ) -> Result<Option<Head>, String> {
-        let (raws, sites, end) = (self.raws.len(), self.tables.sites.len(), self.end);
+        let (raws, sites, end, counted) = (
+            self.raws.len(),
+            self.tables.sites.len(),
+            self.end,
+            self.counted.len(),
+        );
         let mut threads = Vec::new();
         let mut it = Items::new(payload);
         let result = (|| {
@@ -496,6 +504,7 @@ impl Recording {
                 self.tables.threads.remove(&t);
             }
             self.end = end;
+            self.counted.truncate(counted);
         }
         result
     }
@@ -566,6 +575,15 @@ impl Recording {
                     if self.tables.threads.insert(n, name).is_none() {
                         threads.push(n);
                     }
+                }
+                ITEM_COUNTED => {
+                    let site = it.varint().ok_or_else(bad)?;
+                    let calls = it.varint().ok_or_else(bad)?;
+                    let site = u32::try_from(site)
+                        .ok()
+                        .filter(|s| (*s as usize) < self.tables.sites.len())
+                        .ok_or_else(|| format!("calls counted of undefined site {site}"))?;
+                    self.counted.push((site, calls));
                 }
                 ITEM_END => {
                     let ticks = it.varint().ok_or_else(bad)?;
@@ -646,6 +664,7 @@ impl Recording {
             frames: &decoder.frames,
             tables: &self.tables,
             skipped,
+            counted: &self.counted,
         };
         for c in consumers.iter_mut() {
             c.finish(&end);

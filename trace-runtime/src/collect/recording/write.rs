@@ -5,8 +5,8 @@ use std::io::Write;
 use std::path::Path;
 
 use super::format::{
-    self, crc32, header, put_str, put_varint, zigzag, CHUNK_BYTES, FRAME_V3, ITEM_END, ITEM_SITE,
-    ITEM_THREAD, SYNC,
+    self, crc32, header, put_str, put_varint, zigzag, CHUNK_BYTES, FRAME_V3, ITEM_COUNTED,
+    ITEM_END, ITEM_SITE, ITEM_THREAD, SYNC,
 };
 use super::{last_id, Deltas};
 use crate::capture::clock::Calibration;
@@ -214,6 +214,11 @@ impl Consumer for Writer {
     fn finish(&mut self, end: &End<'_>) {
         self.define(end.tables);
         self.open_chunk();
+        for &(site, calls) in end.counted {
+            self.chunk.push(ITEM_COUNTED);
+            put_varint(&mut self.chunk, u64::from(site));
+            put_varint(&mut self.chunk, calls);
+        }
         self.chunk.push(ITEM_END);
         put_varint(&mut self.chunk, end.ticks);
         put_varint(&mut self.chunk, end.skipped);
