@@ -25,12 +25,20 @@ fn rare(x: u64) -> u64 {
     x / 7
 }
 
-/// Calls `tiny` `n` times.
+/// How often `checksum` flushes the trace, as a long loop might at a checkpoint.
+const FLUSH_EVERY: u64 = 10_000;
+
+/// Calls `tiny` `n` times. The flushes make the collector read the calls made so far at known
+/// points, so how many calls are recorded before `tiny` turns hot does not depend on how soon
+/// a busy machine let the collector run: at most `FLUSH_EVERY` more than it took.
 #[trace]
 fn checksum(n: u64) -> u64 {
     let mut acc = 0u64;
     for i in 0..n {
         acc = acc.wrapping_add(tiny(i));
+        if i % FLUSH_EVERY == FLUSH_EVERY - 1 {
+            trace_runtime::flush();
+        }
     }
     acc
 }
