@@ -17,7 +17,7 @@ pub fn start() {
 pub fn start() {}
 
 #[cfg(feature = "enable")]
-pub use crate::capture::thread::Guard;
+pub use crate::capture::guard::Guard;
 
 /// Without the runtime's `enable` feature a guard does nothing. Generated code only reaches this
 /// when a crate's `trace` feature is on but not wired to `trace-runtime/enable`. Never `Send`,
@@ -224,13 +224,13 @@ pub use crate::thread::follow;
 /// Where a traced async fn's future is being created: the caller's frame, captured when the fn
 /// is called so that a task spawned with it continues the caller's chain.
 #[cfg(feature = "enable")]
-pub use crate::capture::thread::Created;
+pub use crate::capture::poll::Created;
 
 /// The frame a traced async fn is called in.
 #[cfg(feature = "enable")]
 #[inline]
 pub fn created() -> Created {
-    crate::capture::thread::created()
+    crate::capture::poll::created()
 }
 
 /// Nothing to capture without the runtime's `enable` feature.

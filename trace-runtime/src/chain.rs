@@ -19,7 +19,7 @@ use std::ops::Deref;
 pub fn chain() -> Chain {
     #[cfg(feature = "enable")]
     {
-        let (names, spawns) = crate::capture::thread::current_chain();
+        let (names, spawns) = crate::capture::node::current_chain();
         Chain { names, spawns }
     }
     #[cfg(not(feature = "enable"))]

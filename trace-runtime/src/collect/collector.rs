@@ -15,6 +15,7 @@ use super::hot;
 use crate::capture::buffer::{Cursor, SharedRef};
 use crate::capture::clock::{self, Calibration};
 use crate::capture::record::Rec;
+use crate::capture::registry;
 use crate::capture::site::Site;
 use crate::capture::thread;
 use crate::config;
@@ -124,7 +125,7 @@ impl Collector {
             return;
         }
         let started = clock::ticks();
-        for shared in thread::buffers() {
+        for shared in registry::buffers() {
             let input = self.inputs.entry(shared.thread).or_insert_with(|| {
                 self.tables
                     .threads
@@ -142,7 +143,7 @@ impl Collector {
             input.next = 0;
             input.ended = input.shared.drain(&mut input.cursor, &mut input.staged);
         }
-        thread::take_orphans(&mut self.scratch);
+        registry::take_orphans(&mut self.scratch);
         self.orphans.extend(self.scratch.drain(..));
         let limit = if all { u64::MAX } else { self.watermark };
         self.watermark = started;
@@ -167,7 +168,7 @@ impl Collector {
             .map(|i| i.shared.clone())
             .collect();
         if !done.is_empty() {
-            thread::forget_buffers(&done);
+            registry::forget_buffers(&done);
             let ended = |i: &Input| i.ended && i.next == i.staged.len();
             if let Some(decoder) = &mut self.decoder {
                 for (&n, _) in self.inputs.iter().filter(|(_, i)| ended(i)) {
@@ -280,7 +281,7 @@ impl Collector {
         self.round(true);
         self.finished = true;
         FINISHED.store(true, Ordering::Release);
-        thread::close();
+        registry::close();
         let counted: Vec<(u32, u64)> = crate::capture::hot::counted()
             .into_iter()
             .map(|(site, calls)| (self.site_index(site), calls))
@@ -385,7 +386,7 @@ pub fn start(collector: Collector, interval: Option<Duration>) {
             }
         });
     match spawned {
-        Ok(handle) => thread::set_collector(handle.thread().clone()),
+        Ok(handle) => registry::set_collector(handle.thread().clone()),
         Err(e) => config::warn(&format!(
             "cannot start the trace collector thread ({e}); the trace is written at exit"
         )),
