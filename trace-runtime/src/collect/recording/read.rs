@@ -1,7 +1,7 @@
 //! Reads a recording back into the raw stream it was written from: the header (one flipped
 //! bit put back), every chunk that checks out, a line for each damaged or missing stretch
-//! saying what it held, and the replay that feeds the stream to views through the decoder, as
-//! the live collector fed them.
+//! saying what it held, and the replay that feeds the stream to views through the pipeline
+//! (`collect/pipeline.rs`) the live collector fed them through.
 
 use super::format::{
     self, calibration, crc32, header_field, header_holds, unzigzag, Items, FRAME_V2, FRAME_V3,
