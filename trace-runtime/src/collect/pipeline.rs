@@ -3,8 +3,11 @@
 //! each raw record before any decoding, then the decoder turns it into the event every view
 //! sees; a round ends with a tick and a flush, the run with the state it ended in.
 
-use super::decode::{Consumer, Ctx, Decoder, End};
+#[cfg(feature = "enable")]
+use super::decode::Ctx;
+use super::decode::{Consumer, Decoder, End};
 use super::event::{Raw, Tables};
+#[cfg(feature = "enable")]
 use super::frames::Frames;
 #[cfg(feature = "enable")]
 use super::recording::Writer;
@@ -51,11 +54,13 @@ impl Pipeline {
     }
 
     /// The decoder, once started.
+    #[cfg(feature = "enable")]
     pub fn decoder(&self) -> Option<&Decoder> {
         self.decoder.as_ref()
     }
 
     /// The frames open as of the last record fed.
+    #[cfg(feature = "enable")]
     pub fn frames(&self) -> &Frames {
         static NONE: std::sync::OnceLock<Frames> = std::sync::OnceLock::new();
         match &self.decoder {
@@ -84,6 +89,7 @@ impl Pipeline {
 
     /// The end of a live collection round, at `ticks`: the views see the frames open and the
     /// time now.
+    #[cfg(feature = "enable")]
     pub fn tick(&mut self, tables: &Tables, ticks: u64) {
         let Some(decoder) = &self.decoder else {
             return;
@@ -110,6 +116,7 @@ impl Pipeline {
     }
 
     /// Thread `n` has ended and every record of it was fed.
+    #[cfg(feature = "enable")]
     pub fn thread_ended(&mut self, n: u32) {
         if let Some(d) = &mut self.decoder {
             d.frames.thread_ended(n);
