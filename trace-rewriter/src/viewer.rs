@@ -130,7 +130,7 @@ pub fn replay(c: &Replay, err: &Stderr) -> Result<u8, Diagnostic> {
         Some(ns) => Box::new(select::Select::new(min::Min::new(tree, ns), rules)),
         None => Box::new(select::Select::new(tree, rules)),
     };
-    rec.replay(&mut [view]);
+    rec.replay(vec![view]);
     Ok(0)
 }
 
@@ -205,16 +205,9 @@ pub fn export(c: &Export, err: &Stderr) -> Result<u8, Diagnostic> {
         summary: c.summary,
         summary_json: None,
         min_ns: duration("--min", &c.min)?,
+        reports_to_stderr: false,
     };
-    let reports_in_trace = text.reports_in_trace();
-    let mut views = text.build(&stdout, &|| {
-        if reports_in_trace {
-            stdout()
-        } else {
-            Box::new(std::io::stderr())
-        }
-    });
-    rec.replay(&mut views);
+    rec.replay(text.build(&stdout, &|| Box::new(std::io::stderr())));
     Ok(0)
 }
 

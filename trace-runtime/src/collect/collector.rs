@@ -1,5 +1,5 @@
 //! The one collector: a background thread that takes every thread's published records, merges
-//! them by time and feeds the decoder and the views. At exit, on panic and on the fatal signals
+//! them by time and feeds the pipeline (`pipeline.rs`) to the recording and the views. At exit, on panic and on the fatal signals
 //! the same collection runs to the end on the calling thread.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -8,10 +8,10 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, TryLockError};
 use std::time::{Duration, Instant};
 
-use super::decode::{Consumer, Ctx, Decoder, End};
 use super::event::{Raw, Tables};
 use super::frames::{Frames, IdHasher};
 use super::hot;
+use super::pipeline::Pipeline;
 use crate::capture::buffer::{Cursor, SharedRef};
 use crate::capture::clock::{self, Calibration};
 use crate::capture::record::Rec;
@@ -39,10 +39,9 @@ pub struct Collector {
     /// Site addresses to their index in the run's table.
     sites: HashMap<usize, u32, BuildHasherDefault<IdHasher>>,
     tables: Tables,
-    /// Ticks and instant of the first traced call; the decoder exists once calibrated.
+    /// Ticks and instant of the first traced call; the pipeline starts once calibrated.
     origin: (u64, Instant),
-    decoder: Option<Decoder>,
-    consumers: Vec<Box<dyn Consumer>>,
+    pipeline: Pipeline,
     /// Ticks read at the start of the previous round: every record older than this has been
     /// published by then, so records are handed on in time order up to it.
     watermark: u64,
@@ -67,15 +66,14 @@ static PROGRESS: AtomicU64 = AtomicU64::new(0);
 const LONGEST_WAIT: Duration = Duration::from_secs(60);
 
 impl Collector {
-    pub fn new(origin: (u64, Instant), consumers: Vec<Box<dyn Consumer>>) -> Self {
+    pub fn new(origin: (u64, Instant), pipeline: Pipeline) -> Self {
         Collector {
             inputs: BTreeMap::new(),
             orphans: VecDeque::new(),
             sites: HashMap::default(),
             tables: Tables::default(),
             origin,
-            decoder: None,
-            consumers,
+            pipeline,
             watermark: 0,
             fed: 0,
             scratch: Vec::new(),
@@ -86,25 +84,16 @@ impl Collector {
         }
     }
 
-    /// The decoder, calibrated on first use.
-    fn decoder(&mut self) -> &mut Decoder {
-        if self.decoder.is_none() {
-            let cal = Calibration::since(self.origin);
-            for c in self.consumers.iter_mut() {
-                c.start(&cal);
-            }
-            self.decoder = Some(Decoder::new(cal));
+    /// Calibrates and starts the pipeline, on first use.
+    fn start_pipeline(&mut self) {
+        if self.pipeline.decoder().is_none() {
+            self.pipeline.start(Calibration::since(self.origin));
         }
-        self.decoder.as_mut().expect("set above")
     }
 
     /// The frames open as of the last record handed on.
     pub fn frames(&self) -> &Frames {
-        static NONE: std::sync::OnceLock<Frames> = std::sync::OnceLock::new();
-        match &self.decoder {
-            Some(d) => &d.frames,
-            None => NONE.get_or_init(Frames::default),
-        }
+        self.pipeline.frames()
     }
 
     pub fn tables(&self) -> &Tables {
@@ -113,8 +102,8 @@ impl Collector {
 
     /// Nanoseconds since the first traced call, now.
     pub fn now_ns(&self) -> u64 {
-        self.decoder
-            .as_ref()
+        self.pipeline
+            .decoder()
             .map_or(0, |d| d.end_ns(clock::ticks()))
     }
 
@@ -148,19 +137,8 @@ impl Collector {
         let limit = if all { u64::MAX } else { self.watermark };
         self.watermark = started;
         self.merge(limit);
-        if let Some(decoder) = &self.decoder {
-            let now_ns = decoder.end_ns(clock::ticks());
-            let ctx = Ctx {
-                frames: &decoder.frames,
-                tables: &self.tables,
-            };
-            for c in self.consumers.iter_mut() {
-                c.tick(&ctx, now_ns);
-            }
-        }
-        for c in self.consumers.iter_mut() {
-            c.flush();
-        }
+        self.pipeline.tick(&self.tables, clock::ticks());
+        self.pipeline.flush();
         let done: Vec<SharedRef> = self
             .inputs
             .values()
@@ -170,10 +148,8 @@ impl Collector {
         if !done.is_empty() {
             registry::forget_buffers(&done);
             let ended = |i: &Input| i.ended && i.next == i.staged.len();
-            if let Some(decoder) = &mut self.decoder {
-                for (&n, _) in self.inputs.iter().filter(|(_, i)| ended(i)) {
-                    decoder.frames.thread_ended(n);
-                }
+            for (&n, _) in self.inputs.iter().filter(|(_, i)| ended(i)) {
+                self.pipeline.thread_ended(n);
             }
             self.inputs.retain(|_, i| !ended(i));
         }
@@ -183,7 +159,7 @@ impl Collector {
     /// the oldest thread's records up to the next thread's oldest, so a lone busy thread's
     /// records go through without comparisons.
     fn merge(&mut self, limit: u64) {
-        self.decoder();
+        self.start_pipeline();
         loop {
             // The thread whose next record is the oldest (orphans count as thread 0), and the
             // oldest next record of any other.
@@ -234,9 +210,9 @@ impl Collector {
     }
 
     fn feed(&mut self, raw: &Raw) {
-        let decoder = self.decoder.as_mut().expect("calibrated before merging");
-        decoder.feed(raw, &self.tables, &mut self.consumers);
+        self.pipeline.feed(raw, &self.tables);
         if let Some(hot) = &mut self.hot {
+            let decoder = self.pipeline.decoder().expect("started before merging");
             hot.see(raw, &decoder.cal);
         }
         self.fed += 1;
@@ -287,21 +263,10 @@ impl Collector {
             .map(|(site, calls)| (self.site_index(site), calls))
             .collect();
         let ticks = clock::ticks();
-        self.decoder();
-        let decoder = self.decoder.as_ref().expect("calibrated above");
-        let end = End {
-            ticks,
-            ts_ns: decoder.end_ns(ticks),
-            frames: &decoder.frames,
-            tables: &self.tables,
-            skipped: thread::skipped(),
-            counted: &counted,
-        };
+        self.start_pipeline();
         // In order, each one written out before the next reports: the trace, then reports.
-        for c in self.consumers.iter_mut() {
-            c.finish(&end);
-            c.flush();
-        }
+        self.pipeline
+            .finish(&self.tables, ticks, thread::skipped(), &counted);
         for warning in unmatched_terms(config::get(), &self.tables) {
             config::warn(&warning);
         }

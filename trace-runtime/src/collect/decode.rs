@@ -10,16 +10,13 @@ use crate::capture::record;
 
 /// What consumes the collected stream: the views, live or on a recording.
 pub trait Consumer: Send {
-    /// Before the first event: how ticks become nanoseconds in this run.
-    fn start(&mut self, _cal: &Calibration) {}
-    /// Every raw event, in order, with the tables as they stand (the recording writer).
-    fn raw(&mut self, _raw: &Raw, _tables: &Tables) {}
     /// Every decoded event, in order; `ctx.frames` still holds an exiting frame and its
     /// callers.
     fn event(&mut self, _event: &Event, _ctx: &Ctx<'_>) {}
     /// Write out what is buffered: the end of one collection round.
     fn flush(&mut self) {}
-    /// The end of a live collection round, with the frames open and the time now.
+    /// The end of a live collection round, with the frames open and the time now: what sees
+    /// time pass with no event (the hang detector, `view/watch.rs`).
     fn tick(&mut self, _ctx: &Ctx<'_>, _now_ns: u64) {}
     /// The run is over (or the process is going down): final reports.
     fn finish(&mut self, _end: &End<'_>) {}
@@ -69,20 +66,22 @@ impl Decoder {
         self.cal.ns(ticks).max(self.now_ns)
     }
 
-    /// Decodes one raw event and hands it to every consumer.
+    /// Whether `raw` can be decoded: frame 0 means "none" in every link, and a frame is
+    /// entered once. Only a damaged recording read past its checksum holds either, and the
+    /// frame lists would loop on it.
+    #[inline]
+    pub fn admits(&self, raw: &Raw) -> bool {
+        let id = raw.id & record::ID_MASK;
+        let kind = raw.id & record::KIND_MASK;
+        !(matches!(kind, record::ENTER | record::TASK | record::EXIT) && id == 0
+            || matches!(kind, record::ENTER | record::TASK) && self.frames.is_open(id))
+    }
+
+    /// Decodes one raw event that the decoder [admits](Self::admits) and hands it to every
+    /// consumer.
     pub fn feed(&mut self, raw: &Raw, tables: &Tables, consumers: &mut [Box<dyn Consumer>]) {
         let id = raw.id & record::ID_MASK;
         let kind = raw.id & record::KIND_MASK;
-        // Frame 0 means "none" in every link, and a frame is entered once: only a damaged
-        // recording read past its checksum holds either, and the frame lists would loop on it.
-        if matches!(kind, record::ENTER | record::TASK | record::EXIT) && id == 0
-            || matches!(kind, record::ENTER | record::TASK) && self.frames.is_open(id)
-        {
-            return;
-        }
-        for c in consumers.iter_mut() {
-            c.raw(raw, tables);
-        }
         let ts_ns = self.cal.ns(raw.ts);
         self.now_ns = self.now_ns.max(ts_ns);
         match kind {
@@ -216,7 +215,9 @@ pub(super) mod tests {
         let mut views = vec![view];
         let mut d = Decoder::new(cal);
         for r in raws {
-            d.feed(r, &tables, &mut views);
+            if d.admits(r) {
+                d.feed(r, &tables, &mut views);
+            }
         }
         d
     }

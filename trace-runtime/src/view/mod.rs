@@ -45,17 +45,21 @@ pub struct TextViews {
     pub summary: bool,
     pub summary_json: Option<std::path::PathBuf>,
     pub min_ns: Option<u64>,
+    /// Reports go to stderr whatever the format: the trace's own output named a file that
+    /// could not be opened.
+    pub reports_to_stderr: bool,
 }
 
 impl TextViews {
     /// The views, in the order their output appears: event lines or focus chains or folded
-    /// stacks, then the summary, then what never finished. `out` makes the trace's output;
-    /// `reports` the output for reports (the trace itself for text formats, else stderr).
-    pub fn build(
-        &self,
-        out: &dyn Fn() -> Out,
-        reports: &dyn Fn() -> Out,
-    ) -> Vec<Box<dyn Consumer>> {
+    /// stacks, then the summary, then what never finished. `out` makes the trace's output,
+    /// `stderr` the output for reports that do not go into the trace (see
+    /// [`reports_in_trace`](Self::reports_in_trace)). Live (`setup.rs`) and on a recording
+    /// exported (`trace-rewriter`), the same views.
+    pub fn build(&self, out: &dyn Fn() -> Out, stderr: &dyn Fn() -> Out) -> Vec<Box<dyn Consumer>> {
+        let in_trace = self.reports_in_trace() && !self.reports_to_stderr;
+        let reports = || if in_trace { out() } else { stderr() };
+        let reports = &reports;
         let format = self.format.unwrap_or(Format::Human);
         let mut views: Vec<Box<dyn Consumer>> = Vec::new();
         if let Some(name) = &self.focus {
@@ -219,7 +223,7 @@ mod tests {
                 let sink = || Box::new(std::io::sink()) as crate::view::stream::Out;
                 let mut views = out.build(&sink, &sink);
                 views.extend(reader_views());
-                rec.replay(&mut views);
+                rec.replay(views);
                 rec.replay_into(crate::view::diff::Side::default()).profile(&rec.tables);
             }
         }

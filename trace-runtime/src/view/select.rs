@@ -306,7 +306,7 @@ mod tests {
     fn show(rules: Selection) -> String {
         let buf = Buf::default();
         let view = Select::new(Trees::new(false, Box::new(buf.clone())), rules);
-        run().replay(&mut [Box::new(view) as Box<dyn Consumer>]);
+        run().replay(vec![Box::new(view)]);
         let bytes = buf.0.lock().unwrap().clone();
         String::from_utf8(bytes).unwrap()
     }

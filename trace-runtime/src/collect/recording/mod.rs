@@ -50,7 +50,7 @@ pub(crate) mod fixtures {
     use super::format::{crc32, header, FRAME_V3, HEADER_LEN, SYNC};
     use super::{Recording, Writer};
     use crate::capture::clock::Calibration;
-    use crate::collect::decode::{Consumer, Decoder, End};
+    use crate::collect::decode::{Decoder, End};
     use crate::collect::event::Tables;
 
     /// A real recording: the `exits` demo, checked in (version 2).

@@ -1,7 +1,7 @@
 //! Reads a recording back into the raw stream it was written from: the header (one flipped
 //! bit put back), every chunk that checks out, a line for each damaged or missing stretch
-//! saying what it held, and the replay that feeds the stream to views through the decoder, as
-//! the live collector fed them.
+//! saying what it held, and the replay that feeds the stream to views through the pipeline
+//! (`collect/pipeline.rs`) the live collector fed them through.
 
 use super::format::{
     self, calibration, crc32, header_field, header_holds, unzigzag, Items, FRAME_V2, FRAME_V3,
@@ -11,8 +11,9 @@ use super::format::{
 use super::{last_id, Deltas};
 use crate::capture::clock::Calibration;
 use crate::capture::record;
-use crate::collect::decode::{Consumer, Decoder, End};
+use crate::collect::decode::{Consumer, End};
 use crate::collect::event::{Raw, Tables};
+use crate::collect::pipeline::Pipeline;
 
 /// A recording read back.
 #[derive(Debug)]
@@ -646,30 +647,19 @@ impl Recording {
         }
     }
 
-    /// Feeds the recording to views, as the live collector fed them during the run.
-    pub fn replay(&self, consumers: &mut [Box<dyn Consumer>]) {
-        let mut decoder = Decoder::new(self.cal);
+    /// Feeds the recording to views through the pipeline the live collector fed them through
+    /// during the run.
+    pub fn replay(&self, views: Vec<Box<dyn Consumer>>) {
+        let mut pipeline = Pipeline::new(views);
+        pipeline.start(self.cal);
         for raw in &self.raws {
-            decoder.feed(raw, &self.tables, consumers);
+            pipeline.feed(raw, &self.tables);
         }
-        for c in consumers.iter_mut() {
-            c.flush();
-        }
+        pipeline.flush();
         let (ticks, skipped) = self
             .end
             .unwrap_or((self.raws.last().map_or(self.cal.origin, |r| r.ts), 0));
-        let end = End {
-            ticks,
-            ts_ns: decoder.end_ns(ticks),
-            frames: &decoder.frames,
-            tables: &self.tables,
-            skipped,
-            counted: &self.counted,
-        };
-        for c in consumers.iter_mut() {
-            c.finish(&end);
-            c.flush();
-        }
+        pipeline.finish(&self.tables, ticks, skipped, &self.counted);
     }
 }
 
@@ -678,7 +668,7 @@ impl Recording {
     /// is read from their state rather than written to an output.
     pub fn replay_into<C: Consumer + 'static>(&self, view: C) -> C {
         let shared = std::sync::Arc::new(std::sync::Mutex::new(view));
-        self.replay(&mut [Box::new(Shared(shared.clone())) as Box<dyn Consumer>]);
+        self.replay(vec![Box::new(Shared(shared.clone()))]);
         match std::sync::Arc::try_unwrap(shared) {
             Ok(m) => m.into_inner().unwrap_or_else(|e| e.into_inner()),
             Err(_) => unreachable!("the replay dropped its handle"),
@@ -690,12 +680,6 @@ impl Recording {
 struct Shared<C>(std::sync::Arc<std::sync::Mutex<C>>);
 
 impl<C: Consumer> Consumer for Shared<C> {
-    fn start(&mut self, cal: &Calibration) {
-        self.lock().start(cal);
-    }
-    fn raw(&mut self, raw: &Raw, tables: &Tables) {
-        self.lock().raw(raw, tables);
-    }
     fn event(
         &mut self,
         event: &crate::collect::event::Event,

@@ -1,5 +1,6 @@
-//! Writes the recording of a live run: a consumer of the raw stream, fed by the collector like
-//! the views, that frames what it is fed into chunks which each decode on their own.
+//! Writes the recording of a live run: the pipeline (`collect/pipeline.rs`) hands it the raw
+//! stream before any decoding, and it frames what it is fed into chunks which each decode on
+//! their own.
 
 use std::io::Write;
 use std::path::Path;
@@ -11,7 +12,7 @@ use super::format::{
 use super::{last_id, Deltas};
 use crate::capture::clock::Calibration;
 use crate::capture::record;
-use crate::collect::decode::{Consumer, End};
+use crate::collect::decode::End;
 use crate::collect::event::{Raw, Tables};
 
 /// Writes the recording of a live run.
@@ -146,8 +147,9 @@ impl Writer {
     }
 }
 
-impl Consumer for Writer {
-    fn start(&mut self, cal: &Calibration) {
+impl Writer {
+    /// Writes the header: how ticks become nanoseconds in this run.
+    pub fn start(&mut self, cal: &Calibration) {
         let head = header(cal);
         self.bytes += head.len() as u64;
         if let Err(e) = self.out.write_all(&head) {
@@ -159,7 +161,9 @@ impl Consumer for Writer {
         }
     }
 
-    fn raw(&mut self, raw: &Raw, tables: &Tables) {
+    /// One raw record, in time order, with the tables as they stand: its sites and threads are
+    /// defined before it.
+    pub fn raw(&mut self, raw: &Raw, tables: &Tables) {
         if self.broken {
             return;
         }
@@ -204,14 +208,16 @@ impl Consumer for Writer {
         }
     }
 
-    fn flush(&mut self) {
+    /// Writes the chunk being filled: the end of a collection round.
+    pub fn flush(&mut self) {
         self.write_chunk();
         if !self.broken {
             let _ = self.out.flush();
         }
     }
 
-    fn finish(&mut self, end: &End<'_>) {
+    /// The end of the run: the last names, the counted calls and the end item.
+    pub fn finish(&mut self, end: &End<'_>) {
         self.define(end.tables);
         self.open_chunk();
         for &(site, calls) in end.counted {
