@@ -9,7 +9,6 @@ pub mod diag;
 pub mod edit;
 pub mod follow;
 pub mod fsio;
-pub mod inserted;
 pub mod lockfile;
 pub mod manifest;
 pub mod modtree;

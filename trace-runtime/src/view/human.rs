@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use super::stream::Lines;
 use super::text::{duration, label, push_u64};
 use crate::collect::decode::Ctx;
-use crate::collect::event::{Event, Kind, Tree};
+use crate::collect::event::{Event, Kind};
 
 const INDENT: usize = 2;
 /// Indentation levels shown before the depth is written as a number.
@@ -62,7 +62,7 @@ pub struct Under {
 /// filter left out are never noted.
 #[derive(Default)]
 pub struct Printed {
-    open: HashMap<Tree, Vec<Written>>,
+    open: HashMap<(u8, u64), Vec<Written>>,
 }
 
 /// An open frame's enter line as written: its id, depth and site.
@@ -73,7 +73,11 @@ impl Printed {
     /// takes for it (the last one written at the depth above and still open: concurrent
     /// branches interleave their lines), the caller to name.
     pub fn note(&mut self, e: &Event) -> Option<Under> {
-        let key = e.tree();
+        let key = if e.task != 0 {
+            (1, e.task)
+        } else {
+            (0, u64::from(e.thread))
+        };
         if !e.is_enter() {
             if let Some(open) = self.open.get_mut(&key) {
                 if let Some(at) = open.iter().rposition(|f| f.0 == e.id) {

@@ -9,15 +9,11 @@
 //! the next run's trace into one a person can read.
 
 use std::collections::HashMap;
-#[cfg(feature = "enable")]
 use std::io::Write;
 
-#[cfg(feature = "enable")]
 use super::stream::Out;
 use super::text::duration_string;
-#[cfg(feature = "enable")]
-use crate::collect::decode::End;
-use crate::collect::decode::{Consumer, Ctx};
+use crate::collect::decode::{Consumer, Ctx, End};
 use crate::collect::event::{Event, Kind, Tables};
 use crate::filter::Filter;
 
@@ -234,7 +230,6 @@ pub fn render(note: &Note) -> String {
     text
 }
 
-#[cfg(feature = "enable")]
 /// The live run's note: counts the events the trace holds and, at exit, writes the note when
 /// the trace was large.
 pub struct AtExit {
@@ -243,7 +238,6 @@ pub struct AtExit {
     base: Option<String>,
 }
 
-#[cfg(feature = "enable")]
 impl AtExit {
     /// `counts` sees the events the trace holds; `base` is the run's `TRACE_FILTER`.
     pub fn new(counts: Counts, out: Out, base: Option<String>) -> Self {
@@ -251,7 +245,6 @@ impl AtExit {
     }
 }
 
-#[cfg(feature = "enable")]
 impl Consumer for AtExit {
     fn event(&mut self, e: &Event, ctx: &Ctx<'_>) {
         self.counts.event(e, ctx);
