@@ -214,19 +214,13 @@ fn rewriter() -> PathBuf {
 }
 
 fn read_back(verb: &[&str], recording: &Path) -> String {
-    let out = Command::new(rewriter())
-        .arg(verb[0])
-        .arg(recording)
-        .args(&verb[1..])
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    common::stdout_of(
+        Command::new(rewriter())
+            .arg(verb[0])
+            .arg(recording)
+            .args(&verb[1..])
+            .env("NO_COLOR", "1"),
+    )
 }
 
 /// Runs `mode` in print mode and in record mode (with a recording), human; checks both with

@@ -12,17 +12,7 @@ const LEAK: &str = env!("CARGO_BIN_EXE_leak");
 const HANG: &str = env!("CARGO_BIN_EXE_hang");
 
 fn chain_of(scenario: &str) -> String {
-    let out = Command::new(SPAWNS)
-        .arg(scenario)
-        .env("TRACE_OUT", "off")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    common::stdout_of(Command::new(SPAWNS).arg(scenario).env("TRACE_OUT", "off"))
 }
 
 #[test]

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand};
 pub use trace_runtime::read::summary::Sort;
+pub use trace_runtime::read::Format;
 
 /// The exit codes, for every help of a command that writes or runs (one text, said once).
 macro_rules! exit_codes {
@@ -229,6 +230,12 @@ fn sort_keys(names: &'static [&'static str]) -> impl TypedValueParser<Value = So
         .map(|name| Sort::parse(&name).expect("a key the runtime lists parses"))
 }
 
+/// `--format NAME` over the runtime's formats (`Format` spells them, once).
+fn formats() -> impl TypedValueParser<Value = Format> {
+    PossibleValuesParser::new(Format::NAMES)
+        .map(|name| Format::parse(&name).expect("a format the runtime lists parses"))
+}
+
 #[derive(Args, Debug)]
 pub struct Report {
     #[command(flatten)]
@@ -254,23 +261,14 @@ pub struct FnQuery {
     pub name: String,
 }
 
-/// The formats a run prints, as TRACE_FORMAT names them.
-#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ExportFormat {
-    Human,
-    Jsonl,
-    Chrome,
-    Folded,
-}
-
 #[derive(Args, Debug)]
 pub struct Export {
     #[command(flatten)]
     pub recorded: Recorded,
 
     /// The TRACE_FORMAT to print as.
-    #[arg(long, value_enum)]
-    pub format: ExportFormat,
+    #[arg(long, value_parser = formats())]
+    pub format: Format,
 
     /// As TRACE_FOCUS=FN did: the chains reaching FN instead of the events.
     #[arg(long, value_name = "FN")]
@@ -311,6 +309,11 @@ pub struct Select {
     /// Also instrument `#[test]` fns and `#[cfg(test)]` modules.
     #[arg(long, help_heading = "Selection")]
     pub tests: bool,
+
+    /// Also instrument `#[inline(always)]` fns (left out by default: a crate's innermost loops
+    /// call them billions of times).
+    #[arg(long, help_heading = "Selection")]
+    pub inline_always: bool,
 
     /// Leave out files matching this glob (relative to the crate directory); repeatable.
     #[arg(long, value_name = "GLOB", help_heading = "Selection")]

@@ -69,9 +69,8 @@ pub struct Stderr {
 
 impl Stderr {
     pub fn new() -> Self {
-        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
         Stderr {
-            color: std::io::stderr().is_terminal() && !no_color,
+            color: std::io::stderr().is_terminal() && !trace_runtime::read::no_color(),
         }
     }
 

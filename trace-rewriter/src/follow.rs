@@ -5,7 +5,7 @@
 
 use syn::spanned::Spanned;
 use syn::visit::Visit;
-use syn::{Expr, Meta};
+use syn::Expr;
 
 use crate::edit::{Edit, LineIndex};
 
@@ -20,10 +20,7 @@ fn inserted_macro(item: &syn::Item) -> Option<(proc_macro2::LineColumn, proc_mac
     };
     let named = m.ident.as_ref().is_some_and(|i| i == MACRO) && m.mac.path.is_ident("macro_rules");
     let gated = m.attrs.len() == 2
-        && m.attrs[0].path().is_ident("cfg")
-        && m.attrs[0]
-            .parse_args::<Meta>()
-            .is_ok_and(|meta| is_trace_gate(&meta))
+        && crate::inserted::trace_gate(&m.attrs[0]).is_some()
         && m.attrs[1].path().is_ident("allow");
     if !(named && gated) {
         return None;
@@ -33,20 +30,6 @@ fn inserted_macro(item: &syn::Item) -> Option<(proc_macro2::LineColumn, proc_mac
         None => m.mac.delimiter.span().close().end(),
     };
     Some((m.attrs[0].pound_token.span.start(), end))
-}
-
-/// `feature = "trace"` or `not(feature = "trace")`.
-fn is_trace_gate(meta: &Meta) -> bool {
-    let feature = |m: &Meta| {
-        matches!(m, Meta::NameValue(nv) if nv.path.is_ident("feature")
-            && matches!(&nv.value, Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. }) if s.value() == "trace"))
-    };
-    match meta {
-        Meta::List(l) if l.path.is_ident("not") => {
-            l.parse_args::<Meta>().is_ok_and(|m| feature(&m))
-        }
-        m => feature(m),
-    }
 }
 
 /// `__trace_follow!(ARG)`: ARG, parsed with its original spans.

@@ -106,6 +106,7 @@ fn rewrite(select: &Select, dry: &DryRun, mode: Mode, err: &Stderr) -> Result<u8
     // A dry run (`--check`, `--diff`) writes nothing: its stale names are reported, not updated.
     plan.report_renamed(err, dry.check || dry.diff);
     plan.report_allocator_impls(err);
+    plan.report_inline_always(err);
     let renamed = match totals.renamed {
         0 => String::new(),
         n if dry.check || dry.diff => format!(", {n} stale names to update"),
@@ -216,6 +217,7 @@ fn run_copy(
     copy::sync(workspace_root, &root, &files, &overlay)?;
     let totals = plan.totals();
     plan.report_allocator_impls(err);
+    plan.report_inline_always(err);
     for c in crates {
         err.plain(&instruments(c, select));
     }

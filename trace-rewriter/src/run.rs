@@ -7,7 +7,7 @@ use std::sync::Mutex;
 
 use globset::{Glob, GlobSet, GlobSetBuilder};
 use rayon::prelude::*;
-use trace_transform::Options;
+use trace_transform::{Options, SkipReason};
 
 use crate::diag::{relative, Diagnostic, Stderr};
 use crate::lockfile::{self, Saved, Step};
@@ -93,6 +93,7 @@ pub fn plan(scope: &Scope, select: &cli::Select, mode: &Mode) -> Result<Plan, Di
         transform: Options {
             include_tests: select.tests || removing,
             consume_nested_attrs: false,
+            include_inline_always: select.inline_always || removing,
         },
         exclude,
         keep_going: select.keep_going,
@@ -413,6 +414,26 @@ impl Plan {
             }
         }
         out
+    }
+
+    /// How many `#[inline(always)]` fns were left out.
+    pub fn inline_always_skipped(&self) -> usize {
+        self.changes
+            .iter()
+            .filter_map(|c| c.edits.as_ref())
+            .flat_map(|e| &e.fns)
+            .filter(|f| f.skipped == Some(SkipReason::InlineAlways))
+            .count()
+    }
+
+    /// Says how many `#[inline(always)]` fns were left out, and how to have them.
+    pub fn report_inline_always(&self, err: &Stderr) {
+        let n = self.inline_always_skipped();
+        if n > 0 {
+            err.plain(&format!(
+                "left out {n} #[inline(always)] fns (called in the innermost loops, too often to record; --inline-always instruments them too)"
+            ));
+        }
     }
 
     /// Says which allocator impls were left out, and why.

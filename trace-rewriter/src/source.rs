@@ -1,19 +1,17 @@
 //! One file's text in, one file's text out: the guard spliced in after each body's opening
-//! brace (and after its inner attributes), or taken out again, every other byte kept.
+//! brace (and after its inner attributes), or taken out again (what `inserted.rs` recognises),
+//! every other byte kept.
 
 use proc_macro2::LineColumn;
-use syn::parse::Parser;
-use syn::punctuated::Punctuated;
 use syn::spanned::Spanned;
-use syn::visit::Visit as SynVisit;
-use syn::{AttrStyle, Meta, Token};
-use trace_transform::guard::{is_guard_stmt, GuardKind};
-use trace_transform::name::SiteName;
+use syn::AttrStyle;
+use trace_transform::guard::GuardKind;
 use trace_transform::walk::{walk_file, FnAction, Found, Visit};
 use trace_transform::GuardSpec;
 use trace_transform::{Options, SkipReason};
 
 use crate::edit::{apply, Edit, LineIndex};
+use crate::inserted;
 
 /// What to do to one file.
 #[derive(Clone, Debug, Default)]
@@ -194,8 +192,8 @@ impl Collect<'_> {
             kind,
         };
         let (old, start, end, text) =
-            if let Some(attr) = found.attrs.iter().find(|a| is_inserted_attr(a)) {
-                let Some(old) = inserted_attr_pieces(attr) else {
+            if let Some(attr) = found.attrs.iter().find(|a| inserted::is_inserted_attr(a)) {
+                let Some(old) = inserted::attr_site(attr) else {
                     return;
                 };
                 let start = attr.pound_token.span.start();
@@ -205,13 +203,7 @@ impl Collect<'_> {
                 let Some(stmt @ syn::Stmt::Local(local)) = found.block.stmts.first() else {
                     return;
                 };
-                let old = match local.init.as_ref().map(|i| &*i.expr) {
-                    Some(syn::Expr::Macro(m)) if is_inserted_guard(stmt) => {
-                        SiteName::parse.parse2(m.mac.tokens.clone()).ok()
-                    }
-                    _ => None,
-                };
-                let Some(old) = old else {
+                let Some(old) = inserted::guard_site(stmt) else {
                     return;
                 };
                 let start = local.attrs[0].pound_token.span.start();
@@ -233,20 +225,6 @@ impl Collect<'_> {
             new: fresh.display(module),
         });
     }
-}
-
-/// The site name inside an inserted attribute's `__site(..)`.
-fn inserted_attr_pieces(attr: &syn::Attribute) -> Option<SiteName> {
-    let metas = attr
-        .parse_args_with(Punctuated::<Meta, Token![,]>::parse_terminated)
-        .ok()?;
-    let Some(Meta::List(trace)) = metas.iter().nth(1) else {
-        return None;
-    };
-    let Meta::List(site) = trace.parse_args::<Meta>().ok()? else {
-        return None;
-    };
-    SiteName::parse.parse2(site.tokens.clone()).ok()
 }
 
 impl Visit for Collect<'_> {
@@ -361,15 +339,8 @@ pub fn remove(text: &str) -> Result<FileEdits, SourceError> {
     let (bom, body) = split_bom(text);
     let file = parse(body)?;
     let index = LineIndex::new(body);
-    let mut finder = FindInserted {
-        ranges: Vec::new(),
-        reflowed: Vec::new(),
-        index: &index,
-    };
-    finder.visit_file(&file);
-    let (items, unwraps) = crate::follow::inserted(&file, &index);
-    finder.ranges.extend(items);
-    let mut ranges: Vec<(usize, usize)> = finder
+    let found = inserted::find(&file, &index);
+    let mut ranges: Vec<(usize, usize)> = found
         .ranges
         .into_iter()
         .map(|(start, end)| widen(body, start, end))
@@ -390,7 +361,7 @@ pub fn remove(text: &str) -> Result<FileEdits, SourceError> {
         .into_iter()
         .map(|(start, end)| Edit::delete(start, end - start))
         .collect();
-    for guard in &finder.reflowed {
+    for guard in &found.reflowed {
         edits.push(match crate::reflow::after_guard(body, guard) {
             Some(edit) => edit,
             None => {
@@ -399,8 +370,8 @@ pub fn remove(text: &str) -> Result<FileEdits, SourceError> {
             }
         });
     }
-    let removed = edits.len() + unwraps.len() / 2;
-    edits.extend(unwraps);
+    let removed = edits.len() + found.unwraps.len() / 2;
+    edits.extend(found.unwraps);
     Ok(FileEdits {
         text: format!("{bom}{}", apply(body, &edits)),
         fns: Vec::new(),
@@ -433,149 +404,6 @@ fn widen(body: &str, start: usize, end: usize) -> (usize, usize) {
         (start, end + 1)
     } else {
         (start, end)
-    }
-}
-
-struct FindInserted<'a> {
-    ranges: Vec<(usize, usize)>,
-    /// Guards that are their block's first statement, with the block around them.
-    reflowed: Vec<crate::reflow::FirstGuard>,
-    index: &'a LineIndex<'a>,
-}
-
-impl FindInserted<'_> {
-    /// Notes whether the signature of the fn whose body opens with a guard takes several lines.
-    fn signature(&mut self, sig: &syn::Signature, block: &syn::Block) {
-        let open = block.brace_token.span.open().start();
-        let wraps = sig.fn_token.span.start().line != open.line;
-        let open = self.index.offset(open);
-        if let Some(guard) = self.reflowed.iter_mut().find(|g| g.open == open) {
-            guard.sig_wraps = wraps;
-        }
-    }
-
-    /// `#[cfg_attr(feature = "trace", <runtime>::trace(__site(..)))]`, as `instrument` puts on
-    /// async fns. The `__site` argument is never hand-written.
-    fn inserted_attrs(&mut self, attrs: &[syn::Attribute]) {
-        for attr in attrs.iter().filter(|a| is_inserted_attr(a)) {
-            let start = self.index.offset(attr.pound_token.span.start());
-            let end = self.index.offset(attr.bracket_token.span.close().end());
-            self.ranges.push((start, end));
-        }
-    }
-}
-
-/// `#[cfg_attr(feature = "trace", <path ending in trace>(__site(..)))]`, read from its parsed
-/// form, so that any layout a formatter gives it is recognised.
-pub fn is_inserted_attr(attr: &syn::Attribute) -> bool {
-    if !attr.path().is_ident("cfg_attr") {
-        return false;
-    }
-    let Ok(metas) = attr.parse_args_with(Punctuated::<Meta, Token![,]>::parse_terminated) else {
-        return false;
-    };
-    let [predicate, Meta::List(trace)] = metas.iter().collect::<Vec<_>>()[..] else {
-        return false;
-    };
-    is_trace_feature(predicate)
-        && trace_transform::rules::is_trace_path(&trace.path)
-        && trace
-            .parse_args::<Meta>()
-            .is_ok_and(|site| matches!(site, Meta::List(l) if l.path.is_ident("__site")))
-}
-
-/// `feature = "trace"`.
-fn is_trace_feature(meta: &Meta) -> bool {
-    let Meta::NameValue(nv) = meta else {
-        return false;
-    };
-    nv.path.is_ident("feature")
-        && matches!(&nv.value, syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. }) if s.value() == "trace")
-}
-
-/// `#[cfg(feature = "trace")]`.
-fn is_trace_cfg(attr: &syn::Attribute) -> bool {
-    attr.path().is_ident("cfg")
-        && attr
-            .parse_args::<Meta>()
-            .is_ok_and(|m| is_trace_feature(&m))
-}
-
-fn is_inserted_guard(stmt: &syn::Stmt) -> bool {
-    let syn::Stmt::Local(local) = stmt else {
-        return false;
-    };
-    let Some(init) = &local.init else {
-        return false;
-    };
-    let calls_enter = match &*init.expr {
-        syn::Expr::Macro(m) => {
-            let segs: Vec<String> = m
-                .mac
-                .path
-                .segments
-                .iter()
-                .map(|s| s.ident.to_string())
-                .collect();
-            segs.ends_with(&["__private".to_string(), "enter".to_string()])
-        }
-        _ => false,
-    };
-    is_guard_stmt(stmt) && calls_enter && local.attrs.len() == 1 && is_trace_cfg(&local.attrs[0])
-}
-
-impl<'ast> SynVisit<'ast> for FindInserted<'_> {
-    fn visit_block(&mut self, block: &'ast syn::Block) {
-        for (i, stmt) in block.stmts.iter().enumerate() {
-            if is_inserted_guard(stmt) {
-                if let syn::Stmt::Local(local) = stmt {
-                    let start = self.index.offset(local.attrs[0].pound_token.span.start());
-                    let end = self.index.offset(local.semi_token.span.end());
-                    if i == 0 {
-                        let braces = block.brace_token.span;
-                        self.reflowed.push(crate::reflow::FirstGuard {
-                            open: self.index.offset(braces.open().start()),
-                            start,
-                            end,
-                            close: self.index.offset(braces.close().start()),
-                            alone: block.stmts.len() == 1,
-                            sig_wraps: false,
-                        });
-                    } else {
-                        self.ranges.push((start, end));
-                    }
-                }
-            }
-        }
-        syn::visit::visit_block(self, block);
-    }
-
-    fn visit_item_fn(&mut self, f: &'ast syn::ItemFn) {
-        self.inserted_attrs(&f.attrs);
-        syn::visit::visit_item_fn(self, f);
-        self.signature(&f.sig, &f.block);
-    }
-
-    fn visit_impl_item_fn(&mut self, f: &'ast syn::ImplItemFn) {
-        self.inserted_attrs(&f.attrs);
-        syn::visit::visit_impl_item_fn(self, f);
-        self.signature(&f.sig, &f.block);
-    }
-
-    fn visit_trait_item_fn(&mut self, f: &'ast syn::TraitItemFn) {
-        self.inserted_attrs(&f.attrs);
-        syn::visit::visit_trait_item_fn(self, f);
-        if let Some(block) = &f.default {
-            self.signature(&f.sig, block);
-        }
-    }
-
-    fn visit_item_extern_crate(&mut self, item: &'ast syn::ItemExternCrate) {
-        if item.ident == "trace_runtime" && item.attrs.len() == 1 && is_trace_cfg(&item.attrs[0]) {
-            let start = self.index.offset(item.attrs[0].pound_token.span.start());
-            let end = self.index.offset(item.semi_token.span.end());
-            self.ranges.push((start, end));
-        }
     }
 }
 

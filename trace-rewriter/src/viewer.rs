@@ -5,11 +5,11 @@ use std::io::{IsTerminal, Write};
 use std::path::Path;
 
 use trace_runtime::read::{
-    chains, diff, graph, matching, min, noisy, open, parse_duration, recording::Recording, select,
-    stream::Out, summary, trees, Consumer, Format, TextViews,
+    chains, diff, graph, hot, matching, min, no_color, noisy, open, parse_duration,
+    recording::Recording, select, stream::Out, summary, trees, Consumer, TextViews,
 };
 
-use crate::cli::{Diff, Export, ExportFormat, Filters, FnQuery, Recorded, Replay, Report};
+use crate::cli::{Diff, Export, Filters, FnQuery, Recorded, Replay, Report};
 use crate::diag::{Diagnostic, Stderr};
 
 /// Reads a recording; what a damaged or cut-short file lost is said on stderr, a warning for
@@ -28,6 +28,10 @@ pub fn load(path: &Path, err: &Stderr) -> Result<Recording, Diagnostic> {
             };
             err.warning(&Diagnostic::new(path, format!("{line}{last}")));
         }
+    }
+    // Which fns the run counted instead of recording: their later calls are in no view.
+    if let Some(lines) = hot::note(&rec.counted, &rec.tables) {
+        err.note(&lines.join("\n"));
     }
     Ok(rec)
 }
@@ -48,7 +52,7 @@ fn print(text: &[u8]) {
 
 /// Colour on a terminal, unless `NO_COLOR` is set.
 fn colour() -> bool {
-    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+    std::io::stdout().is_terminal() && !no_color()
 }
 
 fn duration(option: &str, text: &Option<String>) -> Result<Option<u64>, Diagnostic> {
@@ -126,7 +130,7 @@ pub fn replay(c: &Replay, err: &Stderr) -> Result<u8, Diagnostic> {
         Some(ns) => Box::new(select::Select::new(min::Min::new(tree, ns), rules)),
         None => Box::new(select::Select::new(tree, rules)),
     };
-    rec.replay(&mut [view]);
+    rec.replay(vec![view]);
     Ok(0)
 }
 
@@ -192,31 +196,18 @@ pub fn export(c: &Export, err: &Stderr) -> Result<u8, Diagnostic> {
     if let Some(name) = &c.focus {
         known(&rec, &c.recorded.file, name)?;
     }
-    let format = match c.format {
-        ExportFormat::Human => Format::Human,
-        ExportFormat::Jsonl => Format::Jsonl,
-        ExportFormat::Chrome => Format::Chrome,
-        ExportFormat::Folded => Format::Folded,
-    };
     // The views the live run built (setup.rs), with the colour a file destination gets.
     let text = TextViews {
-        format: Some(format),
+        format: Some(c.format),
         color: false,
         quiet: false,
         focus: c.focus.clone(),
         summary: c.summary,
         summary_json: None,
         min_ns: duration("--min", &c.min)?,
+        reports_to_stderr: false,
     };
-    let reports_in_trace = text.reports_in_trace();
-    let mut views = text.build(&stdout, &|| {
-        if reports_in_trace {
-            stdout()
-        } else {
-            Box::new(std::io::stderr())
-        }
-    });
-    rec.replay(&mut views);
+    rec.replay(text.build(&stdout, &|| Box::new(std::io::stderr())));
     Ok(0)
 }
 

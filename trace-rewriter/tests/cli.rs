@@ -265,6 +265,47 @@ fn a_single_file_is_instrumented_alone() {
     );
 }
 
+/// `#[inline(always)]` fns are left out unless asked for, said in the summary; `remove`
+/// takes the guards out of either.
+#[test]
+fn inline_always_fns_are_left_out_unless_asked_for() {
+    let dir = fixture("nested-mods");
+    let flat = dir.path().join("src/flat.rs");
+    let original = std::fs::read_to_string(&flat).unwrap();
+    let hot = format!("{original}\n#[inline(always)]\npub fn splat(b: u8) -> u64 {{\n    u64::from(b) * 0x0101_0101_0101_0101\n}}\n");
+    std::fs::write(&flat, &hot).unwrap();
+    let out = run(dir.path(), &["instrument", "src/flat.rs", "-v"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("  flat.rs:8: crate::splat skipped: #[inline(always)]: made to vanish into its callers, and called too often to record (include it with --inline-always)"),
+        "{err}"
+    );
+    assert!(
+        err.contains("left out 1 #[inline(always)] fns (called in the innermost loops, too often to record; --inline-always instruments them too)\ninstrument: 1 files changed; 1 fns instrumented, 1 skipped"),
+        "{err}"
+    );
+    let text = std::fs::read_to_string(&flat).unwrap();
+    assert!(!text[text.find("splat").unwrap()..].contains("__trace_guard"));
+    assert!(run(dir.path(), &["remove", "src/flat.rs"]).status.success());
+    assert_eq!(std::fs::read_to_string(&flat).unwrap(), hot);
+
+    let out = run(
+        dir.path(),
+        &["instrument", "src/flat.rs", "--inline-always"],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("1 files changed; 2 fns instrumented"),
+        "{}",
+        stderr(&out)
+    );
+    let text = std::fs::read_to_string(&flat).unwrap();
+    assert!(text[text.find("splat").unwrap()..].contains("__trace_guard"));
+    assert!(run(dir.path(), &["remove", "src/flat.rs"]).status.success());
+    assert_eq!(std::fs::read_to_string(&flat).unwrap(), hot);
+}
+
 #[test]
 fn exclude_leaves_matching_files_alone() {
     let dir = fixture("nested-mods");

@@ -424,6 +424,30 @@ trace-rewriter instrument --exclude GLOB leaves out files, not fns: to keep thes
     assert!(!stdout(&out).contains("a large trace"), "{}", stdout(&out));
 }
 
+/// A run that counted a hot fn's calls: `report` counts them with the recorded ones and says
+/// so on the fn's line, and every command notes which fns were counted.
+#[test]
+fn a_recording_says_which_fns_were_counted_not_recorded() {
+    let rec = recording("hot", &["300000"]);
+    let out = view(&["report", path(rec), "--sort", "calls"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = columns(&stdout(&out));
+    let tiny = text.lines().nth(2).expect("the busiest fn's line");
+    let counted: u64 = tiny
+        .strip_prefix("300000 <t> <t> <t> <t> <t> <t> <t> hot::tiny (")
+        .and_then(|l| l.strip_suffix(" calls counted, not timed: hot)"))
+        .unwrap_or_else(|| panic!("{text}"))
+        .parse()
+        .expect("a number");
+    assert!((1..=200_000).contains(&counted), "{counted}");
+    let note = format!(
+        "note: 1 fn turned hot (many calls, each tiny): their later calls were counted, not recorded (TRACE_HOT=off records every call):\n  {counted} calls of hot::tiny\n"
+    );
+    assert_eq!(stderr(&out), note);
+    let out = view(&["replay", path(rec), "--focus", "checksum", "--depth", "1"]);
+    assert_eq!(stderr(&out), note);
+}
+
 #[test]
 fn chains_lists_every_distinct_chain_that_reached_a_fn() {
     let rec = recording("chains", &[]);
@@ -758,7 +782,7 @@ fn diff_compares_fns_and_chains_of_two_runs() {
 }
 
 #[test]
-fn a_recording_cut_short_is_read_up_to_its_last_whole_chunk() {
+fn a_recording_cut_short_is_read_up_to_its_last_whole_event() {
     let rec = recording("exits", &[]);
     let bytes = std::fs::read(rec).unwrap();
     let dir = tempfile::tempdir().unwrap();
@@ -770,6 +794,40 @@ fn a_recording_cut_short_is_read_up_to_its_last_whole_chunk() {
     assert!(
         err.contains("cut.trace: cut short: the last chunk (")
             && err.contains("bytes present) was lost; showing what was read"),
+        "{err}"
+    );
+    // Cut inside the chunk of events (a short run writes one): each thread's calls before the
+    // cut are all there, as the whole file shows them.
+    let whole = stdout(&view(&["replay", path(rec)]));
+    let chunk_len = u32::from_le_bytes(bytes[36..40].try_into().unwrap()) as usize;
+    assert!(
+        bytes.len() > 44 + chunk_len,
+        "the end has a chunk of its own"
+    );
+    std::fs::write(&cut, &bytes[..44 + chunk_len / 2]).unwrap();
+    let out = view(&["replay", path(&cut)]);
+    assert_eq!(out.status.code(), Some(0));
+    let shown = stdout(&out);
+    let shown: Vec<&str> = shown.lines().collect();
+    let whole: Vec<&str> = whole.lines().collect();
+    assert!(shown.len() > 4 && shown.len() < whole.len(), "{shown:?}");
+    for thread in ["[01 main]", "[02 diverges]"] {
+        let of = |lines: &[&str]| -> Vec<String> {
+            lines
+                .iter()
+                .filter(|l| l.starts_with(thread))
+                .map(|l| l.to_string())
+                .collect()
+        };
+        let (shown, whole) = (of(&shown), of(&whole));
+        assert_eq!(shown[..], whole[..shown.len()], "{thread}");
+    }
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!(
+            "cut.trace: cut short: the last chunk ({} of {chunk_len} bytes present) was cut inside; its ",
+            chunk_len / 2
+        )) && err.contains(" whole events before the cut were read"),
         "{err}"
     );
     // Only the header left: nothing to show, and it says so.

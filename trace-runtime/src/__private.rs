@@ -1,8 +1,9 @@
 //! What generated code calls. Not public API: names and signatures change without notice.
-//! How a site's name is composed lives in `capture::site`; the macros here declare the site
-//! and call into the capture layer.
+//! How a site's name is composed lives in `name`; the macros here declare the site (its
+//! `static` lives in `capture::site`) and call into the capture layer.
 
-pub use crate::capture::site::{Piece, Site};
+pub use crate::capture::site::Site;
+pub use crate::name::Piece;
 
 /// Starts the runtime on a thread's first traced call (a site carries it so that the capture
 /// layer need not know what sits above it).
@@ -16,7 +17,7 @@ pub fn start() {
 pub fn start() {}
 
 #[cfg(feature = "enable")]
-pub use crate::capture::thread::Guard;
+pub use crate::capture::guard::Guard;
 
 /// Without the runtime's `enable` feature a guard does nothing. Generated code only reaches this
 /// when a crate's `trace` feature is on but not wired to `trace-runtime/enable`. Never `Send`,
@@ -223,13 +224,13 @@ pub use crate::thread::follow;
 /// Where a traced async fn's future is being created: the caller's frame, captured when the fn
 /// is called so that a task spawned with it continues the caller's chain.
 #[cfg(feature = "enable")]
-pub use crate::capture::thread::Created;
+pub use crate::capture::poll::Created;
 
 /// The frame a traced async fn is called in.
 #[cfg(feature = "enable")]
 #[inline]
 pub fn created() -> Created {
-    crate::capture::thread::created()
+    crate::capture::poll::created()
 }
 
 /// Nothing to capture without the runtime's `enable` feature.
@@ -276,11 +277,6 @@ pub struct Instrumented<F>(F);
 
 #[cfg(not(feature = "enable"))]
 impl<F> Instrumented<F> {
-    /// Wraps nothing.
-    pub fn new(_site: &'static Site, future: F) -> Self {
-        Instrumented(future)
-    }
-
     /// Wraps nothing.
     pub fn new_from(_site: &'static Site, _created: Created, future: F) -> Self {
         Instrumented(future)

@@ -19,7 +19,7 @@ use std::ops::Deref;
 pub fn chain() -> Chain {
     #[cfg(feature = "enable")]
     {
-        let (names, spawns) = crate::capture::thread::current_chain();
+        let (names, spawns) = crate::capture::node::current_chain();
         Chain { names, spawns }
     }
     #[cfg(not(feature = "enable"))]
@@ -84,15 +84,9 @@ impl Deref for Chain {
 
 impl fmt::Display for Chain {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, name) in self.names.iter().enumerate() {
-            if self.spawns.contains(&i) && i > 0 {
-                f.write_str(" => ")?;
-            } else if i > 0 {
-                f.write_str(" -> ")?;
-            }
-            f.write_str(name)?;
-        }
-        Ok(())
+        let steps =
+            (self.names.iter().enumerate()).map(|(i, name)| (*name, self.spawns.contains(&i)));
+        crate::units::write_chain(f, steps)
     }
 }
 

@@ -1,11 +1,14 @@
 //! Reads the environment once: `TRACE_FORMAT`, `TRACE_OUT`, `TRACE_MODE`, `TRACE_BUFFER`,
 //! `TRACE_FILTER`, `TRACE_FOCUS`, `TRACE_SUMMARY`, `TRACE_SUMMARY_JSON`, `TRACE_RECORD`,
-//! `TRACE_DUMP_SIGNAL`, `TRACE_SIGNALS`, `TRACE_WATCH`, `TRACE_VERBOSE`, `NO_COLOR`. Reading has no other effect
+//! `TRACE_DUMP_SIGNAL`, `TRACE_SIGNALS`, `TRACE_WATCH`, `TRACE_HOT`, `TRACE_VERBOSE`, `NO_COLOR`. Reading has no other effect
 //! than warnings about values it cannot use.
 
+#[cfg(feature = "enable")]
 use std::path::PathBuf;
+#[cfg(feature = "enable")]
 use std::sync::OnceLock;
 
+#[cfg(feature = "enable")]
 use crate::filter::Filter;
 
 /// How events are written.
@@ -22,6 +25,11 @@ pub enum Format {
 }
 
 impl Format {
+    #[cfg(feature = "read")]
+    /// Every format by its name, in the order help lists them: the one list `TRACE_FORMAT` and
+    /// the CLI's `--format` take ([`Format::parse`] also takes `json` and empty).
+    pub const NAMES: &'static [&'static str] = &["human", "jsonl", "chrome", "folded"];
+
     /// The format named `name`, as `TRACE_FORMAT` and the CLI's `--format` spell it.
     pub fn parse(name: &str) -> Option<Format> {
         match name {
@@ -34,6 +42,7 @@ impl Format {
     }
 }
 
+#[cfg(feature = "enable")]
 /// Where the live trace goes (`TRACE_OUT`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Out {
@@ -43,6 +52,7 @@ pub enum Out {
     File(PathBuf),
 }
 
+#[cfg(feature = "enable")]
 /// When the collector writes the live trace out.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
@@ -53,6 +63,7 @@ pub enum Mode {
     Record,
 }
 
+#[cfg(feature = "enable")]
 pub struct Config {
     pub format: Format,
     pub out: Out,
@@ -85,18 +96,82 @@ pub struct Config {
     pub watch_ns: Option<u64>,
     /// `TRACE_VERBOSE`: say at start how the runtime is set up.
     pub verbose: bool,
+    /// `TRACE_HOT`: when a fn is counted instead of recorded; `None` (`off`): never.
+    pub hot: Option<Hot>,
 }
 
+/// `TRACE_HOT`: a fn `calls` of whose calls (calls that call no recorded fn) took under
+/// `under_ns` each, nine in ten of them at least, is counted from then on instead of recorded
+/// (see `collect::hot`).
+///
+/// ```ignore
+/// assert_eq!(Hot::parse("calls=1000, under=50ns"), Ok(Some(Hot { calls: 1000, under_ns: 50 })));
+/// assert_eq!(Hot::parse("off"), Ok(None));
+/// ```
+#[cfg(feature = "enable")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Hot {
+    pub calls: u64,
+    pub under_ns: u64,
+}
+
+#[cfg(feature = "enable")]
+impl Hot {
+    /// The default: counted after 100,000 calls of under 500ns each.
+    pub const DEFAULT: Hot = Hot {
+        calls: 100_000,
+        under_ns: 500,
+    };
+
+    /// `off`, or `calls=N` and `under=DURATION` (either or both, comma-separated; the other
+    /// as by default).
+    pub fn parse(text: &str) -> Result<Option<Hot>, String> {
+        let text = text.trim();
+        if text.is_empty() {
+            return Ok(Some(Hot::DEFAULT));
+        }
+        if text == "off" {
+            return Ok(None);
+        }
+        let mut hot = Hot::DEFAULT;
+        for part in text.split(',').map(str::trim) {
+            match part.split_once('=') {
+                Some(("calls", n)) => {
+                    hot.calls =
+                        n.trim().parse().ok().filter(|n| *n > 0).ok_or_else(|| {
+                            format!("calls={n} is not a number of calls (1 or more)")
+                        })?;
+                }
+                Some(("under", d)) => {
+                    hot.under_ns = crate::filter::parse_duration(d.trim())
+                        .ok_or_else(|| format!("under={d} is not a duration like 500ns"))?;
+                }
+                _ => {
+                    return Err(format!(
+                        "{part:?} is neither off, calls=N nor under=DURATION"
+                    ))
+                }
+            }
+        }
+        Ok(Some(hot))
+    }
+}
+
+#[cfg(feature = "enable")]
 /// Records per chunk in print mode unless `TRACE_BUFFER` says otherwise: 4,096 records, 128 KiB.
 pub const PRINT_CHUNK: usize = 4096;
+#[cfg(feature = "enable")]
 /// Records per chunk in record mode unless `TRACE_BUFFER` says otherwise: 16,384, 512 KiB.
 pub const RECORD_CHUNK: usize = 16_384;
+#[cfg(feature = "enable")]
 /// Chunks a thread holds at most: four waiting for the collector, the one being filled, two
 /// kept for reuse.
 pub const CHUNKS_PER_THREAD: usize = 7;
+#[cfg(feature = "enable")]
 /// How often the collector writes the live trace in print mode, in milliseconds.
 pub const PRINT_INTERVAL_MS: u64 = 50;
 
+#[cfg(feature = "enable")]
 static CONFIG: OnceLock<Config> = OnceLock::new();
 
 /// What starts every line the runtime writes about itself on stderr (warnings, `TRACE_VERBOSE`
@@ -120,21 +195,36 @@ pub fn say(message: &str) {
     let _ = writeln!(std::io::stderr(), "{PREFIX}{message}");
 }
 
+/// Whether `NO_COLOR` asks for no colour (set and non-empty, as no-color.org says): the one
+/// reading of it, for the live trace and the CLI's output alike.
+///
+/// ```ignore
+/// std::env::set_var("NO_COLOR", "1");
+/// assert!(no_color());
+/// ```
+pub fn no_color() -> bool {
+    std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
+}
+
+#[cfg(feature = "enable")]
 fn var(name: &str) -> Option<String> {
     std::env::var(name).ok()
 }
 
+#[cfg(feature = "enable")]
 /// `{pid}` in a path becomes the process id, so that every process of a run (each test binary,
 /// each doc test) writes a file of its own.
 pub fn with_pid(path: &str) -> PathBuf {
     PathBuf::from(path.replace("{pid}", &std::process::id().to_string()))
 }
 
+#[cfg(feature = "enable")]
 /// The process's configuration, read on first use.
 pub fn get() -> &'static Config {
     CONFIG.get_or_init(read)
 }
 
+#[cfg(feature = "enable")]
 fn read() -> Config {
     let format = match var("TRACE_FORMAT") {
         None => Format::Human,
@@ -220,11 +310,19 @@ fn read() -> Config {
             }
             ns
         });
+    let hot = match var("TRACE_HOT") {
+        None => Some(Hot::DEFAULT),
+        Some(v) => Hot::parse(&v).unwrap_or_else(|e| {
+            warn(&format!("TRACE_HOT={v:?}: {e}; using the default"));
+            Some(Hot::DEFAULT)
+        }),
+    };
     Config {
+        hot,
         watch_ns,
         format,
         out,
-        no_color: std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
+        no_color: no_color(),
         mode,
         chunk: buffer,
         focus: var("TRACE_FOCUS").filter(|f| !f.trim().is_empty()),
@@ -244,16 +342,19 @@ fn read() -> Config {
     }
 }
 
+#[cfg(feature = "enable")]
 #[cfg(all(unix, feature = "enable"))]
 fn default_dump_signal() -> Option<i32> {
     Some(libc::SIGUSR1)
 }
 
+#[cfg(feature = "enable")]
 #[cfg(not(all(unix, feature = "enable")))]
 fn default_dump_signal() -> Option<i32> {
     None
 }
 
+#[cfg(feature = "enable")]
 /// `USR1`, `SIGUSR1`, `USR2`, `SIGUSR2` or a number.
 #[cfg(all(unix, feature = "enable"))]
 fn signal_number(name: &str) -> Option<i32> {
@@ -281,7 +382,57 @@ fn signal_number(name: &str) -> Option<i32> {
     }
 }
 
+#[cfg(feature = "enable")]
 #[cfg(not(all(unix, feature = "enable")))]
 fn signal_number(_: &str) -> Option<i32> {
     None
+}
+
+#[cfg(test)]
+mod tests {
+    #[cfg(feature = "read")]
+    #[test]
+    fn every_listed_format_name_parses_to_its_own_format() {
+        use super::Format;
+        let parsed: Vec<Option<Format>> = Format::NAMES.iter().map(|n| Format::parse(n)).collect();
+        assert_eq!(
+            parsed,
+            [
+                Some(Format::Human),
+                Some(Format::Jsonl),
+                Some(Format::Chrome),
+                Some(Format::Folded)
+            ]
+        );
+    }
+
+    #[cfg(feature = "enable")]
+    #[test]
+    fn trace_hot_parses_off_and_its_two_settings() {
+        use super::Hot;
+        assert_eq!(Hot::parse(""), Ok(Some(Hot::DEFAULT)));
+        assert_eq!(Hot::parse("off"), Ok(None));
+        assert_eq!(
+            Hot::parse("calls=1000, under=1.5us"),
+            Ok(Some(Hot {
+                calls: 1000,
+                under_ns: 1500
+            }))
+        );
+        assert_eq!(
+            Hot::parse("under=50ns"),
+            Ok(Some(Hot {
+                calls: 100_000,
+                under_ns: 50
+            }))
+        );
+        assert_eq!(
+            Hot::parse("calls=0"),
+            Err("calls=0 is not a number of calls (1 or more)".into())
+        );
+        assert_eq!(
+            Hot::parse("on"),
+            Err("\"on\" is neither off, calls=N nor under=DURATION".into())
+        );
+    }
 }

@@ -7,9 +7,6 @@
 //! outermost), and `min=DURATION` (`500ns`, `20us`, `1.5ms`, `2s`) folds away calls shorter than
 //! that, with everything they called.
 
-// Without the runtime's features only `Term` is used (by `Chain`).
-#![cfg_attr(not(any(feature = "enable", feature = "read")), allow(dead_code))]
-
 use std::sync::atomic::{AtomicBool, Ordering};
 
 /// A name as a user gives it, and the one rule for which fns it matches, by whole `::`
@@ -48,6 +45,7 @@ impl Term {
         }
     }
 
+    #[cfg(feature = "enable")]
     /// The term as given.
     pub fn text(&self) -> &str {
         &self.text
@@ -139,6 +137,7 @@ fn starts_with_segments(name: &str, start: &str) -> bool {
     })
 }
 
+#[cfg(any(feature = "enable", feature = "read"))]
 /// Terms' decision per site of a run (whether any of them matches the site's name), worked
 /// out once per site: the one per-site cache the views that look for fns (focus, chains, the
 /// selection) keep.
@@ -154,6 +153,7 @@ pub struct SiteMatch {
     known: Vec<u8>,
 }
 
+#[cfg(any(feature = "enable", feature = "read"))]
 impl SiteMatch {
     /// Matches what `term` matches.
     pub fn new(term: &str) -> SiteMatch {
@@ -187,6 +187,7 @@ impl SiteMatch {
     }
 }
 
+#[cfg(any(feature = "enable", feature = "read"))]
 /// The names of `names` that `term` matches, each once, in order: more than one means the term
 /// is ambiguous.
 ///
@@ -201,6 +202,7 @@ pub fn matching<'a>(names: impl IntoIterator<Item = &'a str>, term: &str) -> Vec
     out
 }
 
+#[cfg(any(feature = "enable", feature = "read"))]
 /// The parsed rules.
 ///
 /// ```ignore
@@ -215,6 +217,7 @@ pub struct Filter {
     pub min_ns: Option<u64>,
 }
 
+#[cfg(any(feature = "enable", feature = "read"))]
 impl Filter {
     /// Parses the rules, or says which one is wrong and how to write it.
     pub fn parse(spec: &str) -> Result<Filter, String> {
@@ -258,6 +261,7 @@ impl Filter {
         included && !excluded
     }
 
+    #[cfg(feature = "enable")]
     /// The include and exclude terms no fn has matched so far, each as a warning's text.
     ///
     /// ```ignore
@@ -281,6 +285,7 @@ impl Filter {
     }
 }
 
+#[cfg(any(feature = "enable", feature = "read"))]
 /// `500ns`, `20us`, `1.5ms`, `2s` as nanoseconds.
 pub fn parse_duration(text: &str) -> Option<u64> {
     let split = text.find(|c: char| c.is_alphabetic() || c == 'µ')?;
@@ -300,6 +305,7 @@ pub fn parse_duration(text: &str) -> Option<u64> {
 mod tests {
     use super::*;
 
+    #[cfg(any(feature = "enable", feature = "read"))]
     #[test]
     fn rules_parse() {
         let f = Filter::parse("demo::db, -demo::db::pool, depth=3, min=1.5ms").unwrap();
@@ -395,6 +401,7 @@ mod tests {
         }
     }
 
+    #[cfg(feature = "enable")]
     #[test]
     fn terms_that_matched_no_fn_are_named() {
         let f = Filter::parse("db::gett, demo, -demo::db::pool, -zzz").unwrap();
@@ -409,6 +416,7 @@ mod tests {
         );
     }
 
+    #[cfg(any(feature = "enable", feature = "read"))]
     #[test]
     fn a_site_is_judged_once_and_ambiguity_is_listed() {
         let mut m = SiteMatch::new("apply");

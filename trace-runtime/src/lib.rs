@@ -98,13 +98,9 @@ pub fn assert_no_open_frames() {
 /// Frames open on other threads and in other tasks than the caller's, described.
 #[cfg(feature = "enable")]
 fn open_elsewhere(me: Option<(u32, u64)>) -> String {
+    let me = me.map(|(thread, task)| collect::event::Tree::of(thread, task));
     collect::collector::with_flushed(std::time::Duration::from_secs(5), |c| {
-        let mine = |f: &collect::decode::OpenFrame| match me {
-            Some((thread, task)) => {
-                (task == 0 && f.task == 0 && f.thread == thread) || (task != 0 && f.task == task)
-            }
-            None => false,
-        };
+        let mine = |f: &collect::frames::OpenFrame| Some(f.tree()) == me;
         view::open::collect(c.frames(), c.tables(), c.now_ns(), mine).to_string()
     })
     .unwrap_or_default()
@@ -147,15 +143,13 @@ pub fn flush() {
     });
 }
 
-// Reading recordings (`read` without `enable`) uses only part of capture and config.
-#[cfg_attr(not(feature = "enable"), allow(dead_code))]
 mod capture;
 #[cfg(any(feature = "enable", feature = "read"))]
 mod collect;
 #[cfg(any(feature = "enable", feature = "read"))]
-#[cfg_attr(not(feature = "enable"), allow(dead_code))]
 mod config;
 mod filter;
+mod name;
 mod report;
 pub mod thread;
 pub use report::{OpenFrame, OpenFrames, OpenTree};
@@ -171,13 +165,64 @@ mod view;
 
 /// Reading recordings and rendering views: what `trace-rewriter` uses to answer questions about
 /// a recorded run. Behind the `read` feature; not needed to trace.
+///
+/// It exports what the CLI calls and nothing more, so that the compiler still finds what
+/// nothing uses.
 #[cfg(feature = "read")]
 pub mod read {
-    pub use crate::collect::decode::{Consumer, Ctx, End, Frames, OpenFrame};
-    pub use crate::collect::event::{Event, Kind, Raw, Tables};
-    pub use crate::config::Format;
-    pub use crate::filter::{matching, parse_duration, Filter, SiteMatch, Term};
-    pub use crate::view::*;
+    pub use crate::collect::decode::Consumer;
+    pub use crate::config::{no_color, Format};
+    pub use crate::filter::{matching, parse_duration};
+    pub use crate::view::TextViews;
+
+    /// Distinct chains to a fn, and their table.
+    pub mod chains {
+        pub use crate::view::chains::{table, Chains};
+    }
+    /// Two runs' profiles side by side.
+    pub mod diff {
+        pub use crate::view::diff::{render, Side};
+    }
+    /// One fn's callers and callees.
+    pub mod graph {
+        pub use crate::view::graph::neighbours;
+    }
+    /// The note on fns whose calls were counted, not recorded (`TRACE_HOT`).
+    pub mod hot {
+        pub use crate::view::hot::note;
+    }
+    /// `min=`: short calls left out whole.
+    pub mod min {
+        pub use crate::view::min::Min;
+    }
+    /// The note on a large trace.
+    pub mod noisy {
+        pub use crate::view::noisy::{note, render, Counts};
+    }
+    /// What was open when the recording ended.
+    pub mod open {
+        pub use crate::view::open::AtEnd;
+    }
+    /// A recording read back.
+    pub mod recording {
+        pub use crate::collect::recording::{ReadError, Recording};
+    }
+    /// The selection stage in front of a view.
+    pub mod select {
+        pub use crate::view::select::{Select, Selection};
+    }
+    /// A view's output.
+    pub mod stream {
+        pub use crate::view::stream::Out;
+    }
+    /// The summary, the report and their order.
+    pub mod summary {
+        pub use crate::view::summary::{json_sorted, report, Sort, Stats};
+    }
+    /// The human tree per thread and task.
+    pub mod trees {
+        pub use crate::view::trees::Trees;
+    }
 }
 
 #[doc(hidden)]

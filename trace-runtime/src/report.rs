@@ -109,14 +109,16 @@ impl OpenTree {
 
     /// A task's tree moves between threads: it is labelled by its task alone.
     fn label(&self) -> String {
+        let mut buf = Vec::new();
         match self.task {
-            Some(task) => format!("[task {task}]"),
-            None => {
-                let mut buf = Vec::new();
-                crate::units::label(&mut buf, self.thread, self.thread_name.as_deref(), 0);
-                String::from_utf8_lossy(&buf).into_owned()
+            Some(task) => {
+                buf.push(b'[');
+                crate::units::task_label(&mut buf, task);
+                buf.push(b']');
             }
+            None => crate::units::label(&mut buf, self.thread, self.thread_name.as_deref(), 0),
         }
+        String::from_utf8_lossy(&buf).into_owned()
     }
 }
 

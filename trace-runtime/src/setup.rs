@@ -8,9 +8,11 @@ use std::time::Duration;
 use crate::capture::clock;
 use crate::collect::collector::{self, Collector};
 use crate::collect::decode::Consumer;
+use crate::collect::pipeline::Pipeline;
+use crate::collect::recording;
 use crate::config::{self, Format, Mode, Out};
 use crate::sink::{self, SinkOut, StderrOut, Target};
-use crate::view::{recording, TextViews};
+use crate::view::TextViews;
 
 static START: Once = Once::new();
 
@@ -34,18 +36,13 @@ fn run() {
         summary: cfg.summary,
         summary_json: cfg.summary_json.clone(),
         min_ns: cfg.filter.min_ns,
+        reports_to_stderr: false,
     };
     let target = sink::init(&cfg.out, text.closing());
     text.color = cfg.format == Format::Human && !cfg.no_color && sink::is_terminal(target);
     text.quiet = target == Target::Off;
-    let reports_in_trace = text.reports_in_trace() && !sink::reports_to_stderr(&cfg.out, target);
-    let mut views: Vec<Box<dyn Consumer>> = text.build(&|| Box::new(SinkOut), &|| {
-        if reports_in_trace {
-            Box::new(SinkOut)
-        } else {
-            Box::new(StderrOut)
-        }
-    });
+    text.reports_to_stderr = sink::reports_to_stderr(&cfg.out, target);
+    let mut views = text.build(&|| Box::new(SinkOut), &|| Box::new(StderrOut));
     // After everything written to the trace's output: how much a failed output lost.
     views.push(Box::new(OutputLoss));
     // The note on a large trace, on stderr whatever the format: never inside the trace. It
@@ -64,15 +61,10 @@ fn run() {
             cfg.filter_spec.clone(),
         )));
     }
-    if let Some(path) = &cfg.record {
-        match recording::Writer::create(path) {
-            Ok(w) => views.push(Box::new(w)),
-            Err(e) => config::warn(&format!(
-                "cannot write TRACE_RECORD={}: {e}; not recording",
-                path.display()
-            )),
-        }
-    }
+    // Which fns were counted instead of recorded (`TRACE_HOT`), on stderr whatever the format.
+    views.push(Box::new(crate::view::hot::Counted::new(Box::new(
+        StderrOut,
+    ))));
     let mut interval = match cfg.mode {
         Mode::Print => Some(Duration::from_millis(config::PRINT_INTERVAL_MS)),
         Mode::Record => None,
@@ -83,8 +75,19 @@ fn run() {
         let every = Duration::from_nanos(ns / 4).max(Duration::from_millis(10));
         interval = Some(interval.map_or(every, |i| i.min(every)));
     }
+    let mut pipeline = Pipeline::new(views);
+    // The raw stream, before any decoding.
+    if let Some(path) = &cfg.record {
+        match recording::Writer::create(path) {
+            Ok(w) => pipeline = pipeline.recording(w),
+            Err(e) => config::warn(&format!(
+                "cannot write TRACE_RECORD={}: {e}; not recording",
+                path.display()
+            )),
+        }
+    }
     crate::hooks::sheltered(cfg, || {
-        collector::start(Collector::new(origin, views), interval);
+        collector::start(Collector::new(origin, pipeline), interval);
         crate::hooks::install(cfg);
     });
     if cfg.verbose {

@@ -27,7 +27,7 @@ use std::thread::{JoinHandle, Scope, ScopedJoinHandle};
 #[derive(Clone, Default)]
 pub struct Origin {
     #[cfg(feature = "enable")]
-    node: Option<std::sync::Arc<crate::capture::thread::Node>>,
+    node: Option<std::sync::Arc<crate::capture::node::Node>>,
 }
 
 impl Origin {
@@ -36,7 +36,7 @@ impl Origin {
     pub fn capture() -> Origin {
         Origin {
             #[cfg(feature = "enable")]
-            node: crate::capture::thread::creator(),
+            node: crate::capture::node::creator(),
         }
     }
 
@@ -45,15 +45,15 @@ impl Origin {
     pub fn adopt<R>(&self, f: impl FnOnce() -> R) -> R {
         #[cfg(feature = "enable")]
         {
-            struct Restore(Option<Option<std::sync::Arc<crate::capture::thread::Node>>>);
+            struct Restore(Option<Option<std::sync::Arc<crate::capture::node::Node>>>);
             impl Drop for Restore {
                 fn drop(&mut self) {
                     if let Some(previous) = self.0.take() {
-                        crate::capture::thread::unadopt(previous);
+                        crate::capture::node::unadopt(previous);
                     }
                 }
             }
-            let _restore = Restore(crate::capture::thread::adopt(self.node.clone()));
+            let _restore = Restore(crate::capture::node::adopt(self.node.clone()));
             f()
         }
         #[cfg(not(feature = "enable"))]

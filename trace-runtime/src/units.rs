@@ -48,6 +48,48 @@ pub fn push_u64(buf: &mut Vec<u8>, mut n: u64) {
 /// task 3 reads `[02 worker task 3]`, thread 1 with no name and no task `[01]`.
 pub fn label(buf: &mut Vec<u8>, thread: u32, thread_name: Option<&str>, task: u64) {
     buf.push(b'[');
+    thread_label(buf, thread, thread_name);
+    if task != 0 {
+        buf.push(b' ');
+        task_label(buf, task);
+    }
+    buf.push(b']');
+}
+
+/// What joins two fns of a chain: ` => ` where the second begins a spawned task or thread
+/// (`crossed`), ` -> ` otherwise.
+pub fn chain_joint(crossed: bool) -> &'static str {
+    if crossed {
+        " => "
+    } else {
+        " -> "
+    }
+}
+
+/// A chain as it reads, fns outermost first, each with whether a spawn lies just before it:
+/// `main -> serve => process -> d`. The one spelling of a chain's text, for `chain()` and the
+/// views.
+///
+/// ```ignore
+/// let mut text = String::new();
+/// write_chain(&mut text, [("main", false), ("serve", false), ("process", true)]).unwrap();
+/// assert_eq!(text, "main -> serve => process");
+/// ```
+pub fn write_chain<'a>(
+    out: &mut impl core::fmt::Write,
+    steps: impl IntoIterator<Item = (&'a str, bool)>,
+) -> core::fmt::Result {
+    for (i, (name, crossed)) in steps.into_iter().enumerate() {
+        if i > 0 {
+            out.write_str(chain_joint(crossed))?;
+        }
+        out.write_str(name)?;
+    }
+    Ok(())
+}
+
+/// A thread as labels name it, its number in two digits at least: `02 worker`, `01`.
+pub fn thread_label(buf: &mut Vec<u8>, thread: u32, thread_name: Option<&str>) {
     if thread < 10 {
         buf.push(b'0');
     }
@@ -56,11 +98,12 @@ pub fn label(buf: &mut Vec<u8>, thread: u32, thread_name: Option<&str>, task: u6
         buf.push(b' ');
         buf.extend_from_slice(n.as_bytes());
     }
-    if task != 0 {
-        buf.extend_from_slice(b" task ");
-        push_u64(buf, task);
-    }
-    buf.push(b']');
+}
+
+/// A task as labels name it: `task 3`.
+pub fn task_label(buf: &mut Vec<u8>, task: u64) {
+    buf.extend_from_slice(b"task ");
+    push_u64(buf, task);
 }
 
 #[cfg(test)]

@@ -1,7 +1,8 @@
-//! The runtime's layers only look down: capture (the hot path) below collection below the
-//! views, with the plain configuration modules beneath all three and the wiring (set-up, hooks,
-//! the facade) above them. Checked over every `crate::` path in the sources, so that no import
-//! cycle can creep back in.
+//! The runtime's layers only look down: capture (the hot path) below collection (the collector,
+//! the decoder, and the recording, which is the raw stream and no view) below the views, with
+//! the plain configuration modules beneath all three and the wiring (set-up, hooks, the facade)
+//! above them. Checked over every `crate::` path in the sources, so that no import cycle can
+//! creep back in.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -9,7 +10,7 @@ use std::path::Path;
 /// Each top-level module's layer: a module may only name modules of its own layer or below.
 fn layer(module: &str) -> Option<u8> {
     Some(match module {
-        "config" | "filter" | "sink" | "report" | "units" => 0,
+        "config" | "filter" | "name" | "sink" | "report" | "units" => 0,
         "capture" => 1,
         "collect" => 2,
         "view" => 3,

@@ -45,6 +45,7 @@ fn expand_with(attr: TokenStream, item: TokenStream, fast_path: bool) -> TokenSt
 pub const MACRO_OPTIONS: Options = Options {
     include_tests: false,
     consume_nested_attrs: true,
+    include_inline_always: true,
 };
 
 fn try_expand(attr: TokenStream, item: TokenStream, fast_path: bool) -> syn::Result<TokenStream> {

@@ -7,6 +7,12 @@
 //! `Site::resolve_self`), and this module says where it goes. Trait paths stay as written,
 //! except that `crate::`, `super::` and `self::` are marked for the runtime to resolve against
 //! the module path.
+//!
+//! This module is the transform's one owner of the pieces and their token form; the runtime's
+//! one owner of composing them is its `name` module (`Piece`, `compose`, the generic-argument
+//! stripper). They are not one shared type because neither crate can depend on the other
+//! without a cycle or without `syn` in the runtime's library, and a crate of their own would
+//! be one more crate for every user's build for one enum; see `trace_runtime`'s `name` module.
 
 use proc_macro2::TokenStream;
 use quote::quote;

@@ -15,6 +15,9 @@ pub struct Options {
     /// The macro consumes a nested `#[trace(...)]` and applies its arguments itself; the rewriter
     /// leaves an item that carries its own `#[trace]` to the macro, so nothing is traced twice.
     pub consume_nested_attrs: bool,
+    /// Trace `#[inline(always)]` fns: the macro does (it was asked to), the rewriter only when
+    /// told to, as such fns are the ones called billions of times in a crate's innermost loops.
+    pub include_inline_always: bool,
 }
 
 /// Why a fn was left without a guard.
@@ -32,6 +35,8 @@ pub enum SkipReason {
     AlreadyInstrumented,
     /// A method of a `GlobalAlloc` or `Allocator` impl that does not carry `#[trace]` itself.
     AllocatorImpl,
+    /// `#[inline(always)]`, left out by the rewriter unless asked (`--inline-always`).
+    InlineAlways,
 }
 
 impl fmt::Display for SkipReason {
@@ -42,6 +47,9 @@ impl fmt::Display for SkipReason {
             SkipReason::HasTraceAttr => "carries #[trace], which traces it at compile time",
             SkipReason::TestCode => "test code (include it with --tests)",
             SkipReason::AlreadyInstrumented => "already instrumented",
+            SkipReason::InlineAlways => {
+                "#[inline(always)]: made to vanish into its callers, and called too often to record (include it with --inline-always)"
+            }
             SkipReason::AllocatorImpl => {
                 "allocator impl: every allocation would be traced (put #[trace] on the impl to trace it)"
             }
@@ -107,6 +115,13 @@ pub fn is_test_fn(attrs: &[Attribute]) -> bool {
             .segments
             .last()
             .is_some_and(|s| s.ident == "test" || s.ident == "bench")
+    })
+}
+
+/// `#[inline(always)]`.
+pub fn is_inline_always(attrs: &[Attribute]) -> bool {
+    attrs.iter().any(|a| {
+        a.path().is_ident("inline") && a.parse_args::<syn::Ident>().is_ok_and(|i| i == "always")
     })
 }
 

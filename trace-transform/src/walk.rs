@@ -206,6 +206,11 @@ impl<'v> Walker<'v> {
             && own.is_none()
         {
             Some(SkipReason::TestCode)
+        } else if !self.opts.include_inline_always
+            && own.is_none()
+            && rules::is_inline_always(attrs)
+        {
+            Some(SkipReason::InlineAlways)
         } else if block.stmts.first().is_some_and(is_guard_stmt) {
             Some(SkipReason::AlreadyInstrumented)
         } else {

@@ -11,6 +11,18 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
+/// Runs `cmd` to its end, fails the test with its stderr unless it succeeded, and gives its
+/// stdout.
+pub fn stdout_of(cmd: &mut Command) -> String {
+    let out = cmd.output().expect("run the command");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
 /// One event of the jsonl contract.
 #[derive(Debug, Clone)]
 pub struct Event {

@@ -10,6 +10,7 @@ use std::time::Instant;
 /// 0 undecided, 1 TSC, 2 monotonic clock.
 static SOURCE: AtomicU8 = AtomicU8::new(0);
 static EPOCH: OnceLock<Instant> = OnceLock::new();
+#[cfg(feature = "enable")]
 static WHY: OnceLock<&'static str> = OnceLock::new();
 
 /// Raw ticks: read on every event, so as cheap as the platform allows. Call [`choose`] once
@@ -36,11 +37,13 @@ pub fn is_tsc() -> bool {
     SOURCE.load(Ordering::Relaxed) == 1
 }
 
+#[cfg(feature = "enable")]
 /// Why this clock was chosen, for `TRACE_VERBOSE`.
 pub fn description() -> &'static str {
     WHY.get().copied().unwrap_or("not chosen yet")
 }
 
+#[cfg(feature = "enable")]
 /// Decides the clock, once: the TSC if the CPU says it is invariant (constant rate, never
 /// stopped) and two threads reading it in turn never see it go backwards; else the monotonic
 /// clock.
@@ -56,6 +59,7 @@ pub fn choose() {
 
 #[cfg(target_arch = "x86_64")]
 // `__cpuid` is safe to call on recent toolchains and unsafe on older ones.
+#[cfg(feature = "enable")]
 #[allow(unused_unsafe)]
 fn decide() -> (u8, &'static str) {
     if std::env::var_os("TRACE_CLOCK").is_some_and(|v| v == "monotonic") {
@@ -84,6 +88,7 @@ fn decide() -> (u8, &'static str) {
     (1, "TSC (invariant, consistent across CPUs)")
 }
 
+#[cfg(feature = "enable")]
 #[cfg(not(target_arch = "x86_64"))]
 fn decide() -> (u8, &'static str) {
     (2, "monotonic clock")
@@ -134,11 +139,13 @@ fn tsc_agrees_across_threads() -> bool {
     target_arch = "x86_64",
     not(all(target_os = "linux", feature = "enable"))
 ))]
+#[cfg(feature = "enable")]
 fn tsc_agrees_across_threads() -> bool {
     // No way to visit each CPU here: the CPU's word stands.
     true
 }
 
+#[cfg(feature = "enable")]
 /// The ticks and the instant of the first traced call, from which calibration measures.
 pub fn origin() -> (u64, Instant) {
     let t = ticks();

@@ -5,8 +5,18 @@
 pub(crate) mod buffer;
 #[cfg(any(feature = "enable", feature = "read"))]
 pub(crate) mod clock;
+#[cfg(feature = "enable")]
+pub(crate) mod guard;
+#[cfg(feature = "enable")]
+pub(crate) mod hot;
+#[cfg(feature = "enable")]
+pub(crate) mod node;
+#[cfg(feature = "enable")]
+pub(crate) mod poll;
 #[cfg(any(feature = "enable", feature = "read"))]
 pub(crate) mod record;
+#[cfg(feature = "enable")]
+pub(crate) mod registry;
 pub(crate) mod site;
 #[cfg(feature = "enable")]
 pub(crate) mod task;

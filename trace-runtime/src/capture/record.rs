@@ -1,6 +1,7 @@
 //! The 32-byte record a traced call writes on its thread: what happened, to which frame, when.
 //! Nothing is formatted or looked up here; the collector decodes records later.
 
+#[cfg(feature = "enable")]
 /// One event as captured. Layout (all little-endian machine words):
 /// - `ts`: raw clock ticks when it happened;
 /// - `id`: the frame's id (low 56 bits) with the kind (bits 56..60) and flags (bits 60..64);
@@ -44,20 +45,23 @@ pub const HOLD: u64 = 1 << 60;
 /// of `aux` (0: of none), which the collector applies to every frame the thread enters without
 /// a caller from then on.
 pub const ADOPT: u64 = 1 << 61;
+#[cfg(feature = "enable")]
 pub const FLAG_MASK: u64 = 0xf << 60;
 pub const ID_MASK: u64 = (1 << 56) - 1;
 
+#[cfg(feature = "enable")]
 /// Frame ids: the thread's number in the high bits, a per-thread sequence in the low ones, so
 /// ids are unique in the process without any shared counter.
 pub const SEQ_BITS: u32 = 36;
 
+#[cfg(feature = "enable")]
 /// The first id of thread `thread`'s sequence.
 #[inline]
 pub const fn id_base(thread: u32) -> u64 {
     (thread as u64) << SEQ_BITS
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "enable"))]
 mod tests {
     use super::*;
 

@@ -3,8 +3,7 @@
 //!
 //! Names are built in two steps. The transform writes what syntax tells: the name known at
 //! compile time, and, when that name cannot be true by itself, the pieces of the true one
-//! ([`Piece`]). The pieces are composed here, once per site, on its first call: this module is
-//! the one place that knows how a Self type and a relative trait path read at run time.
+//! ([`Piece`]). The pieces are composed (by `crate::name`) once per site, on its first call.
 //!
 //! A site has one name for the whole run: whatever [`Site::name`] returns first is what it
 //! returns ever after, so the filter decision, the collector's name table, `chain()` and the
@@ -15,17 +14,21 @@
 //! good, and the composed one is dropped.
 
 use core::cell::{Cell, UnsafeCell};
-use core::sync::atomic::{AtomicU8, Ordering};
+use core::sync::atomic::{AtomicU32, AtomicU8, Ordering};
 use std::time::{Duration, Instant};
+
+use crate::name::{compose, Piece};
 
 /// A traced fn's static description, one per fn.
 pub struct Site {
     /// The name known at compile time: the true name for a fn outside impls; for a method, the
     /// Self type and trait as written (see [`Site::name`] for the name composed at run time).
     pub name: &'static str,
-    /// What `TRACE_FILTER` decided for it, worked out on its first call.
+    /// What `TRACE_FILTER` decided for it, worked out on its first call (the low byte), and
+    /// whether it is counted instead of recorded, with its slot (`capture::hot` owns those
+    /// bits).
     #[cfg_attr(not(feature = "enable"), allow(dead_code))]
-    pub(crate) state: AtomicU8,
+    pub(crate) state: AtomicU32,
     /// Starts the runtime (configuration, collector, hooks): called on each thread's first
     /// traced call, so that the capture layer needs no knowledge of what sits above it.
     #[cfg_attr(not(feature = "enable"), allow(dead_code))]
@@ -61,26 +64,6 @@ std::thread_local! {
     static COMPOSING: Cell<usize> = const { Cell::new(0) };
 }
 
-/// A piece of a name composed at run time.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Piece {
-    /// Text as it is.
-    Text(&'static str),
-    /// The fn's module path (`self::` in a trait path).
-    Module,
-    /// The crate's root module (`crate::`): the module path's first segment.
-    Crate,
-    /// The parent of the fn's module (`super::`); each further `Super` right after it climbs
-    /// one more level.
-    Super,
-    /// The impl's Self type as `core::any::type_name` spells it, generic arguments left out:
-    /// `alloc::vec::Vec`, `[u8; 4]`, `dyn demo::Shape`.
-    SelfType,
-    /// The Self type as the qualifier of an inherent fn: bare when it is a path
-    /// (`demo::db::Pool`), in angle brackets otherwise (`<[u8; 4]>`).
-    SelfQualifier,
-}
-
 impl Site {
     /// A site whose compile-time name is true. Called from generated statics.
     pub const fn new(name: &'static str, start: fn()) -> Self {
@@ -97,7 +80,7 @@ impl Site {
     ) -> Self {
         Site {
             name,
-            state: AtomicU8::new(0),
+            state: AtomicU32::new(0),
             start,
             module,
             pieces,
@@ -228,7 +211,17 @@ impl Site {
     #[cfg(feature = "enable")]
     #[inline(always)]
     pub(crate) fn excluded(&self, admits: impl FnOnce(&'static str) -> bool) -> bool {
-        let state = self.state.load(Ordering::Relaxed);
+        self.excluded_as(self.state.load(Ordering::Relaxed), admits)
+    }
+
+    /// [`Site::excluded`] with the state already loaded (by a guard that looked at it first).
+    #[cfg(feature = "enable")]
+    #[inline(always)]
+    pub(crate) fn excluded_as(
+        &self,
+        state: u32,
+        admits: impl FnOnce(&'static str) -> bool,
+    ) -> bool {
         if state & FILTER_DECIDED != 0 {
             return state & FILTER_EXCLUDED != 0;
         }
@@ -240,82 +233,24 @@ impl Site {
     fn decide(&self, admits: impl FnOnce(&'static str) -> bool) -> bool {
         let excluded = !admits(self.name());
         let state = FILTER_DECIDED | if excluded { FILTER_EXCLUDED } else { 0 };
-        self.state.store(state, Ordering::Relaxed);
+        // Or'ed in: the bits above the filter's are not this decision's.
+        self.state.fetch_or(state, Ordering::Relaxed);
         excluded
     }
 }
 
 /// `Site::state` bits.
 #[cfg(feature = "enable")]
-const FILTER_DECIDED: u8 = 1;
+const FILTER_DECIDED: u32 = 1;
 #[cfg(feature = "enable")]
-const FILTER_EXCLUDED: u8 = 2;
+const FILTER_EXCLUDED: u32 = 2;
 
-/// The name `pieces` spell for a fn in `module` whose impl's Self type is `self_type` (as
-/// `type_name` gives it).
-fn compose(module: &str, pieces: &[Piece], self_type: &str) -> String {
-    let mut out = String::new();
-    let mut rest = pieces.iter().peekable();
-    while let Some(piece) = rest.next() {
-        match piece {
-            Piece::Text(text) => out.push_str(text),
-            Piece::Module => out.push_str(module),
-            Piece::Crate => out.push_str(module.split("::").next().unwrap_or(module)),
-            Piece::Super => {
-                let mut up = 1;
-                while rest.next_if_eq(&&Piece::Super).is_some() {
-                    up += 1;
-                }
-                out.push_str(module.rsplitn(up + 1, "::").last().unwrap_or(module));
-            }
-            Piece::SelfType => out.push_str(&without_generic_args(self_type)),
-            Piece::SelfQualifier => {
-                let ty = without_generic_args(self_type);
-                if ty
-                    .chars()
-                    .all(|c| c.is_alphanumeric() || c == '_' || c == ':')
-                {
-                    out.push_str(&ty);
-                } else {
-                    out.push('<');
-                    out.push_str(&ty);
-                    out.push('>');
-                }
-            }
-        }
-    }
-    out
-}
-
-/// A type name with every generic argument list left out, at any depth:
-/// `core::option::Option<alloc::vec::Vec<u8>>` reads `core::option::Option`, and
-/// `fn(alloc::vec::Vec<u8>) -> u8` reads `fn(alloc::vec::Vec) -> u8` (the `>` of an arrow
-/// closes nothing).
-fn without_generic_args(ty: &str) -> String {
-    let mut out = String::with_capacity(ty.len());
-    let mut depth = 0usize;
-    let mut prev = ' ';
-    for c in ty.chars() {
-        match c {
-            '<' => depth += 1,
-            '>' if prev == '-' && depth == 0 => out.push(c),
-            '>' if prev == '-' => {}
-            '>' => depth = depth.saturating_sub(1),
-            _ if depth == 0 => out.push(c),
-            _ => {}
-        }
-        prev = c;
-    }
-    out
-}
-
-#[cfg(test)]
+// Every test here is about the name a running site gives out, with the runtime on.
+#[cfg(all(test, feature = "enable"))]
 mod tests {
-    #[cfg(feature = "enable")]
+    use super::Piece;
     use super::Site;
-    use super::{compose, without_generic_args, Piece};
     use std::sync::Barrier;
-    #[cfg(feature = "enable")]
     use std::sync::Mutex;
 
     fn no_start() {}
@@ -329,7 +264,6 @@ mod tests {
 
     /// The names a site gives a caller: by the filter decision (when this call made it) and
     /// by `name()`.
-    #[cfg(feature = "enable")]
     fn names_seen(site: &Site) -> Vec<&'static str> {
         let mut seen = Vec::new();
         site.excluded(|name| {
@@ -351,7 +285,6 @@ mod tests {
         "m::Stack<u8>"
     }
 
-    #[cfg(feature = "enable")]
     #[test]
     fn a_name_whose_composition_is_stuck_elsewhere_is_the_compile_time_one_for_good() {
         static SITE: Site = Site::composed("m::Stack<T>::push", "m", PUSH, no_start);
@@ -377,7 +310,6 @@ mod tests {
         "m::Stack<u8>"
     }
 
-    #[cfg(feature = "enable")]
     #[test]
     fn a_name_read_while_another_thread_composes_it_is_the_composed_one() {
         static SITE: Site = Site::composed("m::Stack<T>::push", "m", PUSH, no_start);
@@ -392,7 +324,6 @@ mod tests {
 
     /// A traced allocator re-entered while this thread composes the site's name: it asks for
     /// the name at once, without waiting for itself.
-    #[cfg(feature = "enable")]
     #[test]
     fn a_name_asked_for_by_the_composing_thread_itself_is_the_compile_time_one() {
         static SITE: Site = Site::composed("m::Stack<T>::push", "m", PUSH, no_start);
@@ -406,7 +337,6 @@ mod tests {
         assert_eq!(SITE.name(), "m::Stack<T>::push");
     }
 
-    #[cfg(feature = "enable")]
     #[test]
     fn a_name_composed_before_it_is_read_is_the_name() {
         static SITE: Site = Site::composed("m::Stack<T>::push", "m", PUSH, no_start);
@@ -419,7 +349,6 @@ mod tests {
 
     /// Two threads make a generic impl's method's first call at once, many times over: each
     /// site has one name, whichever it is, in every thread and after.
-    #[cfg(feature = "enable")]
     #[test]
     fn racing_first_calls_agree_on_the_name() {
         static START: Barrier = Barrier::new(2);
@@ -449,57 +378,5 @@ mod tests {
                 "{seen:?}"
             );
         }
-    }
-
-    #[test]
-    fn generic_arguments_are_left_out_at_any_depth() {
-        for (type_name, want) in [
-            (
-                "core::option::Option<alloc::vec::Vec<u8>>",
-                "core::option::Option",
-            ),
-            (
-                "fn(alloc::vec::Vec<u8>) -> core::option::Option<u8>",
-                "fn(alloc::vec::Vec) -> core::option::Option",
-            ),
-            (
-                "alloc::boxed::Box<dyn core::ops::function::Fn() -> u8>",
-                "alloc::boxed::Box",
-            ),
-            ("[u8; 4]", "[u8; 4]"),
-            ("&str", "&str"),
-            ("(u8, alloc::string::String)", "(u8, alloc::string::String)"),
-            (
-                "dyn core::fmt::Debug + core::marker::Send",
-                "dyn core::fmt::Debug + core::marker::Send",
-            ),
-        ] {
-            assert_eq!(without_generic_args(type_name), want, "{type_name}");
-        }
-    }
-
-    #[test]
-    fn relative_trait_paths_climb_from_the_module() {
-        let pieces = [
-            Piece::Text("<"),
-            Piece::SelfType,
-            Piece::Text(" as "),
-            Piece::Super,
-            Piece::Super,
-            Piece::Text("::Hello>::hi"),
-        ];
-        assert_eq!(
-            compose("a::b::c", &pieces, "a::b::c::B"),
-            "<a::b::c::B as a::Hello>::hi"
-        );
-        let pieces = [Piece::Crate, Piece::Text("::Hello")];
-        assert_eq!(compose("a::b", &pieces, ""), "a::Hello");
-    }
-
-    #[test]
-    fn a_self_type_that_is_not_a_path_qualifies_in_angle_brackets() {
-        let pieces = [Piece::SelfQualifier, Piece::Text("::get")];
-        assert_eq!(compose("m", &pieces, "m::Pool<u8>"), "m::Pool::get");
-        assert_eq!(compose("m", &pieces, "[u8; 4]"), "<[u8; 4]>::get");
     }
 }

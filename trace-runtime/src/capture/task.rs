@@ -10,8 +10,9 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use super::clock;
+use super::node::Node;
+use super::poll::{self, AsyncExit, Created, Linking};
 use super::site::Site;
-use super::thread::{self, AsyncExit, Created, Linking, Node};
 
 /// A traced future. Created by generated code only.
 pub struct Instrumented<F> {
@@ -42,13 +43,6 @@ struct Frame {
 }
 
 impl<F> Instrumented<F> {
-    /// Wraps a future, noting the frame it is created in (`tokio::spawn(process(x))` creates
-    /// `process`'s future inside the caller): if it becomes a task of its own, its chain goes
-    /// on through that frame.
-    pub fn new(site: &'static Site, inner: F) -> Self {
-        Instrumented::new_from(site, thread::created(), inner)
-    }
-
     /// Wraps a future created in the frame `created` names (captured when the traced fn was
     /// called, before the future existed).
     pub fn new_from(site: &'static Site, created: Created, inner: F) -> Self {
@@ -80,12 +74,12 @@ impl<F> Instrumented<F> {
 }
 
 /// Puts the thread's previous place back when a poll returns or unwinds.
-struct Restore(Option<thread::PollScope>);
+struct Restore(Option<poll::PollScope>);
 
 impl Drop for Restore {
     fn drop(&mut self) {
         if let Some(scope) = self.0.take() {
-            let _ = thread::leave_poll(scope);
+            let _ = poll::leave_poll(scope);
         }
     }
 }
@@ -93,14 +87,14 @@ impl Drop for Restore {
 /// Puts the thread's previous place back when a linked block's poll returns or unwinds, keeping
 /// the task number its frames were given.
 struct RestoreLinked<'a> {
-    scope: Option<thread::PollScope>,
+    scope: Option<poll::PollScope>,
     linking: &'a mut Linking,
 }
 
 impl Drop for RestoreLinked<'_> {
     fn drop(&mut self) {
         if let Some(scope) = self.scope.take() {
-            *self.linking = Linking::Free(thread::leave_poll(scope));
+            *self.linking = Linking::Free(poll::leave_poll(scope));
         }
     }
 }
@@ -116,7 +110,7 @@ impl<F: Future> Future for Instrumented<F> {
             // The runtime busy on this thread (a future polled from inside its own work): the
             // future runs untraced.
             let created = this.created.take();
-            let Some(placed) = thread::place(this.site, created.as_ref()) else {
+            let Some(placed) = poll::place(this.site, created.as_ref()) else {
                 // SAFETY: as above.
                 return unsafe { Pin::new_unchecked(&mut *this.inner) }.poll(cx);
             };
@@ -144,7 +138,7 @@ impl<F: Future> Future for Instrumented<F> {
             this.span.as_ref().map(|s| s.enter())
         };
         let started = clock::ticks();
-        let restore = Restore(thread::enter_poll(frame.node.clone(), frame.task));
+        let restore = Restore(poll::enter_poll(frame.node.clone(), frame.task));
         this.polling = true;
         // SAFETY: as above.
         let out = unsafe { Pin::new_unchecked(&mut *this.inner) }.poll(cx);
@@ -168,7 +162,7 @@ impl Frame {
             unwinding,
             cancelled,
         };
-        thread::exit_async(&self.node, self.recorded, exit);
+        poll::exit_async(&self.node, self.recorded, exit);
     }
 }
 
@@ -224,7 +218,7 @@ impl<F: Future> Future for Linked<F> {
         let this = unsafe { self.get_unchecked_mut() };
         let scope = match this.linking {
             Linking::Driven => None,
-            _ => thread::enter_linked(&this.created, &mut this.linking),
+            _ => poll::enter_linked(&this.created, &mut this.linking),
         };
         let restore = RestoreLinked {
             scope,
@@ -241,7 +235,7 @@ impl<F> Drop for Linked<F> {
     fn drop(&mut self) {
         // What the block still holds (a cancelled task's locals) is dropped inside its task.
         let scope = match self.linking {
-            Linking::Free(_) => thread::enter_linked(&self.created, &mut self.linking),
+            Linking::Free(_) => poll::enter_linked(&self.created, &mut self.linking),
             _ => None,
         };
         let restore = RestoreLinked {

@@ -1,5 +1,5 @@
 //! The one collector: a background thread that takes every thread's published records, merges
-//! them by time and feeds the decoder and the views. At exit, on panic and on the fatal signals
+//! them by time and feeds the pipeline (`pipeline.rs`) to the recording and the views. At exit, on panic and on the fatal signals
 //! the same collection runs to the end on the calling thread.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -8,11 +8,14 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, TryLockError};
 use std::time::{Duration, Instant};
 
-use super::decode::{Consumer, Ctx, Decoder, End, Frames, IdHasher};
 use super::event::{Raw, Tables};
+use super::frames::{Frames, IdHasher};
+use super::hot;
+use super::pipeline::Pipeline;
 use crate::capture::buffer::{Cursor, SharedRef};
 use crate::capture::clock::{self, Calibration};
 use crate::capture::record::Rec;
+use crate::capture::registry;
 use crate::capture::site::Site;
 use crate::capture::thread;
 use crate::config;
@@ -36,10 +39,9 @@ pub struct Collector {
     /// Site addresses to their index in the run's table.
     sites: HashMap<usize, u32, BuildHasherDefault<IdHasher>>,
     tables: Tables,
-    /// Ticks and instant of the first traced call; the decoder exists once calibrated.
+    /// Ticks and instant of the first traced call; the pipeline starts once calibrated.
     origin: (u64, Instant),
-    decoder: Option<Decoder>,
-    consumers: Vec<Box<dyn Consumer>>,
+    pipeline: Pipeline,
     /// Ticks read at the start of the previous round: every record older than this has been
     /// published by then, so records are handed on in time order up to it.
     watermark: u64,
@@ -47,6 +49,8 @@ pub struct Collector {
     finished: bool,
     /// Records handed on so far.
     fed: u64,
+    /// Which fns turn hot (`TRACE_HOT`), unless it is off.
+    hot: Option<hot::Watch>,
 }
 
 static STATE: Mutex<Option<Collector>> = Mutex::new(None);
@@ -62,41 +66,34 @@ static PROGRESS: AtomicU64 = AtomicU64::new(0);
 const LONGEST_WAIT: Duration = Duration::from_secs(60);
 
 impl Collector {
-    pub fn new(origin: (u64, Instant), consumers: Vec<Box<dyn Consumer>>) -> Self {
+    pub fn new(origin: (u64, Instant), pipeline: Pipeline) -> Self {
         Collector {
             inputs: BTreeMap::new(),
             orphans: VecDeque::new(),
             sites: HashMap::default(),
             tables: Tables::default(),
             origin,
-            decoder: None,
-            consumers,
+            pipeline,
             watermark: 0,
             fed: 0,
             scratch: Vec::new(),
             finished: false,
+            hot: config::get()
+                .hot
+                .map(|rule| hot::Watch::new(rule, config::get().focus.clone())),
         }
     }
 
-    /// The decoder, calibrated on first use.
-    fn decoder(&mut self) -> &mut Decoder {
-        if self.decoder.is_none() {
-            let cal = Calibration::since(self.origin);
-            for c in self.consumers.iter_mut() {
-                c.start(&cal);
-            }
-            self.decoder = Some(Decoder::new(cal));
+    /// Calibrates and starts the pipeline, on first use.
+    fn start_pipeline(&mut self) {
+        if self.pipeline.decoder().is_none() {
+            self.pipeline.start(Calibration::since(self.origin));
         }
-        self.decoder.as_mut().expect("set above")
     }
 
     /// The frames open as of the last record handed on.
     pub fn frames(&self) -> &Frames {
-        static NONE: std::sync::OnceLock<Frames> = std::sync::OnceLock::new();
-        match &self.decoder {
-            Some(d) => &d.frames,
-            None => NONE.get_or_init(Frames::default),
-        }
+        self.pipeline.frames()
     }
 
     pub fn tables(&self) -> &Tables {
@@ -105,8 +102,8 @@ impl Collector {
 
     /// Nanoseconds since the first traced call, now.
     pub fn now_ns(&self) -> u64 {
-        self.decoder
-            .as_ref()
+        self.pipeline
+            .decoder()
             .map_or(0, |d| d.end_ns(clock::ticks()))
     }
 
@@ -117,7 +114,7 @@ impl Collector {
             return;
         }
         let started = clock::ticks();
-        for shared in thread::buffers() {
+        for shared in registry::buffers() {
             let input = self.inputs.entry(shared.thread).or_insert_with(|| {
                 self.tables
                     .threads
@@ -135,24 +132,13 @@ impl Collector {
             input.next = 0;
             input.ended = input.shared.drain(&mut input.cursor, &mut input.staged);
         }
-        thread::take_orphans(&mut self.scratch);
+        registry::take_orphans(&mut self.scratch);
         self.orphans.extend(self.scratch.drain(..));
         let limit = if all { u64::MAX } else { self.watermark };
         self.watermark = started;
         self.merge(limit);
-        if let Some(decoder) = &self.decoder {
-            let now_ns = decoder.end_ns(clock::ticks());
-            let ctx = Ctx {
-                frames: &decoder.frames,
-                tables: &self.tables,
-            };
-            for c in self.consumers.iter_mut() {
-                c.tick(&ctx, now_ns);
-            }
-        }
-        for c in self.consumers.iter_mut() {
-            c.flush();
-        }
+        self.pipeline.tick(&self.tables, clock::ticks());
+        self.pipeline.flush();
         let done: Vec<SharedRef> = self
             .inputs
             .values()
@@ -160,12 +146,10 @@ impl Collector {
             .map(|i| i.shared.clone())
             .collect();
         if !done.is_empty() {
-            thread::forget_buffers(&done);
+            registry::forget_buffers(&done);
             let ended = |i: &Input| i.ended && i.next == i.staged.len();
-            if let Some(decoder) = &mut self.decoder {
-                for (&n, _) in self.inputs.iter().filter(|(_, i)| ended(i)) {
-                    decoder.frames.thread_ended(n);
-                }
+            for (&n, _) in self.inputs.iter().filter(|(_, i)| ended(i)) {
+                self.pipeline.thread_ended(n);
             }
             self.inputs.retain(|_, i| !ended(i));
         }
@@ -175,7 +159,7 @@ impl Collector {
     /// the oldest thread's records up to the next thread's oldest, so a lone busy thread's
     /// records go through without comparisons.
     fn merge(&mut self, limit: u64) {
-        self.decoder();
+        self.start_pipeline();
         loop {
             // The thread whose next record is the oldest (orphans count as thread 0), and the
             // oldest next record of any other.
@@ -226,8 +210,11 @@ impl Collector {
     }
 
     fn feed(&mut self, raw: &Raw) {
-        let decoder = self.decoder.as_mut().expect("calibrated before merging");
-        decoder.feed(raw, &self.tables, &mut self.consumers);
+        self.pipeline.feed(raw, &self.tables);
+        if let Some(hot) = &mut self.hot {
+            let decoder = self.pipeline.decoder().expect("started before merging");
+            hot.see(raw, &decoder.cal);
+        }
         self.fed += 1;
         if self.fed & 4095 == 0 {
             PROGRESS.store(self.fed, Ordering::Relaxed);
@@ -235,13 +222,8 @@ impl Collector {
     }
 
     fn raw(&mut self, thread: u32, rec: &Rec) -> Raw {
-        let tables = &mut self.tables;
-        let site = *self.sites.entry(rec.site).or_insert_with(|| {
-            // SAFETY: `rec.site` was made from a `&'static Site` by the capture layer.
-            let site = unsafe { &*(rec.site as *const Site) };
-            tables.sites.push(site.name().into());
-            (tables.sites.len() - 1) as u32
-        });
+        // SAFETY: `rec.site` was made from a `&'static Site` by the capture layer.
+        let site = self.site_index(unsafe { &*(rec.site as *const Site) });
         Raw {
             thread,
             ts: rec.ts,
@@ -249,6 +231,22 @@ impl Collector {
             site,
             aux: rec.aux,
         }
+    }
+
+    /// The index of `site` in the run's table, given on its first record.
+    fn site_index(&mut self, site: &'static Site) -> u32 {
+        let tables = &mut self.tables;
+        let hot = &mut self.hot;
+        *self
+            .sites
+            .entry(site as *const Site as usize)
+            .or_insert_with(|| {
+                tables.sites.push(site.name().into());
+                if let Some(hot) = hot {
+                    hot.site(site);
+                }
+                (tables.sites.len() - 1) as u32
+            })
     }
 
     /// The end of the run: everything handed on, then every consumer's final report.
@@ -259,22 +257,16 @@ impl Collector {
         self.round(true);
         self.finished = true;
         FINISHED.store(true, Ordering::Release);
-        thread::close();
+        registry::close();
+        let counted: Vec<(u32, u64)> = crate::capture::hot::counted()
+            .into_iter()
+            .map(|(site, calls)| (self.site_index(site), calls))
+            .collect();
         let ticks = clock::ticks();
-        self.decoder();
-        let decoder = self.decoder.as_ref().expect("calibrated above");
-        let end = End {
-            ticks,
-            ts_ns: decoder.end_ns(ticks),
-            frames: &decoder.frames,
-            tables: &self.tables,
-            skipped: thread::skipped(),
-        };
+        self.start_pipeline();
         // In order, each one written out before the next reports: the trace, then reports.
-        for c in self.consumers.iter_mut() {
-            c.finish(&end);
-            c.flush();
-        }
+        self.pipeline
+            .finish(&self.tables, ticks, thread::skipped(), &counted);
         for warning in unmatched_terms(config::get(), &self.tables) {
             config::warn(&warning);
         }
@@ -359,7 +351,7 @@ pub fn start(collector: Collector, interval: Option<Duration>) {
             }
         });
     match spawned {
-        Ok(handle) => thread::set_collector(handle.thread().clone()),
+        Ok(handle) => registry::set_collector(handle.thread().clone()),
         Err(e) => config::warn(&format!(
             "cannot start the trace collector thread ({e}); the trace is written at exit"
         )),

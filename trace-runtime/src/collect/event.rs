@@ -22,7 +22,8 @@ pub enum Kind {
     Enter,
     Exit {
         elapsed_ns: u64,
-        /// Time spent inside polls (async) or the whole call (sync).
+        /// Time spent inside polls (async) or the whole call (sync): never more than
+        /// `elapsed_ns` (the decoder clamps it once, for every view).
         busy_ns: u64,
         unwinding: bool,
         /// A traced future dropped before it completed.
@@ -55,6 +56,37 @@ pub struct Event {
 impl Event {
     pub fn is_enter(&self) -> bool {
         matches!(self.kind, Kind::Enter)
+    }
+
+    /// The tree the event's frame belongs to.
+    pub fn tree(&self) -> Tree {
+        Tree::of(self.thread, self.task)
+    }
+}
+
+/// The tree a frame belongs to: its task's, whichever threads polled it, or on a plain thread
+/// that thread's. Ordered plain threads first, then tasks, each by number: the order views list
+/// trees in.
+///
+/// ```ignore
+/// assert_eq!(Tree::of(2, 0), Tree::Thread(2));
+/// assert_eq!(Tree::of(2, 7), Tree::Task(7));
+/// assert!(Tree::Thread(9) < Tree::Task(1));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Tree {
+    Thread(u32),
+    Task(u64),
+}
+
+impl Tree {
+    /// The tree of a frame on `thread` in `task` (0: none).
+    pub fn of(thread: u32, task: u64) -> Tree {
+        if task != 0 {
+            Tree::Task(task)
+        } else {
+            Tree::Thread(thread)
+        }
     }
 }
 

@@ -3,9 +3,12 @@
 //! or for every fn (a run's profile by chain, which `diff` compares). A name that means several
 //! fns gets a table per fn.
 
-use std::collections::{BTreeMap, HashMap};
+#[cfg(feature = "read")]
+use std::collections::BTreeMap;
+use std::collections::HashMap;
 
 use super::path::Path;
+#[cfg(feature = "read")]
 use super::text::duration_string;
 use crate::collect::decode::{Consumer, Ctx};
 use crate::collect::event::{Event, Kind, Tables};
@@ -45,11 +48,6 @@ impl Chains {
             .is_none_or(|m| m.hits(site, || tables.site(site)))
     }
 
-    /// Every chain of the run.
-    pub fn all() -> Self {
-        Chains::default()
-    }
-
     /// The chains with names, by total time, longest first (ties by calls, then chain).
     pub fn by_total<'a>(&'a self, tables: &Tables) -> Vec<(String, &'a ChainStats)> {
         let mut out: Vec<(String, &ChainStats)> = self
@@ -81,11 +79,12 @@ impl Consumer for Chains {
         let s = self.chains.entry(path).or_default();
         s.calls += 1;
         s.total += elapsed_ns;
-        s.busy += busy_ns.min(elapsed_ns);
+        s.busy += busy_ns;
         s.max = s.max.max(elapsed_ns);
     }
 }
 
+#[cfg(feature = "read")]
 /// `chains reaching NAME: N calls by M distinct chains` and a row per chain; when `name` means
 /// several fns, a table per fn reached, each headed with its full name, in name order.
 pub fn table(chains: &Chains, tables: &Tables, name: &str) -> String {
@@ -118,6 +117,7 @@ fn by_total(a: &(String, &ChainStats), b: &(String, &ChainStats)) -> std::cmp::O
         .then(a.0.cmp(&b.0))
 }
 
+#[cfg(feature = "read")]
 fn one_table(rows: Vec<(String, &ChainStats)>, name: &str) -> String {
     let calls: u64 = rows.iter().map(|r| r.1.calls).sum();
     let mut text = format!(

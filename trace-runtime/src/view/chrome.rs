@@ -9,8 +9,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::stream::Lines;
 use super::text::{json_string, micros, push_u64};
-use crate::collect::decode::{Ctx, End, OpenFrame};
-use crate::collect::event::{Event, Kind};
+use crate::collect::decode::{Ctx, End};
+use crate::collect::event::{Event, Kind, Tree};
+use crate::collect::frames::OpenFrame;
+use crate::units;
 
 /// Offsets task tracks from thread tracks in `tid`s.
 pub const TASK_TRACK: u64 = 1_000_000;
@@ -27,8 +29,8 @@ pub const CLOSING: &[u8] =
 pub struct Chrome {
     /// Each task seen, with its root's site once known.
     tasks: BTreeMap<u64, Option<u32>>,
-    /// The lanes past the first in use: (task, thread, lane); the thread is 0 for a task's.
-    lanes: BTreeSet<(u64, u32, u32)>,
+    /// The lanes past the first in use, per tree.
+    lanes: BTreeSet<(Tree, u32)>,
 }
 
 impl Lines for Chrome {
@@ -45,8 +47,7 @@ impl Lines for Chrome {
             }
         }
         if lane > 0 {
-            let thread = if e.task != 0 { 0 } else { e.thread };
-            self.lanes.insert((e.task, thread, lane));
+            self.lanes.insert((e.tree(), lane));
         }
         if e.is_enter() && e.origin != 0 {
             flow(buf, e, lane, ctx);
@@ -65,7 +66,7 @@ impl Lines for Chrome {
             name: ctx.tables.site(e.site),
             start_ns,
             dur_ns: elapsed_ns,
-            tid: track(e.task, e.thread, lane),
+            tid: track(e.tree(), lane),
             depth: e.depth,
             thread: e.thread,
         };
@@ -116,18 +117,17 @@ impl Slice<'_> {
 }
 
 /// A frame's track: its task's, or its thread's, and of those its lane's.
-fn track(task: u64, thread: u32, lane: u32) -> u64 {
-    let base = if task != 0 {
-        TASK_TRACK + task
-    } else {
-        u64::from(thread)
+fn track(tree: Tree, lane: u32) -> u64 {
+    let base = match tree {
+        Tree::Task(task) => TASK_TRACK + task,
+        Tree::Thread(thread) => u64::from(thread),
     };
     base + u64::from(lane) * LANE_TRACK
 }
 
 /// The track of a frame in the decoder's table.
 fn frame_track(f: &OpenFrame) -> u64 {
-    track(f.task, f.thread, f.lane)
+    track(f.tree(), f.lane)
 }
 
 /// A flow arrow from the call that created a task's (or thread's) root to the root's first
@@ -144,7 +144,7 @@ fn flow(buf: &mut Vec<u8>, e: &Event, lane: u32, ctx: &Ctx<'_>) {
         .clamp(creator.start_ns.min(e.ts_ns), e.ts_ns);
     for (phase, ts, tid) in [
         ("s", created, frame_track(creator)),
-        ("f", e.ts_ns, track(e.task, e.thread, lane)),
+        ("f", e.ts_ns, track(e.tree(), lane)),
     ] {
         buf.extend_from_slice(b"{\"name\":\"spawn\",\"cat\":\"spawn\",\"ph\":\"");
         buf.extend_from_slice(phase.as_bytes());
@@ -190,8 +190,7 @@ impl Chrome {
             }
         }
         if f.lane > 0 {
-            let thread = if f.task != 0 { 0 } else { f.thread };
-            self.lanes.insert((f.task, thread, f.lane));
+            self.lanes.insert((f.tree(), f.lane));
         }
     }
 
@@ -203,14 +202,20 @@ impl Chrome {
             json_string(buf, name);
             buf.extend_from_slice(b"}},\n");
         };
-        let thread_label = |thread: u32| match end.tables.thread_name(thread) {
-            Some(n) => format!("thread {thread:02} {n}"),
-            None => format!("thread {thread:02}"),
+        let thread_label = |thread: u32| {
+            let mut text = b"thread ".to_vec();
+            units::thread_label(&mut text, thread, end.tables.thread_name(thread));
+            String::from_utf8_lossy(&text).into_owned()
         };
         // A task's track is named by the fn it runs: `task 3 server::handle`.
-        let task_label = |task: u64, root: Option<u32>| match root {
-            Some(site) => format!("task {task} {}", end.tables.site(site)),
-            None => format!("task {task}"),
+        let task_label = |task: u64, root: Option<u32>| {
+            let mut text = Vec::new();
+            units::task_label(&mut text, task);
+            if let Some(site) = root {
+                text.push(b' ');
+                text.extend_from_slice(end.tables.site(site).as_bytes());
+            }
+            String::from_utf8_lossy(&text).into_owned()
         };
         for thread in end.tables.threads.keys() {
             meta(u64::from(*thread), &thread_label(*thread));
@@ -218,16 +223,12 @@ impl Chrome {
         for (task, root) in &self.tasks {
             meta(TASK_TRACK + task, &task_label(*task, *root));
         }
-        for &(task, thread, lane) in &self.lanes {
-            let of = if task != 0 {
-                task_label(task, self.tasks.get(&task).copied().flatten())
-            } else {
-                thread_label(thread)
+        for &(tree, lane) in &self.lanes {
+            let of = match tree {
+                Tree::Task(task) => task_label(task, self.tasks.get(&task).copied().flatten()),
+                Tree::Thread(thread) => thread_label(thread),
             };
-            meta(
-                track(task, thread, lane),
-                &format!("{of}, concurrent lane {lane}"),
-            );
+            meta(track(tree, lane), &format!("{of}, concurrent lane {lane}"));
         }
         buf.extend_from_slice(CLOSING);
     }

@@ -6,6 +6,7 @@ use super::stream::Lines;
 use super::text::{duration, label};
 use crate::collect::decode::{Consumer, Ctx, End};
 use crate::collect::event::{Event, Kind};
+use crate::units::chain_joint;
 
 /// `TRACE_FOCUS=NAME`: a format of lines, written by a `Stream`.
 pub struct Focus {
@@ -44,11 +45,8 @@ impl Lines for Focus {
             e.task,
         );
         for (i, (_, f, crossed)) in chain.iter().enumerate() {
-            buf.extend_from_slice(match (i, crossed) {
-                (0, _) => b" ",
-                (_, true) => b" => ",
-                _ => b" -> ",
-            });
+            let joint = if i == 0 { " " } else { chain_joint(*crossed) };
+            buf.extend_from_slice(joint.as_bytes());
             buf.extend_from_slice(ctx.tables.site(f.site).as_bytes());
             if i + 1 == chain.len() {
                 buf.push(b' ');

@@ -41,7 +41,7 @@ impl Consumer for Folded {
         // finished ones' and the open ones' so far.
         for (id, f) in end.frames.iter() {
             let so_far =
-                |f: &crate::collect::decode::OpenFrame| end.ts_ns.saturating_sub(f.start_ns);
+                |f: &crate::collect::frames::OpenFrame| end.ts_ns.saturating_sub(f.start_ns);
             let open_callees: u64 = end.frames.open_children(id).map(|(_, k)| so_far(k)).sum();
             let own = so_far(f)
                 .saturating_sub(self.self_time.callees_ns(id))

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use super::stream::Lines;
 use super::text::{duration, label, push_u64};
 use crate::collect::decode::Ctx;
-use crate::collect::event::{Event, Kind};
+use crate::collect::event::{Event, Kind, Tree};
 
 const INDENT: usize = 2;
 /// Indentation levels shown before the depth is written as a number.
@@ -62,7 +62,7 @@ pub struct Under {
 /// filter left out are never noted.
 #[derive(Default)]
 pub struct Printed {
-    open: HashMap<(u8, u64), Vec<Written>>,
+    open: HashMap<Tree, Vec<Written>>,
 }
 
 /// An open frame's enter line as written: its id, depth and site.
@@ -73,11 +73,7 @@ impl Printed {
     /// takes for it (the last one written at the depth above and still open: concurrent
     /// branches interleave their lines), the caller to name.
     pub fn note(&mut self, e: &Event) -> Option<Under> {
-        let key = if e.task != 0 {
-            (1, e.task)
-        } else {
-            (0, u64::from(e.thread))
-        };
+        let key = e.tree();
         if !e.is_enter() {
             if let Some(open) = self.open.get_mut(&key) {
                 if let Some(at) = open.iter().rposition(|f| f.0 == e.id) {

@@ -5,7 +5,7 @@
 use std::collections::{HashMap, VecDeque};
 
 use crate::collect::decode::{Consumer, Ctx, End};
-use crate::collect::event::{Event, Kind};
+use crate::collect::event::{Event, Kind, Tree};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Decision {
@@ -24,16 +24,7 @@ pub struct Min<C> {
     /// Undecided frames by tree (task, or plain thread), oldest first: a frame is known to be
     /// long only from a later event of its own tree, whose order is the order things happened
     /// in (events of different threads may reach the collector a little out of order).
-    undecided: HashMap<(u64, u32), VecDeque<(u64, u64)>>,
-}
-
-/// The tree an event belongs to.
-fn tree(e: &Event) -> (u64, u32) {
-    if e.task != 0 {
-        (e.task, 0)
-    } else {
-        (0, e.thread)
-    }
+    undecided: HashMap<Tree, VecDeque<(u64, u64)>>,
 }
 
 impl<C: Consumer> Min<C> {
@@ -81,7 +72,7 @@ impl<C: Consumer> Min<C> {
         }
     }
 
-    fn decide_old(&mut self, key: (u64, u32), now_ns: u64) {
+    fn decide_old(&mut self, key: Tree, now_ns: u64) {
         let Some(undecided) = self.undecided.get_mut(&key) else {
             return;
         };
@@ -101,12 +92,12 @@ impl<C: Consumer> Min<C> {
 
 impl<C: Consumer> Consumer for Min<C> {
     fn event(&mut self, e: &Event, ctx: &Ctx<'_>) {
-        self.decide_old(tree(e), e.ts_ns);
+        self.decide_old(e.tree(), e.ts_ns);
         match e.kind {
             Kind::Enter => {
                 self.frames.insert(e.id, (Decision::Undecided, e.parent));
                 self.undecided
-                    .entry(tree(e))
+                    .entry(e.tree())
                     .or_default()
                     .push_back((e.id, e.ts_ns));
             }

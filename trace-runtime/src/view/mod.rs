@@ -1,28 +1,32 @@
 //! Views: each output is one module over the stream of decoded events (or, for the recording,
 //! raw ones). The runtime drives them live; the CLI drives the same code on a recording.
-
-// Reading recordings and some helpers serve only the CLI (the `read` feature).
-#![cfg_attr(not(feature = "read"), allow(dead_code))]
+//! What only the reader uses is behind the `read` feature, what only a live run uses behind
+//! `enable`, so that every build's compiler finds what nothing uses.
 
 pub mod calls;
 pub mod chains;
 pub mod chrome;
+#[cfg(feature = "read")]
 pub mod diff;
 pub mod focus;
 pub mod folded;
+#[cfg(feature = "read")]
 pub mod graph;
+pub mod hot;
 pub mod human;
 pub mod jsonl;
 pub mod min;
 pub mod noisy;
 pub mod open;
 pub mod path;
-pub mod recording;
+#[cfg(feature = "read")]
 pub mod select;
 pub mod stream;
 pub mod summary;
 pub mod text;
+#[cfg(feature = "read")]
 pub mod trees;
+#[cfg(feature = "enable")]
 pub mod watch;
 
 use crate::collect::decode::Consumer;
@@ -41,17 +45,21 @@ pub struct TextViews {
     pub summary: bool,
     pub summary_json: Option<std::path::PathBuf>,
     pub min_ns: Option<u64>,
+    /// Reports go to stderr whatever the format: the trace's own output named a file that
+    /// could not be opened.
+    pub reports_to_stderr: bool,
 }
 
 impl TextViews {
     /// The views, in the order their output appears: event lines or focus chains or folded
-    /// stacks, then the summary, then what never finished. `out` makes the trace's output;
-    /// `reports` the output for reports (the trace itself for text formats, else stderr).
-    pub fn build(
-        &self,
-        out: &dyn Fn() -> Out,
-        reports: &dyn Fn() -> Out,
-    ) -> Vec<Box<dyn Consumer>> {
+    /// stacks, then the summary, then what never finished. `out` makes the trace's output,
+    /// `stderr` the output for reports that do not go into the trace (see
+    /// [`reports_in_trace`](Self::reports_in_trace)). Live (`setup.rs`) and on a recording
+    /// exported (`trace-rewriter`), the same views.
+    pub fn build(&self, out: &dyn Fn() -> Out, stderr: &dyn Fn() -> Out) -> Vec<Box<dyn Consumer>> {
+        let in_trace = self.reports_in_trace() && !self.reports_to_stderr;
+        let reports = || if in_trace { out() } else { stderr() };
+        let reports = &reports;
         let format = self.format.unwrap_or(Format::Human);
         let mut views: Vec<Box<dyn Consumer>> = Vec::new();
         if let Some(name) = &self.focus {
@@ -102,6 +110,122 @@ impl TextViews {
         match self.min_ns {
             Some(min) => Box::new(min::Min::new(view, min)),
             None => Box::new(view),
+        }
+    }
+}
+
+// A damaged recording read back and replayed into every view: the reader's and the views'.
+#[cfg(all(test, feature = "enable", feature = "read"))]
+mod tests {
+    use crate::collect::decode::Consumer;
+    use crate::collect::recording::fixtures::{exits_v3, EXITS};
+    use crate::collect::recording::Recording;
+
+    /// The calls a run counted instead of recording (`TRACE_HOT`) are read back per site, and
+    /// a replay hands them to the views.
+    #[test]
+    fn counted_calls_read_back_and_reach_the_views() {
+        use crate::collect::recording::fixtures::rewrite;
+        use crate::view::summary::Stats;
+        let mut rec = Recording::parse(EXITS).unwrap();
+        rec.counted = vec![(1, 2_900_000), (0, 7)];
+        let back = Recording::parse(&rewrite(&rec, 1000)).unwrap();
+        assert_eq!(back.damage, None);
+        assert_eq!(back.counted, [(1, 2_900_000), (0, 7)]);
+        let stats = back.replay_into(Stats::default());
+        let recorded = Recording::parse(EXITS)
+            .unwrap()
+            .replay_into(Stats::default());
+        let f = &stats.fns[&1];
+        assert_eq!(
+            (f.calls, f.counted),
+            (recorded.fns[&1].calls + 2_900_000, 2_900_000)
+        );
+        assert_eq!(
+            f.mean(),
+            recorded.fns[&1].mean(),
+            "counted calls have no time"
+        );
+    }
+
+    /// What damage can do to a recording's bytes.
+    #[derive(Debug, Clone)]
+    enum Harm {
+        Flip(usize, u8),
+        Cut(usize),
+        Insert(usize, Vec<u8>),
+        Remove(usize, usize),
+    }
+
+    fn harm() -> impl proptest::strategy::Strategy<Value = Harm> {
+        use proptest::prelude::*;
+        prop_oneof![
+            (any::<usize>(), 1..=255u8).prop_map(|(at, bits)| Harm::Flip(at, bits)),
+            any::<usize>().prop_map(Harm::Cut),
+            (
+                any::<usize>(),
+                proptest::collection::vec(any::<u8>(), 1..16)
+            )
+                .prop_map(|(at, b)| Harm::Insert(at, b)),
+            (any::<usize>(), 1..32usize).prop_map(|(at, n)| Harm::Remove(at, n)),
+        ]
+    }
+
+    /// The views only the reader has, over a selection.
+    fn reader_views() -> Vec<Box<dyn Consumer>> {
+        let focus = crate::view::select::Selection {
+            focus: Some("recurse".into()),
+            exclude: vec!["exits::outer".into()],
+            max_depth: Some(3),
+            ..Default::default()
+        };
+        let sink = || Box::new(std::io::sink()) as crate::view::stream::Out;
+        let trees = crate::view::trees::Trees::new(true, sink());
+        vec![
+            Box::new(crate::view::select::Select::new(trees, focus)),
+            Box::new(crate::view::open::AtEnd::default()),
+        ]
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { timeout: 3000, ..proptest::prelude::ProptestConfig::with_cases(2000) })]
+
+        /// However a real recording (version 2, or 3 in 7 chunks) is damaged, reading it returns (what it could read, or
+        /// an error) and never panics; replaying what was read never panics either.
+        #[test]
+        fn damaged_recordings_never_panic(
+            harms in proptest::collection::vec(harm(), 1..4),
+            v3 in proptest::bool::ANY,
+        ) {
+            let mut bytes = if v3 { exits_v3().1 } else { EXITS.to_vec() };
+            for h in harms {
+                let len = bytes.len().max(1);
+                match h {
+                    Harm::Flip(at, bits) => {
+                        if !bytes.is_empty() {
+                            bytes[at % len] ^= bits;
+                        }
+                    }
+                    Harm::Cut(at) => bytes.truncate(at % (len + 1)),
+                    Harm::Insert(at, b) => {
+                        let at = at % (bytes.len() + 1);
+                        bytes.splice(at..at, b);
+                    }
+                    Harm::Remove(at, n) => {
+                        let at = at % len;
+                        let end = (at + n).min(bytes.len());
+                        bytes.drain(at.min(end)..end);
+                    }
+                }
+            }
+            if let Ok(rec) = Recording::parse(&bytes) {
+                let out = crate::view::TextViews::default();
+                let sink = || Box::new(std::io::sink()) as crate::view::stream::Out;
+                let mut views = out.build(&sink, &sink);
+                views.extend(reader_views());
+                rec.replay(views);
+                rec.replay_into(crate::view::diff::Side::default()).profile(&rec.tables);
+            }
         }
     }
 }

@@ -9,11 +9,15 @@
 //! the next run's trace into one a person can read.
 
 use std::collections::HashMap;
+#[cfg(feature = "enable")]
 use std::io::Write;
 
+#[cfg(feature = "enable")]
 use super::stream::Out;
 use super::text::duration_string;
-use crate::collect::decode::{Consumer, Ctx, End};
+#[cfg(feature = "enable")]
+use crate::collect::decode::End;
+use crate::collect::decode::{Consumer, Ctx};
 use crate::collect::event::{Event, Kind, Tables};
 use crate::filter::Filter;
 
@@ -230,6 +234,7 @@ pub fn render(note: &Note) -> String {
     text
 }
 
+#[cfg(feature = "enable")]
 /// The live run's note: counts the events the trace holds and, at exit, writes the note when
 /// the trace was large.
 pub struct AtExit {
@@ -238,6 +243,7 @@ pub struct AtExit {
     base: Option<String>,
 }
 
+#[cfg(feature = "enable")]
 impl AtExit {
     /// `counts` sees the events the trace holds; `base` is the run's `TRACE_FILTER`.
     pub fn new(counts: Counts, out: Out, base: Option<String>) -> Self {
@@ -245,6 +251,7 @@ impl AtExit {
     }
 }
 
+#[cfg(feature = "enable")]
 impl Consumer for AtExit {
     fn event(&mut self, e: &Event, ctx: &Ctx<'_>) {
         self.counts.event(e, ctx);

@@ -8,8 +8,9 @@ use std::io::Write;
 use std::time::Duration;
 
 use super::stream::Out;
-use crate::collect::decode::{Consumer, End, Frames, OpenFrame};
-use crate::collect::event::Tables;
+use crate::collect::decode::{Consumer, End};
+use crate::collect::event::{Tables, Tree};
+use crate::collect::frames::{Frames, OpenFrame};
 use crate::report::{self, OpenFrames, OpenTree};
 
 /// The chain that leads to frame `id` across spawns, as it reads: `main -> serve => process`,
@@ -29,42 +30,42 @@ pub fn collect(
     now_ns: u64,
     skip: impl Fn(&OpenFrame) -> bool,
 ) -> OpenFrames {
-    let mut by_tree: BTreeMap<(u8, u64), Vec<(u64, &OpenFrame)>> = BTreeMap::new();
+    let mut by_tree: BTreeMap<Tree, Vec<(u64, &OpenFrame)>> = BTreeMap::new();
     for (id, f) in frames.iter() {
         if skip(f) {
             continue;
         }
-        let key = if f.task != 0 {
-            (1, f.task)
-        } else {
-            (0, u64::from(f.thread))
-        };
-        by_tree.entry(key).or_default().push((id, f));
+        by_tree.entry(f.tree()).or_default().push((id, f));
     }
     let trees = by_tree
         .into_iter()
-        .map(|((kind, n), mut open)| {
+        .map(|(tree, mut open)| {
             open.sort_by_key(|(_, f)| (f.depth, f.start_ns));
             // The tree's outermost open frame is its root: a root outlives its callees.
             let root = open[0].1;
             let origin = root.origin;
-            let in_tree = |f: &OpenFrame| (f.task, f.task == 0 && f.thread != root.thread);
-            let mine = in_tree(root);
+            let in_tree = |f: &OpenFrame| f.tree() == tree;
             // Depth first from each frame whose caller is not open in this tree; callees in
             // the order they were entered, concurrent ones side by side.
             let mut ordered = Vec::with_capacity(open.len());
             for &(id, f) in &open {
                 let caller_here = frames
                     .get(f.parent)
-                    .filter(|p| frames.is_open(f.parent) && in_tree(p) == mine);
+                    .filter(|p| frames.is_open(f.parent) && in_tree(p));
                 if caller_here.is_none() {
-                    walk(frames, id, None, &mut ordered, &|f| in_tree(f) == mine);
+                    walk(frames, id, None, &mut ordered, &in_tree);
                 }
             }
             OpenTree {
-                thread: if kind == 0 { n as u32 } else { root.thread },
+                thread: match tree {
+                    Tree::Thread(thread) => thread,
+                    Tree::Task(_) => root.thread,
+                },
                 thread_name: tables.thread_name(root.thread).map(str::to_string),
-                task: (kind == 1).then_some(n),
+                task: match tree {
+                    Tree::Task(task) => Some(task),
+                    Tree::Thread(_) => None,
+                },
                 frames: ordered
                     .iter()
                     .map(
@@ -143,12 +144,14 @@ impl Consumer for OpenAtEnd {
     }
 }
 
+#[cfg(feature = "read")]
 /// The report on the frames open at the end, kept for a reader of a recording ("" when none).
 #[derive(Default)]
 pub struct AtEnd {
     pub text: String,
 }
 
+#[cfg(feature = "read")]
 impl Consumer for AtEnd {
     fn finish(&mut self, end: &End<'_>) {
         self.text = report("open at exit", end.frames, end.tables, end.ts_ns);

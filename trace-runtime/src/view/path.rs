@@ -1,8 +1,8 @@
 //! The chain of fns that led to a frame, across spawns, as a key views count by and as the text
 //! they show: `main -> serve => process -> d`, `=>` where a spawned task or thread begins.
 
-use crate::collect::decode::Frames;
 use crate::collect::event::Tables;
+use crate::collect::frames::Frames;
 
 /// Sites outermost first, each with whether a spawn lies just before it.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -27,12 +27,11 @@ impl Path {
     /// The chain as it reads.
     pub fn text(&self, tables: &Tables) -> String {
         let mut text = String::new();
-        for (i, (site, crossed)) in self.0.iter().enumerate() {
-            if i > 0 {
-                text.push_str(if *crossed { " => " } else { " -> " });
-            }
-            text.push_str(tables.site(*site));
-        }
+        let steps = self
+            .0
+            .iter()
+            .map(|&(site, crossed)| (tables.site(site), crossed));
+        let _ = crate::units::write_chain(&mut text, steps);
         text
     }
 }

@@ -35,11 +35,6 @@ pub struct Selection {
 }
 
 impl Selection {
-    /// Whether every frame is kept.
-    pub fn is_all(&self) -> bool {
-        *self == Selection::default()
-    }
-
     /// The frame-local rules but the fn's name, judged on a frame's enter (or on an exit whose
     /// enter was never seen).
     fn admits(&self, e: &Event) -> bool {
@@ -251,7 +246,7 @@ mod tests {
     use crate::capture::clock::Calibration;
     use crate::capture::record::{ENTER, EXIT};
     use crate::collect::event::{Raw, Tables};
-    use crate::view::recording::Recording;
+    use crate::collect::recording::Recording;
     use crate::view::trees::Trees;
 
     /// A shared buffer as a view's output.
@@ -303,6 +298,7 @@ mod tests {
             ],
             tables,
             end: Some((100, 0)),
+            counted: Vec::new(),
             damage: None,
         }
     }
@@ -310,7 +306,7 @@ mod tests {
     fn show(rules: Selection) -> String {
         let buf = Buf::default();
         let view = Select::new(Trees::new(false, Box::new(buf.clone())), rules);
-        run().replay(&mut [Box::new(view) as Box<dyn Consumer>]);
+        run().replay(vec![Box::new(view)]);
         let bytes = buf.0.lock().unwrap().clone();
         String::from_utf8(bytes).unwrap()
     }

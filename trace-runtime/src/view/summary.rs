@@ -15,7 +15,10 @@ use crate::collect::event::{Event, Kind};
 /// Per fn figures, in nanoseconds.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct FnStats {
+    /// Every call, counted ones (`counted`) included.
     pub calls: u64,
+    /// Calls counted instead of recorded once the fn turned hot (`TRACE_HOT`): no time.
+    pub counted: u64,
     /// Wall time, first poll (or entry) to exit.
     pub total: u64,
     /// Time spent inside polls (async), or the whole call (sync): never more than `total`.
@@ -27,14 +30,28 @@ pub struct FnStats {
 }
 
 impl FnStats {
-    /// Mean time per call.
-    pub fn mean(&self) -> u64 {
-        self.total / self.calls.max(1)
+    /// Calls recorded, with their time.
+    pub fn timed(&self) -> u64 {
+        self.calls - self.counted
     }
 
-    /// Mean busy time per call.
+    /// Mean time per recorded call.
+    pub fn mean(&self) -> u64 {
+        self.total / self.timed().max(1)
+    }
+
+    /// Mean busy time per recorded call.
     pub fn mean_busy(&self) -> u64 {
-        self.busy / self.calls.max(1)
+        self.busy / self.timed().max(1)
+    }
+
+    /// What the table says after a fn's name when some of its calls were only counted.
+    fn counted_note(&self) -> String {
+        if self.counted == 0 {
+            String::new()
+        } else {
+            format!(" ({} calls counted, not timed: hot)", self.counted)
+        }
     }
 }
 
@@ -46,6 +63,13 @@ impl FnStats {
 /// assert_eq!(Sort::Own.name(), "self");
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[cfg_attr(
+    not(feature = "read"),
+    expect(
+        dead_code,
+        reason = "a live run's summary sorts by total; the other keys are the CLI's"
+    )
+)]
 pub enum Sort {
     Calls,
     /// Wall time.
@@ -61,13 +85,16 @@ pub enum Sort {
 }
 
 impl Sort {
+    #[cfg(feature = "read")]
     /// Every key as `--sort` spells it, in the order help lists them.
     pub const NAMES: &'static [&'static str] =
         &["calls", "total", "busy", "self", "max", "mean", "name"];
 
+    #[cfg(feature = "read")]
     /// The keys a diff can order by: the figures both runs have, per fn and per chain.
     pub const DIFF_NAMES: &'static [&'static str] = &["total", "busy", "calls"];
 
+    #[cfg(feature = "read")]
     const ALL: [Sort; 7] = [
         Sort::Calls,
         Sort::Total,
@@ -78,11 +105,13 @@ impl Sort {
         Sort::Name,
     ];
 
+    #[cfg(feature = "read")]
     /// The key as `--sort` spells it.
     pub fn name(self) -> &'static str {
         Sort::NAMES[Sort::ALL.iter().position(|s| *s == self).unwrap_or(0)]
     }
 
+    #[cfg(feature = "read")]
     /// The key `--sort` spells `name`.
     pub fn parse(name: &str) -> Option<Sort> {
         Sort::ALL.into_iter().find(|s| s.name() == name)
@@ -125,7 +154,7 @@ impl Stats {
         }
         f.calls += 1;
         f.total += elapsed_ns;
-        f.busy += busy_ns.min(elapsed_ns);
+        f.busy += busy_ns;
         f.own += own;
         f.max = f.max.max(elapsed_ns);
         f.max_depth = f.max_depth.max(e.depth);
@@ -137,6 +166,15 @@ impl Stats {
             let edge = edges.entry((from.site, e.site)).or_default();
             edge.calls += 1;
             edge.total += elapsed_ns;
+        }
+    }
+
+    /// Adds the calls counted instead of recorded (`End::counted`) to their fns.
+    pub fn add_counted(&mut self, counted: &[(u32, u64)]) {
+        for &(site, calls) in counted {
+            let f = self.fns.entry(site).or_default();
+            f.calls += calls;
+            f.counted += calls;
         }
     }
 
@@ -217,13 +255,14 @@ pub fn table(stats: &Stats, tables: &crate::collect::event::Tables) -> String {
     ));
     for (name, f) in &fns {
         text.push_str(&format!(
-            "{:>10} {:>12} {:>12} {:>12} {:>9}  {}\n",
+            "{:>10} {:>12} {:>12} {:>12} {:>9}  {}{}\n",
             f.calls,
             duration_string(f.total),
             duration_string(f.busy),
             duration_string(f.own),
             f.max_depth,
-            name
+            name,
+            f.counted_note()
         ));
     }
     text.push_str("call graph (caller -> callee: calls, total time), by time:\n");
@@ -237,6 +276,7 @@ pub fn table(stats: &Stats, tables: &crate::collect::event::Tables) -> String {
     text
 }
 
+#[cfg(feature = "read")]
 /// Per fn calls, total (wall) and busy time, self, min, mean (wall and busy) and max time, in
 /// the order `sort` asks for. The heading names the order.
 pub fn report(stats: &Stats, tables: &crate::collect::event::Tables, sort: Sort) -> String {
@@ -256,7 +296,7 @@ pub fn report(stats: &Stats, tables: &crate::collect::event::Tables, sort: Sort)
     ));
     for (name, f) in &fns {
         text.push_str(&format!(
-            "{:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10}  {}\n",
+            "{:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10}  {}{}\n",
             f.calls,
             duration_string(f.total),
             duration_string(f.busy),
@@ -265,14 +305,15 @@ pub fn report(stats: &Stats, tables: &crate::collect::event::Tables, sort: Sort)
             duration_string(f.mean()),
             duration_string(f.mean_busy()),
             duration_string(f.max),
-            name
+            name,
+            f.counted_note()
         ));
     }
     text
 }
 
 /// The summary as JSON: `{"fns":[...],"edges":[...]}`; per fn `name`, `calls`, `total_ns`
-/// (wall), `busy_ns` (inside polls), `self_ns`, `min_ns`, `mean_ns`, `mean_busy_ns`, `max_ns`,
+/// (wall), `counted` (calls of a hot fn counted, not timed), `busy_ns` (inside polls), `self_ns`, `min_ns`, `mean_ns`, `mean_busy_ns`, `max_ns`,
 /// `max_depth`.
 pub fn json(stats: &Stats, tables: &crate::collect::event::Tables) -> Vec<u8> {
     json_sorted(stats, tables, Sort::Total)
@@ -290,8 +331,9 @@ pub fn json_sorted(stats: &Stats, tables: &crate::collect::event::Tables, sort: 
         json_string(&mut json, name);
         let _ = write!(
             json,
-            ",\"calls\":{},\"total_ns\":{},\"busy_ns\":{},\"self_ns\":{},\"min_ns\":{},\"mean_ns\":{},\"mean_busy_ns\":{},\"max_ns\":{},\"max_depth\":{}}}",
+            ",\"calls\":{},\"counted\":{},\"total_ns\":{},\"busy_ns\":{},\"self_ns\":{},\"min_ns\":{},\"mean_ns\":{},\"mean_busy_ns\":{},\"max_ns\":{},\"max_depth\":{}}}",
             f.calls,
+            f.counted,
             f.total,
             f.busy,
             f.own,
@@ -321,6 +363,10 @@ impl Consumer for Stats {
     fn event(&mut self, e: &Event, ctx: &Ctx<'_>) {
         self.add(e, ctx);
     }
+
+    fn finish(&mut self, end: &End<'_>) {
+        self.add_counted(end.counted);
+    }
 }
 
 impl Consumer for Summary {
@@ -329,6 +375,7 @@ impl Consumer for Summary {
     }
 
     fn finish(&mut self, end: &End<'_>) {
+        self.stats.add_counted(end.counted);
         if let Some(out) = &mut self.table {
             let _ = out.write_all(table(&self.stats, end.tables).as_bytes());
             let _ = out.flush();

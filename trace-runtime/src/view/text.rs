@@ -3,6 +3,8 @@
 
 use std::io::Write;
 
+use crate::collect::event::Tree;
+
 pub use crate::units::{duration, duration_string, push_u64};
 
 /// Nanoseconds as microseconds with three decimals (Trace Event Format's unit).
@@ -50,12 +52,11 @@ const PALETTE: [&str; 6] = ["36", "33", "35", "32", "34", "31"];
 
 /// The `[01 main task 3]` label of a thread (and task), tinted per task or per plain thread.
 pub fn label(buf: &mut Vec<u8>, color: bool, thread: u32, thread_name: Option<&str>, task: u64) {
-    let key = if task != 0 {
-        task as usize
-    } else {
-        thread as usize
+    let number = match Tree::of(thread, task) {
+        Tree::Task(task) => task as usize,
+        Tree::Thread(thread) => thread as usize,
     };
-    let tint = PALETTE[key % PALETTE.len()];
+    let tint = PALETTE[number % PALETTE.len()];
     if color {
         buf.extend_from_slice(b"\x1b[");
         buf.extend_from_slice(tint.as_bytes());
@@ -65,13 +66,6 @@ pub fn label(buf: &mut Vec<u8>, color: bool, thread: u32, thread_name: Option<&s
     if color {
         buf.extend_from_slice(b"\x1b[0m");
     }
-}
-
-/// A label as a `String`.
-pub fn label_string(thread: u32, thread_name: Option<&str>, task: u64) -> String {
-    let mut b = Vec::new();
-    label(&mut b, false, thread, thread_name, task);
-    String::from_utf8_lossy(&b).into_owned()
 }
 
 #[cfg(test)]
@@ -87,6 +81,11 @@ mod tests {
 
     #[test]
     fn labels_name_thread_and_task() {
+        let label_string = |thread, thread_name, task| {
+            let mut b = Vec::new();
+            label(&mut b, false, thread, thread_name, task);
+            String::from_utf8_lossy(&b).into_owned()
+        };
         assert_eq!(label_string(2, Some("worker"), 0), "[02 worker]");
         assert_eq!(label_string(12, None, 7), "[12 task 7]");
     }

@@ -10,14 +10,14 @@ use super::human;
 use super::stream::Out;
 use super::text::label;
 use crate::collect::decode::{Consumer, Ctx, End};
-use crate::collect::event::Event;
+use crate::collect::event::{Event, Tree};
 
 /// Human lines gathered per tree, written out at the end.
 pub struct Trees {
     color: bool,
     out: Out,
-    /// Lines per tree: `(0, thread)` for a plain thread, `(1, task)` for a task.
-    trees: BTreeMap<(u8, u64), Vec<u8>>,
+    /// Lines per tree, plain threads first.
+    trees: BTreeMap<Tree, Vec<u8>>,
     printed: human::Printed,
 }
 
@@ -34,12 +34,7 @@ impl Trees {
 
 impl Consumer for Trees {
     fn event(&mut self, e: &Event, ctx: &Ctx<'_>) {
-        let key = if e.task != 0 {
-            (1, e.task)
-        } else {
-            (0, u64::from(e.thread))
-        };
-        let buf = self.trees.entry(key).or_default();
+        let buf = self.trees.entry(e.tree()).or_default();
         let mut prefix = Vec::new();
         label(
             &mut prefix,

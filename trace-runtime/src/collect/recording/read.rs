@@ -1,373 +1,19 @@
-//! The binary recording (`TRACE_RECORD`): written by a view over the raw stream, read back by
-//! the CLI into the same stream, so every view gives the same output from either. The format
-//! is documented in `docs/recording.md`.
-//!
-//! A file is a checksummed header and then marked, length-prefixed, checksummed chunks of
-//! items. Each chunk (version 3) decodes on its own, so a reader skips a damaged one, finds the
-//! next by its marker and says what the skipped bytes held; a file cut short is readable up to
-//! its last complete chunk.
+//! Reads a recording back into the raw stream it was written from: the header (one flipped
+//! bit put back), every chunk that checks out, a line for each damaged or missing stretch
+//! saying what it held, and the replay that feeds the stream to views through the pipeline
+//! (`collect/pipeline.rs`) the live collector fed them through.
 
-use std::io::Write;
-use std::path::Path;
-
+use super::format::{
+    self, calibration, crc32, header_field, header_holds, unzigzag, Items, FRAME_V2, FRAME_V3,
+    HEADER_LEN, HEADER_V2, ITEM_COUNTED, ITEM_END, ITEM_EVENT, ITEM_SITE, ITEM_THREAD, MAGIC,
+    MAX_CHUNK, MAX_SITES, MAX_THREADS, OLDEST, SAME_THREAD, SYNC, VERSION,
+};
+use super::{last_id, Deltas};
 use crate::capture::clock::Calibration;
 use crate::capture::record;
-use crate::collect::decode::{Consumer, Decoder, End};
+use crate::collect::decode::{Consumer, End};
 use crate::collect::event::{Raw, Tables};
-
-/// The first bytes of every recording.
-pub const MAGIC: &[u8; 8] = b"TRACEREC";
-/// The format version this code writes: 3 adds the header's checksum, each chunk's marker and
-/// head, and chunks that decode on their own.
-pub const VERSION: u16 = 3;
-/// The oldest version this code reads: version 1 differs only in never holding a declaration.
-pub const OLDEST: u16 = 1;
-/// A chunk is written once its items reach this many bytes (and at every collection round).
-const CHUNK_BYTES: usize = 64 * 1024;
-/// Largest chunk a reader accepts: anything bigger is corruption.
-const MAX_CHUNK: u32 = 64 << 20;
-/// The bytes every chunk starts with (version 3), for a reader to find the next chunk after a
-/// damaged one.
-const SYNC: [u8; 4] = [0xF7, b'c', b'h', b'k'];
-/// A chunk's framing before its payload: marker (version 3), length, checksum.
-const FRAME_V3: usize = 4 + 4 + 4;
-const FRAME_V2: usize = 4 + 4;
-
-/// More threads than any run starts: a larger thread number in a recording is damage.
-const MAX_THREADS: u64 = 1 << 24;
-/// More traced fns than any program has: a larger site index after a lost chunk is damage,
-/// not a table of lost names to make.
-const MAX_SITES: u64 = 1 << 20;
-
-const ITEM_SITE: u8 = 0x01;
-const ITEM_THREAD: u8 = 0x02;
-const ITEM_END: u8 = 0x03;
-/// Events: `0x80 | kind | unwinding << 3 | cancelled << 4 | async << 5 | same thread << 6`.
-const ITEM_EVENT: u8 = 0x80;
-const UNWINDING_BIT: u8 = 1 << 3;
-const CANCELLED_BIT: u8 = 1 << 4;
-const ASYNC_BIT: u8 = 1 << 5;
-const SAME_THREAD: u8 = 1 << 6;
-
-/// CRC-32 (IEEE), as zlib and PNG compute it, a byte at a time from a table.
-pub fn crc32(bytes: &[u8]) -> u32 {
-    let mut crc = !0u32;
-    for &b in bytes {
-        crc = CRC_TABLE[((crc ^ u32::from(b)) & 0xff) as usize] ^ (crc >> 8);
-    }
-    !crc
-}
-
-/// The CRC of each byte value, worked out at compile time.
-const CRC_TABLE: [u32; 256] = {
-    let mut table = [0u32; 256];
-    let mut i = 0;
-    while i < 256 {
-        let mut crc = i as u32;
-        let mut bit = 0;
-        while bit < 8 {
-            crc = if crc & 1 != 0 {
-                (crc >> 1) ^ 0xEDB8_8320
-            } else {
-                crc >> 1
-            };
-            bit += 1;
-        }
-        table[i] = crc;
-        i += 1;
-    }
-    table
-};
-
-fn put_varint(buf: &mut Vec<u8>, mut n: u64) {
-    while n >= 0x80 {
-        buf.push((n as u8) | 0x80);
-        n >>= 7;
-    }
-    buf.push(n as u8);
-}
-
-fn zigzag(n: i64) -> u64 {
-    ((n << 1) ^ (n >> 63)) as u64
-}
-
-fn unzigzag(n: u64) -> i64 {
-    ((n >> 1) as i64) ^ -((n & 1) as i64)
-}
-
-/// The last id written on `thread`, growing the table as threads appear.
-fn last_id(ids: &mut Vec<u64>, thread: u32) -> &mut u64 {
-    let at = thread as usize;
-    if at >= ids.len() {
-        ids.resize(at + 1, 0);
-    }
-    &mut ids[at]
-}
-
-fn put_str(buf: &mut Vec<u8>, s: &str) {
-    put_varint(buf, s.len() as u64);
-    buf.extend_from_slice(s.as_bytes());
-}
-
-/// What both ends keep to delta-encode events.
-#[derive(Default)]
-struct Deltas {
-    /// Reading version 3, whose chunks repeat the definitions of the chunk before.
-    v3: bool,
-    ts: u64,
-    thread: u32,
-    /// The last frame id per thread, by thread number.
-    ids: Vec<u64>,
-}
-
-/// Writes the recording of a live run.
-pub struct Writer {
-    out: Box<dyn Write + Send>,
-    path: std::path::PathBuf,
-    chunk: Vec<u8>,
-    /// Reset at every chunk: a chunk decodes without the ones before it.
-    deltas: Deltas,
-    sites_written: usize,
-    threads_written: std::collections::BTreeSet<u32>,
-    broken: bool,
-    events: u64,
-    bytes: u64,
-    /// Chunks written so far: the next one's number is this plus 1.
-    chunks: u64,
-    /// Events in the chunk being filled.
-    chunk_events: u64,
-    /// Threads with events in the chunk being filled, and in the one written before it.
-    chunk_threads: std::collections::BTreeSet<u32>,
-    last_threads: std::collections::BTreeSet<u32>,
-    /// The site and thread items first written in the chunk being filled, and in the one
-    /// before it: each is written again in the next chunk, so one lost chunk loses no name.
-    defined: Vec<u8>,
-    repeat: Vec<u8>,
-}
-
-/// The header: magic, version, the calibration that turns ticks into nanoseconds, and the
-/// CRC of those 28 bytes.
-fn header(cal: &Calibration) -> Vec<u8> {
-    let mut h = Vec::new();
-    h.extend_from_slice(MAGIC);
-    h.extend_from_slice(&VERSION.to_le_bytes());
-    h.extend_from_slice(&0u16.to_le_bytes());
-    h.extend_from_slice(&cal.origin.to_le_bytes());
-    h.extend_from_slice(&cal.ns_per_tick.to_bits().to_le_bytes());
-    let crc = crc32(&h);
-    h.extend_from_slice(&crc.to_le_bytes());
-    h
-}
-
-/// The header of versions 1 and 2: no checksum.
-const HEADER_V2: usize = 8 + 2 + 2 + 8 + 8;
-/// The header of version 3.
-const HEADER_LEN: usize = HEADER_V2 + 4;
-
-impl Writer {
-    /// Creates the file and writes its header; an unusable path is an error the caller warns
-    /// about.
-    pub fn create(path: &Path) -> std::io::Result<Writer> {
-        let file = std::fs::File::create(path)?;
-        Ok(Writer::to(
-            Box::new(std::io::BufWriter::with_capacity(CHUNK_BYTES * 2, file)),
-            path,
-        ))
-    }
-
-    /// A writer into `out`, named `path` in its warnings.
-    fn to(out: Box<dyn Write + Send>, path: &Path) -> Writer {
-        Writer {
-            out,
-            path: path.to_path_buf(),
-            chunk: Vec::with_capacity(CHUNK_BYTES + 64),
-            deltas: Deltas::default(),
-            sites_written: 0,
-            threads_written: Default::default(),
-            broken: false,
-            events: 0,
-            bytes: 0,
-            chunks: 0,
-            chunk_events: 0,
-            chunk_threads: Default::default(),
-            last_threads: Default::default(),
-            defined: Vec::new(),
-            repeat: Vec::new(),
-        }
-    }
-
-    /// Starts a chunk's payload with its head, if it has not started: its number, the events
-    /// written before it, and the threads the chunk before it held events of, so that a reader
-    /// that lost that chunk can say what it held.
-    fn open_chunk(&mut self) {
-        if !self.chunk.is_empty() {
-            return;
-        }
-        put_varint(&mut self.chunk, self.chunks + 1);
-        put_varint(&mut self.chunk, self.events);
-        put_varint(&mut self.chunk, self.last_threads.len() as u64);
-        for &t in &self.last_threads {
-            put_varint(&mut self.chunk, u64::from(t));
-        }
-        self.chunk.append(&mut self.repeat);
-    }
-
-    fn define(&mut self, tables: &Tables) {
-        if self.sites_written == tables.sites.len()
-            && self.threads_written.len() == tables.threads.len()
-        {
-            return;
-        }
-        self.open_chunk();
-        let from = self.chunk.len();
-        while self.sites_written < tables.sites.len() {
-            self.chunk.push(ITEM_SITE);
-            put_varint(&mut self.chunk, self.sites_written as u64);
-            put_str(&mut self.chunk, &tables.sites[self.sites_written]);
-            self.sites_written += 1;
-        }
-        for (n, name) in &tables.threads {
-            if self.threads_written.insert(*n) {
-                self.chunk.push(ITEM_THREAD);
-                put_varint(&mut self.chunk, u64::from(*n));
-                match name {
-                    None => put_varint(&mut self.chunk, 0),
-                    Some(s) => {
-                        put_varint(&mut self.chunk, s.len() as u64 + 1);
-                        self.chunk.extend_from_slice(s.as_bytes());
-                    }
-                }
-            }
-        }
-        self.defined.extend_from_slice(&self.chunk[from..]);
-    }
-
-    fn write_chunk(&mut self) {
-        if self.chunk.is_empty() || self.broken {
-            self.chunk.clear();
-            return;
-        }
-        let mut frame = Vec::with_capacity(FRAME_V3);
-        frame.extend_from_slice(&SYNC);
-        frame.extend_from_slice(&(self.chunk.len() as u32).to_le_bytes());
-        frame.extend_from_slice(&crc32(&self.chunk).to_le_bytes());
-        let result = self
-            .out
-            .write_all(&frame)
-            .and_then(|_| self.out.write_all(&self.chunk));
-        self.bytes += (frame.len() + self.chunk.len()) as u64;
-        self.chunk.clear();
-        self.chunks += 1;
-        self.chunk_events = 0;
-        self.deltas = Deltas::default();
-        self.last_threads = std::mem::take(&mut self.chunk_threads);
-        self.repeat = std::mem::take(&mut self.defined);
-        if let Err(e) = result {
-            self.broken = true;
-            crate::config::warn(&format!(
-                "cannot write TRACE_RECORD={} ({e}); the rest of the recording is dropped",
-                self.path.display()
-            ));
-        }
-    }
-}
-
-impl Consumer for Writer {
-    fn start(&mut self, cal: &Calibration) {
-        let head = header(cal);
-        self.bytes += head.len() as u64;
-        if let Err(e) = self.out.write_all(&head) {
-            self.broken = true;
-            crate::config::warn(&format!(
-                "cannot write TRACE_RECORD={} ({e}); not recording",
-                self.path.display()
-            ));
-        }
-    }
-
-    fn raw(&mut self, raw: &Raw, tables: &Tables) {
-        if self.broken {
-            return;
-        }
-        self.define(tables);
-        self.open_chunk();
-        let kind = ((raw.id & record::KIND_MASK) >> 56) as u8;
-        let flags = raw.id & record::FLAG_MASK;
-        let mut tag = ITEM_EVENT | kind;
-        if flags & record::UNWINDING != 0 {
-            tag |= UNWINDING_BIT;
-        }
-        if flags & record::CANCELLED != 0 {
-            tag |= CANCELLED_BIT;
-        }
-        if flags & record::ASYNC != 0 {
-            tag |= ASYNC_BIT;
-        }
-        // Never on a chunk's first event: a chunk decodes on its own.
-        let same = raw.thread == self.deltas.thread && self.chunk_events > 0;
-        self.chunk_threads.insert(raw.thread);
-        if same {
-            tag |= SAME_THREAD;
-        }
-        let c = &mut self.chunk;
-        c.push(tag);
-        if !same {
-            put_varint(c, u64::from(raw.thread));
-            self.deltas.thread = raw.thread;
-        }
-        put_varint(c, zigzag(raw.ts.wrapping_sub(self.deltas.ts) as i64));
-        self.deltas.ts = raw.ts;
-        let id = raw.id & record::ID_MASK;
-        let last = last_id(&mut self.deltas.ids, raw.thread);
-        put_varint(c, zigzag(id.wrapping_sub(*last) as i64));
-        *last = id;
-        put_varint(c, u64::from(raw.site));
-        match raw.id & record::KIND_MASK {
-            record::ENTER | record::DECLARE | record::LINK => {
-                put_varint(c, zigzag(id.wrapping_sub(raw.aux) as i64))
-            }
-            record::TASK => put_varint(c, raw.aux),
-            _ => {
-                if flags & record::ASYNC != 0 {
-                    put_varint(c, raw.aux);
-                }
-            }
-        }
-        self.events += 1;
-        self.chunk_events += 1;
-        if self.chunk.len() >= CHUNK_BYTES {
-            self.write_chunk();
-        }
-    }
-
-    fn flush(&mut self) {
-        self.write_chunk();
-        if !self.broken {
-            let _ = self.out.flush();
-        }
-    }
-
-    fn finish(&mut self, end: &End<'_>) {
-        self.define(end.tables);
-        self.open_chunk();
-        self.chunk.push(ITEM_END);
-        put_varint(&mut self.chunk, end.ticks);
-        put_varint(&mut self.chunk, end.skipped);
-        self.write_chunk();
-        if !self.broken {
-            let _ = self.out.flush();
-        }
-        if crate::config::get().verbose && self.events > 0 {
-            crate::config::say(&format!(
-                "recorded {} events in {} bytes ({:.1} bytes per event) to {}",
-                self.events,
-                self.bytes,
-                self.bytes as f64 / self.events as f64,
-                self.path.display()
-            ));
-        }
-    }
-}
+use crate::collect::pipeline::Pipeline;
 
 /// A recording read back.
 #[derive(Debug)]
@@ -377,6 +23,8 @@ pub struct Recording {
     pub tables: Tables,
     /// Ticks the run ended at and calls not traced, when the end was recorded.
     pub end: Option<(u64, u64)>,
+    /// Calls counted instead of recorded (`TRACE_HOT`), per site index.
+    pub counted: Vec<(u32, u64)>,
     /// What was lost or repaired, when the file was cut short or damaged: a line for each
     /// damaged stretch (and for a header bit put back), in file order.
     pub damage: Option<String>,
@@ -393,73 +41,6 @@ impl std::fmt::Display for ReadError {
 }
 
 impl std::error::Error for ReadError {}
-
-/// Reads items from a chunk's bytes.
-struct Items<'a> {
-    bytes: &'a [u8],
-    at: usize,
-}
-
-impl Items<'_> {
-    fn byte(&mut self) -> Option<u8> {
-        let b = *self.bytes.get(self.at)?;
-        self.at += 1;
-        Some(b)
-    }
-
-    fn varint(&mut self) -> Option<u64> {
-        let mut n = 0u64;
-        for shift in (0..64).step_by(7) {
-            let b = self.byte()?;
-            n |= u64::from(b & 0x7f) << shift;
-            if b & 0x80 == 0 {
-                return Some(n);
-            }
-        }
-        None
-    }
-
-    fn bytes(&mut self, len: u64) -> Option<&[u8]> {
-        let len = usize::try_from(len).ok()?;
-        let end = self.at.checked_add(len)?;
-        let s = self.bytes.get(self.at..end)?;
-        self.at = end;
-        Some(s)
-    }
-
-    fn string(&mut self, len: u64) -> Option<Box<str>> {
-        Some(String::from_utf8_lossy(self.bytes(len)?).into())
-    }
-}
-
-/// Names the header field byte `at` belongs to.
-fn header_field(at: usize) -> &'static str {
-    match at {
-        0..=7 => "the magic `TRACEREC`",
-        8..=9 => "the format version",
-        10..=11 => "the reserved field",
-        12..=19 => "`origin`, the clock's nanosecond 0",
-        20..=27 => "`ns_per_tick`, the clock's rate",
-        _ => "the header's checksum",
-    }
-}
-
-/// The calibration a header's bytes hold (at least 28 of them).
-fn calibration(h: &[u8]) -> Calibration {
-    let word = |at: usize| u64::from_le_bytes(h[at..at + 8].try_into().expect("8 bytes"));
-    Calibration {
-        origin: word(12),
-        ns_per_tick: f64::from_bits(word(20)),
-    }
-}
-
-/// Whether `h` starts with a version 3 header whose checksum holds.
-fn header_holds(h: &[u8]) -> bool {
-    h.len() >= HEADER_LEN
-        && &h[..8] == MAGIC
-        && u16::from_le_bytes([h[8], h[9]]) == 3
-        && crc32(&h[..HEADER_V2]).to_le_bytes() == h[HEADER_V2..HEADER_LEN]
-}
 
 /// What the header says: the version, the calibration, where the chunks start, and what was
 /// wrong with it if that could be put right.
@@ -638,13 +219,6 @@ fn lost_site(index: usize) -> Box<str> {
 }
 
 impl Recording {
-    /// Reads a recording file.
-    pub fn open(path: &Path) -> Result<Recording, ReadError> {
-        let bytes = std::fs::read(path)
-            .map_err(|e| ReadError(format!("{}: cannot read: {e}", path.display())))?;
-        Recording::parse(&bytes).map_err(|e| ReadError(format!("{}: {}", path.display(), e.0)))
-    }
-
     /// Reads a recording from its bytes: every chunk that checks out, and in `damage` a line
     /// for each stretch that did not.
     ///
@@ -660,6 +234,7 @@ impl Recording {
             raws: Vec::new(),
             tables: Tables::default(),
             end: None,
+            counted: Vec::new(),
             damage: None,
         };
         let mut notes: Vec<String> = header.into_iter().collect();
@@ -782,11 +357,17 @@ impl Recording {
                     at = f.next;
                 }
                 Err(bad) => {
-                    let marker = if bytes.get(at..at + 4) == Some(&SYNC[..]) {
-                        ""
-                    } else {
-                        "has no marker and "
+                    let marked = bytes.get(at..at + 4) == Some(&SYNC[..]);
+                    let marker = if marked { "" } else { "has no marker and " };
+                    // A marked chunk past the end of the file, opening the gap: if no chunk
+                    // follows, the file was cut inside it.
+                    let cut_inside = match bad {
+                        Bad::Cut { present, len } if marked && gap.is_none() => {
+                            Some((present, len))
+                        }
+                        _ => None,
                     };
+                    let lost_before = !gaps.is_empty();
                     // A chunk past the end is a cut if no chunk follows, else damage.
                     let (why, cut) = match bad {
                         Bad::Short(rest) => (
@@ -812,6 +393,14 @@ impl Recording {
                         Some(next) => at = next,
                         None => {
                             g.gave_up = budget == 0;
+                            if let (Some((present, len)), false) = (cut_inside, g.gave_up) {
+                                let read = self.cut_chunk(&bytes[at + FRAME_V3..], lost_before);
+                                if read > 0 {
+                                    g.cut = Some(format!(
+                                        "cut short: the last chunk ({present} of {len} bytes present) was cut inside; its {read} whole events before the cut were read (its checksum, over the whole chunk, could not be checked)"
+                                    ));
+                                }
+                            }
                             break;
                         }
                     }
@@ -896,12 +485,14 @@ impl Recording {
         v3: bool,
         lost: bool,
     ) -> Result<Option<Head>, String> {
-        let (raws, sites, end) = (self.raws.len(), self.tables.sites.len(), self.end);
+        let (raws, sites, end, counted) = (
+            self.raws.len(),
+            self.tables.sites.len(),
+            self.end,
+            self.counted.len(),
+        );
         let mut threads = Vec::new();
-        let mut it = Items {
-            bytes: payload,
-            at: 0,
-        };
+        let mut it = Items::new(payload);
         let result = (|| {
             let head = if v3 { Some(head(&mut it)?) } else { None };
             self.items(&mut it, deltas, lost, &mut threads)?;
@@ -914,8 +505,27 @@ impl Recording {
                 self.tables.threads.remove(&t);
             }
             self.end = end;
+            self.counted.truncate(counted);
         }
         result
+    }
+
+    /// Reads what a chunk the file was cut inside holds before the cut: its head, then every
+    /// item whole before the cut (an item is added only once it was read whole, so the one the
+    /// cut went through is left out). Says how many events it added.
+    fn cut_chunk(&mut self, present: &[u8], lost: bool) -> usize {
+        let before = self.raws.len();
+        let mut it = Items::new(present);
+        if head(&mut it).is_err() {
+            return 0;
+        }
+        let mut deltas = Deltas {
+            v3: true,
+            ..Deltas::default()
+        };
+        // The error is the cut (or damage past what was read): what came before it stays.
+        let _ = self.items(&mut it, &mut deltas, lost, &mut Vec::new());
+        self.raws.len() - before
     }
 
     /// Reads a chunk's items after its head, adding them to the recording; `threads` gets the
@@ -967,26 +577,23 @@ impl Recording {
                         threads.push(n);
                     }
                 }
+                ITEM_COUNTED => {
+                    let site = it.varint().ok_or_else(bad)?;
+                    let calls = it.varint().ok_or_else(bad)?;
+                    let site = u32::try_from(site)
+                        .ok()
+                        .filter(|s| (*s as usize) < self.tables.sites.len())
+                        .ok_or_else(|| format!("calls counted of undefined site {site}"))?;
+                    self.counted.push((site, calls));
+                }
                 ITEM_END => {
                     let ticks = it.varint().ok_or_else(bad)?;
                     let skipped = it.varint().ok_or_else(bad)?;
                     self.end = Some((ticks, skipped));
                 }
                 t if t & ITEM_EVENT != 0 => {
-                    let kind = u64::from(t & 7) << 56;
-                    if kind > record::LINK {
-                        return Err(format!("an event of unknown kind {}", t & 7));
-                    }
-                    let mut flags = 0;
-                    if t & UNWINDING_BIT != 0 {
-                        flags |= record::UNWINDING;
-                    }
-                    if t & CANCELLED_BIT != 0 {
-                        flags |= record::CANCELLED;
-                    }
-                    if t & ASYNC_BIT != 0 {
-                        flags |= record::ASYNC;
-                    }
+                    let (kind, flags) = format::tag_event(t)
+                        .map_err(|n| format!("an event of unknown kind {n}"))?;
                     if t & SAME_THREAD == 0 {
                         let n = it.varint().ok_or_else(bad)?;
                         // Threads are numbered from 1 as they start: a number past any real
@@ -1040,29 +647,19 @@ impl Recording {
         }
     }
 
-    /// Feeds the recording to views, as the live collector fed them during the run.
-    pub fn replay(&self, consumers: &mut [Box<dyn Consumer>]) {
-        let mut decoder = Decoder::new(self.cal);
+    /// Feeds the recording to views through the pipeline the live collector fed them through
+    /// during the run.
+    pub fn replay(&self, views: Vec<Box<dyn Consumer>>) {
+        let mut pipeline = Pipeline::new(views);
+        pipeline.start(self.cal);
         for raw in &self.raws {
-            decoder.feed(raw, &self.tables, consumers);
+            pipeline.feed(raw, &self.tables);
         }
-        for c in consumers.iter_mut() {
-            c.flush();
-        }
+        pipeline.flush();
         let (ticks, skipped) = self
             .end
             .unwrap_or((self.raws.last().map_or(self.cal.origin, |r| r.ts), 0));
-        let end = End {
-            ticks,
-            ts_ns: decoder.end_ns(ticks),
-            frames: &decoder.frames,
-            tables: &self.tables,
-            skipped,
-        };
-        for c in consumers.iter_mut() {
-            c.finish(&end);
-            c.flush();
-        }
+        pipeline.finish(&self.tables, ticks, skipped, &self.counted);
     }
 }
 
@@ -1071,7 +668,7 @@ impl Recording {
     /// is read from their state rather than written to an output.
     pub fn replay_into<C: Consumer + 'static>(&self, view: C) -> C {
         let shared = std::sync::Arc::new(std::sync::Mutex::new(view));
-        self.replay(&mut [Box::new(Shared(shared.clone())) as Box<dyn Consumer>]);
+        self.replay(vec![Box::new(Shared(shared.clone()))]);
         match std::sync::Arc::try_unwrap(shared) {
             Ok(m) => m.into_inner().unwrap_or_else(|e| e.into_inner()),
             Err(_) => unreachable!("the replay dropped its handle"),
@@ -1083,12 +680,6 @@ impl Recording {
 struct Shared<C>(std::sync::Arc<std::sync::Mutex<C>>);
 
 impl<C: Consumer> Consumer for Shared<C> {
-    fn start(&mut self, cal: &Calibration) {
-        self.lock().start(cal);
-    }
-    fn raw(&mut self, raw: &Raw, tables: &Tables) {
-        self.lock().raw(raw, tables);
-    }
     fn event(
         &mut self,
         event: &crate::collect::event::Event,
@@ -1135,14 +726,12 @@ fn head(it: &mut Items<'_>) -> Result<Head, String> {
     })
 }
 
-#[cfg(test)]
+// The reader's tests read what the writer wrote, damaged: both ends.
+#[cfg(all(test, feature = "enable", feature = "read"))]
 mod tests {
+    use super::super::fixtures::{chunk, exits_v3, head, starts, time, EXITS};
+    use super::super::format::header;
     use super::*;
-
-    #[test]
-    fn crc32_matches_the_standard_check_value() {
-        assert_eq!(crc32(b"123456789"), 0xCBF4_3926);
-    }
 
     #[test]
     fn foreign_and_short_files_are_clear_errors() {
@@ -1168,109 +757,6 @@ mod tests {
     }
 
     #[test]
-    fn varints_and_zigzag_round_trip() {
-        for n in [0i64, 1, -1, 63, -64, 1 << 40, i64::MIN, i64::MAX] {
-            assert_eq!(unzigzag(zigzag(n)), n);
-            let mut b = Vec::new();
-            put_varint(&mut b, zigzag(n));
-            let mut it = Items { bytes: &b, at: 0 };
-            assert_eq!(it.varint(), Some(zigzag(n)));
-        }
-    }
-
-    /// A real recording: the `exits` demo, checked in (version 2).
-    const EXITS: &[u8] = include_bytes!("../../tests/data/exits.trace");
-
-    /// A version 3 chunk's framing around `payload`, as the writer frames it.
-    fn chunk(payload: &[u8]) -> Vec<u8> {
-        let mut c = SYNC.to_vec();
-        c.extend_from_slice(&(payload.len() as u32).to_le_bytes());
-        c.extend_from_slice(&crc32(payload).to_le_bytes());
-        c.extend_from_slice(payload);
-        c
-    }
-
-    fn head() -> Vec<u8> {
-        header(&Calibration {
-            origin: 0,
-            ns_per_tick: 1.0,
-        })
-    }
-
-    /// A buffer the writer writes into and the test reads.
-    #[derive(Clone, Default)]
-    struct Buf(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-
-    impl Write for Buf {
-        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(b);
-            Ok(b.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
-    /// `rec` written again by the writer, with a collection round every `per` events and the
-    /// tables growing as in the live run (a site or thread is defined before its first event).
-    fn rewrite(rec: &Recording, per: usize) -> Vec<u8> {
-        let buf = Buf::default();
-        let mut w = Writer::to(Box::new(buf.clone()), Path::new("test.trace"));
-        w.start(&rec.cal);
-        let mut grown = Tables::default();
-        for (i, raw) in rec.raws.iter().enumerate() {
-            while grown.sites.len() <= raw.site as usize {
-                grown
-                    .sites
-                    .push(rec.tables.sites[grown.sites.len()].clone());
-            }
-            if let Some(name) = rec.tables.threads.get(&raw.thread) {
-                grown.threads.entry(raw.thread).or_insert(name.clone());
-            }
-            w.raw(raw, &grown);
-            if (i + 1) % per == 0 {
-                w.flush();
-            }
-        }
-        let frames = Decoder::new(rec.cal).frames;
-        let (ticks, skipped) = rec.end.expect("a finished run");
-        w.finish(&End {
-            ticks,
-            ts_ns: 0,
-            frames: &frames,
-            tables: &rec.tables,
-            skipped,
-        });
-        let bytes = buf.0.lock().unwrap().clone();
-        bytes
-    }
-
-    /// Where each chunk of a version 3 recording starts, walking the lengths, and the end.
-    fn starts(bytes: &[u8]) -> Vec<usize> {
-        let mut at = HEADER_LEN;
-        let mut starts = vec![];
-        while at < bytes.len() {
-            starts.push(at);
-            let len = u32::from_le_bytes(bytes[at + 4..at + 8].try_into().unwrap());
-            at += FRAME_V3 + len as usize;
-        }
-        starts.push(at);
-        starts
-    }
-
-    /// EXITS (54 events) written by the writer in chunks of 8 events: 7 chunks.
-    fn exits_v3() -> (Recording, Vec<u8>) {
-        let whole = Recording::parse(EXITS).unwrap();
-        let bytes = rewrite(&whole, 8);
-        (whole, bytes)
-    }
-
-    /// The time of event `i` as the damage report says it.
-    fn time(rec: &Recording, i: usize) -> String {
-        crate::units::duration_string(rec.cal.ns(rec.raws[i].ts))
-    }
-
-    #[test]
     fn a_real_recording_reads_whole() {
         let rec = Recording::parse(EXITS).unwrap();
         assert_eq!(rec.damage, None);
@@ -1278,26 +764,10 @@ mod tests {
         assert_eq!(rec.raws.len(), 54);
         assert_eq!(&*rec.tables.sites[0], "exits::main");
         // Tasks moving between four workers.
-        let rec = Recording::parse(include_bytes!("../../tests/data/tokio-multi.trace")).unwrap();
+        let rec =
+            Recording::parse(include_bytes!("../../../tests/data/tokio-multi.trace")).unwrap();
         assert_eq!(rec.damage, None);
         assert_eq!(rec.tables.threads.len(), 4);
-    }
-
-    #[test]
-    fn the_writer_writes_chunks_that_read_back_whole() {
-        let (whole, bytes) = exits_v3();
-        assert_eq!(&bytes[8..10], &3u16.to_le_bytes());
-        assert_eq!(starts(&bytes).len(), 8, "7 chunks and the end");
-        for &at in &starts(&bytes)[..7] {
-            assert_eq!(bytes[at..at + 4], SYNC);
-        }
-        let rec = Recording::parse(&bytes).unwrap();
-        assert_eq!(rec.damage, None);
-        assert_eq!(rec.raws, whole.raws);
-        assert_eq!(rec.tables.sites, whole.tables.sites);
-        assert_eq!(rec.tables.threads, whole.tables.threads);
-        assert_eq!(rec.end, whole.end);
-        assert_eq!(rec.cal, whole.cal);
     }
 
     #[test]
@@ -1498,31 +968,63 @@ mod tests {
     }
 
     #[test]
-    fn a_cut_at_every_chunk_boundary_and_inside_one_keeps_every_whole_chunk() {
+    fn a_cut_anywhere_keeps_every_whole_event_before_it() {
         let (whole, bytes) = exits_v3();
         let s = starts(&bytes);
-        let last = s.len() - 2;
-        for cut in HEADER_LEN..bytes.len() {
+        let chunks = s.len() - 1;
+        // Per chunk, the cuts at which one more event became readable.
+        let mut steps = vec![Vec::new(); chunks];
+        let mut read_before = 0;
+        for cut in HEADER_LEN..=bytes.len() {
             let rec = Recording::parse(&bytes[..cut]).unwrap();
-            // The chunks wholly before the cut, 8 events each.
+            let n = rec.raws.len();
+            // Always the run's first events, in order, never a made-up one.
+            assert_eq!(rec.raws[..], whole.raws[..n], "cut at {cut}");
+            // One byte more gives at most one event more, never fewer.
+            assert!(n == read_before || n == read_before + 1, "cut at {cut}");
             let whole_chunks = s.iter().filter(|&&b| b <= cut).count() - 1;
-            assert_eq!(rec.raws[..], whole.raws[..8 * whole_chunks], "cut at {cut}");
+            // Every event of the chunks wholly before the cut: 8 each.
+            assert!(n >= 8 * whole_chunks.min(chunks - 1), "cut at {cut}");
+            if n > read_before {
+                // The chunk whose bytes the event's last byte is in.
+                let k = s.iter().filter(|&&b| b < cut).count() - 1;
+                steps[k].push(cut);
+            }
+            read_before = n;
+            if cut == bytes.len() {
+                assert_eq!(rec.damage, None);
+                assert_eq!(n, whole.raws.len());
+                break;
+            }
             assert_eq!(rec.end, None);
             let inside = cut - s[whole_chunks];
+            let len = s[whole_chunks + 1] - s[whole_chunks] - FRAME_V3;
+            let in_chunk = n - 8 * whole_chunks;
             let want = if inside == 0 {
                 "cut short: the run's end was not recorded (the process was killed); frames open then show as open".to_string()
             } else if inside < FRAME_V3 {
                 format!("cut short: {inside} bytes after chunk {whole_chunks} are not a whole chunk and were lost")
-            } else {
-                let len = s[whole_chunks + 1] - s[whole_chunks] - FRAME_V3;
+            } else if in_chunk == 0 {
                 format!(
                     "cut short: the last chunk ({} of {len} bytes present) was lost",
+                    inside - FRAME_V3
+                )
+            } else {
+                format!(
+                    "cut short: the last chunk ({} of {len} bytes present) was cut inside; its {in_chunk} whole events before the cut were read (its checksum, over the whole chunk, could not be checked)",
                     inside - FRAME_V3
                 )
             };
             assert_eq!(rec.damage.as_deref(), Some(want.as_str()), "cut at {cut}");
         }
-        assert!(last > 0);
+        // Each event became readable inside its own chunk, before the chunk was whole: 8 in
+        // each chunk, 6 in the last (54 events); an event is at least 4 bytes.
+        let held: Vec<usize> = steps.iter().map(Vec::len).collect();
+        assert_eq!(held, [8, 8, 8, 8, 8, 8, 6]);
+        for (k, cuts) in steps.iter().enumerate() {
+            assert!(cuts.iter().all(|&c| c > s[k] + FRAME_V3 && c <= s[k + 1]));
+            assert!(cuts.windows(2).all(|w| w[1] - w[0] >= 4), "{cuts:?}");
+        }
         // Cut inside the header: an error.
         assert_eq!(
             Recording::parse(&bytes[..HEADER_LEN - 1]).unwrap_err().0,
@@ -1632,78 +1134,5 @@ mod tests {
             rec.damage.as_deref(),
             Some("damaged at byte 32: chunk 1 claims 67108865 bytes; the rest (12 bytes) was skipped: what it held after the start (how many events, on which threads) is unknown")
         );
-    }
-
-    /// What damage can do to a recording's bytes.
-    #[derive(Debug, Clone)]
-    enum Harm {
-        Flip(usize, u8),
-        Cut(usize),
-        Insert(usize, Vec<u8>),
-        Remove(usize, usize),
-    }
-
-    fn harm() -> impl proptest::strategy::Strategy<Value = Harm> {
-        use proptest::prelude::*;
-        prop_oneof![
-            (any::<usize>(), 1..=255u8).prop_map(|(at, bits)| Harm::Flip(at, bits)),
-            any::<usize>().prop_map(Harm::Cut),
-            (
-                any::<usize>(),
-                proptest::collection::vec(any::<u8>(), 1..16)
-            )
-                .prop_map(|(at, b)| Harm::Insert(at, b)),
-            (any::<usize>(), 1..32usize).prop_map(|(at, n)| Harm::Remove(at, n)),
-        ]
-    }
-
-    proptest::proptest! {
-        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
-
-        /// However a real recording (version 2, or 3 in 7 chunks) is damaged, reading it returns (what it could read, or
-        /// an error) and never panics; replaying what was read never panics either.
-        #[test]
-        fn damaged_recordings_never_panic(
-            harms in proptest::collection::vec(harm(), 1..4),
-            v3 in proptest::bool::ANY,
-        ) {
-            let mut bytes = if v3 { exits_v3().1 } else { EXITS.to_vec() };
-            for h in harms {
-                let len = bytes.len().max(1);
-                match h {
-                    Harm::Flip(at, bits) => {
-                        if !bytes.is_empty() {
-                            bytes[at % len] ^= bits;
-                        }
-                    }
-                    Harm::Cut(at) => bytes.truncate(at % (len + 1)),
-                    Harm::Insert(at, b) => {
-                        let at = at % (bytes.len() + 1);
-                        bytes.splice(at..at, b);
-                    }
-                    Harm::Remove(at, n) => {
-                        let at = at % len;
-                        let end = (at + n).min(bytes.len());
-                        bytes.drain(at.min(end)..end);
-                    }
-                }
-            }
-            if let Ok(rec) = Recording::parse(&bytes) {
-                let out = crate::view::TextViews::default();
-                let sink = || Box::new(std::io::sink()) as crate::view::stream::Out;
-                let mut views = out.build(&sink, &sink);
-                let focus = crate::view::select::Selection {
-                    focus: Some("recurse".into()),
-                    exclude: vec!["exits::outer".into()],
-                    max_depth: Some(3),
-                    ..Default::default()
-                };
-                let trees = crate::view::trees::Trees::new(true, sink());
-                views.push(Box::new(crate::view::select::Select::new(trees, focus)));
-                views.push(Box::new(crate::view::open::AtEnd::default()));
-                rec.replay(&mut views);
-                rec.replay_into(crate::view::diff::Side::default()).profile(&rec.tables);
-            }
-        }
     }
 }

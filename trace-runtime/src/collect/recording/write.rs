@@ -1,0 +1,282 @@
+//! Writes the recording of a live run: the pipeline (`collect/pipeline.rs`) hands it the raw
+//! stream before any decoding, and it frames what it is fed into chunks which each decode on
+//! their own.
+
+use std::io::Write;
+use std::path::Path;
+
+use super::format::{
+    self, crc32, header, put_str, put_varint, zigzag, CHUNK_BYTES, FRAME_V3, ITEM_COUNTED,
+    ITEM_END, ITEM_SITE, ITEM_THREAD, SYNC,
+};
+use super::{last_id, Deltas};
+use crate::capture::clock::Calibration;
+use crate::capture::record;
+use crate::collect::decode::End;
+use crate::collect::event::{Raw, Tables};
+
+/// Writes the recording of a live run.
+pub struct Writer {
+    out: Box<dyn Write + Send>,
+    path: std::path::PathBuf,
+    chunk: Vec<u8>,
+    /// Reset at every chunk: a chunk decodes without the ones before it.
+    deltas: Deltas,
+    sites_written: usize,
+    threads_written: std::collections::BTreeSet<u32>,
+    broken: bool,
+    events: u64,
+    bytes: u64,
+    /// Chunks written so far: the next one's number is this plus 1.
+    chunks: u64,
+    /// Events in the chunk being filled.
+    chunk_events: u64,
+    /// Threads with events in the chunk being filled, and in the one written before it.
+    chunk_threads: std::collections::BTreeSet<u32>,
+    last_threads: std::collections::BTreeSet<u32>,
+    /// The site and thread items first written in the chunk being filled, and in the one
+    /// before it: each is written again in the next chunk, so one lost chunk loses no name.
+    defined: Vec<u8>,
+    repeat: Vec<u8>,
+}
+impl Writer {
+    /// Creates the file and writes its header; an unusable path is an error the caller warns
+    /// about.
+    pub fn create(path: &Path) -> std::io::Result<Writer> {
+        let file = std::fs::File::create(path)?;
+        Ok(Writer::to(
+            Box::new(std::io::BufWriter::with_capacity(CHUNK_BYTES * 2, file)),
+            path,
+        ))
+    }
+
+    /// A writer into `out`, named `path` in its warnings.
+    pub(super) fn to(out: Box<dyn Write + Send>, path: &Path) -> Writer {
+        Writer {
+            out,
+            path: path.to_path_buf(),
+            chunk: Vec::with_capacity(CHUNK_BYTES + 64),
+            deltas: Deltas::default(),
+            sites_written: 0,
+            threads_written: Default::default(),
+            broken: false,
+            events: 0,
+            bytes: 0,
+            chunks: 0,
+            chunk_events: 0,
+            chunk_threads: Default::default(),
+            last_threads: Default::default(),
+            defined: Vec::new(),
+            repeat: Vec::new(),
+        }
+    }
+
+    /// Starts a chunk's payload with its head, if it has not started: its number, the events
+    /// written before it, and the threads the chunk before it held events of, so that a reader
+    /// that lost that chunk can say what it held.
+    fn open_chunk(&mut self) {
+        if !self.chunk.is_empty() {
+            return;
+        }
+        put_varint(&mut self.chunk, self.chunks + 1);
+        put_varint(&mut self.chunk, self.events);
+        put_varint(&mut self.chunk, self.last_threads.len() as u64);
+        for &t in &self.last_threads {
+            put_varint(&mut self.chunk, u64::from(t));
+        }
+        self.chunk.append(&mut self.repeat);
+    }
+
+    fn define(&mut self, tables: &Tables) {
+        if self.sites_written == tables.sites.len()
+            && self.threads_written.len() == tables.threads.len()
+        {
+            return;
+        }
+        self.open_chunk();
+        let from = self.chunk.len();
+        while self.sites_written < tables.sites.len() {
+            self.chunk.push(ITEM_SITE);
+            put_varint(&mut self.chunk, self.sites_written as u64);
+            put_str(&mut self.chunk, &tables.sites[self.sites_written]);
+            self.sites_written += 1;
+        }
+        for (n, name) in &tables.threads {
+            if self.threads_written.insert(*n) {
+                self.chunk.push(ITEM_THREAD);
+                put_varint(&mut self.chunk, u64::from(*n));
+                match name {
+                    None => put_varint(&mut self.chunk, 0),
+                    Some(s) => {
+                        put_varint(&mut self.chunk, s.len() as u64 + 1);
+                        self.chunk.extend_from_slice(s.as_bytes());
+                    }
+                }
+            }
+        }
+        self.defined.extend_from_slice(&self.chunk[from..]);
+    }
+
+    fn write_chunk(&mut self) {
+        if self.chunk.is_empty() || self.broken {
+            self.chunk.clear();
+            return;
+        }
+        let mut frame = Vec::with_capacity(FRAME_V3);
+        frame.extend_from_slice(&SYNC);
+        frame.extend_from_slice(&(self.chunk.len() as u32).to_le_bytes());
+        frame.extend_from_slice(&crc32(&self.chunk).to_le_bytes());
+        let result = self
+            .out
+            .write_all(&frame)
+            .and_then(|_| self.out.write_all(&self.chunk));
+        self.bytes += (frame.len() + self.chunk.len()) as u64;
+        self.chunk.clear();
+        self.chunks += 1;
+        self.chunk_events = 0;
+        self.deltas = Deltas::default();
+        self.last_threads = std::mem::take(&mut self.chunk_threads);
+        self.repeat = std::mem::take(&mut self.defined);
+        if let Err(e) = result {
+            self.broken = true;
+            crate::config::warn(&format!(
+                "cannot write TRACE_RECORD={} ({e}); the rest of the recording is dropped",
+                self.path.display()
+            ));
+        }
+    }
+}
+
+impl Writer {
+    /// Writes the header: how ticks become nanoseconds in this run.
+    pub fn start(&mut self, cal: &Calibration) {
+        let head = header(cal);
+        self.bytes += head.len() as u64;
+        if let Err(e) = self.out.write_all(&head) {
+            self.broken = true;
+            crate::config::warn(&format!(
+                "cannot write TRACE_RECORD={} ({e}); not recording",
+                self.path.display()
+            ));
+        }
+    }
+
+    /// One raw record, in time order, with the tables as they stand: its sites and threads are
+    /// defined before it.
+    pub fn raw(&mut self, raw: &Raw, tables: &Tables) {
+        if self.broken {
+            return;
+        }
+        // Never on a chunk's first event: a chunk decodes on its own.
+        let same = raw.thread == self.deltas.thread && self.chunk_events > 0;
+        let Some(tag) = format::event_tag(raw.id, same) else {
+            // Capture makes no kind the format has no number for; one it may add is left
+            // out of the file until the format gives it a number.
+            return;
+        };
+        self.define(tables);
+        self.open_chunk();
+        self.chunk_threads.insert(raw.thread);
+        let c = &mut self.chunk;
+        c.push(tag);
+        if !same {
+            put_varint(c, u64::from(raw.thread));
+            self.deltas.thread = raw.thread;
+        }
+        put_varint(c, zigzag(raw.ts.wrapping_sub(self.deltas.ts) as i64));
+        self.deltas.ts = raw.ts;
+        let id = raw.id & record::ID_MASK;
+        let last = last_id(&mut self.deltas.ids, raw.thread);
+        put_varint(c, zigzag(id.wrapping_sub(*last) as i64));
+        *last = id;
+        put_varint(c, u64::from(raw.site));
+        match raw.id & record::KIND_MASK {
+            record::ENTER | record::DECLARE | record::LINK => {
+                put_varint(c, zigzag(id.wrapping_sub(raw.aux) as i64))
+            }
+            record::TASK => put_varint(c, raw.aux),
+            _ => {
+                if raw.id & record::ASYNC != 0 {
+                    put_varint(c, raw.aux);
+                }
+            }
+        }
+        self.events += 1;
+        self.chunk_events += 1;
+        if self.chunk.len() >= CHUNK_BYTES {
+            self.write_chunk();
+        }
+    }
+
+    /// Writes the chunk being filled: the end of a collection round.
+    pub fn flush(&mut self) {
+        self.write_chunk();
+        if !self.broken {
+            let _ = self.out.flush();
+        }
+    }
+
+    /// The end of the run: the last names, the counted calls and the end item.
+    pub fn finish(&mut self, end: &End<'_>) {
+        self.define(end.tables);
+        self.open_chunk();
+        for &(site, calls) in end.counted {
+            self.chunk.push(ITEM_COUNTED);
+            put_varint(&mut self.chunk, u64::from(site));
+            put_varint(&mut self.chunk, calls);
+        }
+        self.chunk.push(ITEM_END);
+        put_varint(&mut self.chunk, end.ticks);
+        put_varint(&mut self.chunk, end.skipped);
+        self.write_chunk();
+        if !self.broken {
+            let _ = self.out.flush();
+        }
+        if crate::config::get().verbose && self.events > 0 {
+            crate::config::say(&format!(
+                "recorded {} events in {} bytes ({:.1} bytes per event) to {}",
+                self.events,
+                self.bytes,
+                self.bytes as f64 / self.events as f64,
+                self.path.display()
+            ));
+        }
+    }
+}
+
+// The writer's tests read back what it wrote: both ends.
+#[cfg(all(test, feature = "enable", feature = "read"))]
+mod tests {
+    use super::super::fixtures::{exits_v3, rewrite, starts, EXITS};
+    use super::super::Recording;
+    use super::*;
+
+    #[test]
+    fn the_writer_writes_chunks_that_read_back_whole() {
+        let (whole, bytes) = exits_v3();
+        assert_eq!(&bytes[8..10], &3u16.to_le_bytes());
+        assert_eq!(starts(&bytes).len(), 8, "7 chunks and the end");
+        for &at in &starts(&bytes)[..7] {
+            assert_eq!(bytes[at..at + 4], SYNC);
+        }
+        let rec = Recording::parse(&bytes).unwrap();
+        assert_eq!(rec.damage, None);
+        assert_eq!(rec.raws, whole.raws);
+        assert_eq!(rec.tables.sites, whole.tables.sites);
+        assert_eq!(rec.tables.threads, whole.tables.threads);
+        assert_eq!(rec.end, whole.end);
+        assert_eq!(rec.cal, whole.cal);
+    }
+
+    #[test]
+    fn the_writer_writes_the_bytes_of_format_version_3() {
+        // `tests/data/exits-v3.trace` is EXITS as this writer wrote it in chunks of 8 events
+        // when the format was made: any change to the bytes it writes is a format change.
+        let checked_in: &[u8] = include_bytes!("../../../tests/data/exits-v3.trace");
+        let whole = Recording::parse(EXITS).unwrap();
+        assert_eq!(rewrite(&whole, 8), checked_in);
+        let rec = Recording::parse(checked_in).unwrap();
+        assert_eq!(rec.damage, None);
+        assert_eq!(rec.raws, whole.raws);
+    }
+}
