@@ -382,6 +382,13 @@ pub fn write(bytes: &[u8]) {
     }
 }
 
+/// When the end of the run gives up on a collection still under way: waits for the write in
+/// progress to end and lets no other begin, so the process, about to exit, cannot cut a
+/// write (and a line) in two. The output then ends after the last whole write.
+pub fn seal() {
+    std::mem::forget(lock());
+}
+
 /// At the end of the run: if the output failed, one line saying how much was lost in all.
 pub fn report_loss() {
     let loss = lock().loss();

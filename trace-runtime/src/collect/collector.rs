@@ -375,9 +375,12 @@ pub fn finish(patience: Duration) {
                 c.finish();
             }
         }
-        None => config::warn(
-            "the trace collector is stuck (no progress at the end of the run); the trace is cut short",
-        ),
+        None => {
+            config::warn(
+                "the trace collector is stuck (no progress at the end of the run); the trace is cut short",
+            );
+            crate::sink::seal();
+        }
     }
 }
 
