@@ -9,9 +9,8 @@ mod common;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader};
 use std::os::unix::process::ExitStatusExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
@@ -222,22 +221,6 @@ fn signal(child: &Child, sig: i32) {
     assert_eq!(rc, 0, "kill");
 }
 
-/// Waits (at most 20 s, for a loaded machine) until `path` holds `needle`; returns the text.
-fn wait_for_text(path: &Path, needle: &str) -> String {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let text = std::fs::read_to_string(path).unwrap_or_default();
-        if text.contains(needle) {
-            return text;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{needle:?} never appeared in:\n{text}"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
 /// Stops it with SIGTERM; returns its trace and stderr.
 fn terminate(mut run: Waiting) -> (String, String) {
     signal(&run.child, libc::SIGTERM);
@@ -255,7 +238,7 @@ fn the_dump_signal_and_sigterm_list_concurrent_branches_under_their_caller() {
     let run = start("dump", &[]);
     signal(&run.child, libc::SIGUSR1);
     // The report is written whole, in one write: its last line means all of it is there.
-    let stderr = wait_for_text(&run.stderr, "spawned from");
+    let stderr = common::process::wait_for_text(&run.stderr, "spawned from");
     assert_eq!(
         common::mask(&stderr, "(open "),
         format!("open frames: 9 traced frames never exited\n{STUCK}")
