@@ -7,6 +7,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::{Condvar, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -57,7 +58,26 @@ async fn fan_out(n: u64) -> u64 {
 
 #[trace]
 async fn forever() {
+    stuck();
     std::future::pending::<()>().await;
+}
+
+/// How many calls that never return have started: the `leak` case waits for them, not for a
+/// fixed time, so a loaded machine runs it the same.
+static STUCK: (Mutex<u32>, Condvar) = (Mutex::new(0), Condvar::new());
+
+fn stuck() {
+    let (count, changed) = &STUCK;
+    *count.lock().unwrap() += 1;
+    changed.notify_all();
+}
+
+fn wait_stuck(n: u32) {
+    let (count, changed) = &STUCK;
+    let guard = count.lock().unwrap();
+    let _ = changed
+        .wait_timeout_while(guard, Duration::from_secs(60), |k| *k < n)
+        .unwrap();
 }
 
 #[trace]
@@ -106,6 +126,7 @@ fn deep(n: u32) -> u32 {
 
 #[trace]
 fn blocked_forever(rx: std::sync::mpsc::Receiver<()>) {
+    stuck();
     let _ = rx.recv();
 }
 
@@ -379,10 +400,10 @@ fn main() {
                 .name("stuck".into())
                 .spawn(move || blocked_forever(rx))
                 .unwrap();
-            std::thread::sleep(Duration::from_millis(20));
+            wait_stuck(1);
             let rt = multi_thread();
             rt.spawn(parent_forever());
-            std::thread::sleep(Duration::from_millis(50));
+            wait_stuck(2);
             std::mem::forget(rt);
             std::mem::forget(tx);
         }

@@ -69,7 +69,8 @@ impl OpenFrame {
     }
 }
 
-/// Frame ids are unique and well spread in their low bits: hashing them is a multiply.
+/// Frame ids are unique and well spread in their low bits: hashing them is a multiply. Thread
+/// numbers and tree keys, hashed per event too, go the same cheap way.
 #[derive(Default)]
 pub struct IdHasher(u64);
 
@@ -86,8 +87,14 @@ impl Hasher for IdHasher {
         self.write_u64(n as u64);
     }
 
+    fn write_u32(&mut self, n: u32) {
+        self.write_u64(u64::from(n));
+    }
+
+    /// One word mixed in: for a single id, a multiply; for a key of several words (a tree
+    /// key, a thread number), each word after the first is mixed with the ones before.
     fn write_u64(&mut self, n: u64) {
-        self.0 = n.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        self.0 = (self.0.rotate_left(26) ^ n).wrapping_mul(0x9E37_79B9_7F4A_7C15);
     }
 }
 
@@ -107,11 +114,11 @@ pub struct Frames {
     /// list.
     pending: Vec<(u64, u64, u64)>,
     /// The frame each thread holds (its last `HOLD` declaration), kept for its later links.
-    holds: HashMap<u32, u64>,
+    holds: HashMap<u32, u64, BuildHasherDefault<IdHasher>>,
     /// The origin each adopting thread links its root frames to.
-    adopted: HashMap<u32, u64>,
+    adopted: HashMap<u32, u64, BuildHasherDefault<IdHasher>>,
     /// Per tree with concurrent lanes: how many open frames each lane past the first holds.
-    lanes: HashMap<Tree, Vec<u32>>,
+    lanes: HashMap<Tree, Vec<u32>, BuildHasherDefault<IdHasher>>,
 }
 
 impl Frames {

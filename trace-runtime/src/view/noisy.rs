@@ -8,7 +8,6 @@
 //! them. Naming the few that make most of the lines, with the line that leaves them out, turns
 //! the next run's trace into one a person can read.
 
-use std::collections::HashMap;
 #[cfg(feature = "enable")]
 use std::io::Write;
 
@@ -45,7 +44,8 @@ pub struct Count {
 #[derive(Debug, Default)]
 pub struct Counts {
     pub events: u64,
-    pub sites: HashMap<u32, Count>,
+    /// By site index (dense, from 0): a vector, not a map, since every event lands here.
+    pub sites: Vec<Count>,
     pub min_ns: u64,
 }
 
@@ -68,7 +68,11 @@ impl Consumer for Counts {
             return;
         }
         self.events += 2;
-        let c = self.sites.entry(e.site).or_default();
+        let i = e.site as usize;
+        if i >= self.sites.len() {
+            self.sites.resize(i + 1, Count::default());
+        }
+        let c = &mut self.sites[i];
         c.events += 2;
         c.calls += 1;
         c.total_ns += elapsed_ns;
@@ -116,7 +120,9 @@ pub fn note(counts: &Counts, tables: &Tables, base: Option<&str>) -> Option<Note
     let mut fns: Vec<(&str, &Count)> = counts
         .sites
         .iter()
-        .map(|(s, c)| (tables.site(*s), c))
+        .enumerate()
+        .filter(|(_, c)| c.events > 0)
+        .map(|(s, c)| (tables.site(s as u32), c))
         .collect();
     fns.sort_by(|a, b| b.1.events.cmp(&a.1.events).then(a.0.cmp(b.0)));
     let mut covered = 0;
@@ -275,14 +281,12 @@ mod tests {
         let mut tables = Tables::default();
         for (i, (name, calls, mean)) in rows.iter().enumerate() {
             tables.sites.push((*name).into());
-            counts.sites.insert(
-                i as u32,
-                Count {
-                    events: 2 * calls,
-                    calls: *calls,
-                    total_ns: calls * mean,
-                },
-            );
+            assert_eq!(counts.sites.len(), i);
+            counts.sites.push(Count {
+                events: 2 * calls,
+                calls: *calls,
+                total_ns: calls * mean,
+            });
             counts.events += 2 * calls;
         }
         (counts, tables)
