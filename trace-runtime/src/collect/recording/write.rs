@@ -176,10 +176,11 @@ impl Writer {
         };
         self.define(tables);
         self.open_chunk();
-        self.chunk_threads.insert(raw.thread);
         let c = &mut self.chunk;
         c.push(tag);
         if !same {
+            // A run of one thread's events needs the set once, at its first.
+            self.chunk_threads.insert(raw.thread);
             put_varint(c, u64::from(raw.thread));
             self.deltas.thread = raw.thread;
         }
