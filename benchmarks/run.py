@@ -10,7 +10,9 @@ out with one `write` when full); trace-runtime with its feature off, recording o
 `trace` crate's #[trace] (println to the same kind of file); tracing's #[instrument] with
 tracing-tree writing to a file; fastrace's #[trace] with a collecting reporter. Workloads: a
 recursive tree of about a million calls (one tree, and the same calls as 2,212 small trees),
-the seed call chain on two threads, and async tasks on tokio.
+the seed call chain on two threads, and async tasks on tokio. Beside them, the examples' tokio
+key-value server (`examples/src/bin/server.rs`) driven by a client over loopback: the server's
+CPU per request untraced, recording only and printing.
 
 Prints (and writes to benchmarks/RESULTS.md): ns per traced call (the traced threads' wall
 time), median of N runs interleaved so that noise hits every variant alike, and its ratio to
@@ -23,6 +25,8 @@ import os
 import platform
 import re
 import shutil
+import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -149,6 +153,102 @@ LINK_VARIANTS = [(BASELINE, "off", "baseline", {}), (OURS_RECORDING, "on", "ours
                  (OURS_CAPTURE, "on", "ours", {"TRACE_OUT": "off", "TRACE_MODE": "record",
                                                "TRACE_BUFFER": "16777216"}),
                  (OURS_PRINT, "on", "ours", {"TRACE_MODE": "print"})]
+
+
+SERVER_VARIANTS = [
+    # name, binary, extra env
+    ("server untraced", "off", {}),
+    (OURS_RECORDING, "on", {"TRACE_OUT": "off", "TRACE_RECORD": "{tmp}/server.trace"}),
+    (OURS_PRINT, "on", {"TRACE_OUT": "{tmp}/server.out"}),
+]
+# Requests per run: the smaller run's CPU is taken from the larger's, so that start-up and
+# shutdown cancel out and what is left is the CPU the requests cost.
+SERVER_REQUESTS = (2_000, 20_000)
+SERVER_CONNECTIONS = 4
+
+
+def build_server():
+    """The examples' tokio server, untraced and traced, built in release as a user would."""
+    root = HERE.parent
+    bins = {}
+    for kind, features in (("off", []), ("on", ["--features", "trace"])):
+        subprocess.run(["cargo", "build", "-q", "--release", "-p", "trace-examples", "--bin", "server",
+                        *features], cwd=root, check=True)
+        dest = HERE / "target" / f"server-{kind}"
+        dest.parent.mkdir(exist_ok=True)
+        shutil.copy(root / "target" / "release" / "server", dest)
+        bins[kind] = dest
+    return bins
+
+
+def serve_once(binary, env, tmp, requests):
+    """Starts the server, sends `requests` SET commands over `SERVER_CONNECTIONS` loopback
+    connections (one request in flight on each, every connection busy at once), stops it with
+    Ctrl-C as a user would, and returns the server process's CPU time in ns (wait4)."""
+    out, err = Path(tmp) / "server.stdout", Path(tmp) / "server.stderr"
+    full_env = dict(os.environ, TRACE_FORMAT="human", NO_COLOR="1")
+    for k in ("TRACE_OUT", "TRACE_RECORD", "TRACE_FILTER", "TRACE_FOCUS"):
+        full_env.pop(k, None)
+    full_env.update({k: v.replace("{tmp}", str(tmp)) for k, v in env.items()})
+    with open(out, "wb") as stdout, open(err, "wb") as stderr:
+        p = subprocess.Popen([str(binary)], env=full_env, stdout=stdout, stderr=stderr)
+    try:
+        address = None
+        for _ in range(3000):
+            first = out.read_text(errors="replace").split("\n", 1)
+            if len(first) == 2 and first[0].startswith("listening on "):
+                address = first[0].removeprefix("listening on ").strip()
+                break
+            if p.poll() is not None:
+                break
+            subprocess.run(["sleep", "0.01"])
+        if address is None:
+            sys.exit(f"the server did not start:\n{err.read_text(errors='replace')}")
+        host, port = address.rsplit(":", 1)
+        conns = [socket.create_connection((host, int(port))) for _ in range(SERVER_CONNECTIONS)]
+        replies = [c.makefile("rb") for c in conns]
+        for i in range(requests // SERVER_CONNECTIONS):
+            for n, c in enumerate(conns):
+                c.sendall(f"SET k{n}-{i % 64} {i}\n".encode())
+            for r in replies:
+                if r.readline() != b"OK\n":
+                    sys.exit(f"the server did not answer OK:\n{err.read_text(errors='replace')}")
+        os.kill(p.pid, signal.SIGINT)
+        _, status, usage = os.wait4(p.pid, 0)
+        p.returncode = os.waitstatus_to_exitcode(status)
+        for c in conns:
+            c.close()
+    finally:
+        if p.returncode is None:
+            p.kill()
+            p.wait()
+    if p.returncode != 0:
+        sys.exit(f"the server ended with {p.returncode}:\n{err.read_text(errors='replace')}")
+    for f in (out, err, Path(tmp) / "server.trace", Path(tmp) / "server.out"):
+        f.unlink(missing_ok=True)
+    return (usage.ru_utime + usage.ru_stime) * 1e9
+
+
+def server_workload(tmp, lines, cell):
+    """The server's CPU per request for each variant (median of RUNS, variants interleaved),
+    and each one's ratio to the untraced server's."""
+    bins = build_server()
+    cpu = {}
+    for _ in range(RUNS):
+        for name, kind, env in SERVER_VARIANTS:
+            small, large = (serve_once(bins[kind], env, tmp, n) for n in SERVER_REQUESTS)
+            cpu.setdefault(name, []).append((large - small) / (SERVER_REQUESTS[1] - SERVER_REQUESTS[0]))
+    per_request = {name: statistics.median(v) for name, v in cpu.items()}
+    base = per_request["server untraced"]
+    lines += ["", f"Tokio server (`examples/src/bin/server.rs`, release): SET requests over "
+                  f"{SERVER_CONNECTIONS} loopback connections from a client in this script; the server "
+                  f"process's CPU (user + sys, wait4) for {SERVER_REQUESTS[1]:,} requests minus that for "
+                  f"{SERVER_REQUESTS[0]:,}, per request, median of {RUNS} runs; each request is 6 traced "
+                  "calls (read_line, Shutdown::recv, parse, apply, Db::set, write_line):", ""]
+    lines += table(["variant", "server CPU per request (µs)", "× untraced"],
+                   [[name, cell(v / 1000, "{:.2f}"), cell(v / base, "{:.2f}x")]
+                    for name, v in per_request.items()])
+    return {name: v / base for name, v in per_request.items()}
 
 
 def spawn_links(bins, tmp, lines, table, cell, quick, unlinked="async", linked="async-linked",
@@ -362,6 +462,8 @@ def main():
         lines += table(["variant", "1 thread (M events/s)", "2 threads (M events/s)", "scaling",
                         "÷ the floor's scaling"], rows)
 
+        server = server_workload(tmp, lines, cell)
+
         # The issue's targets.
         def verdict(ok):
             return "n/a" if ok is None else ("met" if ok else "missed")
@@ -392,6 +494,10 @@ def main():
         for name, (extra, instr) in block_results.items():
             targets.append([f"async block link, {name}: instructions per block made and spawned (callgrind)",
                             f"{cell(instr, '{:+.0f}')} ({cell(extra, '{:+.1f}%')})", "measured"])
+        for name, limit in ((OURS_RECORDING, 1.3), (OURS_PRINT, 2.0)):
+            r = server.get(name)
+            targets.append([f"tokio server, {name.removeprefix('ours, ')}: server CPU per request at most "
+                            f"{limit}x untraced", cell(r, "{:.2f}x"), verdict(None if r is None else r <= limit)])
         off = callgrind_results.get(OURS_OFF, (None, None))[0]
         rss = {n: median(n, "recursive", "rss_kib") for n in (BASELINE, OURS_RECORDING, OURS_PRINT, OURS_RECORD)}
         if None not in rss.values():
