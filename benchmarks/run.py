@@ -6,7 +6,7 @@
 Variants: the uninstrumented baseline; the floor (what any exact recording tracer must at
 least do per event: read the TSC and append a 16-byte record to a thread-local buffer written
 out with one `write` when full); trace-runtime with its feature off, recording only
-(`TRACE_OUT=off TRACE_RECORD=FILE`), printing (human lines to a file) and in record mode; the
+(`TRACE_OUT=off TRACE_RECORD=FILE`) and printing (human lines to a file); the
 `trace` crate's #[trace] (println to the same kind of file); tracing's #[instrument] with
 tracing-tree writing to a file; fastrace's #[trace] with a collecting reporter. Workloads: a
 recursive tree of about a million calls (one tree, and the same calls as 2,212 small trees),
@@ -45,8 +45,6 @@ FLOOR = "floor: TSC + 16-byte record, one write per 8,192"
 OURS_OFF = "ours, feature off"
 OURS_RECORDING = "ours, recording only"
 OURS_PRINT = "ours, printing to a file"
-OURS_RECORD = "ours, record mode"
-OURS_CAPTURE = "ours, capture only (diagnostic)"
 FASTRACE = "fastrace #[trace], collecting"
 # `{tmp}` in a value is the run's temporary directory.
 RECORDING = {"TRACE_OUT": "off", "TRACE_RECORD": "{tmp}/run.trace", "TRACE_VERBOSE": "1"}
@@ -57,13 +55,7 @@ VARIANTS = [
     (FLOOR, "off", "floor", {}),
     (OURS_OFF, "off", "ours", {}),
     (OURS_RECORDING, "on", "ours", RECORDING),
-    (OURS_PRINT, "on", "ours", {"TRACE_MODE": "print"}),
-    # The default buffer (65,536 records a thread): memory stays bounded.
-    (OURS_RECORD, "on", "ours", {"TRACE_MODE": "record"}),
-    # Diagnostic: the traced threads' capture alone. Chunks of 4,194,304 records never fill in
-    # these workloads, so nothing is handed over and no traced thread ever waits for the
-    # collector, which does all its work at exit (not timed). Memory is not bounded here.
-    (OURS_CAPTURE, "on", "ours", {"TRACE_OUT": "off", "TRACE_MODE": "record", "TRACE_BUFFER": "16777216"}),
+    (OURS_PRINT, "on", "ours", {}),
     ("trace crate #[trace]", "off", "trace-crate", {}),
     ("tracing #[instrument] + tracing-tree", "off", "tracing-tree", {}),
     (FASTRACE, "off", "fastrace", {}),
@@ -150,9 +142,7 @@ def callgrind(binary, variant, env, tmp, workload, only_fns):
 
 
 LINK_VARIANTS = [(BASELINE, "off", "baseline", {}), (OURS_RECORDING, "on", "ours", RECORDING),
-                 (OURS_CAPTURE, "on", "ours", {"TRACE_OUT": "off", "TRACE_MODE": "record",
-                                               "TRACE_BUFFER": "16777216"}),
-                 (OURS_PRINT, "on", "ours", {"TRACE_MODE": "print"})]
+                 (OURS_PRINT, "on", "ours", {})]
 
 
 SERVER_VARIANTS = [
@@ -437,8 +427,7 @@ def main():
         # The untraced baseline shows what this machine's two cores give any program; hot path
         # only (TRACE_OUT=off, no recording: records taken, decoded, nothing written) isolates
         # the capture from the views.
-        scaling = [v for v in VARIANTS if v[0] in (BASELINE, FLOOR, OURS_RECORDING, OURS_PRINT, OURS_RECORD,
-                                                   OURS_CAPTURE)]
+        scaling = [v for v in VARIANTS if v[0] in (BASELINE, FLOOR, OURS_RECORDING, OURS_PRINT)]
         scaling.append(("ours, decoding only (TRACE_OUT=off, no recording)", "on", "ours", {"TRACE_OUT": "off"}))
         scale_runs = {}
         for _ in range(RUNS):
@@ -484,7 +473,7 @@ def main():
             targets.append([f"printing to a file, {w}: traced thread at most 2x the floor per call",
                             cell(r, "{:.2f}x") + f" (whole process CPU: {cell(c, '{:.2f}x')})",
                             verdict(None if r is None else r <= 2.0)])
-        for name in (OURS_RECORDING, OURS_PRINT, OURS_RECORD):
+        for name in (OURS_RECORDING, OURS_PRINT):
             s = scaling_results.get(name)
             targets.append([f"{name}: two threads at least 1.8x one thread's events per second",
                             cell(s, "{:.2f}x"), verdict(None if s is None else s >= 1.8)])
@@ -499,12 +488,12 @@ def main():
             targets.append([f"tokio server, {name.removeprefix('ours, ')}: server CPU per request at most "
                             f"{limit}x untraced", cell(r, "{:.2f}x"), verdict(None if r is None else r <= limit)])
         off = callgrind_results.get(OURS_OFF, (None, None))[0]
-        rss = {n: median(n, "recursive", "rss_kib") for n in (BASELINE, OURS_RECORDING, OURS_PRINT, OURS_RECORD)}
+        rss = {n: median(n, "recursive", "rss_kib") for n in (BASELINE, OURS_RECORDING, OURS_PRINT)}
         if None not in rss.values():
             targets.append(["memory: peak RSS on the one-tree recursive workload (baseline "
                             f"{rss[BASELINE] / 1024:.1f} MiB)", ", ".join(
                                 f"{n.removeprefix('ours, ')} {rss[n] / 1024:.1f} MiB"
-                                for n in (OURS_RECORDING, OURS_PRINT, OURS_RECORD)), "see above"])
+                                for n in (OURS_RECORDING, OURS_PRINT)), "see above"])
         targets.append(["feature off: instruction for instruction identical to the baseline",
                         cell(off, "{:.1f} instructions per call"), verdict(None if off is None else off == 0)])
         lines += ["", "The issue's targets:", ""]

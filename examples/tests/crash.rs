@@ -1,6 +1,6 @@
 //! A crash keeps its deepest frames. The `crash` demo, run for real, overflows its stack (on the
 //! main thread, on a spawned one), writes through a null pointer, or calls `abort()`. Traced,
-//! in print and record mode and in each format, everything it recorded up to the crash is
+//! printed and recorded and in each format, everything it recorded up to the crash is
 //! written (the recursion's every level, to the deepest), the open-frames report shows the
 //! crashing chain, a recording reads back the same, and the process dies exactly as untraced:
 //! same signal, same stderr message from std.
@@ -223,7 +223,7 @@ fn read_back(verb: &[&str], recording: &Path) -> String {
     )
 }
 
-/// Runs `mode` in print mode and in record mode (with a recording), human; checks both with
+/// Runs `mode` printing, then printing and recording, human; checks both with
 /// `check`, and that the recording reads back as the run printed: `export` gives the very
 /// bytes, `open` the same report.
 fn print_and_record(mode: &str, signal: i32, check: impl Fn(&str)) {
@@ -235,10 +235,7 @@ fn print_and_record(mode: &str, signal: i32, check: impl Fn(&str)) {
     let recorded = crash(
         mode,
         &format!("{mode}-record"),
-        &[
-            ("TRACE_MODE", "record"),
-            ("TRACE_RECORD", recording.to_str().unwrap()),
-        ],
+        &[("TRACE_RECORD", recording.to_str().unwrap())],
     );
     assert_eq!(
         recorded.status.signal(),
@@ -355,7 +352,7 @@ fn a_stack_overflow_in_a_thread_in_chrome_is_valid_json_with_every_level() {
     let run = crash(
         "overflow-thread",
         "overflow-thread-chrome",
-        &[("TRACE_FORMAT", "chrome"), ("TRACE_MODE", "record")],
+        &[("TRACE_FORMAT", "chrome")],
     );
     dies_as_untraced("overflow-thread", &run, libc::SIGABRT);
     let json: Value = serde_json::from_str(&run.trace).expect("valid JSON");

@@ -369,14 +369,10 @@ fn colour_on_a_terminal_unless_no_color() {
 }
 
 #[test]
-fn record_mode_writes_the_same_trace_with_a_tiny_buffer_spilling() {
-    let print = common::run(CHAINS, "print-mode", &[]).1;
+fn a_tiny_buffer_spilling_writes_the_same_trace() {
+    let print = common::run(CHAINS, "default-buffer", &[]).1;
     // 16 records per thread: the main thread's 20 events spill mid-run; none is lost.
-    let (out, record) = common::run(
-        CHAINS,
-        "record-mode",
-        &[("TRACE_MODE", "record"), ("TRACE_BUFFER", "16")],
-    );
+    let (out, record) = common::run(CHAINS, "tiny-buffer", &[("TRACE_BUFFER", "16")]);
     assert!(out.status.success());
     assert!(
         out.stderr.is_empty(),
@@ -397,7 +393,10 @@ fn bad_mode_and_buffer_values_warn_and_fall_back() {
     assert!(out.status.success());
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert!(
-        stderr.contains("TRACE_MODE=\"fast\" is not a known mode (print, record); using print"),
+        stderr.contains(
+            "TRACE_MODE=\"fast\" is ignored: there is one mode, the trace written as the \
+             program runs (TRACE_OUT=off writes nothing live)"
+        ),
         "{stderr}"
     );
     assert!(

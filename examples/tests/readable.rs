@@ -111,7 +111,10 @@ fn verbose_lines_carry_the_runtime_s_label_without_warning() {
             .lines()
             .filter(|l| l.starts_with("trace-runtime"))
             .collect::<Vec<_>>(),
-        ["trace-runtime: warning: TRACE_MODE=\"fast\" is not a known mode (print, record); using print"]
+        [
+            "trace-runtime: warning: TRACE_MODE=\"fast\" is ignored: there is one mode, the trace \
+          written as the program runs (TRACE_OUT=off writes nothing live)"
+        ]
     );
 }
 

@@ -82,14 +82,14 @@ const REPORT_AT_EXIT: &str = "open at exit: 1 traced frames never exited
 /// it exits 0 like the same program with no signal taken by the runtime, the trace holds the
 /// shutdown and ends in the report at exit, and stderr holds `said` (what the runtime said at
 /// the moment of the signal: the note that the trace goes on, when its handler was called).
-fn handled(style: &str, sig: (&str, i32), mode: &str, graceful: &[String], said: &str) {
-    let tag = format!("{style}-{}-{mode}", sig.0);
-    let traced = stop(style, sig, &tag, &[("TRACE_MODE", mode)]);
+fn handled(style: &str, sig: (&str, i32), graceful: &[String], said: &str) {
+    let tag = format!("{style}-{}", sig.0);
+    let traced = stop(style, sig, &tag, &[]);
     let untraced = stop(
         style,
         sig,
         &format!("{tag}-off"),
-        &[("TRACE_MODE", mode), ("TRACE_SIGNALS", "off")],
+        &[("TRACE_SIGNALS", "off")],
     );
     assert_eq!(traced.status.code(), Some(0), "{tag}: {:?}", traced.status);
     assert_eq!(traced.status, untraced.status, "{tag}: {}", traced.stderr);
@@ -111,24 +111,21 @@ const HUP: (&str, i32) = ("HUP", libc::SIGHUP);
 
 #[test]
 fn tokio_ctrl_c_installed_after_the_first_traced_call_runs_the_traced_shutdown_and_exits_0() {
-    // Record mode: nothing after the signal is written until the exit hook writes it.
-    for mode in ["print", "record"] {
-        handled("tokio-after", INT, mode, &graceful_tasks(), GOES_ON);
-    }
+    handled("tokio-after", INT, &graceful_tasks(), GOES_ON);
 }
 
 #[test]
 fn tokio_sigterm_and_sighup_installed_after_the_first_traced_call_are_the_programs() {
     for sig in [TERM, HUP] {
         let said = GOES_ON.replace("SIGINT", &format!("SIG{}", sig.0));
-        handled("tokio-after", sig, "record", &graceful_tasks(), &said);
+        handled("tokio-after", sig, &graceful_tasks(), &said);
     }
 }
 
 #[test]
 fn tokio_signal_installed_before_the_first_traced_call_is_left_alone() {
     for sig in [INT, TERM] {
-        handled("tokio-before", sig, "print", &graceful_tasks(), "");
+        handled("tokio-before", sig, &graceful_tasks(), "");
     }
 }
 
@@ -136,24 +133,24 @@ fn tokio_signal_installed_before_the_first_traced_call_is_left_alone() {
 fn the_ctrlc_crate_before_or_after_the_first_traced_call_stops_the_program_its_way() {
     // ctrlc replaces the OS handler and calls no other: the runtime's never runs.
     for style in ["ctrlc-before", "ctrlc-after"] {
-        handled(style, INT, "record", &graceful_sync(), "");
+        handled(style, INT, &graceful_sync(), "");
     }
 }
 
 #[test]
 fn signal_hook_flag_before_or_after_the_first_traced_call_stops_the_program_its_way() {
-    handled("flag-before", TERM, "print", &graceful_sync(), "");
-    handled("flag-after", INT, "record", &graceful_sync(), GOES_ON);
+    handled("flag-before", TERM, &graceful_sync(), "");
+    handled("flag-after", INT, &graceful_sync(), GOES_ON);
     let said = GOES_ON.replace("SIGINT", "SIGHUP");
-    handled("flag-after", HUP, "print", &graceful_sync(), &said);
+    handled("flag-after", HUP, &graceful_sync(), &said);
 }
 
 #[test]
 fn signal_hook_iterator_before_or_after_the_first_traced_call_stops_the_program_its_way() {
-    handled("iter-before", HUP, "record", &graceful_sync(), "");
-    handled("iter-after", INT, "print", &graceful_sync(), GOES_ON);
+    handled("iter-before", HUP, &graceful_sync(), "");
+    handled("iter-after", INT, &graceful_sync(), GOES_ON);
     let said = GOES_ON.replace("SIGINT", "SIGTERM");
-    handled("iter-after", TERM, "record", &graceful_sync(), &said);
+    handled("iter-after", TERM, &graceful_sync(), &said);
 }
 
 #[test]
@@ -161,8 +158,8 @@ fn a_program_waiting_with_sigwait_gets_the_signal_whenever_it_blocked_it() {
     // Blocked after the first traced call, once the runtime's threads run: they block it too,
     // so the kernel keeps it pending for the program's sigwait (which comes after the signal)
     // rather than hand it to one of them.
-    handled("sigwait-after", TERM, "print", &graceful_sync(), "");
-    handled("sigwait-before", INT, "record", &graceful_sync(), "");
+    handled("sigwait-after", TERM, &graceful_sync(), "");
+    handled("sigwait-before", INT, &graceful_sync(), "");
 }
 
 #[test]
@@ -217,20 +214,18 @@ const REPORT_AT_SIGNAL: &str = "open at exit: 2 traced frames never exited
 #[test]
 fn a_program_without_a_handler_writes_everything_reports_and_dies_by_the_signal() {
     for sig in [INT, TERM, HUP] {
-        for mode in ["print", "record"] {
-            let tag = format!("none-{}-{mode}", sig.0);
-            let end = stop("none", sig, &tag, &[("TRACE_MODE", mode)]);
-            assert_eq!(end.status.signal(), Some(sig.1), "{tag}: {:?}", end.status);
-            assert_eq!(end.stdout, "", "{tag}");
-            let (lines, report) = common::events_and_report(&end.trace);
-            assert_eq!(
-                lines,
-                sorted(&["[01 main] -> stop::serve", "[02 worker] -> stop::pump"]),
-                "{tag}"
-            );
-            assert_eq!(report, REPORT_AT_SIGNAL, "{tag}");
-            assert_eq!(end.stderr, "", "{tag}");
-        }
+        let tag = format!("none-{}", sig.0);
+        let end = stop("none", sig, &tag, &[]);
+        assert_eq!(end.status.signal(), Some(sig.1), "{tag}: {:?}", end.status);
+        assert_eq!(end.stdout, "", "{tag}");
+        let (lines, report) = common::events_and_report(&end.trace);
+        assert_eq!(
+            lines,
+            sorted(&["[01 main] -> stop::serve", "[02 worker] -> stop::pump"]),
+            "{tag}"
+        );
+        assert_eq!(report, REPORT_AT_SIGNAL, "{tag}");
+        assert_eq!(end.stderr, "", "{tag}");
     }
 }
 
@@ -288,7 +283,7 @@ fn the_runtime_catches_the_fatal_signals_and_the_dump_signal_unless_told_not_to(
 #[test]
 fn trace_signals_off_takes_no_signal_and_the_trace_is_as_far_as_the_collector_wrote_it() {
     let run = start(STOP, &["none"], "signals-off", &[("TRACE_SIGNALS", "off")]);
-    // Print mode writes what is captured every 50 ms; once both enters are out, stop it.
+    // What is captured is written every 50 ms; once both enters are out, stop it.
     wait_for_text(&run.trace, "[02 worker] -> stop::pump");
     wait_for_text(&run.trace, "[01 main] -> stop::serve");
     // The dump signal is not taken either: USR1's default action ends the program.

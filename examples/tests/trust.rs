@@ -29,7 +29,7 @@ const OPEN_REPORT: &str = "open at exit: 6 traced frames never exited
 ";
 
 #[test]
-fn a_hung_program_shows_its_chain_while_hung_in_print_mode() {
+fn a_hung_program_shows_its_chain_while_hung() {
     // Every traced call is still open, yet the lines are out: the collector writes every 50 ms.
     let run = start(HANG, &[], "hung-print", &[]);
     let text = wait_for_text(&run.trace, "-> hang::wait_forever");
@@ -40,13 +40,18 @@ fn a_hung_program_shows_its_chain_while_hung_in_print_mode() {
 
 #[test]
 fn sigint_writes_everything_reports_what_was_open_and_dies_by_sigint() {
-    for mode in ["print", "record"] {
-        let run = start(HANG, &[], &format!("int-{mode}"), &[("TRACE_MODE", mode)]);
+    for buffer in ["4096", "16"] {
+        let run = start(
+            HANG,
+            &[],
+            &format!("int-{buffer}"),
+            &[("TRACE_BUFFER", buffer)],
+        );
         signal(&run.child, libc::SIGINT);
         let Ended { status, trace, .. } = finish(run);
-        assert_eq!(status.signal(), Some(libc::SIGINT), "{mode}: {status:?}");
+        assert_eq!(status.signal(), Some(libc::SIGINT), "{buffer}: {status:?}");
         let (lines, report) = common::events_and_report(&trace);
-        assert_eq!(report, OPEN_REPORT, "{mode}");
+        assert_eq!(report, OPEN_REPORT, "{buffer}");
         let mut want = [
             "[01 main] -> hang::main",
             "[01 main]   -> hang::serve",
@@ -56,14 +61,14 @@ fn sigint_writes_everything_reports_what_was_open_and_dies_by_sigint() {
             "[03 tasks task 1] -> hang::heartbeat  (spawned from hang::main)",
         ];
         want.sort_unstable();
-        assert_eq!(lines, want, "{mode}");
+        assert_eq!(lines, want, "{buffer}");
     }
 }
 
 #[test]
 fn sigterm_and_sighup_die_by_their_signal_with_the_trace_written() {
     for (sig, tag) in [(libc::SIGTERM, "term"), (libc::SIGHUP, "hup")] {
-        let run = start(HANG, &[], tag, &[("TRACE_MODE", "record")]);
+        let run = start(HANG, &[], tag, &[]);
         signal(&run.child, sig);
         let Ended { status, trace, .. } = finish(run);
         assert_eq!(status.signal(), Some(sig), "{tag}");
@@ -101,12 +106,12 @@ fn after_sigint_jsonl_lines_parse_and_the_report_goes_to_stderr() {
 
 #[test]
 fn after_sigint_the_chrome_file_is_valid_json() {
-    for mode in ["print", "record"] {
+    for buffer in ["4096", "16"] {
         let run = start(
             HANG,
             &[],
-            &format!("int-chrome-{mode}"),
-            &[("TRACE_FORMAT", "chrome"), ("TRACE_MODE", mode)],
+            &format!("int-chrome-{buffer}"),
+            &[("TRACE_FORMAT", "chrome"), ("TRACE_BUFFER", buffer)],
         );
         signal(&run.child, libc::SIGINT);
         let Ended { status, trace, .. } = finish(run);
@@ -127,7 +132,7 @@ fn after_sigint_the_chrome_file_is_valid_json() {
                 "thread 03 tasks",
                 "task 1 hang::heartbeat"
             ],
-            "{mode}"
+            "{buffer}"
         );
     }
 }

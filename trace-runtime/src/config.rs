@@ -53,23 +53,11 @@ pub enum Out {
 }
 
 #[cfg(feature = "enable")]
-/// When the collector writes the live trace out.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Mode {
-    /// As the program runs: every `PRINT_INTERVAL`, so lines are out within twice that even
-    /// while every traced call is still open.
-    Print,
-    /// When buffers fill, when threads end, at exit, and on panic and the fatal signals.
-    Record,
-}
-
-#[cfg(feature = "enable")]
 pub struct Config {
     pub format: Format,
     pub out: Out,
     /// `NO_COLOR` is set and non-empty.
     pub no_color: bool,
-    pub mode: Mode,
     /// Records per buffer chunk (`TRACE_BUFFER`); a thread holds at most `CHUNKS_PER_THREAD`.
     pub chunk: usize,
     /// `TRACE_FOCUS`: print only the chains that reach this fn.
@@ -158,17 +146,16 @@ impl Hot {
 }
 
 #[cfg(feature = "enable")]
-/// Records per chunk in print mode unless `TRACE_BUFFER` says otherwise: 4,096 records, 128 KiB.
-pub const PRINT_CHUNK: usize = 4096;
-#[cfg(feature = "enable")]
-/// Records per chunk in record mode unless `TRACE_BUFFER` says otherwise: 16,384, 512 KiB.
-pub const RECORD_CHUNK: usize = 16_384;
+/// Records per chunk unless `TRACE_BUFFER` says otherwise: 4,096 records, 128 KiB, small enough
+/// for the collector to read while it is still in cache.
+pub const CHUNK: usize = 4096;
 #[cfg(feature = "enable")]
 /// Chunks a thread holds at most: four waiting for the collector, the one being filled, two
 /// kept for reuse.
 pub const CHUNKS_PER_THREAD: usize = 7;
 #[cfg(feature = "enable")]
-/// How often the collector writes the live trace in print mode, in milliseconds.
+/// How often the collector writes the live trace, in milliseconds: lines are out within twice
+/// that even while every traced call is still open.
 pub const PRINT_INTERVAL_MS: u64 = 50;
 
 #[cfg(feature = "enable")]
@@ -245,20 +232,17 @@ fn read() -> Config {
             None => Out::File(PathBuf::from(v)),
         },
     };
-    let mode = match var("TRACE_MODE").as_deref() {
-        Some("record") => Mode::Record,
-        Some("print") | Some("") | None => Mode::Print,
-        Some(other) => {
-            warn(&format!(
-                "TRACE_MODE={other:?} is not a known mode (print, record); using print"
-            ));
-            Mode::Print
-        }
-    };
-    let default_buffer = match mode {
-        Mode::Print => PRINT_CHUNK,
-        Mode::Record => RECORD_CHUNK,
-    };
+    // One way of collecting remains: a mode that collected only when buffers filled was slower
+    // (bigger chunks out of cache, traced threads waiting on a collector that woke late) and
+    // gave a user nothing in return but a trace written late.
+    match var("TRACE_MODE").as_deref() {
+        Some("print") | Some("") | None => {}
+        Some(other) => warn(&format!(
+            "TRACE_MODE={other:?} is ignored: there is one mode, the trace written as the \
+             program runs (TRACE_OUT=off writes nothing live)"
+        )),
+    }
+    let default_buffer = CHUNK;
     let buffer = match var("TRACE_BUFFER") {
         None => default_buffer,
         Some(v) => match v.trim().parse::<usize>() {
@@ -323,7 +307,6 @@ fn read() -> Config {
         format,
         out,
         no_color: no_color(),
-        mode,
         chunk: buffer,
         focus: var("TRACE_FOCUS").filter(|f| !f.trim().is_empty()),
         summary: var("TRACE_SUMMARY").is_some_and(|v| !v.is_empty() && v != "0"),

@@ -10,7 +10,7 @@ use crate::collect::collector::{self, Collector};
 use crate::collect::decode::Consumer;
 use crate::collect::pipeline::Pipeline;
 use crate::collect::recording;
-use crate::config::{self, Format, Mode, Out};
+use crate::config::{self, Format, Out};
 use crate::sink::{self, SinkOut, StderrOut, Target};
 use crate::view::TextViews;
 
@@ -65,15 +65,12 @@ fn run() {
     views.push(Box::new(crate::view::hot::Counted::new(Box::new(
         StderrOut,
     ))));
-    let mut interval = match cfg.mode {
-        Mode::Print => Some(Duration::from_millis(config::PRINT_INTERVAL_MS)),
-        Mode::Record => None,
-    };
+    let mut interval = Duration::from_millis(config::PRINT_INTERVAL_MS);
     if let Some(ns) = cfg.watch_ns {
         views.push(Box::new(crate::view::watch::Watch::new(ns)));
-        // Looked at a few times per threshold, whatever the mode.
+        // Looked at a few times per threshold.
         let every = Duration::from_nanos(ns / 4).max(Duration::from_millis(10));
-        interval = Some(interval.map_or(every, |i| i.min(every)));
+        interval = interval.min(every);
     }
     let mut pipeline = Pipeline::new(views);
     // The raw stream, before any decoding.
@@ -98,11 +95,10 @@ fn run() {
             Out::File(p) => p.display().to_string(),
         };
         config::say(&format!(
-            "tracing on: clock {} (chosen in {chose:?}; set up in {:?}); format {:?} to {out}; mode {:?}, {} records per chunk",
+            "tracing on: clock {} (chosen in {chose:?}; set up in {:?}); format {:?} to {out}; {} records per chunk",
             clock::description(),
             began.elapsed(),
             cfg.format,
-            cfg.mode,
             cfg.chunk
         ));
     }

@@ -330,17 +330,14 @@ fn try_lock_state(patience: Duration) -> Option<MutexGuard<'static, Option<Colle
 
 /// Installs the collector and starts its thread, which runs a round every `interval` (and
 /// whenever a thread hands over a full chunk).
-pub fn start(collector: Collector, interval: Option<Duration>) {
+pub fn start(collector: Collector, interval: Duration) {
     *lock_state() = Some(collector);
     let spawned = std::thread::Builder::new()
         .name(format!("{}collector", thread::RUNTIME_THREAD_PREFIX))
         .spawn(move || {
             thread::runtime_thread();
             loop {
-                match interval {
-                    Some(i) => std::thread::park_timeout(i),
-                    None => std::thread::park(),
-                }
+                std::thread::park_timeout(interval);
                 if FINISHED.load(Ordering::Acquire) {
                     return;
                 }
