@@ -3,11 +3,12 @@
 //! task its frames then belong to, or the origin it adopted).
 //!
 //! Re-entry is impossible by construction. Every access to a thread's state goes through
-//! [`with_local`], which first checks and sets the thread's busy flag and clears it after: a
-//! traced call made while the runtime is working on that thread (a traced allocator called by
-//! the runtime's own allocation, a traced `Drop` or `Debug` run by it) finds the flag set and is
-//! not traced, only counted. No reference to the state outlives one `with_local` call, and the
-//! state is never reached any other way.
+//! [`with_local`] (one thread-local read gives both the flag and the state), which first checks
+//! and sets the thread's busy flag and clears it after: a traced call made while the runtime is
+//! working on that thread (a traced allocator called by the runtime's own allocation, a traced
+//! `Drop` or `Debug` run by it) finds the flag set and is not traced, only counted. No
+//! reference to the state outlives one `with_local` call, and the state is never reached any
+//! other way.
 
 use std::cell::{Cell, UnsafeCell};
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
@@ -82,11 +83,29 @@ pub(crate) struct Local {
     pub(super) held: Vec<u64>,
 }
 
-struct Slot(UnsafeCell<Option<Local>>);
+/// The thread's busy flag and a pointer to its state, read together: one thread-local access
+/// per event. No destructor, so reading it is a plain load (no check that it is still alive).
+struct Fast {
+    busy: Cell<bool>,
+    /// This thread's state, owned by `OWNER`: null until it is made, and again once `OWNER`
+    /// is gone.
+    local: Cell<*mut Local>,
+    /// `OWNER` is gone (the thread is ending): the state cannot be made again.
+    gone: Cell<bool>,
+}
+
+/// Owns the thread's state; as the thread ends, ends its buffer and makes `FAST` forget it.
+struct Owner(UnsafeCell<Option<Local>>);
 
 thread_local! {
-    static BUSY: Cell<bool> = const { Cell::new(false) };
-    static LOCAL: Slot = const { Slot(UnsafeCell::new(None)) };
+    static FAST: Fast = const {
+        Fast {
+            busy: Cell::new(false),
+            local: Cell::new(std::ptr::null_mut()),
+            gone: Cell::new(false),
+        }
+    };
+    static OWNER: Owner = const { Owner(UnsafeCell::new(None)) };
 }
 
 /// Clears the busy flag when the runtime's work on this thread ends, even by unwinding.
@@ -95,18 +114,28 @@ pub(super) struct Busy;
 impl Drop for Busy {
     #[inline(always)]
     fn drop(&mut self) {
-        BUSY.with(|b| b.set(false));
+        FAST.with(|f| f.busy.set(false));
+    }
+}
+
+/// `Busy` for code that already holds the thread's `Fast`.
+struct Clear<'a>(&'a Cell<bool>);
+
+impl Drop for Clear<'_> {
+    #[inline(always)]
+    fn drop(&mut self) {
+        self.0.set(false);
     }
 }
 
 /// Sets the busy flag unless it is set already.
 #[inline(always)]
 pub(super) fn claim() -> Option<Busy> {
-    let claimed = BUSY.with(|b| {
-        if b.get() {
+    let claimed = FAST.with(|f| {
+        if f.busy.get() {
             false
         } else {
-            b.set(true);
+            f.busy.set(true);
             true
         }
     });
@@ -132,7 +161,7 @@ pub(crate) const RUNTIME_THREAD_PREFIX: &str = "trace-runtime ";
 /// Marks the calling thread as the runtime's own (collector, signal thread): nothing it calls
 /// is ever traced.
 pub(crate) fn runtime_thread() {
-    BUSY.with(|b| b.set(true));
+    FAST.with(|f| f.busy.set(true));
 }
 
 /// Whether this thread is one of the runtime's own, by its name.
@@ -157,33 +186,62 @@ pub(super) fn with_local<R>(
     start: fn(),
     f: impl FnOnce(&mut Local) -> R,
 ) -> Result<R, Unavailable> {
-    let Some(busy) = claim() else {
+    let fast = fast();
+    if fast.busy.get() {
         return Err(Unavailable::Busy);
-    };
-    let out = LOCAL.try_with(|slot| {
-        // SAFETY: the busy flag was clear and is now set on this thread, and every reference
-        // to the slot is made here and ends before the flag is cleared: no other reference to
-        // it is live. Thread-locals are reached by their own thread only.
-        let local = unsafe { &mut *slot.0.get() };
-        let local = match local {
-            Some(l) => l,
-            None if is_runtime_thread() => return None,
-            None => local.insert(Local::new(start)),
-        };
-        Some(f(local))
+    }
+    let mut local = fast.local.get();
+    if local.is_null() {
+        local = make_local(fast, start)?;
+    }
+    fast.busy.set(true);
+    let _clear = Clear(&fast.busy);
+    // SAFETY: `local` is non-null, so it points to the state `OWNER` owns on this thread,
+    // which lives until `OWNER`'s destructor nulls the pointer (and that runs with the busy
+    // flag set, never inside this call). The flag was clear and is now set, and every
+    // reference to the state is made here and ends before it is cleared: no other reference
+    // is live. Thread-locals are reached by their own thread only.
+    Ok(f(unsafe { &mut *local }))
+}
+
+/// This thread's `Fast`. Not through `LocalKey::with` at each use: a closure holding the whole
+/// event would not be inlined, and the event would pay a call and a copy of its result.
+#[inline(always)]
+fn fast() -> &'static Fast {
+    // SAFETY: `FAST` has no destructor, so its storage is never torn down while the thread
+    // runs, and it does not move; the reference is used on this thread only (`Fast` is not
+    // `Sync`, so it cannot leave it) and only while the thread runs.
+    unsafe { &*FAST.with(|f| f as *const Fast) }
+}
+
+/// Makes this thread's state on its first traced call, unless the thread is one of the
+/// runtime's own or is ending.
+#[cold]
+#[inline(never)]
+fn make_local(fast: &Fast, start: fn()) -> Result<*mut Local, Unavailable> {
+    if fast.gone.get() {
+        return Err(Unavailable::Gone);
+    }
+    fast.busy.set(true);
+    if is_runtime_thread() {
+        // One of the runtime's threads: it stays busy for good.
+        return Err(Unavailable::Busy);
+    }
+    // Making the state allocates and starts the runtime: nothing that calls is traced.
+    let _clear = Clear(&fast.busy);
+    let made = OWNER.try_with(|owner| {
+        // SAFETY: the busy flag is set, and `FAST` does not point to the state yet: no other
+        // reference to it exists.
+        let slot = unsafe { &mut *owner.0.get() };
+        slot.insert(Local::new(start)) as *mut Local
     });
-    match out {
-        Ok(Some(r)) => {
-            drop(busy);
-            Ok(r)
-        }
-        Ok(None) => {
-            // One of the runtime's threads: it stays busy for good.
-            std::mem::forget(busy);
-            Err(Unavailable::Busy)
+    match made {
+        Ok(local) => {
+            fast.local.set(local);
+            Ok(local)
         }
         Err(_) => {
-            drop(busy);
+            fast.gone.set(true);
             Err(Unavailable::Gone)
         }
     }
@@ -191,22 +249,27 @@ pub(super) fn with_local<R>(
 
 /// Like `with_local`, without creating the state: `None` when this thread never traced.
 pub(super) fn peek_local<R>(f: impl FnOnce(&mut Local) -> R) -> Option<R> {
-    let busy = claim()?;
-    let out = LOCAL
-        .try_with(|slot| {
-            // SAFETY: as in `with_local`.
-            unsafe { &mut *slot.0.get() }.as_mut().map(f)
-        })
-        .ok()
-        .flatten();
-    drop(busy);
-    out
+    let fast = fast();
+    let local = fast.local.get();
+    if fast.busy.get() || local.is_null() {
+        return None;
+    }
+    fast.busy.set(true);
+    let _clear = Clear(&fast.busy);
+    // SAFETY: as in `with_local`.
+    Some(f(unsafe { &mut *local }))
 }
 
-impl Drop for Slot {
+impl Drop for Owner {
     fn drop(&mut self) {
-        // Runs as the thread ends. Whatever runs here is the runtime's work.
+        // Runs as the thread ends. Whatever runs here is the runtime's work, and from here on
+        // the state is out of reach: a traced call made later on this thread (another
+        // thread-local's destructor) is recorded as an orphan.
         let _busy = claim();
+        FAST.with(|f| {
+            f.local.set(std::ptr::null_mut());
+            f.gone.set(true);
+        });
         if let Some(local) = self.0.get_mut() {
             // The collector reads the current chunk too: ending is enough (no fresh chunk).
             local.writer.end();
@@ -313,11 +376,11 @@ pub(crate) fn skipped() -> u64 {
 /// Runs the runtime's own work (a collection on this thread, a hook) with the busy flag set, so
 /// nothing it calls is traced; puts the flag back as it was.
 pub(crate) fn runtime_work<R>(f: impl FnOnce() -> R) -> R {
-    let was = BUSY.with(|b| b.replace(true));
+    let was = FAST.with(|f| f.busy.replace(true));
     struct Restore(bool);
     impl Drop for Restore {
         fn drop(&mut self) {
-            BUSY.with(|b| b.set(self.0));
+            FAST.with(|f| f.busy.set(self.0));
         }
     }
     let _restore = Restore(was);

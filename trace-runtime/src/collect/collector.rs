@@ -38,6 +38,8 @@ pub struct Collector {
     orphans: VecDeque<Rec>,
     /// Site addresses to their index in the run's table.
     sites: HashMap<usize, u32, BuildHasherDefault<IdHasher>>,
+    /// The last site looked up and its index (0 is no site's address).
+    last_site: (usize, u32),
     tables: Tables,
     /// Ticks and instant of the first traced call; the pipeline starts once calibrated.
     origin: (u64, Instant),
@@ -71,6 +73,7 @@ impl Collector {
             inputs: BTreeMap::new(),
             orphans: VecDeque::new(),
             sites: HashMap::default(),
+            last_site: (0, 0),
             tables: Tables::default(),
             origin,
             pipeline,
@@ -234,7 +237,20 @@ impl Collector {
     }
 
     /// The index of `site` in the run's table, given on its first record.
+    #[inline]
     fn site_index(&mut self, site: &'static Site) -> u32 {
+        let key = site as *const Site as usize;
+        // Most records are of the site of the record before (a loop, a recursion, an exit
+        // after its enter): no hashing for those.
+        if self.last_site.0 == key {
+            return self.last_site.1;
+        }
+        let index = self.site_index_slow(site);
+        self.last_site = (key, index);
+        index
+    }
+
+    fn site_index_slow(&mut self, site: &'static Site) -> u32 {
         let tables = &mut self.tables;
         let hot = &mut self.hot;
         *self
