@@ -37,10 +37,10 @@ pub struct Guard {
     /// Its place on the thread's stack.
     index: u32,
     /// Its depth in the tree it belongs to (the thread's, or a task's), and its task: the
-    /// `tracing` span's fields.
-    #[cfg_attr(not(feature = "tracing"), allow(dead_code))]
+    /// `tracing` span's fields, kept only for it (a smaller guard is cheaper to make).
+    #[cfg(feature = "tracing")]
     depth: u32,
-    #[cfg_attr(not(feature = "tracing"), allow(dead_code))]
+    #[cfg(feature = "tracing")]
     task: u64,
     /// Whether its enter was recorded (`TRACE_FILTER` may leave it out).
     recorded: bool,
@@ -103,7 +103,9 @@ impl Guard {
             site,
             id: 0,
             index: 0,
+            #[cfg(feature = "tracing")]
             depth: 0,
+            #[cfg(feature = "tracing")]
             task: 0,
             recorded: false,
             state: GuardState::Untraced,
@@ -190,11 +192,16 @@ impl Local {
             self.enter_first(site, ts)
         };
         self.stack.push(Frame { site, id });
+        // The depth was needed for `TRACE_FILTER=depth=`; the guard keeps it for `tracing`.
+        #[cfg(not(feature = "tracing"))]
+        let _ = depth;
         Guard {
             site,
             id,
             index: index as u32,
+            #[cfg(feature = "tracing")]
             depth: depth as u32,
+            #[cfg(feature = "tracing")]
             task: self.ctx.task,
             recorded,
             state: GuardState::OnStack,
