@@ -38,7 +38,7 @@
 //!
 //! Without the feature, `#[trace]` leaves each fn exactly as written: no guard, no thread-local,
 //! no static, no runtime call. The output is chosen at run time by environment variables
-//! (`TRACE_FORMAT`, `TRACE_OUT`, `NO_COLOR`), documented in the README.
+//! (`TRACE_FORMAT`, `TRACE_OUT`, `NO_COLOR`), documented in `docs/environment.md`.
 
 /// Traces a fn: one enter and one exit event per call, the exit also on early `return`, `?` and
 /// panic unwinding (marked as such).

@@ -2,7 +2,7 @@
 //!
 //! It decides which fns get a guard ([`rules`]), what they are called ([`name`]), what the guard
 //! statement is ([`guard`]), and walks items to find them ([`walk`]). The macro front end applies
-//! it to a token tree ([`expand`]); the rewriter applies the same walk to a parsed file and splices
+//! it to a token tree ([`expand()`]); the rewriter applies the same walk to a parsed file and splices
 //! the same statement into the original text by byte offset.
 
 pub mod args;

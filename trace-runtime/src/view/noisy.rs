@@ -102,7 +102,7 @@ pub struct Note {
 }
 
 /// The note for a trace, when it is large and a few fns make most of it: the smallest set of
-/// fns, at most [`MAX_FNS`], most events first, that makes at least [`MIN_SHARE_PERCENT`] of
+/// fns, at most `MAX_FNS` (5), most events first, that makes at least `MIN_SHARE_PERCENT` (50%) of
 /// the events. `base` is the run's own `TRACE_FILTER`, kept in front of the new rules.
 ///
 /// ```ignore
