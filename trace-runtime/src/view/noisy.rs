@@ -44,8 +44,11 @@ pub struct Count {
 /// are shorter still, so the rule per call is the one `min=` applies per tree.
 #[derive(Debug, Default)]
 pub struct Counts {
+    /// Events counted in all.
     pub events: u64,
+    /// Per fn (by site number).
     pub sites: HashMap<u32, Count>,
+    /// Calls shorter than this are not counted (0: every call).
     pub min_ns: u64,
 }
 
