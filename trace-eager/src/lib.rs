@@ -9,6 +9,7 @@
 //! name it (an attribute on the method sees the method alone).
 //! Tokens a `macro_rules!` macro produces keep the edition of the crate that defines it: this
 //! one is edition 2024, so the `impl` below captures everything an `async fn` would.
+#![warn(missing_docs)]
 #![no_std]
 
 /// `impl Future<Output = $t>` that captures every generic parameter and lifetime in scope, as

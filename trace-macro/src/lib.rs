@@ -2,6 +2,7 @@
 //! `trace-rewriter` CLI shares, so both front ends emit the same guard under the same names.
 //!
 //! Use it through `trace_runtime::trace`; see that crate for the full documentation.
+#![warn(missing_docs)]
 
 use proc_macro::TokenStream;
 

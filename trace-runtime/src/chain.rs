@@ -49,16 +49,32 @@ impl Chain {
     }
 
     /// The part of the chain run by the current task or thread: after the last spawn.
+    ///
+    /// ```
+    /// let chain = trace_runtime::chain();
+    /// assert!(chain.local().len() <= chain.names().len());
+    /// ```
     pub fn local(&self) -> &[&'static str] {
         &self.names[self.spawns.last().copied().unwrap_or(0)..]
     }
 
     /// The names, outermost first.
+    ///
+    /// ```
+    /// for name in trace_runtime::chain().names() {
+    ///     println!("{name}");
+    /// }
+    /// ```
     pub fn names(&self) -> &[&'static str] {
         &self.names
     }
 
     /// The innermost (current) traced fn, if any.
+    ///
+    /// ```
+    /// // Outside any traced fn, or with tracing off, there is none.
+    /// assert_eq!(trace_runtime::chain().innermost(), None);
+    /// ```
     pub fn innermost(&self) -> Option<&'static str> {
         self.names.last().copied()
     }

@@ -319,7 +319,7 @@ mod tests {
         assert!(Filter::parse("depth=x").is_err());
     }
 
-    /// The table of the rule, as README states it.
+    /// The table of the rule, as docs/names.md states it.
     #[test]
     fn a_term_matches_whole_segments_at_the_end_or_the_start_of_a_name() {
         let cases: &[(&str, &str, bool)] = &[

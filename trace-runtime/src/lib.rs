@@ -38,7 +38,8 @@
 //!
 //! Without the feature, `#[trace]` leaves each fn exactly as written: no guard, no thread-local,
 //! no static, no runtime call. The output is chosen at run time by environment variables
-//! (`TRACE_FORMAT`, `TRACE_OUT`, `NO_COLOR`), documented in the README.
+//! (`TRACE_FORMAT`, `TRACE_OUT`, `NO_COLOR`), documented in `docs/environment.md`.
+#![warn(missing_docs)]
 
 /// Traces a fn: one enter and one exit event per call, the exit also on early `return`, `?` and
 /// panic unwinding (marked as such).
@@ -56,6 +57,22 @@
 /// - `#[trace(skip)]` on a fn or item inside a traced item leaves it untraced;
 /// - `#[trace(name = "...")]` on a fn replaces its name in the trace;
 /// - `#[trace(crate = path)]` names the runtime crate when it is re-exported elsewhere.
+///
+/// ```
+/// use trace_runtime::trace;
+///
+/// #[trace]
+/// fn parse(text: &str) -> Option<u32> {
+///     text.trim().parse().ok()
+/// }
+///
+/// #[trace(name = "db.get")]
+/// fn get() -> Option<u32> {
+///     parse(" 7 ")
+/// }
+///
+/// assert_eq!(get(), Some(7));
+/// ```
 ///
 /// # Expands to
 ///

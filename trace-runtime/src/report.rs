@@ -18,6 +18,7 @@ use std::time::Duration;
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct OpenFrames {
+    /// One tree per thread or task with open frames.
     pub trees: Vec<OpenTree>,
 }
 
@@ -28,9 +29,11 @@ pub struct OpenFrames {
 pub struct OpenTree {
     /// The thread that entered the tree's outermost open frame.
     pub thread: u32,
+    /// That thread's name, if it has one.
     pub thread_name: Option<String>,
     /// The task, for a task's tree.
     pub task: Option<u64>,
+    /// The open frames, outermost first, each before its callees.
     pub frames: Vec<OpenFrame>,
     /// The chain that spawned this task or thread as it reads (`main -> serve => handle`, `=>`
     /// where a spawn lies inside it); empty when it was not spawned from a traced call.
@@ -40,6 +43,7 @@ pub struct OpenTree {
 /// One open frame.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OpenFrame {
+    /// The fn's name, as every view spells it (`demo::db::Pool::get`).
     pub name: String,
     /// How long it has been open.
     pub open_for: Duration,
@@ -49,11 +53,19 @@ pub struct OpenFrame {
 
 impl OpenFrames {
     /// Whether nothing is open.
+    ///
+    /// ```
+    /// assert!(trace_runtime::open_frames().is_empty());
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.trees.is_empty()
     }
 
-    /// How many frames are open.
+    /// How many frames are open, in every tree.
+    ///
+    /// ```
+    /// assert_eq!(trace_runtime::open_frames().len(), 0);
+    /// ```
     pub fn len(&self) -> usize {
         self.trees.iter().map(|t| t.frames.len()).sum()
     }
@@ -62,6 +74,12 @@ impl OpenFrames {
 impl OpenTree {
     /// The frame it is blocked in: its innermost open frame (with concurrent branches, the
     /// last branch's; [`OpenTree::blocked_in`] gives every branch's).
+    ///
+    /// ```
+    /// for tree in &trace_runtime::open_frames().trees {
+    ///     println!("{:?}", tree.innermost().map(|f| &f.name));
+    /// }
+    /// ```
     pub fn innermost(&self) -> Option<&OpenFrame> {
         self.frames.last()
     }

@@ -33,6 +33,11 @@ pub struct Origin {
 impl Origin {
     /// The calling thread's innermost traced frame (none outside traced code, or with tracing
     /// off).
+    ///
+    /// ```
+    /// let origin = trace_runtime::thread::Origin::capture();
+    /// # drop(origin);
+    /// ```
     pub fn capture() -> Origin {
         Origin {
             #[cfg(feature = "enable")]
@@ -41,7 +46,12 @@ impl Origin {
     }
 
     /// Runs `f` with this origin adopted: traced calls it makes at the bottom of the thread's
-    /// stack are linked to the captured frame.
+    /// stack are linked to the captured frame. Returns what `f` returns.
+    ///
+    /// ```
+    /// let origin = trace_runtime::thread::Origin::capture();
+    /// assert_eq!(origin.adopt(|| 1 + 1), 2);
+    /// ```
     pub fn adopt<R>(&self, f: impl FnOnce() -> R) -> R {
         #[cfg(feature = "enable")]
         {
@@ -99,6 +109,14 @@ pub struct TracedScope<'scope, 'env> {
 
 impl<'scope, 'env> TracedScope<'scope, 'env> {
     /// `Scope::spawn`, following the chain.
+    ///
+    /// ```
+    /// let mut total = 0;
+    /// trace_runtime::thread::scope(|s| {
+    ///     s.spawn(|| total += 1);
+    /// });
+    /// assert_eq!(total, 1);
+    /// ```
     pub fn spawn<F, T>(&self, f: F) -> ScopedJoinHandle<'scope, T>
     where
         F: FnOnce() -> T + Send + 'scope,
@@ -139,21 +157,48 @@ impl Default for Builder {
 
 impl Builder {
     /// `std::thread::Builder::new`.
+    ///
+    /// ```
+    /// let handle = trace_runtime::thread::Builder::new().spawn(|| 1).unwrap();
+    /// assert_eq!(handle.join().unwrap(), 1);
+    /// ```
     pub fn new() -> Builder {
         Builder(std::thread::Builder::new())
     }
 
-    /// Names the thread.
+    /// Names the thread (the name every trace line of the thread shows).
+    ///
+    /// ```
+    /// let handle = trace_runtime::thread::Builder::new()
+    ///     .name("worker".into())
+    ///     .spawn(|| std::thread::current().name().map(String::from))
+    ///     .unwrap();
+    /// assert_eq!(handle.join().unwrap().as_deref(), Some("worker"));
+    /// ```
     pub fn name(self, name: String) -> Builder {
         Builder(self.0.name(name))
     }
 
     /// Sets the thread's stack size.
+    ///
+    /// ```
+    /// let handle = trace_runtime::thread::Builder::new()
+    ///     .stack_size(4 << 20)
+    ///     .spawn(|| 5)
+    ///     .unwrap();
+    /// assert_eq!(handle.join().unwrap(), 5);
+    /// ```
     pub fn stack_size(self, size: usize) -> Builder {
         Builder(self.0.stack_size(size))
     }
 
-    /// `std::thread::Builder::spawn`, following the chain.
+    /// `std::thread::Builder::spawn`, following the chain: the thread's traced calls continue
+    /// the caller's chain (`caller => first traced fn of the thread`).
+    ///
+    /// ```
+    /// let handle = trace_runtime::thread::Builder::new().spawn(|| "done").unwrap();
+    /// assert_eq!(handle.join().unwrap(), "done");
+    /// ```
     pub fn spawn<F, T>(self, f: F) -> io::Result<JoinHandle<T>>
     where
         F: FnOnce() -> T + Send + 'static,

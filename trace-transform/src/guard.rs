@@ -49,6 +49,7 @@ pub struct GuardSpec {
     pub name: FnName,
     /// The runtime crate's path (`::trace_runtime` unless overridden).
     pub runtime: Path,
+    /// Which guard: a statement, or a wrapped future.
     pub kind: GuardKind,
 }
 

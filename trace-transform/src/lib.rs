@@ -2,8 +2,9 @@
 //!
 //! It decides which fns get a guard ([`rules`]), what they are called ([`name`]), what the guard
 //! statement is ([`guard`]), and walks items to find them ([`walk`]). The macro front end applies
-//! it to a token tree ([`expand`]); the rewriter applies the same walk to a parsed file and splices
+//! it to a token tree ([`expand()`]); the rewriter applies the same walk to a parsed file and splices
 //! the same statement into the original text by byte offset.
+#![warn(missing_docs)]
 
 pub mod args;
 pub mod eager;

@@ -149,7 +149,7 @@ async fn stress_step(seed: u64, depth: u32) -> u64 {
     let mut total = leaf(s);
     if depth > 0 {
         total = total.wrapping_add(Box::pin(stress_step(next(&mut s), depth - 1)).await);
-        if next(&mut s).is_multiple_of(2) {
+        if next(&mut s) % 2 == 0 {
             total = total.wrapping_add(Box::pin(stress_step(next(&mut s), depth - 1)).await);
         }
     }
@@ -370,7 +370,7 @@ fn main() {
                     .map(|_| {
                         let s = next(&mut seed);
                         tokio::spawn(async move {
-                            if s.is_multiple_of(5) {
+                            if s % 5 == 0 {
                                 // Cancelled part way: dropped by the timeout.
                                 let _ = tokio::time::timeout(
                                     Duration::from_micros(200),

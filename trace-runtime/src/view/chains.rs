@@ -29,6 +29,7 @@ pub struct ChainStats {
 pub struct Chains {
     /// Only chains ending in a fn this term means (see `filter::Term`); `None`: all.
     target: Option<SiteMatch>,
+    /// Each distinct chain, with its calls and times.
     pub chains: HashMap<Path, ChainStats>,
 }
 

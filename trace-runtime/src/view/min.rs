@@ -28,6 +28,7 @@ pub struct Min<C> {
 }
 
 impl<C: Consumer> Min<C> {
+    /// Passes `inner` every event but those of calls shorter than `min_ns` and their callees.
     pub fn new(inner: C, min_ns: u64) -> Self {
         Min {
             inner,

@@ -37,13 +37,19 @@ use stream::{Out, Stream};
 /// when a recording is exported.
 #[derive(Clone, Debug, Default)]
 pub struct TextViews {
+    /// The event lines' format (`TRACE_FORMAT`); `None`: no event lines.
     pub format: Option<Format>,
+    /// Colour the human lines.
     pub color: bool,
     /// Event lines are not written (`TRACE_OUT=off`).
     pub quiet: bool,
+    /// `TRACE_FOCUS`: only the chains that reach this fn.
     pub focus: Option<String>,
+    /// `TRACE_SUMMARY`: the per-fn table and the call graph at the end.
     pub summary: bool,
+    /// `TRACE_SUMMARY_JSON`: the summary as JSON, to this file.
     pub summary_json: Option<std::path::PathBuf>,
+    /// `TRACE_FILTER=min=`: calls shorter than this are left out with their callees.
     pub min_ns: Option<u64>,
     /// Reports go to stderr whatever the format: the trace's own output named a file that
     /// could not be opened.

@@ -43,9 +43,12 @@ pub struct Count {
 /// are shorter still, so the rule per call is the one `min=` applies per tree.
 #[derive(Debug, Default)]
 pub struct Counts {
+    /// Events counted in all.
     pub events: u64,
-    /// By site index (dense, from 0): a vector, not a map, since every event lands here.
+    /// Per fn, by site index (dense, from 0): a vector, not a map, since every event lands
+    /// here.
     pub sites: Vec<Count>,
+    /// Calls shorter than this are not counted (0: every call).
     pub min_ns: u64,
 }
 
@@ -106,7 +109,7 @@ pub struct Note {
 }
 
 /// The note for a trace, when it is large and a few fns make most of it: the smallest set of
-/// fns, at most [`MAX_FNS`], most events first, that makes at least [`MIN_SHARE_PERCENT`] of
+/// fns, at most `MAX_FNS` (5), most events first, that makes at least `MIN_SHARE_PERCENT` (50%) of
 /// the events. `base` is the run's own `TRACE_FILTER`, kept in front of the new rules.
 ///
 /// ```ignore

@@ -148,6 +148,7 @@ impl Consumer for OpenAtEnd {
 /// The report on the frames open at the end, kept for a reader of a recording ("" when none).
 #[derive(Default)]
 pub struct AtEnd {
+    /// The report as the run printed it.
     pub text: String,
 }
 

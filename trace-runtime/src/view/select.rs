@@ -82,6 +82,7 @@ pub struct Select<C> {
 }
 
 impl<C: Consumer> Select<C> {
+    /// Passes `inner` the events `rules` select.
     pub fn new(inner: C, rules: Selection) -> Self {
         Select {
             inner,

@@ -71,6 +71,7 @@ impl FnStats {
     )
 )]
 pub enum Sort {
+    /// Number of calls.
     Calls,
     /// Wall time.
     #[default]
@@ -79,8 +80,11 @@ pub enum Sort {
     Busy,
     /// Self time.
     Own,
+    /// The longest call.
     Max,
+    /// Mean time per call.
     Mean,
+    /// The fn's name, alphabetically.
     Name,
 }
 
@@ -128,7 +132,9 @@ pub struct EdgeStats {
 /// What the summary accumulates over a run.
 #[derive(Default)]
 pub struct Stats {
+    /// Per fn (by site number).
     pub fns: HashMap<u32, FnStats>,
+    /// Per caller -> callee.
     pub edges: HashMap<(u32, u32), EdgeStats>,
     /// Per spawner -> spawned task or thread root: the frame a root was created in, and the
     /// root's figures.

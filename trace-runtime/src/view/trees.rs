@@ -22,6 +22,7 @@ pub struct Trees {
 }
 
 impl Trees {
+    /// Writes each thread's and task's tree to `out`, coloured when `color`.
     pub fn new(color: bool, out: Out) -> Self {
         Trees {
             color,

@@ -18,8 +18,11 @@ use crate::collect::pipeline::Pipeline;
 /// A recording read back.
 #[derive(Debug)]
 pub struct Recording {
+    /// The header's clock calibration: ticks to nanoseconds.
     pub cal: Calibration,
+    /// Every event read, in time order.
     pub raws: Vec<Raw>,
+    /// The names and chains the events refer to.
     pub tables: Tables,
     /// Ticks the run ended at and calls not traced, when the end was recorded.
     pub end: Option<(u64, u64)>,
