@@ -503,6 +503,7 @@ fn run_says_which_targets_it_instruments() {
         [
             "run: instruments app: bin app; leaves out test smoke (tests, examples and benches need --all-targets)",
             "run: traced copy",
+            "run: nothing recorded: no traced fn ran",
         ]
     );
     assert_eq!(
@@ -510,6 +511,7 @@ fn run_says_which_targets_it_instruments() {
         [
             "run: instruments app: bin app, test smoke (with their #[test] fns and #[cfg(test)] modules)",
             "run: traced copy",
+            "run: nothing recorded: no traced fn ran",
         ]
     );
 }
