@@ -208,7 +208,7 @@ mod tests {
             .unwrap()
             .set_modified(past)
             .unwrap();
-        assert_eq!(session.written(), [new.clone()]);
+        assert_eq!(session.written(), std::slice::from_ref(&new));
         assert_eq!(newest(dir.path()).unwrap(), new);
     }
 }
