@@ -1,5 +1,7 @@
 //! `#[trace]` on test fns, and the chain API seen from inside traced code.
 
+mod quiet;
+
 use trace_runtime::trace;
 
 #[trace]

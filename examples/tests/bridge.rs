@@ -1,6 +1,8 @@
 //! The `tracing` bridge: each traced call becomes a span named after the fn, nested like the
 //! calls, with `depth` and `task` fields; async frames are spans entered on every poll.
 
+mod quiet;
+
 use std::sync::{Arc, Mutex};
 
 use tracing::field::{Field, Visit};

@@ -2,6 +2,8 @@
 //! whose true name is composed at run time (a method: its Self type resolved, `super::` and
 //! `crate::` in its trait resolved) also carries it as the span's `full_name` field.
 
+mod quiet;
+
 use std::sync::{Arc, Mutex};
 
 use tracing::field::{Field, Visit};

@@ -1,6 +1,8 @@
 //! `assert_no_open_frames` fails a test that leaves traced work running, and passes once it
 //! has finished. Its own test binary: other tests' frames must not be open meanwhile.
 
+mod quiet;
+
 use std::sync::mpsc;
 
 use trace_runtime::trace;

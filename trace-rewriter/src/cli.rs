@@ -22,92 +22,233 @@ command it ran."
 const EXAMPLES: &str = concat!(
     "\
 Examples:
-  trace-rewriter instrument .                 instrument this crate in place
-  cargo run --features trace                  run it traced
-  trace-rewriter remove .                     put every byte back
-  trace-rewriter run . -- test                trace a copy under target/, run its tests
-  trace-rewriter run . -- run --bin app       trace a copy, run a binary
-  trace-rewriter instrument . --check         exit 1 and list files that would change
-  trace-rewriter instrument src/lib.rs --diff print the change, write nothing
-  TRACE_RECORD=run.trace cargo run --features trace
-                                              record a run, then look at it many ways:
-  trace-rewriter replay run.trace --focus db::get
-  trace-rewriter report run.trace --sort self
-  trace-rewriter report run.trace --sort busy   async fns by time inside polls, not waiting",
+  cargo trace run                             run this crate's binary traced, recording the
+                                              calls to target/trace/
+  cargo trace run -- test                     run its tests traced (the log stays clean)
+  cargo trace run --print -- run --bin app    a binary, with the live trace on stderr too
+  cargo trace report                          per-fn time of the newest recording
+  cargo trace chains db::get                  every chain of calls that reached db::get
+  cargo trace replay --focus db::get          the call trees through db::get
+  cargo trace report run.trace --sort busy    async fns by time inside polls, not waiting
+  cargo trace instrument                      instrument this crate in place,
+  cargo run --features trace                  run it traced,
+  cargo trace remove                          put every byte back
+  cargo trace instrument --check              exit 1 and list the files that would change
+  cargo trace instrument src/lib.rs --diff    print the change, write nothing",
     exit_codes!()
 );
 
-/// What `instrument`, `remove` and `run` end their help with.
-const EXIT_CODES: &str = exit_codes!().trim_ascii_start();
-
-/// Instrument a whole crate with call tracing, undo it exactly, or trace a copy.
+/// Trace every call of a crate: instrument it (or a copy), run it, read the recording.
 #[derive(Parser, Debug)]
-#[command(name = "trace-rewriter", version, about, after_help = EXAMPLES)]
+#[command(name = "cargo-trace", bin_name = "cargo trace", version, after_help = EXAMPLES)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
 }
 
+/// The verbs by what a user does with them, in the order `--help` lists them: the one place a
+/// verb's group is said. A new verb joins one of them (`html` joins reading recordings); a test
+/// holds every verb to exactly one group.
+pub const GROUPS: &[(&str, &[&str])] = &[
+    ("Changing source", &["instrument", "remove", "preview"]),
+    ("Running", &["run"]),
+    (
+        "Reading recordings",
+        &[
+            "replay", "report", "chains", "graph", "open", "export", "diff",
+        ],
+    ),
+];
+
+/// Which binary the command line is read for: the same verbs, the name in usage and help
+/// differs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Binary {
+    /// `cargo-trace`, run by cargo as `cargo trace` (its first argument is then `trace`).
+    CargoTrace,
+    /// `trace-rewriter`, the old name, kept as an alias for one release.
+    TraceRewriter,
+}
+
+/// What `trace-rewriter --help` opens with.
+const ALIAS_NOTE: &str = "\
+trace-rewriter is now `cargo trace` (cargo install cargo-trace). This name takes the same verbs
+and options for one more release; the examples below use the new one.";
+
+/// The command line of `binary`: clap's command with its name, and the verbs listed by group.
+///
+/// ```
+/// use trace_rewriter::cli::{command, Binary};
+/// let help = command(Binary::CargoTrace).render_help().to_string();
+/// assert!(help.contains("Reading recordings:"));
+/// assert!(help.contains("Usage: cargo trace <COMMAND>"));
+/// ```
+pub fn command(binary: Binary) -> clap::Command {
+    use clap::CommandFactory;
+    let cmd = Cli::command();
+    let cmd = match binary {
+        Binary::CargoTrace => cmd,
+        Binary::TraceRewriter => cmd
+            .name("trace-rewriter")
+            .bin_name("trace-rewriter")
+            .before_help(ALIAS_NOTE),
+    };
+    let groups = grouped_verbs(&cmd);
+    cmd.help_template(format!(
+        "{{before-help}}{{about-with-newline}}\n{{usage-heading}} {{usage}}\n\n{groups}{}\n{{options}}{{after-help}}",
+        heading("Options")
+    ))
+}
+
+/// The verbs under their groups' headings, each with the first line of its help.
+fn grouped_verbs(cmd: &clap::Command) -> String {
+    let width = cmd
+        .get_subcommands()
+        .map(|s| s.get_name().len())
+        .max()
+        .unwrap_or(0);
+    let mut text = String::new();
+    for (group, verbs) in GROUPS {
+        text.push_str(&heading(group));
+        text.push('\n');
+        for verb in verbs.iter() {
+            let about = cmd
+                .find_subcommand(verb)
+                .and_then(|s| s.get_about())
+                .map(|a| a.to_string())
+                .unwrap_or_default();
+            text.push_str(&format!("  {verb:width$}  {about}\n"));
+        }
+        text.push('\n');
+    }
+    text
+}
+
+/// A heading as clap styles its own (`Options:`), so grouped verbs look like the rest.
+fn heading(name: &str) -> String {
+    let style = clap::builder::Styles::default().get_header().to_owned();
+    format!("{}{name}:{}", style.render(), style.render_reset())
+}
+
+/// The command line of `binary`, from `args` (the program's name first); exits with clap's
+/// message on a usage error or after `--help` and `--version`. As cargo runs a subcommand
+/// (`cargo trace run` runs `cargo-trace trace run`), `cargo-trace` passes over a first `trace`.
+pub fn parse(binary: Binary, mut args: Vec<std::ffi::OsString>) -> Cli {
+    use clap::FromArgMatches;
+    if binary == Binary::CargoTrace && args.get(1).is_some_and(|a| a == "trace") {
+        args.remove(1);
+    }
+    let matches = command(binary).get_matches_from(args);
+    Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+}
+
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Insert an enter/exit guard at the top of every fn with a body, and wire the `trace`
-    /// feature into Cargo.toml.
-    #[command(after_help = EXIT_CODES)]
+    /// Insert a guard at the top of every fn, and wire the `trace` feature into Cargo.toml.
+    ///
+    /// Every fn with a body gets an enter/exit guard, gated on the crate's own `trace` feature:
+    /// with it off the crate compiles to what it was. `remove` takes it all out again.
+    #[command(after_help = INSTRUMENT_EXAMPLES)]
     Instrument(Instrument),
     /// Take out exactly what `instrument` added.
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = REMOVE_EXAMPLES)]
     Remove(Remove),
-    /// Instrument a copy under the crate's target directory and run cargo there with the
-    /// `trace` feature on. The crate's own files are left untouched.
-    #[command(after_help = EXIT_CODES)]
-    Run(Run),
-    /// Print one file as it will compile once instrumented (pretty-printed, comments dropped).
+    /// Print one file as it will compile once instrumented.
+    ///
+    /// Pretty-printed, comments dropped; nothing is written.
+    #[command(after_help = PREVIEW_EXAMPLES)]
     Preview(Preview),
-    /// Print a recording's call trees: every thread's, then every task's, each in time order.
+    /// Run cargo on a traced copy of the crate, recording every call to target/trace/.
+    ///
+    /// The copy lives under the crate's target directory and is instrumented there; the
+    /// crate's own files are left untouched. Each traced process of the run (the program, each
+    /// test binary) writes one recording, target/trace/<time>-<pid>.trace, and the run says
+    /// which. The live trace stays out of the program's and the tests' output unless --print
+    /// (or TRACE_OUT) asks for it; TRACE_RECORD, when set, says where to record instead.
+    #[command(after_help = RUN_EXAMPLES)]
+    Run(Run),
+    /// Print a recording's call trees, every thread's and every task's, in time order.
     #[command(after_help = REPLAY_EXAMPLES)]
     Replay(Replay),
-    /// Per fn calls, total (wall) and busy time, self, min, mean and max time of a recording.
+    /// Per fn: calls, total (wall) and busy time, self, min, mean and max time.
     #[command(after_help = REPORT_EXAMPLES)]
     Report(Report),
     /// Every distinct chain of calls that reached a fn, with calls, total and max time.
-    #[command(after_help = CHAINS_EXAMPLES)]
+    #[command(after_help = CHAINS_EXAMPLES, allow_missing_positional = true)]
     Chains(FnQuery),
     /// A fn's callers and callees, weighted by calls and time.
-    #[command(after_help = GRAPH_EXAMPLES)]
+    #[command(after_help = GRAPH_EXAMPLES, allow_missing_positional = true)]
     Graph(FnQuery),
-    /// Frames still open when the recording ended, with their chains and how long they were open.
+    /// Frames still open when the recording ended, with their chains and how long.
     #[command(after_help = OPEN_EXAMPLES)]
     Open(Recorded),
     /// Print a recording exactly as the run printed it live with that TRACE_FORMAT.
     #[command(after_help = EXPORT_EXAMPLES)]
     Export(Export),
-    /// Compare two recordings: per fn and per chain, calls, total and busy time before and after.
+    /// Compare two recordings: per fn and per chain, calls, total and busy time.
     #[command(after_help = DIFF_EXAMPLES)]
     Diff(Diff),
 }
+
+const INSTRUMENT_EXAMPLES: &str = concat!(
+    "\
+Examples:
+  cargo trace instrument                     this crate (or workspace) in place
+  cargo run --features trace                 then run it traced
+  cargo trace instrument --check             exit 1 and list the files that would change
+  cargo trace instrument src/lib.rs --diff   print the change, write nothing
+  cargo trace instrument --all-targets       tests, examples and benches too",
+    exit_codes!()
+);
+
+const REMOVE_EXAMPLES: &str = concat!(
+    "\
+Examples:
+  cargo trace remove                         put every byte back
+  cargo trace remove --check                 exit 1 if anything is still instrumented",
+    exit_codes!()
+);
+
+const PREVIEW_EXAMPLES: &str = "\
+Examples:
+  cargo trace preview src/lib.rs             the file as the traced build compiles it";
+
+const RUN_EXAMPLES: &str = concat!(
+    "\
+Examples:
+  cargo trace run                            cargo run, traced; prints where it recorded
+  cargo trace run -- test                    the tests, traced; their log stays as it was
+  cargo trace run -- run --bin app -- ARGS   one binary, with its arguments
+  cargo trace run --print -- test            the live trace on stderr as well
+  TRACE_FORMAT=jsonl TRACE_OUT=trace.jsonl cargo trace run
+                                             the live trace, as jsonl, to a file
+  cargo trace report                         then read the newest recording",
+    exit_codes!()
+);
 
 /// What every viewer command's help ends with.
 macro_rules! read_notes {
     () => {
         "
 
-FILE is a recording made with TRACE_RECORD=FILE. FN names fns as TRACE_FILTER and TRACE_FOCUS
-do: a fn's full name, or whole `::` segments at its end (`get`, `db::get`, never `mydb::get`)
-or at its start (`demo::db`: everything in it); `<Cat as Animal>::speak` for a trait method. An
-FN that names several fns lists them on stderr; chains and graph show each on its own. A
-recording cut short is read up to its last complete chunk, and what was lost is said on stderr.
-Output to a terminal is coloured (NO_COLOR turns it off). Exit codes: 0 done, 2 bad input
-(not a readable recording, an unknown fn)."
+FILE is a recording: one `cargo trace run` made (target/trace/), or one made with
+TRACE_RECORD=FILE; without FILE, the newest under the crate's target/trace/ is read. FN names
+fns as TRACE_FILTER and TRACE_FOCUS do: a fn's full name, or whole `::` segments at its end
+(`get`, `db::get`, never `mydb::get`) or at its start (`demo::db`: everything in it);
+`<Cat as Animal>::speak` for a trait method. An FN that names several fns lists them on stderr;
+chains and graph show each on its own. A recording cut short is read up to its last complete
+chunk, and what was lost is said on stderr. Output to a terminal is coloured (NO_COLOR turns it
+off). Exit codes: 0 done, 2 bad input (not a readable recording, an unknown fn)."
     };
 }
 
 const REPLAY_EXAMPLES: &str = concat!(
     "\
 Examples:
-  trace-rewriter replay run.trace                      every tree
-  trace-rewriter replay run.trace --focus db::get      only the chains through db::get
-  trace-rewriter replay run.trace --min 10us --depth 3 no short calls, nothing deeper than 3
-  trace-rewriter replay run.trace --task 7 --since 1.5ms --until 20ms
+  cargo trace replay                                 the newest recording's trees
+  cargo trace replay run.trace --focus db::get       only the chains through db::get
+  cargo trace replay --min 10us --depth 3            no short calls, nothing deeper than 3
+  cargo trace replay --task 7 --since 1.5ms --until 20ms
 
 A frame left out by --exclude, --depth, --thread, --task, --since or --until takes only
 itself out: the frames it called stay at their recorded depth, as with TRACE_FILTER. --min
@@ -118,11 +259,11 @@ takes a short call out with everything it called.",
 const REPORT_EXAMPLES: &str = concat!(
     "\
 Examples:
-  trace-rewriter report run.trace                      by total time
-  trace-rewriter report run.trace --sort self          where the time is spent
-  trace-rewriter report run.trace --sort busy          by time inside polls (an async fn that
-                                                       mostly waits sinks; total is wall time)
-  trace-rewriter report run.trace --json > report.json the TRACE_SUMMARY_JSON document
+  cargo trace report                                 the newest recording, by total time
+  cargo trace report run.trace --sort self           where the time is spent
+  cargo trace report --sort busy                     by time inside polls (an async fn that
+                                                     mostly waits sinks; total is wall time)
+  cargo trace report --json > report.json            the TRACE_SUMMARY_JSON document
 
 A recording of 100,000 events or more ends with the few fns that make most of them, and the
 TRACE_FILTER line that leaves them out of the next run (on stderr with --json).",
@@ -132,30 +273,32 @@ TRACE_FILTER line that leaves them out of the next run (on stderr with --json)."
 const CHAINS_EXAMPLES: &str = concat!(
     "\
 Examples:
-  trace-rewriter chains run.trace d                    who reached d (each d on its own)
-  trace-rewriter chains run.trace demo::db::get",
+  cargo trace chains d                               who reached d in the newest recording
+  cargo trace chains run.trace demo::db::get         in run.trace",
     read_notes!()
 );
 
 const GRAPH_EXAMPLES: &str = concat!(
     "\
 Examples:
-  trace-rewriter graph run.trace db::get               who calls db::get, whom it calls",
+  cargo trace graph db::get                          who calls db::get, whom it calls
+  cargo trace graph run.trace db::get                in run.trace",
     read_notes!()
 );
 
 const OPEN_EXAMPLES: &str = concat!(
     "\
 Examples:
-  trace-rewriter open run.trace                        what never finished",
+  cargo trace open                                   what never finished
+  cargo trace open run.trace",
     read_notes!()
 );
 
 const EXPORT_EXAMPLES: &str = concat!(
     "\
 Examples:
-  trace-rewriter export run.trace --format chrome > trace.json   open it in ui.perfetto.dev
-  trace-rewriter export run.trace --format folded | inferno-flamegraph > flame.svg
+  cargo trace export --format chrome > trace.json    open it in ui.perfetto.dev
+  cargo trace export run.trace --format folded | inferno-flamegraph > flame.svg
 
 The output is byte for byte what the run wrote with TRACE_FORMAT=FORMAT (and TRACE_FOCUS,
 TRACE_SUMMARY, TRACE_FILTER=min=.. for --focus, --summary, --min). Reports go where the run
@@ -166,17 +309,18 @@ sent them: into the trace for human and folded, to stderr for jsonl and chrome."
 const DIFF_EXAMPLES: &str = concat!(
     "\
 Examples:
-  trace-rewriter diff before.trace after.trace         what changed, largest change first
-  trace-rewriter diff before.trace after.trace --sort busy
-                                                       by the change in time inside polls",
+  cargo trace diff before.trace                      before.trace against the newest
+  cargo trace diff before.trace after.trace          what changed, largest change first
+  cargo trace diff before.trace after.trace --sort busy
+                                                     by the change in time inside polls",
     read_notes!()
 );
 
 /// A recording to read.
 #[derive(Args, Debug, Clone)]
 pub struct Recorded {
-    /// The recording (made with TRACE_RECORD=FILE).
-    pub file: PathBuf,
+    /// The recording [default: the newest under the crate's target/trace/].
+    pub file: Option<PathBuf>,
 }
 
 /// Which frames `replay` shows.
@@ -287,8 +431,8 @@ pub struct Export {
 pub struct Diff {
     /// The recording before.
     pub before: PathBuf,
-    /// The recording after.
-    pub after: PathBuf,
+    /// The recording after [default: the newest under the crate's target/trace/].
+    pub after: Option<PathBuf>,
 
     /// Order rows by the size of the change in total (wall) time, busy time (inside polls) or
     /// calls.
@@ -300,6 +444,7 @@ pub struct Diff {
 #[derive(Args, Debug, Clone, Default)]
 pub struct Select {
     /// A crate directory, a workspace directory (every member), or one `.rs` file.
+    #[arg(default_value = ".")]
     pub path: PathBuf,
 
     /// Also instrument tests/, examples/ and benches/ targets.
@@ -343,7 +488,8 @@ pub struct DryRun {
 /// Where the instrumented crate gets `trace-runtime` from.
 #[derive(Args, Debug, Clone, Default)]
 pub struct RuntimeSource {
-    /// Path to a `trace-runtime` directory [default: the one beside this tool's sources].
+    /// Path to a `trace-runtime` directory [default: the one beside this tool's sources, or,
+    /// installed from the registry, that registry version of the same release].
     #[arg(
         long,
         value_name = "DIR",
@@ -395,8 +541,14 @@ pub struct Run {
     #[command(flatten)]
     pub extras: Extras,
 
-    /// The cargo command to run in the copy, e.g. `test` or `run --bin app -- ARGS`.
-    #[arg(last = true, required = true, value_name = "CARGO ARGS")]
+    /// Also print the live trace on stderr as the run goes (TRACE_OUT, when set, says where
+    /// instead).
+    #[arg(long, help_heading = "Output")]
+    pub print: bool,
+
+    /// The cargo command to run in the copy, e.g. `test` or `run --bin app -- ARGS`
+    /// [default: run].
+    #[arg(last = true, value_name = "CARGO ARGS")]
     pub cargo: Vec<String>,
 }
 
@@ -404,4 +556,78 @@ pub struct Run {
 pub struct Preview {
     /// The `.rs` file to show.
     pub file: PathBuf,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_verb_is_in_exactly_one_group() {
+        use clap::CommandFactory;
+        let grouped: Vec<&str> = GROUPS
+            .iter()
+            .flat_map(|(_, verbs)| verbs.iter().copied())
+            .collect();
+        let mut verbs: Vec<&str> = Vec::new();
+        let cmd = Cli::command();
+        for sub in cmd.get_subcommands() {
+            verbs.push(sub.get_name());
+        }
+        let mut sorted = grouped.clone();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(
+            sorted.len(),
+            grouped.len(),
+            "a verb in two groups: {grouped:?}"
+        );
+        verbs.sort_unstable();
+        assert_eq!(sorted, verbs, "every verb, and only verbs, in GROUPS");
+    }
+
+    #[test]
+    fn cargo_trace_passes_over_the_trace_cargo_gives_it() {
+        let args = |a: &[&str]| {
+            a.iter()
+                .map(Into::into)
+                .collect::<Vec<std::ffi::OsString>>()
+        };
+        let as_cargo = parse(
+            Binary::CargoTrace,
+            args(&["cargo-trace", "trace", "open", "a.trace"]),
+        );
+        let direct = parse(
+            Binary::CargoTrace,
+            args(&["cargo-trace", "open", "a.trace"]),
+        );
+        for cli in [as_cargo, direct] {
+            let Command::Open(r) = cli.command else {
+                panic!("{cli:?}")
+            };
+            assert_eq!(r.file.as_deref(), Some(std::path::Path::new("a.trace")));
+        }
+        // The old name takes `trace` as what it is: no verb.
+        let err = command(Binary::TraceRewriter)
+            .try_get_matches_from(["trace-rewriter", "trace", "open"])
+            .unwrap_err();
+        assert_eq!(err.kind(), clap::error::ErrorKind::InvalidSubcommand);
+    }
+
+    #[test]
+    fn a_fn_query_takes_the_file_only_when_two_are_given() {
+        let cli = |a: &[&str]| {
+            let mut all = vec!["cargo-trace"];
+            all.extend(a);
+            match parse(Binary::CargoTrace, all.iter().map(Into::into).collect()).command {
+                Command::Chains(q) => (q.recorded.file, q.name),
+                other => panic!("{other:?}"),
+            }
+        };
+        assert_eq!(cli(&["chains", "db::get"]), (None, "db::get".to_string()));
+        assert_eq!(
+            cli(&["chains", "run.trace", "db::get"]),
+            (Some(PathBuf::from("run.trace")), "db::get".to_string())
+        );
+    }
 }

@@ -4,6 +4,7 @@
 //! (`TRACE_RECORD`) and shows them many ways, through the runtime's views.
 
 pub mod cli;
+pub mod commands;
 pub mod copy;
 pub mod diag;
 pub mod edit;
@@ -14,6 +15,7 @@ pub mod lockfile;
 pub mod manifest;
 pub mod modtree;
 pub mod project;
+pub mod recordings;
 pub mod reflow;
 pub mod run;
 pub mod source;

@@ -209,3 +209,25 @@ fn one_line(s: &str) -> String {
         .collect::<Vec<_>>()
         .join(" ")
 }
+
+/// The target directory of the crate or workspace around `dir` (where `cargo build` from there
+/// writes), as `cargo metadata` says: `CARGO_TARGET_DIR` and `build.target-dir` count.
+pub fn target_dir(dir: &Path) -> Result<PathBuf, Diagnostic> {
+    let meta = MetadataCommand::new()
+        .current_dir(dir)
+        .no_deps()
+        .exec()
+        .map_err(|e| {
+            Diagnostic::new(
+                dir,
+                format!(
+                    "not in a crate, so no target directory: {}",
+                    one_line(&e.to_string())
+                ),
+            )
+            .help(
+                "run this from the crate `cargo trace run` recorded, or give the recording's FILE",
+            )
+        })?;
+    Ok(meta.target_directory.into())
+}

@@ -2,7 +2,7 @@
 //! answer is computed by `trace_runtime::read`; this module only chooses views and outputs.
 
 use std::io::{IsTerminal, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use trace_runtime::read::{
     chains, diff, graph, hot, matching, min, no_color, noisy, open, parse_duration,
@@ -36,7 +36,23 @@ pub fn load(path: &Path, err: &Stderr) -> Result<Recording, Diagnostic> {
     Ok(rec)
 }
 
-const RECORD_HELP: &str = "record a run with TRACE_RECORD=FILE";
+const RECORD_HELP: &str = "record a run with `cargo trace run`, or with TRACE_RECORD=FILE";
+
+/// The recording a verb reads: FILE, or without it the newest under the target directory of
+/// the crate here, said on stderr.
+fn which(file: &Option<PathBuf>, err: &Stderr) -> Result<PathBuf, Diagnostic> {
+    if let Some(file) = file {
+        return Ok(file.clone());
+    }
+    let here = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    let newest =
+        crate::recordings::newest(&crate::recordings::dir(&crate::project::target_dir(&here)?))?;
+    err.note(&format!(
+        "reading {}, the newest recording",
+        crate::diag::relative(&newest, &here).display()
+    ));
+    Ok(newest)
+}
 
 /// Standard output as a view's output.
 fn stdout() -> Out {
@@ -90,7 +106,7 @@ fn known<'a>(rec: &'a Recording, path: &Path, name: &str) -> Result<Vec<&'a str>
     Ok(fns)
 }
 
-const TERM_HELP: &str = "give a fn's full name, or whole `::` segments at its end (`get`, `db::get`) or start (`demo::db`), as the trees show it (`trace-rewriter report FILE` lists them)";
+const TERM_HELP: &str = "give a fn's full name, or whole `::` segments at its end (`get`, `db::get`) or start (`demo::db`), as the trees show it (`cargo trace report FILE` lists them)";
 
 /// Says on stderr that `name` means several fns, listing them, and how each is shown.
 fn ambiguous(err: &Stderr, name: &str, fns: &[&str], shown: &str) {
@@ -116,14 +132,15 @@ fn check_excludes(rec: &Recording, path: &Path, terms: &[String], err: &Stderr) 
 }
 
 pub fn replay(c: &Replay, err: &Stderr) -> Result<u8, Diagnostic> {
-    let rec = load(&c.recorded.file, err)?;
+    let file = which(&c.recorded.file, err)?;
+    let rec = load(&file, err)?;
     let rules = selection(&c.filters)?;
     let min_ns = duration("--min", &c.filters.min)?;
     if let Some(name) = &rules.focus {
-        let fns = known(&rec, &c.recorded.file, name)?;
+        let fns = known(&rec, &file, name)?;
         ambiguous(err, name, &fns, "showing the chains through any of them");
     }
-    check_excludes(&rec, &c.recorded.file, &rules.exclude, err);
+    check_excludes(&rec, &file, &rules.exclude, err);
     let tree = trees::Trees::new(colour(), stdout());
     // --min decides on whole calls, so it sees the selected frames' events after the stage.
     let view: Box<dyn Consumer> = match min_ns {
@@ -135,7 +152,7 @@ pub fn replay(c: &Replay, err: &Stderr) -> Result<u8, Diagnostic> {
 }
 
 pub fn report(c: &Report, err: &Stderr) -> Result<u8, Diagnostic> {
-    let rec = load(&c.recorded.file, err)?;
+    let rec = load(&which(&c.recorded.file, err)?, err)?;
     let stats = rec.replay_into(summary::Stats::default());
     let sort = c.sort;
     // A large recording ends with the fns that make most of it and the filter that leaves them
@@ -156,8 +173,9 @@ pub fn report(c: &Report, err: &Stderr) -> Result<u8, Diagnostic> {
 }
 
 pub fn chains(c: &FnQuery, err: &Stderr) -> Result<u8, Diagnostic> {
-    let rec = load(&c.recorded.file, err)?;
-    let fns = known(&rec, &c.recorded.file, &c.name)?;
+    let file = which(&c.recorded.file, err)?;
+    let rec = load(&file, err)?;
+    let fns = known(&rec, &file, &c.name)?;
     ambiguous(err, &c.name, &fns, "each shown on its own");
     let found = rec.replay_into(chains::Chains::reaching(&c.name));
     print(chains::table(&found, &rec.tables, &c.name).as_bytes());
@@ -165,8 +183,9 @@ pub fn chains(c: &FnQuery, err: &Stderr) -> Result<u8, Diagnostic> {
 }
 
 pub fn graph(c: &FnQuery, err: &Stderr) -> Result<u8, Diagnostic> {
-    let rec = load(&c.recorded.file, err)?;
-    let fns = known(&rec, &c.recorded.file, &c.name)?;
+    let file = which(&c.recorded.file, err)?;
+    let rec = load(&file, err)?;
+    let fns = known(&rec, &file, &c.name)?;
     ambiguous(err, &c.name, &fns, "each shown on its own");
     let stats = rec.replay_into(summary::Stats::default());
     let text = graph::neighbours(&stats, &rec.tables, &c.name);
@@ -181,7 +200,7 @@ pub fn graph(c: &FnQuery, err: &Stderr) -> Result<u8, Diagnostic> {
 }
 
 pub fn open(c: &Recorded, err: &Stderr) -> Result<u8, Diagnostic> {
-    let rec = load(&c.file, err)?;
+    let rec = load(&which(&c.file, err)?, err)?;
     let at_end = rec.replay_into(open::AtEnd::default());
     if at_end.text.is_empty() {
         print(b"nothing was open when the recording ended\n");
@@ -192,9 +211,10 @@ pub fn open(c: &Recorded, err: &Stderr) -> Result<u8, Diagnostic> {
 }
 
 pub fn export(c: &Export, err: &Stderr) -> Result<u8, Diagnostic> {
-    let rec = load(&c.recorded.file, err)?;
+    let file = which(&c.recorded.file, err)?;
+    let rec = load(&file, err)?;
     if let Some(name) = &c.focus {
-        known(&rec, &c.recorded.file, name)?;
+        known(&rec, &file, name)?;
     }
     // The views the live run built (setup.rs), with the colour a file destination gets.
     let text = TextViews {
@@ -213,7 +233,7 @@ pub fn export(c: &Export, err: &Stderr) -> Result<u8, Diagnostic> {
 
 pub fn diff(c: &Diff, err: &Stderr) -> Result<u8, Diagnostic> {
     let a = load(&c.before, err)?;
-    let b = load(&c.after, err)?;
+    let b = load(&which(&c.after, err)?, err)?;
     let before = a.replay_into(diff::Side::default()).profile(&a.tables);
     let after = b.replay_into(diff::Side::default()).profile(&b.tables);
     print(diff::render(&before, &after, c.sort).as_bytes());

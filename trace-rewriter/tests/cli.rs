@@ -28,6 +28,25 @@ fn help_lists_commands_and_examples_and_version_prints() {
 }
 
 #[test]
+fn the_old_name_says_it_is_an_alias_and_takes_the_same_verbs() {
+    let here = std::path::Path::new(".");
+    let help = stdout(&run(here, &["--help"]));
+    assert!(
+        help.starts_with(
+            "trace-rewriter is now `cargo trace` (cargo install cargo-trace). This name takes the same verbs\nand options for one more release"
+        ),
+        "{help}"
+    );
+    assert!(help.contains("Usage: trace-rewriter <COMMAND>"), "{help}");
+    let out = run(here, &["report", "--help"]);
+    assert!(
+        stdout(&out).contains("Usage: trace-rewriter report [OPTIONS] [FILE]"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
 fn summary_counts_files_and_fns() {
     let dir = fixture("nested-mods");
     let out = run(dir.path(), &["instrument", "."]);
@@ -484,6 +503,7 @@ fn run_says_which_targets_it_instruments() {
         [
             "run: instruments app: bin app; leaves out test smoke (tests, examples and benches need --all-targets)",
             "run: traced copy",
+            "run: nothing recorded: no traced fn ran",
         ]
     );
     assert_eq!(
@@ -491,6 +511,7 @@ fn run_says_which_targets_it_instruments() {
         [
             "run: instruments app: bin app, test smoke (with their #[test] fns and #[cfg(test)] modules)",
             "run: traced copy",
+            "run: nothing recorded: no traced fn ran",
         ]
     );
 }
