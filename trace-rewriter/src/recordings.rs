@@ -35,8 +35,8 @@ pub struct Session {
 
 impl Session {
     /// Plans the recording of a run into `dir`. `TRACE_RECORD` set in `env` (the user's
-    /// environment) wins; the live trace is turned off (`TRACE_OUT=off`, written only at the
-    /// end: `TRACE_MODE=record`) unless `print` or the user's `TRACE_OUT` asks for it.
+    /// environment) wins; the live trace is turned off (`TRACE_OUT=off`) unless `print` or the
+    /// user's `TRACE_OUT` asks for it.
     pub fn plan(
         dir: &Path,
         print: bool,
@@ -58,9 +58,6 @@ impl Session {
         }
         if !print && !set("TRACE_OUT") {
             vars.push(("TRACE_OUT", "off".into()));
-            if !set("TRACE_MODE") {
-                vars.push(("TRACE_MODE", "record".into()));
-            }
         }
         let before = match &own {
             Some(d) => recordings(d).into_iter().collect(),
@@ -176,13 +173,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let names = |s: &Session| s.env().iter().map(|(k, _)| *k).collect::<Vec<_>>();
         let none = Session::plan(dir.path(), false, |_| None).unwrap();
-        assert_eq!(names(&none), ["TRACE_RECORD", "TRACE_OUT", "TRACE_MODE"]);
+        assert_eq!(names(&none), ["TRACE_RECORD", "TRACE_OUT"]);
         assert!(!none.users());
         let print = Session::plan(dir.path(), true, |_| None).unwrap();
         assert_eq!(names(&print), ["TRACE_RECORD"]);
         let theirs = |name: &str| (name == "TRACE_RECORD").then(|| OsString::from("x.trace"));
         let session = Session::plan(dir.path(), false, theirs).unwrap();
-        assert_eq!(names(&session), ["TRACE_OUT", "TRACE_MODE"]);
+        assert_eq!(names(&session), ["TRACE_OUT"]);
         assert!(session.users());
         let out = |name: &str| (name == "TRACE_OUT").then(|| OsString::from("t.txt"));
         assert_eq!(

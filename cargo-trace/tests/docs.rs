@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// What `cargo trace` runs: the one place that maps the docs' `cargo trace <verb>` to a binary.
-const CARGO_TRACE: &str = env!("CARGO_BIN_EXE_trace-rewriter");
+const CARGO_TRACE: &str = env!("CARGO_BIN_EXE_cargo-trace");
 
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -459,12 +459,7 @@ fn commands_are_split_from_comments_and_joined_across_lines() {
 
 /// Pages and the picture that other changes add beside this one: links to them may lead
 /// nowhere until those land.
-const ADDED_ELSEWHERE: &[&str] = &[
-    "docs/cargo-trace.md",
-    "docs/html.md",
-    "docs/opentelemetry.md",
-    "docs/report.png",
-];
+const ADDED_ELSEWHERE: &[&str] = &["docs/html.md", "docs/opentelemetry.md", "docs/report.png"];
 
 #[test]
 fn every_link_between_the_docs_leads_to_a_file() {
