@@ -1,13 +1,21 @@
 //! OpenTelemetry end to end: traced calls go through the `tracing` bridge, tracing-opentelemetry
 //! and the OpenTelemetry SDK into its in-memory exporter, one span per call, nested like the
 //! calls across a thread spawn, a `tokio::spawn` and a spawned `async` block, with their
-//! `depth` and `task` as attributes.
+//! `depth` and `task` as attributes. And a recording exported as OTLP JSON: a request the OTLP
+//! types read, one span per call of the run's jsonl trace, parents following the call tree.
 
-use std::collections::BTreeMap;
-use std::time::Duration;
+mod common;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, UNIX_EPOCH};
 
 use opentelemetry::trace::{SpanId, TracerProvider as _};
 use opentelemetry::Value;
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::common::v1::any_value;
+use opentelemetry_proto::tonic::trace::v1::Span as OtlpSpan;
 use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider, SpanData};
 use tracing_subscriber::layer::SubscriberExt;
 
@@ -128,7 +136,7 @@ otel::serve depth=0 task=0
 
     // Durations: every span takes time, and lies within its parent's (every spawn here is
     // joined by the call that made it).
-    let by_id: std::collections::HashMap<SpanId, &SpanData> = spans
+    let by_id: HashMap<SpanId, &SpanData> = spans
         .iter()
         .map(|s| (s.span_context.span_id(), s))
         .collect();
@@ -154,4 +162,182 @@ otel::serve depth=0 task=0
         "query slept 1ms: {took:?}"
     );
     provider.shutdown().unwrap();
+}
+
+/// Runs a demo to its end with its jsonl trace and a recording, and exports the recording as OTLP: the
+/// trace's events, the request as the OTLP types read it, and the recording's modification time.
+fn export(
+    bin: &str,
+    args: &[&str],
+    tag: &str,
+) -> (Vec<common::Event>, ExportTraceServiceRequest, u64) {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    let live = dir.join(format!("otlp-{tag}-{}.jsonl", std::process::id()));
+    let recording = dir.join(format!("otlp-{tag}-{}.trace", std::process::id()));
+    let run = Command::new(bin)
+        .args(args)
+        .env("TRACE_FORMAT", "jsonl")
+        .env("TRACE_OUT", &live)
+        .env("TRACE_RECORD", &recording)
+        .output()
+        .unwrap();
+    // A run may end in a panic (`panics`): its trace and recording are whole all the same.
+    let events = common::parse(&std::fs::read_to_string(&live).unwrap_or_else(|e| {
+        panic!(
+            "{bin}: no trace ({e}): {}",
+            String::from_utf8_lossy(&run.stderr)
+        )
+    }));
+    let written = std::fs::metadata(&recording).unwrap().modified().unwrap();
+    let json = common::stdout_of(
+        Command::new(common::rewriter())
+            .args(["export", "--format", "otlp"])
+            .arg(&recording),
+    );
+    let request = serde_json::from_str(&json)
+        .unwrap_or_else(|e| panic!("not an OTLP ExportTraceServiceRequest: {e}\n{json}"));
+    let _ = std::fs::remove_file(live);
+    let _ = std::fs::remove_file(recording);
+    let written = written.duration_since(UNIX_EPOCH).unwrap().as_nanos() as u64;
+    (events, request, written)
+}
+
+/// An integer attribute of an OTLP span.
+fn otlp_int(span: &OtlpSpan, key: &str) -> Option<i64> {
+    span.attributes
+        .iter()
+        .find(|kv| kv.key == key)
+        .and_then(|kv| match kv.value.as_ref()?.value.as_ref()? {
+            any_value::Value::IntValue(n) => Some(*n),
+            _ => None,
+        })
+}
+
+/// A boolean attribute of an OTLP span.
+fn otlp_flag(span: &OtlpSpan, key: &str) -> bool {
+    span.attributes.iter().any(|kv| {
+        kv.key == key
+            && matches!(
+                kv.value.as_ref().and_then(|v| v.value.as_ref()),
+                Some(any_value::Value::BoolValue(true))
+            )
+    })
+}
+
+fn span_id(id: u64) -> Vec<u8> {
+    id.to_be_bytes().to_vec()
+}
+
+/// Checks every span against the run's jsonl events: one span per frame, named as its events,
+/// its parent the frame the enter names (the caller, or for a spawned root its creator), its
+/// times the exit's (or for a frame never exited, its enter to the end, marked `open`), its
+/// depth, task and thread; spans hanging from one another share their trace. Returns the
+/// spans' anchor: the Unix time of the run's nanosecond 0.
+fn check_against_the_run(events: &[common::Event], spans: &[OtlpSpan]) -> u64 {
+    let by_id: HashMap<Vec<u8>, &OtlpSpan> = spans.iter().map(|s| (s.span_id.clone(), s)).collect();
+    let enters: Vec<&common::Event> = events.iter().filter(|e| e.enter).collect();
+    assert_eq!(spans.len(), enters.len(), "one span per frame");
+    let exits: HashMap<u64, &common::Event> = events
+        .iter()
+        .filter(|e| !e.enter)
+        .map(|e| (e.id, e))
+        .collect();
+    let mut anchors = Vec::new();
+    for enter in enters {
+        let span = by_id[&span_id(enter.id)];
+        assert_eq!(span.name, enter.name);
+        let parent = enter.parent.map_or(Vec::new(), span_id);
+        assert_eq!(span.parent_span_id, parent, "{}: parent", enter.name);
+        assert_eq!(otlp_int(span, "depth"), Some(enter.depth as i64));
+        assert_eq!(otlp_int(span, "task"), Some(enter.task.unwrap_or(0) as i64));
+        assert_eq!(otlp_int(span, "thread.id"), Some(enter.thread as i64));
+        anchors.push(span.start_time_unix_nano - enter.ts_ns);
+        match exits.get(&enter.id) {
+            Some(exit) => {
+                assert_eq!(
+                    span.end_time_unix_nano - span.start_time_unix_nano,
+                    exit.elapsed_ns.unwrap()
+                );
+                assert_eq!(otlp_int(span, "busy_ns"), exit.busy_ns.map(|b| b as i64));
+                assert!(!otlp_flag(span, "open"));
+                // A call that ended in a panic has an error status; a future dropped before
+                // it finished says so.
+                let unwinding = exit.unwinding == Some(true);
+                assert_eq!(span.status.as_ref().map(|s| s.code), unwinding.then_some(2));
+                assert_eq!(otlp_flag(span, "cancelled"), exit.cancelled == Some(true));
+            }
+            None => assert!(otlp_flag(span, "open"), "{}: open, not marked", enter.name),
+        }
+        if let Some(parent) = by_id.get(&span.parent_span_id) {
+            assert_eq!(span.trace_id, parent.trace_id, "{}: trace", enter.name);
+        }
+    }
+    anchors.dedup();
+    assert_eq!(
+        anchors.len(),
+        1,
+        "every span is anchored to one start: {anchors:?}"
+    );
+    anchors[0]
+}
+
+#[test]
+fn a_recording_exports_as_otlp_json_with_parents_across_spawns() {
+    // Each scenario and the roots its spawns make: tasks `handle` and `process`; `d` on three
+    // threads; in `blocks`, the traced calls made at the top of six spawned `async` blocks
+    // and closures (tokio, `JoinSet`, nested, `spawn_blocking`, a thread, rayon), of a
+    // `spawn_local`'s block and of an async closure run on a thread.
+    for (scenario, spawned) in [("tokio", 2), ("threads", 3), ("blocks", 8)] {
+        let (events, request, written) =
+            export(env!("CARGO_BIN_EXE_spawns"), &[scenario], scenario);
+        assert_eq!(request.resource_spans.len(), 1);
+        let scopes = &request.resource_spans[0].scope_spans;
+        assert_eq!(scopes.len(), 1);
+        assert_eq!(scopes[0].scope.as_ref().unwrap().name, "trace-runtime");
+        let spans = &scopes[0].spans;
+        let anchor = check_against_the_run(&events, spans);
+        // Anchored to the recording's modification time less the run's length: the run's
+        // start, before every span's end, which is before the file was last written.
+        let last = spans.iter().map(|s| s.end_time_unix_nano).max().unwrap();
+        assert!(
+            anchor < last && last <= written,
+            "{anchor} {last} {written}"
+        );
+        // Roots of other trees (depth 0) hanging from the call that spawned them.
+        let crossing = spans
+            .iter()
+            .filter(|s| otlp_int(s, "depth") == Some(0) && !s.parent_span_id.is_empty())
+            .count();
+        assert_eq!(crossing, spawned, "{scenario}: spawned roots");
+        // One trace per outermost call.
+        let roots = spans.iter().filter(|s| s.parent_span_id.is_empty()).count();
+        let traces: std::collections::HashSet<&Vec<u8>> =
+            spans.iter().map(|s| &s.trace_id).collect();
+        assert_eq!(roots, traces.len(), "{scenario}: traces");
+    }
+}
+
+#[test]
+fn panics_and_cancellations_export_as_error_statuses_and_flags() {
+    for (bin, args, tag) in [
+        (env!("CARGO_BIN_EXE_panics"), &[][..], "panics"),
+        (env!("CARGO_BIN_EXE_async_cases"), &["cancel"][..], "cancel"),
+    ] {
+        let (events, request, _) = export(bin, args, tag);
+        let spans = &request.resource_spans[0].scope_spans[0].spans;
+        check_against_the_run(&events, spans);
+        let flagged = events
+            .iter()
+            .filter(|e| e.unwinding == Some(true) || e.cancelled == Some(true))
+            .count();
+        assert!(flagged > 0, "{tag}: nothing panicked or was cancelled");
+    }
+}
+
+#[test]
+fn frames_still_open_at_the_end_export_as_open_spans() {
+    let (events, request, _) = export(env!("CARGO_BIN_EXE_concurrent"), &["stuck", "exit"], "open");
+    let spans = &request.resource_spans[0].scope_spans[0].spans;
+    check_against_the_run(&events, spans);
+    assert!(spans.iter().any(|s| otlp_flag(s, "open")));
 }
