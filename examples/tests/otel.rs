@@ -166,11 +166,7 @@ otel::serve depth=0 task=0
 
 /// Runs a demo to its end with its jsonl trace and a recording, and exports the recording as OTLP: the
 /// trace's events, the request as the OTLP types read it, and the recording's modification time.
-fn export(
-    bin: &str,
-    args: &[&str],
-    tag: &str,
-) -> (Vec<common::Event>, ExportTraceServiceRequest, u64) {
+fn export(bin: &str, args: &[&str], tag: &str) -> Exported {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR"));
     let live = dir.join(format!("otlp-{tag}-{}.jsonl", std::process::id()));
     let recording = dir.join(format!("otlp-{tag}-{}.trace", std::process::id()));
@@ -194,12 +190,41 @@ fn export(
             .args(["export", "--format", "otlp"])
             .arg(&recording),
     );
-    let request = serde_json::from_str(&json)
-        .unwrap_or_else(|e| panic!("not an OTLP ExportTraceServiceRequest: {e}\n{json}"));
+    // JSON lines, one request each: as one request, for the checks.
+    let mut request = ExportTraceServiceRequest::default();
+    let mut per_line = Vec::new();
+    for line in json.lines() {
+        let part: ExportTraceServiceRequest = serde_json::from_str(line)
+            .unwrap_or_else(|e| panic!("not an OTLP ExportTraceServiceRequest: {e}\n{line}"));
+        per_line.push(part.resource_spans[0].scope_spans[0].spans.len());
+        if request.resource_spans.is_empty() {
+            request = part;
+        } else {
+            let spans = &mut request.resource_spans[0].scope_spans[0].spans;
+            spans.extend(part.resource_spans[0].scope_spans[0].spans.iter().cloned());
+        }
+    }
     let _ = std::fs::remove_file(live);
     let _ = std::fs::remove_file(recording);
     let written = written.duration_since(UNIX_EPOCH).unwrap().as_nanos() as u64;
-    (events, request, written)
+    Exported {
+        events,
+        request,
+        written,
+        per_line,
+    }
+}
+
+/// A run and its recording exported as OTLP.
+struct Exported {
+    /// The run's jsonl events.
+    events: Vec<common::Event>,
+    /// Every line's request, as one.
+    request: ExportTraceServiceRequest,
+    /// The recording's modification time, Unix ns.
+    written: u64,
+    /// Spans per line.
+    per_line: Vec<usize>,
 }
 
 /// An integer attribute of an OTLP span.
@@ -288,8 +313,12 @@ fn a_recording_exports_as_otlp_json_with_parents_across_spawns() {
     // and closures (tokio, `JoinSet`, nested, `spawn_blocking`, a thread, rayon), of a
     // `spawn_local`'s block and of an async closure run on a thread.
     for (scenario, spawned) in [("tokio", 2), ("threads", 3), ("blocks", 8)] {
-        let (events, request, written) =
-            export(env!("CARGO_BIN_EXE_spawns"), &[scenario], scenario);
+        let Exported {
+            events,
+            request,
+            written,
+            ..
+        } = export(env!("CARGO_BIN_EXE_spawns"), &[scenario], scenario);
         assert_eq!(request.resource_spans.len(), 1);
         let scopes = &request.resource_spans[0].scope_spans;
         assert_eq!(scopes.len(), 1);
@@ -323,7 +352,9 @@ fn panics_and_cancellations_export_as_error_statuses_and_flags() {
         (env!("CARGO_BIN_EXE_panics"), &[][..], "panics"),
         (env!("CARGO_BIN_EXE_async_cases"), &["cancel"][..], "cancel"),
     ] {
-        let (events, request, _) = export(bin, args, tag);
+        let Exported {
+            events, request, ..
+        } = export(bin, args, tag);
         let spans = &request.resource_spans[0].scope_spans[0].spans;
         check_against_the_run(&events, spans);
         let flagged = events
@@ -336,8 +367,27 @@ fn panics_and_cancellations_export_as_error_statuses_and_flags() {
 
 #[test]
 fn frames_still_open_at_the_end_export_as_open_spans() {
-    let (events, request, _) = export(env!("CARGO_BIN_EXE_concurrent"), &["stuck", "exit"], "open");
+    let Exported {
+        events, request, ..
+    } = export(env!("CARGO_BIN_EXE_concurrent"), &["stuck", "exit"], "open");
     let spans = &request.resource_spans[0].scope_spans[0].spans;
     check_against_the_run(&events, spans);
     assert!(spans.iter().any(|s| otlp_flag(s, "open")));
+}
+
+/// A long run exports as several requests, one per line, each full but the last.
+#[test]
+fn a_long_run_exports_one_request_per_line_of_at_most_4096_spans() {
+    let Exported {
+        events,
+        request,
+        per_line,
+        ..
+    } = export(env!("CARGO_BIN_EXE_spawns"), &["respawn"], "respawn");
+    let spans = &request.resource_spans[0].scope_spans[0].spans;
+    check_against_the_run(&events, spans);
+    let (last, full) = per_line.split_last().unwrap();
+    assert!(!full.is_empty(), "{} spans on one line", spans.len());
+    assert!(full.iter().all(|n| *n == 4096), "{per_line:?}");
+    assert!((1..=4096).contains(last), "{per_line:?}");
 }

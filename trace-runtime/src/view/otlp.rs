@@ -1,6 +1,7 @@
-//! OTLP JSON: the run as one OpenTelemetry `ExportTraceServiceRequest`, for backends and
-//! collectors that take files. One span per finished call, written at its exit; at the end the
-//! frames still open, up to the end of the run and marked `"open"`. A span's parent is its
+//! OTLP JSON: the run as OpenTelemetry `ExportTraceServiceRequest`s, one per line of at most
+//! `BATCH` spans (JSON lines: the collector's `otlpjsonfile` receiver reads the file as it is,
+//! and each line is a body for `POST /v1/traces`). One span per finished call, written at its
+//! exit; at the end the frames still open, up to the end of the run and marked `"open"`. A span's parent is its
 //! calling frame, or for the root of a spawned task or thread the frame that created it, so a
 //! trace crosses spawns as the chains do; a root with neither starts a trace of its own.
 //!
@@ -23,11 +24,15 @@ const OPENING: &str = concat!(
     "\"value\":{\"stringValue\":\"unknown_service\"}}]},\"scopeSpans\":[{\"scope\":",
     "{\"name\":\"trace-runtime\",\"version\":\"",
     env!("CARGO_PKG_VERSION"),
-    "\"},\"spans\":[\n"
+    "\"},\"spans\":["
 );
 
-/// The request's closing.
-const CLOSING: &[u8] = b"\n]}]}]}\n";
+/// The request's closing, and its line's.
+const CLOSING: &[u8] = b"]}]}]}\n";
+
+/// Spans per request: a line stays well under a collector's default request limit (4 MiB
+/// over gRPC) at the length of a span (about 400 bytes).
+pub const BATCH: usize = 4096;
 
 /// OTLP JSON.
 pub struct Otlp {
@@ -35,8 +40,8 @@ pub struct Otlp {
     start_unix_ns: u64,
     /// Each open frame's trace: the root frame it descends from, across spawns.
     traces: HashMap<u64, u64>,
-    /// Whether a span has been written (the next is preceded by a comma).
-    written: bool,
+    /// Spans in the request being written.
+    spans: usize,
 }
 
 impl Otlp {
@@ -45,7 +50,7 @@ impl Otlp {
         Otlp {
             start_unix_ns,
             traces: HashMap::new(),
-            written: false,
+            spans: 0,
         }
     }
 
@@ -97,7 +102,9 @@ impl Lines for Otlp {
             end_ns: e.ts_ns,
             depth: e.depth,
             task: e.task,
-            thread: e.thread,
+            // The thread it began on, as for a frame still open (a task's frame may end on
+            // another).
+            thread: ctx.frames.get(e.id).map_or(e.thread, |f| f.thread),
             busy_ns: Some(busy_ns),
             panicked: unwinding,
         };
@@ -158,8 +165,8 @@ struct Span {
 }
 
 impl Otlp {
-    /// A span object (preceded by a comma and a newline after the first), its attributes
-    /// ending with what `more` adds.
+    /// A span object (after a comma, or in a new request when the one being written is full),
+    /// its attributes ending with what `more` adds.
     fn write(
         &mut self,
         buf: &mut Vec<u8>,
@@ -167,10 +174,14 @@ impl Otlp {
         tables: &Tables,
         more: impl FnOnce(&mut Vec<u8>),
     ) {
-        if self.written {
-            buf.extend_from_slice(b",\n");
+        if self.spans == BATCH {
+            buf.extend_from_slice(CLOSING);
+            buf.extend_from_slice(OPENING.as_bytes());
+            self.spans = 0;
+        } else if self.spans > 0 {
+            buf.push(b',');
         }
-        self.written = true;
+        self.spans += 1;
         // A trace id is 16 bytes: the run's start and its root frame's id make it unique
         // across runs (frame ids restart at each run).
         let _ = write!(
