@@ -13,7 +13,9 @@ use std::time::{Duration, SystemTime};
 use opentelemetry::trace::{SpanId, TracerProvider as _};
 use opentelemetry::Value;
 use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider, SpanData};
+use opentelemetry_sdk::Resource;
 use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 
 use trace_runtime::trace;
 
@@ -52,15 +54,16 @@ fn serve(rt: &tokio::runtime::Runtime) -> u32 {
 }
 
 fn main() {
-    // The ten lines a service needs (docs/opentelemetry.md): a tracer provider with an
-    // exporter, and tracing-opentelemetry's layer over it as the subscriber.
+    // The lines a service needs (docs/opentelemetry.md): a tracer provider with an exporter
+    // (a service's is opentelemetry-otlp's, batched), and tracing-opentelemetry's layer over it
+    // as the global subscriber.
     let exporter = InMemorySpanExporter::default();
     let provider = SdkTracerProvider::builder()
+        .with_resource(Resource::builder().with_service_name("otel-demo").build())
         .with_simple_exporter(exporter.clone())
         .build();
     let layer = tracing_opentelemetry::layer().with_tracer(provider.tracer("otel-demo"));
-    tracing::subscriber::set_global_default(tracing_subscriber::registry().with(layer))
-        .expect("no other subscriber is set");
+    tracing_subscriber::registry().with(layer).init();
 
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

@@ -114,10 +114,11 @@ impl<F: Future> Future for Instrumented<F> {
                 // SAFETY: as above.
                 return unsafe { Pin::new_unchecked(&mut *this.inner) }.poll(cx);
             };
-            // The span's parent: the caller's span, or for a task's root the span of the frame
-            // that made the future (`created`), which a spawn leaves behind.
+            // A recorded call's span (as a sync call's). Its parent: the caller's span, or for
+            // a task's root the span of the frame that made the future (`created`), which a
+            // spawn leaves behind.
             #[cfg(feature = "tracing")]
-            if let Some(make) = this.make_span {
+            if let (Some(make), true) = (this.make_span, placed.recorded) {
                 let made_in = created.as_ref().and_then(|c| c.span.as_ref());
                 let parent = super::bridge::parent(placed.node.parent.is_none(), made_in);
                 let (depth, task) = super::bridge::fields(placed.node.depth, placed.task);
