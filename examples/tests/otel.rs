@@ -391,3 +391,36 @@ fn a_long_run_exports_one_request_per_line_of_at_most_4096_spans() {
     assert!(full.iter().all(|n| *n == 4096), "{per_line:?}");
     assert!((1..=4096).contains(last), "{per_line:?}");
 }
+
+/// The demo prints one trace: its calls nested across the thread, the task and the block.
+#[test]
+fn the_demo_prints_one_trace_across_its_spawns() {
+    let out = common::stdout_of(Command::new(env!("CARGO_BIN_EXE_otel")).env("TRACE_OUT", "off"));
+    // Durations vary: each span line's second word is one; trace ids are random.
+    let lines: Vec<String> = out
+        .lines()
+        .map(|line| {
+            let indent = line.len() - line.trim_start().len();
+            let words: Vec<&str> = line.split_whitespace().collect();
+            match words.as_slice() {
+                ["trace", id] => format!("trace {}", id.len()),
+                [name, _took, rest @ ..] if indent > 0 => {
+                    format!("{}{name} {}", " ".repeat(indent), rest.join(" "))
+                }
+                _ => line.to_string(),
+            }
+        })
+        .collect();
+    assert_eq!(
+        lines.join("\n"),
+        "\
+answer: 43
+trace 32
+  otel::serve depth=0 task=0
+    otel::load_config depth=0 task=0
+      otel::parse depth=1 task=0
+    otel::handle depth=1 task=0
+      otel::query depth=0 task=1
+      otel::parse depth=0 task=2"
+    );
+}
