@@ -13,7 +13,7 @@ mod common;
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
-use std::sync::{mpsc, OnceLock};
+use std::sync::mpsc;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -192,30 +192,9 @@ fn deepest_in_human(trace: &str, label: &str, first: u64) -> usize {
     n
 }
 
-/// The CLI that reads recordings, built once.
-fn rewriter() -> PathBuf {
-    static BUILT: OnceLock<()> = OnceLock::new();
-    let target = std::env::current_exe()
-        .expect("the test's path")
-        .parent()
-        .and_then(Path::parent)
-        .expect("target/<profile>/deps/<test>")
-        .to_path_buf();
-    BUILT.get_or_init(|| {
-        let mut cmd = Command::new(env!("CARGO"));
-        cmd.args(["build", "-p", "trace-rewriter"])
-            .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));
-        if target.file_name().is_some_and(|n| n == "release") {
-            cmd.arg("--release");
-        }
-        assert!(cmd.status().expect("run cargo build").success());
-    });
-    target.join("trace-rewriter")
-}
-
 fn read_back(verb: &[&str], recording: &Path) -> String {
     common::stdout_of(
-        Command::new(rewriter())
+        Command::new(common::rewriter())
             .arg(verb[0])
             .arg(recording)
             .args(&verb[1..])

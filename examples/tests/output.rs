@@ -332,6 +332,22 @@ fn unknown_format_warns_and_uses_human() {
     assert!(stderr.contains("[01 main] -> chains::main"));
 }
 
+/// OTLP is exported from a recording, never written live: the variable says how to get it.
+#[test]
+fn otlp_format_live_says_to_export_a_recording_and_uses_human() {
+    let out = chains(&[("TRACE_FORMAT", "otlp")]);
+    assert!(out.status.success());
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.contains(
+            "TRACE_FORMAT=\"otlp\" is written from a recording: set TRACE_RECORD=FILE, then run \
+             `trace-rewriter export FILE --format otlp`; using human"
+        ),
+        "{stderr}"
+    );
+    assert!(stderr.contains("[01 main] -> chains::main"));
+}
+
 /// Runs the demo on a pseudo-terminal (util-linux `script`), where colour is on unless
 /// `NO_COLOR` says otherwise. Skips, saying so, where `script` is missing.
 fn on_a_terminal(no_color: Option<&str>) -> Option<String> {

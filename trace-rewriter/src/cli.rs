@@ -182,7 +182,7 @@ pub enum Command {
     /// Frames still open when the recording ended, with their chains and how long.
     #[command(after_help = OPEN_EXAMPLES)]
     Open(Recorded),
-    /// Print a recording exactly as the run printed it live with that TRACE_FORMAT.
+    /// Print a recording exactly as the run printed it live with that TRACE_FORMAT, or as OTLP.
     #[command(after_help = EXPORT_EXAMPLES)]
     Export(Export),
     /// Compare two recordings: per fn and per chain, calls, total and busy time.
@@ -299,10 +299,14 @@ const EXPORT_EXAMPLES: &str = concat!(
 Examples:
   cargo trace export --format chrome > trace.json    open it in ui.perfetto.dev
   cargo trace export run.trace --format folded | inferno-flamegraph > flame.svg
+  cargo trace export run.trace --format otlp > trace.otlp.json   for OpenTelemetry backends
 
 The output is byte for byte what the run wrote with TRACE_FORMAT=FORMAT (and TRACE_FOCUS,
 TRACE_SUMMARY, TRACE_FILTER=min=.. for --focus, --summary, --min). Reports go where the run
-sent them: into the trace for human and folded, to stderr for jsonl and chrome.",
+sent them: into the trace for human and folded, to stderr for jsonl and chrome.
+otlp is written from recordings only: an OTLP ExportTraceServiceRequest in JSON, its times
+anchored to the file's modification time less the run's length (docs/opentelemetry.md); its
+reports go to stderr.",
     read_notes!()
 );
 
@@ -410,7 +414,7 @@ pub struct Export {
     #[command(flatten)]
     pub recorded: Recorded,
 
-    /// The TRACE_FORMAT to print as.
+    /// The TRACE_FORMAT to print as, or otlp (OpenTelemetry's JSON).
     #[arg(long, value_parser = formats())]
     pub format: Format,
 

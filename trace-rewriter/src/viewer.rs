@@ -226,9 +226,24 @@ pub fn export(c: &Export, err: &Stderr) -> Result<u8, Diagnostic> {
         summary_json: None,
         min_ns: duration("--min", &c.min)?,
         reports_to_stderr: false,
+        start_unix_ns: start_unix_ns(&file, &rec),
     };
     rec.replay(text.build(&stdout, &|| Box::new(std::io::stderr())));
     Ok(0)
+}
+
+/// The Unix time (ns) of the recorded run's first traced call, which OTLP's timestamps need
+/// and a recording does not hold: the file was last written when the run ended, so its
+/// modification time less the run's length (now less the run's length when the file system
+/// keeps no time).
+fn start_unix_ns(file: &Path, rec: &Recording) -> u64 {
+    let written = std::fs::metadata(file)
+        .and_then(|m| m.modified())
+        .unwrap_or_else(|_| std::time::SystemTime::now());
+    let unix_ns = written
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
+    unix_ns.saturating_sub(rec.length_ns())
 }
 
 pub fn diff(c: &Diff, err: &Stderr) -> Result<u8, Diagnostic> {

@@ -134,8 +134,8 @@ macro_rules! __trace_enter {
 macro_rules! __trace_enter {
     ($($site:tt)+) => {{
         $crate::__trace_site!($($site)+);
-        $crate::__private::Guard::enter_span(&__TRACE_SITE, |depth, task| {
-            $crate::__trace_span!(depth, task; $($site)+)
+        $crate::__private::Guard::enter_span(&__TRACE_SITE, |depth, task, parent| {
+            $crate::__trace_span!(depth, task, parent; $($site)+)
         })
     }};
 }
@@ -162,8 +162,8 @@ macro_rules! __trace_instrument {
 macro_rules! __trace_instrument {
     ([$($site:tt)+]; created $created:expr; $future:expr) => {{
         $crate::__trace_site!($($site)+);
-        $crate::__private::Instrumented::new_span(&__TRACE_SITE, $created, $future, |depth, task| {
-            $crate::__trace_span!(depth, task; $($site)+)
+        $crate::__private::Instrumented::new_span(&__TRACE_SITE, $created, $future, |depth, task, parent| {
+            $crate::__trace_span!(depth, task, parent; $($site)+)
         })
     }};
     ([$($site:tt)+]; $future:expr) => {
@@ -171,14 +171,16 @@ macro_rules! __trace_instrument {
     };
 }
 
-/// The `tracing` span of a call. Its name must be static: the compile-time name. A site whose
-/// name is composed at run time also gets the composed name as the field `full_name`.
+/// The `tracing` span of a call, the child of `parent` (`capture/bridge.rs` decides which). Its
+/// name must be static: the compile-time name. A site whose name is composed at run time also
+/// gets the composed name as the field `full_name`.
 #[cfg(feature = "tracing")]
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __trace_span {
-    ($depth:ident, $task:ident; [$($name:tt)+] [$($piece:tt)+] $($self_ty:ty)?) => {
+    ($depth:ident, $task:ident, $parent:ident; [$($name:tt)+] [$($piece:tt)+] $($self_ty:ty)?) => {
         $crate::__private::tracing::span!(
+            parent: $parent,
             $crate::__private::tracing::Level::INFO,
             $crate::__trace_name!($($name)+),
             depth = $depth,
@@ -186,8 +188,9 @@ macro_rules! __trace_span {
             full_name = __TRACE_SITE.name()
         )
     };
-    ($depth:ident, $task:ident; $($name:tt)+) => {
+    ($depth:ident, $task:ident, $parent:ident; $($name:tt)+) => {
         $crate::__private::tracing::span!(
+            parent: $parent,
             $crate::__private::tracing::Level::INFO,
             $crate::__trace_name!($($name)+),
             depth = $depth,

@@ -22,13 +22,16 @@ pub enum Format {
     Folded,
     /// Trace Event Format JSON, for Perfetto and chrome://tracing.
     Chrome,
+    /// OTLP JSON (an `ExportTraceServiceRequest`), for OpenTelemetry backends that take files:
+    /// exported from a recording only (see [`Format::live`]).
+    Otlp,
 }
 
 impl Format {
     #[cfg(feature = "read")]
     /// Every format by its name, in the order help lists them: the one list `TRACE_FORMAT` and
     /// the CLI's `--format` take ([`Format::parse`] also takes `json` and empty).
-    pub const NAMES: &'static [&'static str] = &["human", "jsonl", "chrome", "folded"];
+    pub const NAMES: &'static [&'static str] = &["human", "jsonl", "chrome", "folded", "otlp"];
 
     /// The format named `name`, as `TRACE_FORMAT` and the CLI's `--format` spell it.
     pub fn parse(name: &str) -> Option<Format> {
@@ -37,8 +40,18 @@ impl Format {
             "jsonl" | "json" => Some(Format::Jsonl),
             "folded" => Some(Format::Folded),
             "chrome" => Some(Format::Chrome),
+            "otlp" => Some(Format::Otlp),
             _ => None,
         }
+    }
+
+    /// Whether a live run writes the format (`TRACE_FORMAT`). OTLP's timestamps are Unix
+    /// times, and a recording holds none (its clock starts at the first traced call): an OTLP
+    /// file written live could not be the bytes its recording exports, which every live format
+    /// is, so OTLP is exported from a recording alone.
+    #[cfg(feature = "enable")]
+    pub fn live(self) -> bool {
+        self != Format::Otlp
     }
 }
 
@@ -215,12 +228,22 @@ pub fn get() -> &'static Config {
 fn read() -> Config {
     let format = match var("TRACE_FORMAT") {
         None => Format::Human,
-        Some(v) => Format::parse(&v).unwrap_or_else(|| {
-            warn(&format!(
-                "TRACE_FORMAT={v:?} is not a known format (human, jsonl, folded, chrome); using human"
-            ));
-            Format::Human
-        }),
+        Some(v) => match Format::parse(&v) {
+            Some(format) if format.live() => format,
+            Some(_) => {
+                warn(&format!(
+                    "TRACE_FORMAT={v:?} is written from a recording: set TRACE_RECORD=FILE, then \
+                     run `trace-rewriter export FILE --format {v}`; using human"
+                ));
+                Format::Human
+            }
+            None => {
+                warn(&format!(
+                    "TRACE_FORMAT={v:?} is not a known format (human, jsonl, folded, chrome); using human"
+                ));
+                Format::Human
+            }
+        },
     };
     let out = match std::env::var_os("TRACE_OUT") {
         None => Out::Stderr,
@@ -384,7 +407,8 @@ mod tests {
                 Some(Format::Human),
                 Some(Format::Jsonl),
                 Some(Format::Chrome),
-                Some(Format::Folded)
+                Some(Format::Folded),
+                Some(Format::Otlp)
             ]
         );
     }

@@ -37,6 +37,9 @@ fn run() {
         summary_json: cfg.summary_json.clone(),
         min_ns: cfg.filter.min_ns,
         reports_to_stderr: false,
+        // OTLP is not a live format (`Format::live`).
+        #[cfg(feature = "read")]
+        start_unix_ns: 0,
     };
     let target = sink::init(&cfg.out, text.closing());
     text.color = cfg.format == Format::Human && !cfg.no_color && sink::is_terminal(target);

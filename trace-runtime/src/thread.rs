@@ -28,6 +28,9 @@ use std::thread::{JoinHandle, Scope, ScopedJoinHandle};
 pub struct Origin {
     #[cfg(feature = "enable")]
     node: Option<std::sync::Arc<crate::capture::node::Node>>,
+    /// The `tracing` span current at the capture: the parent of the adopted work's spans.
+    #[cfg(feature = "tracing")]
+    span: Option<tracing::Span>,
 }
 
 impl Origin {
@@ -42,6 +45,8 @@ impl Origin {
         Origin {
             #[cfg(feature = "enable")]
             node: crate::capture::node::creator(),
+            #[cfg(feature = "tracing")]
+            span: crate::capture::bridge::creator(),
         }
     }
 
@@ -64,6 +69,8 @@ impl Origin {
                 }
             }
             let _restore = Restore(crate::capture::node::adopt(self.node.clone()));
+            #[cfg(feature = "tracing")]
+            let _span = crate::capture::bridge::adopt(self.span.as_ref());
             f()
         }
         #[cfg(not(feature = "enable"))]

@@ -305,3 +305,24 @@ pub fn columns(text: &str) -> String {
         .map(|l| l + "\n")
         .collect()
 }
+
+/// The CLI that reads recordings, built once.
+pub fn rewriter() -> PathBuf {
+    static BUILT: std::sync::OnceLock<()> = std::sync::OnceLock::new();
+    let target = std::env::current_exe()
+        .expect("the test's path")
+        .parent()
+        .and_then(std::path::Path::parent)
+        .expect("target/<profile>/deps/<test>")
+        .to_path_buf();
+    BUILT.get_or_init(|| {
+        let mut cmd = Command::new(env!("CARGO"));
+        cmd.args(["build", "-p", "trace-rewriter"])
+            .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));
+        if target.file_name().is_some_and(|n| n == "release") {
+            cmd.arg("--release");
+        }
+        assert!(cmd.status().expect("run cargo build").success());
+    });
+    target.join("trace-rewriter")
+}

@@ -115,16 +115,19 @@ impl Guard {
         }
     }
 
-    /// Opens a frame and the `tracing` span `make_span` builds from its depth and task.
+    /// Opens a frame and the `tracing` span `make_span` builds from its depth, task and parent
+    /// span (the caller's; for a root, the span of the frame its thread's work came from).
     #[cfg(feature = "tracing")]
     #[inline]
     pub fn enter_span(
         site: &'static Site,
-        make_span: impl FnOnce(u32, u64) -> tracing::Span,
+        make_span: impl FnOnce(i64, i64, Option<tracing::Id>) -> tracing::Span,
     ) -> Guard {
         let mut guard = Guard::enter(site);
         if guard.recorded {
-            guard.span = Some(make_span(guard.depth, guard.task).entered());
+            let parent = super::bridge::parent(guard.depth == 0, None);
+            let (depth, task) = super::bridge::fields(guard.depth, guard.task);
+            guard.span = Some(make_span(depth, task, parent).entered());
         }
         guard
     }

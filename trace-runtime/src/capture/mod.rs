@@ -1,6 +1,8 @@
 //! Capture, the hot path: a traced call writes an enter and an exit record into its thread's
 //! buffer, and nothing else happens on the traced thread: no formatting, no lock, no analysis.
 
+#[cfg(feature = "tracing")]
+pub(crate) mod bridge;
 #[cfg(feature = "enable")]
 pub(crate) mod buffer;
 #[cfg(any(feature = "enable", feature = "read"))]

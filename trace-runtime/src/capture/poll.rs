@@ -102,6 +102,9 @@ pub(crate) fn place(site: &'static Site, origin: Option<&Created>) -> Option<Pla
 pub struct Created {
     pub(crate) node: Option<Arc<Node>>,
     pub(crate) ticks: u64,
+    /// The `tracing` span current where it was created: the parent of a spawned root's span.
+    #[cfg(feature = "tracing")]
+    pub(crate) span: Option<tracing::Span>,
 }
 
 /// The frame a traced future is created in, captured when it is created (outside any frame:
@@ -112,6 +115,8 @@ pub(crate) fn created() -> Created {
         Some(node) => Created {
             node: Some(node),
             ticks: clock::ticks(),
+            #[cfg(feature = "tracing")]
+            span: super::bridge::creator(),
         },
         None => {
             let node = l.ctx.adopted.clone();
@@ -120,12 +125,19 @@ pub(crate) fn created() -> Created {
                 (Some(_), None) => clock::ticks(),
                 (None, _) => 0,
             };
-            Created { node, ticks }
+            Created {
+                node,
+                ticks,
+                #[cfg(feature = "tracing")]
+                span: super::bridge::creator(),
+            }
         }
     })
     .unwrap_or(Created {
         node: None,
         ticks: 0,
+        #[cfg(feature = "tracing")]
+        span: super::bridge::creator(),
     })
 }
 

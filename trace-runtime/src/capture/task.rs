@@ -25,9 +25,9 @@ pub struct Instrumented<F> {
     frame: Option<Frame>,
     /// Set while the inner future is being polled: still set in `drop` means the poll panicked.
     polling: bool,
-    /// Builds the `tracing` span at the first poll, from the frame's depth and task.
+    /// Builds the `tracing` span at the first poll, from the frame's depth, task and parent.
     #[cfg(feature = "tracing")]
-    make_span: Option<fn(u32, u64) -> tracing::Span>,
+    make_span: Option<super::bridge::MakeSpan>,
     #[cfg(feature = "tracing")]
     span: Option<tracing::Span>,
 }
@@ -65,7 +65,7 @@ impl<F> Instrumented<F> {
         site: &'static Site,
         created: Created,
         inner: F,
-        make_span: fn(u32, u64) -> tracing::Span,
+        make_span: super::bridge::MakeSpan,
     ) -> Self {
         let mut this = Instrumented::new_from(site, created, inner);
         this.make_span = Some(make_span);
@@ -114,6 +114,16 @@ impl<F: Future> Future for Instrumented<F> {
                 // SAFETY: as above.
                 return unsafe { Pin::new_unchecked(&mut *this.inner) }.poll(cx);
             };
+            // A recorded call's span (as a sync call's). Its parent: the caller's span, or for
+            // a task's root the span of the frame that made the future (`created`), which a
+            // spawn leaves behind.
+            #[cfg(feature = "tracing")]
+            if let (Some(make), true) = (this.make_span, placed.recorded) {
+                let made_in = created.as_ref().and_then(|c| c.span.as_ref());
+                let parent = super::bridge::parent(placed.node.parent.is_none(), made_in);
+                let (depth, task) = super::bridge::fields(placed.node.depth, placed.task);
+                this.span = Some(make(depth, task, parent));
+            }
             this.frame = Some(Frame {
                 recorded: placed.recorded,
                 node: placed.node,
@@ -129,14 +139,7 @@ impl<F: Future> Future for Instrumented<F> {
             return unsafe { Pin::new_unchecked(&mut *this.inner) }.poll(cx);
         }
         #[cfg(feature = "tracing")]
-        let _entered = {
-            if this.span.is_none() {
-                this.span = this
-                    .make_span
-                    .map(|make| make(frame.node.depth, frame.task));
-            }
-            this.span.as_ref().map(|s| s.enter())
-        };
+        let _entered = this.span.as_ref().map(|s| s.enter());
         let started = clock::ticks();
         let restore = Restore(poll::enter_poll(frame.node.clone(), frame.task));
         this.polling = true;
@@ -220,6 +223,11 @@ impl<F: Future> Future for Linked<F> {
             Linking::Driven => None,
             _ => poll::enter_linked(&this.created, &mut this.linking),
         };
+        // Polled as a task of its own: the spans of its roots are children of its creator's.
+        #[cfg(feature = "tracing")]
+        let _origin = scope
+            .as_ref()
+            .map(|_| super::bridge::adopt(this.created.span.as_ref()));
         let restore = RestoreLinked {
             scope,
             linking: &mut this.linking,
@@ -238,6 +246,10 @@ impl<F> Drop for Linked<F> {
             Linking::Free(_) => poll::enter_linked(&self.created, &mut self.linking),
             _ => None,
         };
+        #[cfg(feature = "tracing")]
+        let _origin = scope
+            .as_ref()
+            .map(|_| super::bridge::adopt(self.created.span.as_ref()));
         let restore = RestoreLinked {
             scope,
             linking: &mut self.linking,

@@ -62,6 +62,16 @@ impl Event {
     pub fn tree(&self) -> Tree {
         Tree::of(self.thread, self.task)
     }
+
+    /// The frame a frame hangs from: its calling frame, or for the root of a spawned task or
+    /// thread the frame that created it (0: none).
+    pub fn parent_or_origin(&self) -> u64 {
+        if self.parent != 0 {
+            self.parent
+        } else {
+            self.origin
+        }
+    }
 }
 
 /// The tree a frame belongs to: its task's, whichever threads polled it, or on a plain thread

@@ -43,6 +43,16 @@ impl OpenFrame {
         Tree::of(self.thread, self.task)
     }
 
+    /// The frame it hangs from, as [`Event::parent_or_origin`](super::event::Event::parent_or_origin).
+    #[cfg(feature = "read")]
+    pub fn parent_or_origin(&self) -> u64 {
+        if self.parent != 0 {
+            self.parent
+        } else {
+            self.origin
+        }
+    }
+
     /// A frame `raw` opens (or declares) at `ts_ns`, under `(parent, depth, task)`, linked to
     /// nothing.
     pub(super) fn entered(

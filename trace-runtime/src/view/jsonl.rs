@@ -47,7 +47,7 @@ pub fn line(buf: &mut Vec<u8>, e: &Event, thread_name: Option<&str>, name: &str)
     push_u64(buf, e.id);
     if e.is_enter() {
         // The calling frame; for a spawned task's or thread's root, the frame that created it.
-        let parent = if e.parent != 0 { e.parent } else { e.origin };
+        let parent = e.parent_or_origin();
         buf.extend_from_slice(b",\"parent\":");
         if parent == 0 {
             buf.extend_from_slice(b"null");

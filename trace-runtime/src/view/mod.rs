@@ -18,6 +18,8 @@ pub mod jsonl;
 pub mod min;
 pub mod noisy;
 pub mod open;
+#[cfg(feature = "read")]
+pub mod otlp;
 pub mod path;
 #[cfg(feature = "read")]
 pub mod select;
@@ -54,6 +56,9 @@ pub struct TextViews {
     /// Reports go to stderr whatever the format: the trace's own output named a file that
     /// could not be opened.
     pub reports_to_stderr: bool,
+    /// The Unix time (ns) of the run's nanosecond 0: OTLP's timestamps are anchored to it.
+    #[cfg(feature = "read")]
+    pub start_unix_ns: u64,
 }
 
 impl TextViews {
@@ -79,6 +84,10 @@ impl TextViews {
             let lines: Box<dyn Consumer> = match format {
                 Format::Jsonl => self.with_min(Stream::new(jsonl::Jsonl, out())),
                 Format::Chrome => self.with_min(Stream::new(chrome::Chrome::default(), out())),
+                #[cfg(feature = "read")]
+                Format::Otlp => {
+                    self.with_min(Stream::new(otlp::Otlp::new(self.start_unix_ns), out()))
+                }
                 _ => self.with_min(Stream::new(human::Human::new(self.color), out())),
             };
             views.push(lines);
@@ -95,7 +104,7 @@ impl TextViews {
     }
 
     /// Whether reports (the summary, what never finished) go into the trace's own output: only
-    /// for the human tree. JSON (jsonl, chrome) must stay valid and folded output must stay
+    /// for the human tree. JSON (jsonl, chrome, otlp) must stay valid and folded output must stay
     /// folded lines that flame graph tools read, so theirs go to stderr.
     pub fn reports_in_trace(&self) -> bool {
         self.format.unwrap_or(Format::Human) == Format::Human

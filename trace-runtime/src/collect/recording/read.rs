@@ -659,10 +659,20 @@ impl Recording {
             pipeline.feed(raw, &self.tables);
         }
         pipeline.flush();
-        let (ticks, skipped) = self
-            .end
-            .unwrap_or((self.raws.last().map_or(self.cal.origin, |r| r.ts), 0));
+        let (ticks, skipped) = self.end_and_skipped();
         pipeline.finish(&self.tables, ticks, skipped, &self.counted);
+    }
+
+    /// The ticks the run ended at and the calls it did not trace: as recorded, or for a run
+    /// whose end was not recorded its last event and none.
+    fn end_and_skipped(&self) -> (u64, u64) {
+        self.end
+            .unwrap_or((self.raws.last().map_or(self.cal.origin, |r| r.ts), 0))
+    }
+
+    /// How long the run lasted, from its first traced call to its end, in nanoseconds.
+    pub fn length_ns(&self) -> u64 {
+        self.cal.ns(self.end_and_skipped().0)
     }
 }
 
