@@ -35,6 +35,7 @@ fn main() -> ExitCode {
         Command::Open(c) => viewer::open(&c, &err),
         Command::Export(c) => viewer::export(&c, &err),
         Command::Diff(c) => viewer::diff(&c, &err),
+        Command::Html(c) => trace_rewriter::html::html(&c, &err),
     };
     match result {
         Ok(code) => ExitCode::from(code),
