@@ -10,6 +10,7 @@
 
 mod common;
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -36,7 +37,9 @@ fn require_browser(test: &str) -> Option<PathBuf> {
             std::env::var_os("TRACE_REQUIRE_BROWSER").is_none_or(|v| v != "1"),
             "TRACE_REQUIRE_BROWSER=1 but no chromium on PATH (apt-get install chromium, or set TRACE_BROWSER)"
         );
-        eprintln!(
+        // Past the test harness's capture, so that a skip is seen in a passing run.
+        let _ = writeln!(
+            std::io::stderr(),
             "{test}: skipped: no chromium on PATH (set TRACE_REQUIRE_BROWSER=1 to fail instead)"
         );
     }
@@ -413,4 +416,111 @@ fn frames_open_at_the_end_in_the_browser() {
         "{note}"
     );
     assert!(note.contains(" 201 more tracks are not shown."), "{note}");
+}
+
+/// A copy of the checked-in recording of the `exits` demo, named `name`, in a new directory.
+fn exits_copy(name: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(name);
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../trace-runtime/tests/data/exits-v3.trace"),
+        &path,
+    )
+    .unwrap();
+    (dir, path)
+}
+
+/// The page's document, read back from its data element.
+fn document(page: &str) -> serde_json::Value {
+    let element = page.find("<script id=\"data\"").expect("the data element");
+    let start = element + page[element..].find('>').unwrap() + 1;
+    let end = start + page[start..].find("</script>").unwrap();
+    serde_json::from_str(&page[start..end]).expect("the document is JSON")
+}
+
+#[test]
+fn the_page_goes_beside_the_recording_and_holds_its_fns() {
+    let (dir, recording) = exits_copy("run.trace");
+    let out = cli(&["html", recording.to_str().unwrap()]);
+    let page = dir.path().join("run.html");
+    let text = std::fs::read_to_string(&page).expect("run.html beside run.trace");
+    assert_eq!(
+        stderr(&out),
+        format!(
+            "html: wrote {} ({} bytes; 54 events, 20 fns)\n",
+            page.display(),
+            text.len()
+        )
+    );
+    let doc = document(&text);
+    let names: Vec<(String, u64)> = doc["fns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["name"].as_str().unwrap().to_string(),
+                f["calls"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(names, reported(&recording));
+    assert_eq!(doc["file"]["path"], recording.to_str().unwrap());
+    assert_eq!(
+        doc["file"]["bytes"],
+        std::fs::metadata(&recording).unwrap().len()
+    );
+    // Nothing the page needs comes from the network.
+    for remote in ["http://", "https://", "//cdn", "<link", "src="] {
+        assert!(!text.contains(remote), "{remote} in the page");
+    }
+}
+
+#[test]
+fn bad_input_writes_no_page() {
+    let run = |args: &[&str]| {
+        Command::new(BIN)
+            .args(args)
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap()
+    };
+    // A recording named .html: its page would be itself.
+    let (_dir, recording) = exits_copy("run.html");
+    let path = recording.to_str().unwrap();
+    let out = run(&["html", path]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        stderr(&out),
+        format!("error: {path}: the page would overwrite the recording\n  help: give another path with -o\n")
+    );
+    assert_eq!(std::fs::read(&recording).unwrap()[..8], *b"TRACEREC");
+
+    let (dir, recording) = exits_copy("run.trace");
+    let nowhere = dir.path().join("missing/page.html");
+    let out = run(&[
+        "html",
+        recording.to_str().unwrap(),
+        "-o",
+        nowhere.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        stderr(&out),
+        format!(
+            "error: {}: cannot write the page: No such file or directory (os error 2)\n  help: give a writable path with -o\n",
+            nowhere.display()
+        )
+    );
+
+    let not_a_recording = dir.path().join("notes.txt");
+    std::fs::write(&not_a_recording, "hello").unwrap();
+    let out = run(&["html", not_a_recording.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("not a trace recording"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!dir.path().join("notes.html").exists());
 }

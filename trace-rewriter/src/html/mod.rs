@@ -27,9 +27,24 @@ pub fn default_output(recording: &Path) -> PathBuf {
     recording.with_extension("html")
 }
 
+/// Whether two paths name one existing file.
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    }
+}
+
 /// Writes the page for a recording and says where.
 pub fn html(c: &Html, err: &Stderr) -> Result<u8, Diagnostic> {
     let path = &c.recorded.file;
+    let out = c.output.clone().unwrap_or_else(|| default_output(path));
+    if same_file(path, &out) {
+        return Err(
+            Diagnostic::new(&out, "the page would overwrite the recording")
+                .help("give another path with -o"),
+        );
+    }
     let rec = load(path, err)?;
     let meta = std::fs::metadata(path).ok();
     let file = data::File {
@@ -42,7 +57,6 @@ pub fn html(c: &Html, err: &Stderr) -> Result<u8, Diagnostic> {
     };
     let page = data::Page::build(&rec, file);
     let text = render(&page);
-    let out = c.output.clone().unwrap_or_else(|| default_output(path));
     std::fs::write(&out, &text).map_err(|e| {
         Diagnostic::new(&out, format!("cannot write the page: {e}"))
             .help("give a writable path with -o")
