@@ -86,8 +86,8 @@ pub enum Command {
     Diff(Diff),
     /// Write a recording as one self-contained HTML page: flame graph, timeline, per-fn table,
     /// the chains to the slowest fns, the frames open at the end.
-    #[command(after_help = HTML_EXAMPLES)]
-    Html(Html),
+    #[command(after_help = crate::html::EXAMPLES)]
+    Html(crate::html::Args),
 }
 
 /// What every viewer command's help ends with.
@@ -175,29 +175,6 @@ Examples:
                                                        by the change in time inside polls",
     read_notes!()
 );
-
-const HTML_EXAMPLES: &str = concat!(
-    "\
-Examples:
-  trace-rewriter html run.trace                        writes run.html beside it
-  trace-rewriter html run.trace -o /tmp/report.html
-
-The page needs no network. On a large recording the flame graph sums calls by stack, leaving
-out frames under a millionth of the run, and the timeline merges calls narrower than the
-run's 2000th with their neighbours, at most 5000 slices a track: the page says what it left
-out (docs/html.md).",
-    read_notes!()
-);
-
-#[derive(Args, Debug)]
-pub struct Html {
-    #[command(flatten)]
-    pub recorded: Recorded,
-
-    /// Where to write the page [default: FILE with the extension .html].
-    #[arg(short, long, value_name = "OUT.html")]
-    pub output: Option<PathBuf>,
-}
 
 /// A recording to read.
 #[derive(Args, Debug, Clone)]

@@ -415,7 +415,10 @@ fn frames_open_at_the_end_in_the_browser() {
         note.starts_with("401 tracks (threads and tasks) over "),
         "{note}"
     );
-    assert!(note.contains(" 201 more tracks are not shown."), "{note}");
+    assert!(
+        note.contains(" 201 more tracks are not shown (at most 200, threads first, then tasks, each by number)."),
+        "{note}"
+    );
 }
 
 /// A copy of the checked-in recording of the `exits` demo, named `name`, in a new directory.

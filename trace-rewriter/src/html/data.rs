@@ -77,6 +77,8 @@ pub struct FnRow {
 #[derive(Serialize, Debug, PartialEq, Eq)]
 pub struct Flame {
     pub nodes: Vec<(i64, i64, u64, String)>,
+    /// Frames under the run over this are left out.
+    pub fraction: u64,
     /// Frames left out as too small, and the time they held (still counted in their callers).
     pub pruned: u64,
     pub pruned_text: String,
@@ -86,6 +88,8 @@ pub struct Flame {
 #[derive(Serialize, Debug, PartialEq, Eq)]
 pub struct Tracks {
     pub resolution: String,
+    /// The run over `columns` is the resolution.
+    pub columns: u64,
     pub cap: usize,
     pub tracks: Vec<TrackRow>,
     /// Tracks past `TRACKS_SHOWN`, left out.
@@ -216,6 +220,7 @@ pub fn flame(stacks: &Stacks, names: &[String]) -> Flame {
     }
     Flame {
         nodes,
+        fraction: FLAME_FRACTION,
         pruned,
         pruned_text: duration_string(pruned_ns),
     }
@@ -263,6 +268,7 @@ fn timeline_rows(tracks: Vec<Track>, rec: &Recording, resolution_ns: u64) -> Tra
         .collect();
     Tracks {
         resolution: duration_string(resolution_ns),
+        columns: TIMELINE_COLUMNS,
         cap: TRACK_CAP,
         tracks,
         hidden_tracks,
@@ -325,6 +331,7 @@ mod tests {
                     (0, 1, 3, t(3)),
                     (0, 0, 1, t(1)),
                 ],
+                fraction: FLAME_FRACTION,
                 pruned: 0,
                 pruned_text: t(0),
             }

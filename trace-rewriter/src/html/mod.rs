@@ -6,9 +6,35 @@ pub mod data;
 
 use std::path::{Path, PathBuf};
 
-use crate::cli::Html;
+use crate::cli::Recorded;
 use crate::diag::{Diagnostic, Stderr};
 use crate::viewer::load;
+
+/// `html FILE [-o OUT.html]`.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    #[command(flatten)]
+    pub recorded: Recorded,
+
+    /// Where to write the page [default: FILE with the extension .html].
+    #[arg(short, long, value_name = "OUT.html")]
+    pub output: Option<PathBuf>,
+}
+
+/// What `html --help` ends with.
+pub const EXAMPLES: &str = "\
+Examples:
+  trace-rewriter html run.trace                        writes run.html beside it
+  trace-rewriter html run.trace -o /tmp/report.html
+
+The page needs no network. However long the run, it holds figures, not events: the flame
+graph sums calls by stack and the timeline merges calls too short to see with their
+neighbours and caps each track; the page says what it merged and left out (docs/html.md).
+
+FILE is a recording made with TRACE_RECORD=FILE; a recording cut short is shown up to its last
+complete chunk, and what was lost is said on stderr and on the page. Exit codes: 0 done, 2 bad
+input (not a readable recording, a page that cannot be written or would overwrite the
+recording).";
 
 /// The page: markup, style and script, with one place for the document.
 pub const TEMPLATE: &str = include_str!("report.html");
@@ -17,12 +43,27 @@ pub const SLOT: &str = "/*TRACE_DATA*/";
 
 /// The page for a document: the template with the document in its slot. Every `<` of the JSON
 /// (only ever inside its strings) is written `\u003c`, so that no fn name can end the script.
+///
+/// ```no_run
+/// use trace_rewriter::html::{data, render};
+/// use trace_runtime::read::recording::Recording;
+///
+/// let rec = Recording::parse(&std::fs::read("run.trace").unwrap()).unwrap();
+/// let file = data::File { path: "run.trace".into(), bytes: 0, modified_s: None };
+/// std::fs::write("run.html", render(&data::Page::build(&rec, file))).unwrap();
+/// ```
 pub fn render(page: &data::Page) -> String {
     let json = serde_json::to_string(page).expect("the document is plain data");
     TEMPLATE.replacen(SLOT, &json.replace('<', "\\u003c"), 1)
 }
 
 /// Where the page goes without `-o`: beside the recording, `.html` for its extension.
+///
+/// ```
+/// use std::path::Path;
+/// use trace_rewriter::html::default_output;
+/// assert_eq!(default_output(Path::new("runs/a.trace")), Path::new("runs/a.html"));
+/// ```
 pub fn default_output(recording: &Path) -> PathBuf {
     recording.with_extension("html")
 }
@@ -36,7 +77,7 @@ fn same_file(a: &Path, b: &Path) -> bool {
 }
 
 /// Writes the page for a recording and says where.
-pub fn html(c: &Html, err: &Stderr) -> Result<u8, Diagnostic> {
+pub fn html(c: &Args, err: &Stderr) -> Result<u8, Diagnostic> {
     let path = &c.recorded.file;
     let out = c.output.clone().unwrap_or_else(|| default_output(path));
     if same_file(path, &out) {

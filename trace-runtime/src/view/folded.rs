@@ -21,6 +21,13 @@ pub struct Stacks {
 
 impl Stacks {
     /// The stacks with names, each `(names outermost first, self ns)`, ordered by names.
+    ///
+    /// ```ignore
+    /// let stacks = recording.replay_into(Stacks::default());
+    /// for (names, own) in stacks.named(&recording.tables) {
+    ///     println!("{} {own}", names.join(";"));
+    /// }
+    /// ```
     pub fn named<'a>(&self, tables: &'a Tables) -> Vec<(Vec<&'a str>, u64)> {
         let mut named: Vec<(Vec<&str>, u64)> = self
             .stacks

@@ -47,6 +47,14 @@ pub struct Timeline {
 impl Timeline {
     /// A timeline merging calls shorter than `resolution_ns` (at least 1ns), at most `cap`
     /// slices a track.
+    ///
+    /// ```ignore
+    /// // A run of 2s in 2000 columns, at most 5000 slices a track.
+    /// let timeline = recording.replay_into(Timeline::new(2_000_000_000 / 2000, 5000));
+    /// for track in &timeline.tracks {
+    ///     println!("{:?}: {} slices", track.tree, track.slices.len());
+    /// }
+    /// ```
     pub fn new(resolution_ns: u64, cap: usize) -> Self {
         Timeline {
             resolution_ns: resolution_ns.max(1),
