@@ -22,8 +22,9 @@ pub const TRACKS_SHOWN: usize = 200;
 /// A flame graph frame smaller than the run over this is left out (its time stays in its
 /// caller's).
 pub const FLAME_FRACTION: u64 = 1_000_000;
-/// How many of the slowest fns (by total time) get their chains, and how many chains each.
+/// How many of the slowest fns (by total time) get their chains.
 pub const SLOW_FNS: usize = 5;
+/// How many chains each of them shows (the rest are counted).
 pub const CHAINS_EACH: usize = 5;
 
 /// The recording as a file: where, how big, when.
