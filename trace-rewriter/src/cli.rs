@@ -55,7 +55,7 @@ pub const GROUPS: &[(&str, &[&str])] = &[
     (
         "Reading recordings",
         &[
-            "replay", "report", "chains", "graph", "open", "export", "diff",
+            "replay", "report", "chains", "graph", "open", "export", "diff", "html",
         ],
     ),
 ];
@@ -188,6 +188,10 @@ pub enum Command {
     /// Compare two recordings: per fn and per chain, calls, total and busy time.
     #[command(after_help = DIFF_EXAMPLES)]
     Diff(Diff),
+    /// Write a recording as one self-contained HTML page: flame graph, timeline, per-fn table,
+    /// the chains to the slowest fns, the frames open at the end.
+    #[command(after_help = crate::html::EXAMPLES)]
+    Html(crate::html::Args),
 }
 
 const INSTRUMENT_EXAMPLES: &str = concat!(

@@ -51,6 +51,7 @@ pub fn main(binary: Binary) -> ExitCode {
         Command::Open(c) => viewer::open(&c, &err),
         Command::Export(c) => viewer::export(&c, &err),
         Command::Diff(c) => viewer::diff(&c, &err),
+        Command::Html(c) => crate::html::html(&c, &err),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -10,6 +10,7 @@ pub mod diag;
 pub mod edit;
 pub mod follow;
 pub mod fsio;
+pub mod html;
 pub mod inserted;
 pub mod lockfile;
 pub mod manifest;

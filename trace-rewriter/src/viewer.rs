@@ -40,7 +40,7 @@ const RECORD_HELP: &str = "record a run with `cargo trace run`, or with TRACE_RE
 
 /// The recording a verb reads: FILE, or without it the newest under the target directory of
 /// the crate here, said on stderr.
-fn which(file: &Option<PathBuf>, err: &Stderr) -> Result<PathBuf, Diagnostic> {
+pub(crate) fn which(file: &Option<PathBuf>, err: &Stderr) -> Result<PathBuf, Diagnostic> {
     if let Some(file) = file {
         return Ok(file.clone());
     }

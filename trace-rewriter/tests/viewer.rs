@@ -8,41 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
-use common::{stderr, stdout, BIN};
-
-/// The workspace's target directory for this profile (this test runs from its `deps/`).
-fn target_dir() -> PathBuf {
-    let exe = std::env::current_exe().expect("the test's path");
-    exe.parent()
-        .and_then(Path::parent)
-        .expect("target/<profile>/deps/<test>")
-        .to_path_buf()
-}
-
-/// Builds the demos with tracing on, once, and returns a demo's path.
-fn demo(name: &str) -> PathBuf {
-    static BUILT: OnceLock<()> = OnceLock::new();
-    BUILT.get_or_init(|| {
-        let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-        let release = target_dir().file_name().is_some_and(|n| n == "release");
-        let mut cmd = Command::new(env!("CARGO"));
-        cmd.args([
-            "build",
-            "-p",
-            "trace-examples",
-            "--features",
-            "trace",
-            "--bins",
-        ])
-        .current_dir(&workspace);
-        if release {
-            cmd.arg("--release");
-        }
-        let status = cmd.status().expect("run cargo build for the demos");
-        assert!(status.success(), "building the demos failed");
-    });
-    target_dir().join(name)
-}
+use common::{demo, stderr, stdout, BIN};
 
 /// A run of a demo: its live output file, its recording and its stderr.
 struct Run {

@@ -194,7 +194,11 @@ pub mod read {
 
     /// Distinct chains to a fn, and their table.
     pub mod chains {
-        pub use crate::view::chains::{table, Chains};
+        pub use crate::view::chains::{table, ChainStats, Chains};
+    }
+    /// Self time per stack of fns: the folded lines' and the flame graph's figures.
+    pub mod folded {
+        pub use crate::view::folded::Stacks;
     }
     /// Two runs' profiles side by side.
     pub mod diff {
@@ -234,7 +238,16 @@ pub mod read {
     }
     /// The summary, the report and their order.
     pub mod summary {
-        pub use crate::view::summary::{json_sorted, report, Sort, Stats};
+        pub use crate::view::summary::{json_sorted, report, FnStats, Sort, Stats};
+    }
+    /// A bounded timeline per thread and task.
+    pub mod timeline {
+        pub use crate::view::timeline::{Slice, Timeline, Track};
+    }
+    /// Names and labels as every view spells them.
+    pub mod units {
+        pub use crate::collect::event::Tree;
+        pub use crate::units::{duration_string, label};
     }
     /// The human tree per thread and task.
     pub mod trees {

@@ -85,7 +85,9 @@ impl Event {
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Tree {
+    /// A thread's own tree (its number): sync calls outside any traced future.
     Thread(u32),
+    /// A task's tree (its number), whichever threads polled it.
     Task(u64),
 }
 

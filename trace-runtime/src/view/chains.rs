@@ -17,10 +17,13 @@ use crate::filter::SiteMatch;
 /// Figures of one chain, in nanoseconds.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ChainStats {
+    /// Calls of the fn that came by this chain.
     pub calls: u64,
+    /// Their wall time added up.
     pub total: u64,
     /// Time inside polls (the whole call for sync fns).
     pub busy: u64,
+    /// The longest of them.
     pub max: u64,
 }
 
@@ -89,25 +92,35 @@ impl Consumer for Chains {
 /// `chains reaching NAME: N calls by M distinct chains` and a row per chain; when `name` means
 /// several fns, a table per fn reached, each headed with its full name, in name order.
 pub fn table(chains: &Chains, tables: &Tables, name: &str) -> String {
-    let mut per_fn: BTreeMap<&str, Vec<(String, &ChainStats)>> = BTreeMap::new();
-    for (path, s) in &chains.chains {
-        let last = path.0.last().map_or(u32::MAX, |(site, _)| *site);
-        per_fn
-            .entry(tables.site(last))
-            .or_default()
-            .push((path.text(tables), s));
-    }
+    let per_fn = chains.by_fn(tables);
     if per_fn.len() < 2 {
         return one_table(chains.by_total(tables), name);
     }
     let tables: Vec<String> = per_fn
         .into_iter()
-        .map(|(fn_name, mut rows)| {
-            rows.sort_by(by_total);
-            one_table(rows, fn_name)
-        })
+        .map(|(fn_name, rows)| one_table(rows, fn_name))
         .collect();
     tables.join("\n")
+}
+
+#[cfg(feature = "read")]
+impl Chains {
+    /// The chains grouped by the fn they reached (its full name, in name order), each group
+    /// by total time, longest first.
+    pub fn by_fn<'t>(&self, tables: &'t Tables) -> BTreeMap<&'t str, Vec<(String, &ChainStats)>> {
+        let mut per_fn: BTreeMap<&str, Vec<(String, &ChainStats)>> = BTreeMap::new();
+        for (path, s) in &self.chains {
+            let last = path.0.last().map_or(u32::MAX, |(site, _)| *site);
+            per_fn
+                .entry(tables.site(last))
+                .or_default()
+                .push((path.text(tables), s));
+        }
+        for rows in per_fn.values_mut() {
+            rows.sort_by(by_total);
+        }
+        per_fn
+    }
 }
 
 /// Longest total first, ties by calls, then by chain.

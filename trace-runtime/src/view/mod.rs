@@ -27,6 +27,8 @@ pub mod stream;
 pub mod summary;
 pub mod text;
 #[cfg(feature = "read")]
+pub mod timeline;
+#[cfg(feature = "read")]
 pub mod trees;
 #[cfg(feature = "enable")]
 pub mod watch;
@@ -199,6 +201,8 @@ mod tests {
         vec![
             Box::new(crate::view::select::Select::new(trees, focus)),
             Box::new(crate::view::open::AtEnd::default()),
+            Box::new(crate::view::timeline::Timeline::new(1_000, 4)),
+            Box::new(crate::view::folded::Stacks::default()),
         ]
     }
 

@@ -145,16 +145,20 @@ impl Consumer for OpenAtEnd {
 }
 
 #[cfg(feature = "read")]
-/// The report on the frames open at the end, kept for a reader of a recording ("" when none).
+/// The report on the frames open at the end ("" when none), kept for a reader of a recording,
+/// with the time the recording ended.
 #[derive(Default)]
 pub struct AtEnd {
     /// The report as the run printed it.
     pub text: String,
+    /// Nanoseconds from the first traced call to the end of the recording.
+    pub end_ns: u64,
 }
 
 #[cfg(feature = "read")]
 impl Consumer for AtEnd {
     fn finish(&mut self, end: &End<'_>) {
         self.text = report("open at exit", end.frames, end.tables, end.ts_ns);
+        self.end_ns = end.ts_ns;
     }
 }

@@ -23,9 +23,13 @@ pub struct FnStats {
     pub total: u64,
     /// Time spent inside polls (async), or the whole call (sync): never more than `total`.
     pub busy: u64,
+    /// Self time: wall time less the time of the fn's traced callees.
     pub own: u64,
+    /// The shortest recorded call.
     pub min: u64,
+    /// The longest recorded call.
     pub max: u64,
+    /// The deepest the fn was called, in its tree.
     pub max_depth: u32,
 }
 
