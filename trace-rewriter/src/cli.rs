@@ -162,7 +162,7 @@ pub enum Command {
     ///
     /// The copy lives under the crate's target directory and is instrumented there; the
     /// crate's own files are left untouched. Each traced process of the run (the program, each
-    /// test binary) writes one recording, target/trace/<time>-<pid>.trace, and the run says
+    /// test binary) writes one recording, target/trace/TIME-PID.trace, and the run says
     /// which. The live trace stays out of the program's and the tests' output unless --print
     /// (or TRACE_OUT) asks for it; TRACE_RECORD, when set, says where to record instead.
     #[command(after_help = RUN_EXAMPLES)]
