@@ -128,6 +128,32 @@ impl Guard {
     }
 }
 
+impl Guard {
+    /// Opens a frame that records its arguments. Called by generated code only.
+    #[inline(always)]
+    pub fn enter_values(site: &'static Site, args: &[crate::value::Arg<'_>]) -> Guard {
+        let guard = Guard::enter(site);
+        guard.args(args);
+        guard
+    }
+
+    /// Records the frame's arguments.
+    #[inline(always)]
+    pub fn args(&self, _args: &[crate::value::Arg<'_>]) {}
+
+    /// Records the frame's return value.
+    #[inline(always)]
+    pub fn ret(&self, _value: crate::value::Value<'_>) {}
+
+    /// Records the frame's `Ok` value.
+    #[inline(always)]
+    pub fn ret_ok(&self, _value: crate::value::Value<'_>) {}
+
+    /// Marks the frame's exit an error and records the error.
+    #[inline(always)]
+    pub fn err(&self, _value: crate::value::Value<'_>) {}
+}
+
 impl Drop for Guard {
     /// Inlined into the traced fn: an untraced or counted call's guard ends there.
     #[inline(always)]
