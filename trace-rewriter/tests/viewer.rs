@@ -160,6 +160,7 @@ const DEMOS: &[(&str, &[&str])] = &[
     ("chains", &[]),
     ("shapes", &[]),
     ("exits", &[]),
+    ("values", &[]),
     ("panics", &[]),
     ("tasks", &[]),
     ("async_cases", &["tokio-multi"]),

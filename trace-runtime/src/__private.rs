@@ -68,38 +68,57 @@ pub struct Here;
 impl Here {
     /// Records the polled frame's arguments.
     #[inline(always)]
-    pub fn args(&self, _args: &[Arg<'_>]) {}
+    pub fn args(&self, site: &'static Site, args: &[Arg<'_>]) {
+        crate::capture::poll::here_values(site, 0, |out, max| {
+            crate::value::write_args(out, args, max)
+        });
+    }
 
     /// Records the polled frame's output.
     #[inline(always)]
-    pub fn ret(&self, _value: Value<'_>) {}
+    pub fn ret(&self, site: &'static Site, value: Value<'_>) {
+        crate::capture::poll::here_values(site, RESULT, |out, max| {
+            crate::value::write(out, value, max)
+        });
+    }
 
     /// Records the polled frame's `Ok` output.
     #[inline(always)]
-    pub fn ret_ok(&self, _value: Value<'_>) {}
+    pub fn ret_ok(&self, site: &'static Site, value: Value<'_>) {
+        crate::capture::poll::here_values(site, RESULT, |out, max| {
+            crate::value::write_wrapped(out, "Ok", value, max)
+        });
+    }
 
-    /// Marks the polled frame's exit an error and records the error.
+    /// Marks the polled frame's exit an error exit and records the error.
     #[inline(always)]
-    pub fn err(&self, _value: Value<'_>) {}
+    pub fn err(&self, site: &'static Site, value: Value<'_>) {
+        crate::capture::poll::here_values(site, RESULT | ERROR, |out, max| {
+            crate::value::write_wrapped(out, "Err", value, max)
+        });
+    }
 }
+
+#[cfg(feature = "enable")]
+use crate::capture::record::{ERROR, RESULT};
 
 #[cfg(not(feature = "enable"))]
 impl Here {
     /// Does nothing.
     #[inline(always)]
-    pub fn args(&self, _args: &[Arg<'_>]) {}
+    pub fn args(&self, _site: &'static Site, _args: &[Arg<'_>]) {}
 
     /// Does nothing.
     #[inline(always)]
-    pub fn ret(&self, _value: Value<'_>) {}
+    pub fn ret(&self, _site: &'static Site, _value: Value<'_>) {}
 
     /// Does nothing.
     #[inline(always)]
-    pub fn ret_ok(&self, _value: Value<'_>) {}
+    pub fn ret_ok(&self, _site: &'static Site, _value: Value<'_>) {}
 
     /// Does nothing.
     #[inline(always)]
-    pub fn err(&self, _value: Value<'_>) {}
+    pub fn err(&self, _site: &'static Site, _value: Value<'_>) {}
 }
 
 /// Declares the enclosing fn's `static __TRACE_SITE` and, for a name composed at run time,
@@ -201,9 +220,10 @@ macro_rules! __trace_enter {
 #[macro_export]
 macro_rules! __trace_enter {
     (@values [$($arg:expr),*] $($site:tt)+) => {{
-        let __trace_guard = $crate::__trace_enter!($($site)+);
-        __trace_guard.args(&[$($arg),*]);
-        __trace_guard
+        $crate::__trace_site!($($site)+);
+        $crate::__private::Guard::enter_span_values(&__TRACE_SITE, &[$($arg),*], |depth, task| {
+            $crate::__trace_span!(depth, task; $($site)+)
+        })
     }};
     ($($site:tt)+) => {{
         $crate::__trace_site!($($site)+);

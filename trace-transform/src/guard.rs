@@ -114,7 +114,13 @@ impl GuardSpec {
     /// What records the held result `__trace_ret` on `target` (the guard, or for a future the
     /// frame being polled): with `ret` its value (a `Result`'s `Ok` value, with `err` too),
     /// with `err` an `Err`'s error, marking the exit an error.
-    fn record_result(&self, values: &ValueSpec, target: &TokenStream) -> TokenStream {
+    /// `site` is the first argument of each call, for a future's `Here`.
+    fn record_result(
+        &self,
+        values: &ValueSpec,
+        target: &TokenStream,
+        site: &TokenStream,
+    ) -> TokenStream {
         let runtime = &self.runtime;
         let span = values.output_span;
         let err = self.probe(quote!(__trace_err));
@@ -122,19 +128,19 @@ impl GuardSpec {
             (true, false) => {
                 // Spanned at the return type, where a missing `Debug` is reported.
                 let value = quote_spanned!(span=> #runtime::__private::debug_ret(&__trace_ret));
-                quote!(#target.ret(#value);)
+                quote!(#target.ret(#site #value);)
             }
             (false, true) => quote! {
                 if let ::core::result::Result::Err(__trace_err) = &__trace_ret {
-                    #target.err(#err);
+                    #target.err(#site #err);
                 }
             },
             (true, true) => {
                 let ok = quote_spanned!(span=> #runtime::__private::debug_ret(__trace_ok));
                 quote! {
                     match &__trace_ret {
-                        ::core::result::Result::Ok(__trace_ok) => #target.ret_ok(#ok),
-                        ::core::result::Result::Err(__trace_err) => #target.err(#err),
+                        ::core::result::Result::Ok(__trace_ok) => #target.ret_ok(#site #ok),
+                        ::core::result::Result::Err(__trace_err) => #target.err(#site #err),
                     }
                 }
             }
@@ -150,7 +156,7 @@ impl GuardSpec {
             return;
         };
         let binding = syn::Ident::new(GUARD_BINDING, proc_macro2::Span::call_site());
-        let record = self.record_result(values, &quote!(#binding));
+        let record = self.record_result(values, &quote!(#binding), &TokenStream::new());
         let ty = values.output.as_ref().map(|ty| quote!(: #ty));
         *block = syn::parse_quote!({
             #[allow(clippy::redundant_closure_call)]
@@ -161,7 +167,8 @@ impl GuardSpec {
     }
 
     /// The body of a traced future that records values: its arguments first (recorded on the
-    /// frame being polled, the future's own, at its first poll), then the body in an async
+    /// frame being polled, the future's own, at its first poll; `__TRACE_SITE`, the `static`
+    /// the runtime's `instrument!` declares around the future, says which fn's it is), then the body in an async
     /// block of its own whose output is recorded before the future completes with it.
     pub fn record_in_future(&self, block: &mut syn::Block) {
         let Some(values) = &self.values else {
@@ -171,10 +178,10 @@ impl GuardSpec {
         let here = quote!(#runtime::__private::Here);
         let args = (!values.args.is_empty()).then(|| {
             let args = values.args.iter().map(|a| self.arg(a));
-            quote!(#here.args(&[#(#args),*]);)
+            quote!(#here.args(&__TRACE_SITE, &[#(#args),*]);)
         });
         if values.holds_result() {
-            let record = self.record_result(values, &here);
+            let record = self.record_result(values, &here, &quote!(&__TRACE_SITE,));
             let ty = values.output.as_ref().map(|ty| quote!(: #ty));
             *block = syn::parse_quote!({
                 #args

@@ -10,6 +10,7 @@ use super::record::{self, Rec};
 use super::registry::{orphan, orphan_id};
 use super::site::Site;
 use super::thread::{depth_below, skip, with_local, Frame, Local, Unavailable};
+use crate::value::{self, Arg, Value};
 
 /// Where a guard's frame lives.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -70,11 +71,30 @@ impl Guard {
     /// for its own callers to inline it.
     #[inline(never)]
     fn open(site: &'static Site, state: u32) -> Guard {
+        Guard::open_with(site, state, |_, _, _| {})
+    }
+
+    /// Opens a frame that records its arguments (before its enter, so that every view has
+    /// them when it shows the enter).
+    #[inline(never)]
+    fn open_values(site: &'static Site, state: u32, args: &[Arg<'_>]) -> Guard {
+        Guard::open_with(site, state, |l, id, ts| {
+            l.record_values(id, ts, 0, |out, max| value::write_args(out, args, max))
+        })
+    }
+
+    /// Opens a frame; `before` records what goes before its enter (its id, the enter's ticks).
+    #[inline(always)]
+    fn open_with(
+        site: &'static Site,
+        state: u32,
+        before: impl FnOnce(&mut Local, u64, u64),
+    ) -> Guard {
         // The timestamp is read once the thread's state exists: its creation starts the
         // process's runtime, which must not count inside the call.
         match with_local(site.start, |l| {
             let ts = clock::ticks();
-            l.enter(site, state, ts)
+            l.enter(site, state, ts, before)
         }) {
             Ok(guard) => guard,
             Err(Unavailable::Busy) => {
@@ -131,27 +151,66 @@ impl Guard {
 impl Guard {
     /// Opens a frame that records its arguments. Called by generated code only.
     #[inline(always)]
-    pub fn enter_values(site: &'static Site, args: &[crate::value::Arg<'_>]) -> Guard {
-        let guard = Guard::enter(site);
-        guard.args(args);
+    pub fn enter_values(site: &'static Site, args: &[Arg<'_>]) -> Guard {
+        let state = site.state.load(Ordering::Relaxed);
+        if let Some(slot) = super::hot::counted_slot(state) {
+            super::hot::count(slot);
+            return Guard::untraced(site);
+        }
+        Guard::open_values(site, state, args)
+    }
+
+    /// [`Guard::enter_values`] with a `tracing` span, as [`Guard::enter_span`].
+    #[cfg(feature = "tracing")]
+    #[inline]
+    pub fn enter_span_values(
+        site: &'static Site,
+        args: &[Arg<'_>],
+        make_span: impl FnOnce(u32, u64) -> tracing::Span,
+    ) -> Guard {
+        let mut guard = Guard::enter_values(site, args);
+        if guard.recorded {
+            guard.span = Some(make_span(guard.depth, guard.task).entered());
+        }
         guard
     }
 
-    /// Records the frame's arguments.
+    /// Records the frame's return value (`ret`).
     #[inline(always)]
-    pub fn args(&self, _args: &[crate::value::Arg<'_>]) {}
+    pub fn ret(&self, value: Value<'_>) {
+        if self.recorded && self.state == GuardState::OnStack {
+            self.result(record::RESULT, |out, max| value::write(out, value, max));
+        }
+    }
 
-    /// Records the frame's return value.
+    /// Records the frame's `Ok` value (`ret` with `err`).
     #[inline(always)]
-    pub fn ret(&self, _value: crate::value::Value<'_>) {}
+    pub fn ret_ok(&self, value: Value<'_>) {
+        if self.recorded && self.state == GuardState::OnStack {
+            self.result(record::RESULT, |out, max| {
+                value::write_wrapped(out, "Ok", value, max)
+            });
+        }
+    }
 
-    /// Records the frame's `Ok` value.
+    /// Marks the frame's exit an error exit and records the error (`err`).
     #[inline(always)]
-    pub fn ret_ok(&self, _value: crate::value::Value<'_>) {}
+    pub fn err(&self, value: Value<'_>) {
+        if self.recorded && self.state == GuardState::OnStack {
+            self.result(record::RESULT | record::ERROR, |out, max| {
+                value::write_wrapped(out, "Err", value, max)
+            });
+        }
+    }
 
-    /// Marks the frame's exit an error and records the error.
-    #[inline(always)]
-    pub fn err(&self, _value: crate::value::Value<'_>) {}
+    /// Records the frame's result, formatted by `fill`, just before its exit.
+    #[inline(never)]
+    fn result(&self, flags: u64, fill: impl FnOnce(&mut Vec<u8>, usize)) {
+        let _ = with_local(self.site.start, |l| {
+            let ts = clock::ticks();
+            l.record_values(self.id, ts, flags, fill)
+        });
+    }
 }
 
 impl Drop for Guard {
@@ -191,9 +250,15 @@ impl Guard {
 }
 
 impl Local {
-    /// Opens a sync frame.
+    /// Opens a sync frame; `before` records what goes before its enter.
     #[inline(always)]
-    fn enter(&mut self, site: &'static Site, state: u32, ts: u64) -> Guard {
+    fn enter(
+        &mut self,
+        site: &'static Site,
+        state: u32,
+        ts: u64,
+        before: impl FnOnce(&mut Local, u64, u64),
+    ) -> Guard {
         let index = self.stack.len();
         let (id, depth, recorded) = if index > self.ctx.mark {
             let depth = depth_below(&self.ctx.base) + (index - self.ctx.mark);
@@ -201,6 +266,7 @@ impl Local {
             let recorded = self.admits_as(site, state, depth);
             let id = if recorded {
                 let id = self.next_id();
+                before(self, id, ts);
                 self.record(Rec {
                     ts,
                     id: id | record::ENTER,
@@ -213,7 +279,7 @@ impl Local {
             };
             (id, depth, recorded)
         } else {
-            self.enter_first(site, ts)
+            self.enter_first(site, ts, before)
         };
         self.stack.push(Frame { site, id });
         Guard {
@@ -235,7 +301,12 @@ impl Local {
     /// linked block runs as a task of its own is that task's root, linked to where the block
     /// was made. Kept out of `enter`, whose nested calls are the hot path.
     #[inline(never)]
-    fn enter_first(&mut self, site: &'static Site, ts: u64) -> (u64, usize, bool) {
+    fn enter_first(
+        &mut self,
+        site: &'static Site,
+        ts: u64,
+        before: impl FnOnce(&mut Local, u64, u64),
+    ) -> (u64, usize, bool) {
         let depth = depth_below(&self.ctx.base);
         let parent = self.ctx.base.as_ref().map_or(0, |n| n.id);
         let recorded = self.admits(site, depth);
@@ -251,6 +322,7 @@ impl Local {
         } else {
             (record::ENTER, parent)
         };
+        before(self, id, ts);
         self.record(Rec {
             ts,
             id: id | kind,

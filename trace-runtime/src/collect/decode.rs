@@ -49,6 +49,9 @@ pub struct Decoder {
     pub frames: Frames,
     /// The last timestamp seen, in nanoseconds.
     pub now_ns: u64,
+    /// Values recorded for a frame (before its enter, or before its exit) and not yet handed
+    /// on with the event: frame id to `Event::values`.
+    values: std::collections::HashMap<u64, u32>,
 }
 
 impl Decoder {
@@ -57,6 +60,7 @@ impl Decoder {
             cal,
             frames: Frames::default(),
             now_ns: 0,
+            values: Default::default(),
         }
     }
 
@@ -75,6 +79,12 @@ impl Decoder {
         let kind = raw.id & record::KIND_MASK;
         !(matches!(kind, record::ENTER | record::TASK | record::EXIT) && id == 0
             || matches!(kind, record::ENTER | record::TASK) && self.frames.is_open(id))
+    }
+
+    /// Values recorded for frame `id` (`values` as `Tables::add_values` gave it): handed on with
+    /// the frame's next enter or exit.
+    pub fn value(&mut self, id: u64, values: u32) {
+        self.values.insert(id & record::ID_MASK, values);
     }
 
     /// Decodes one raw event that the decoder [admits](Self::admits) and hands it to every
@@ -121,6 +131,7 @@ impl Decoder {
             id,
             parent: frame.parent,
             origin: frame.origin,
+            values: self.values.remove(&id).unwrap_or(0),
         };
         self.emit(&event, tables, consumers);
     }
@@ -161,6 +172,7 @@ impl Decoder {
             id,
             parent: frame.parent,
             origin: frame.origin,
+            values: self.values.remove(&id).unwrap_or(0),
         };
         self.emit(&event, tables, consumers);
         self.frames.close(id);
@@ -206,7 +218,7 @@ pub(super) mod tests {
     pub(crate) fn run(raws: &[Raw], view: Box<dyn Consumer>) -> Decoder {
         let tables = Tables {
             sites: vec!["demo::f".into()],
-            threads: Default::default(),
+            ..Tables::default()
         };
         let cal = Calibration {
             origin: 0,
