@@ -64,13 +64,13 @@ fn arguments_results_and_errors_in_the_human_trace() {
 [01 main]   -> values::serve(id=7)
 [01 main]     -> values::load(id=7)
 [01 main]       -> values::db::read(id=7)
-[01 main]       <- values::db::read _ ! Err(NotFound)
+[01 main]       <- values::db::read _ ! Err(NotFound) (origin)
 [01 main]     <- values::load _ ! Err(NotFound)
 [01 main]   <- values::serve _ ! Err(NotFound)
 [01 main]   -> values::db::login(user=\"ñññ\")
 [01 main]   <- values::db::login _ = true
 [01 main]   -> values::db::check
-[01 main]   <- values::db::check _ ! Err(values::Refused)
+[01 main]   <- values::db::check _ ! Err(values::Refused) (origin)
 [01 main]   -> values::show(text=\"{long}…, bomb=<panicked>, described=Described(2))
 [01 main]   <- values::show _
 [01 main] <- values::main _

@@ -337,6 +337,42 @@ fn report_lists_every_fn_in_the_order_asked() {
     }
 }
 
+/// A run that recorded error exits (`#[trace(err)]`): each fn's error exits, and of those the
+/// ones where the error was born (`db::read`, innermost of its `?` chain) rather than passed on
+/// (`load`, `serve`); the replayed tree marks the origin.
+#[test]
+fn report_counts_error_exits_and_origins_per_fn() {
+    let rec = recording("values", &[]);
+    let out = view(&["report", path(rec), "--sort", "name"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        columns(&stdout(&out)),
+        "\
+trace report: 8 fns, 12 calls, by name
+calls total busy self min mean mean busy max errors origins fn
+1 <t> <t> <t> <t> <t> <t> <t> 1 1 values::db::check
+2 <t> <t> <t> <t> <t> <t> <t> 0 0 values::db::get
+1 <t> <t> <t> <t> <t> <t> <t> 0 0 values::db::login
+2 <t> <t> <t> <t> <t> <t> <t> 1 1 values::db::read
+2 <t> <t> <t> <t> <t> <t> <t> 1 0 values::load
+1 <t> <t> <t> <t> <t> <t> <t> 0 0 values::main
+2 <t> <t> <t> <t> <t> <t> <t> 1 0 values::serve
+1 <t> <t> <t> <t> <t> <t> <t> 0 0 values::show
+"
+    );
+    let out = view(&["replay", path(rec)]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let tree = mask(&stdout(&out));
+    assert!(
+        tree.contains("<- values::db::read <t> ! Err(NotFound) (origin)\n"),
+        "{tree}"
+    );
+    assert!(
+        tree.contains("<- values::load <t> ! Err(NotFound)\n"),
+        "{tree}"
+    );
+}
+
 /// Busy time (inside polls) beside wall time: an async fn that mostly waits sorts low by busy.
 #[test]
 fn report_shows_busy_beside_wall_time_and_sorts_by_either() {

@@ -3,7 +3,7 @@
 //! same decoder serves the live collector and a recording read back, so both give the views the
 //! same events.
 
-use super::event::{Event, Kind, Raw, Tables};
+use super::event::{ErrorExit, Event, Kind, Raw, Tables};
 use super::frames::{Frames, OpenFrame};
 use crate::capture::clock::Calibration;
 use crate::capture::record;
@@ -52,6 +52,8 @@ pub struct Decoder {
     /// Values recorded for a frame (before its enter, or before its exit) and not yet handed
     /// on with the event: frame id to `Event::values`.
     values: std::collections::HashMap<u64, u32>,
+    /// Open frames a callee of which exited with an error: their own error exit passes it on.
+    erred: std::collections::HashSet<u64>,
 }
 
 impl Decoder {
@@ -61,6 +63,7 @@ impl Decoder {
             frames: Frames::default(),
             now_ns: 0,
             values: Default::default(),
+            erred: Default::default(),
         }
     }
 
@@ -132,6 +135,7 @@ impl Decoder {
             parent: frame.parent,
             origin: frame.origin,
             values: self.values.remove(&id).unwrap_or(0),
+            error: ErrorExit::None,
         };
         self.emit(&event, tables, consumers);
     }
@@ -173,6 +177,22 @@ impl Decoder {
             parent: frame.parent,
             origin: frame.origin,
             values: self.values.remove(&id).unwrap_or(0),
+            error: ErrorExit::None,
+        };
+        let callee_erred = self.erred.remove(&id);
+        let event = match tables.values(&event).is_some_and(|v| v.error) {
+            true => {
+                self.erred.insert(event.parent);
+                Event {
+                    error: if callee_erred {
+                        ErrorExit::Passed
+                    } else {
+                        ErrorExit::Origin
+                    },
+                    ..event
+                }
+            }
+            false => event,
         };
         self.emit(&event, tables, consumers);
         self.frames.close(id);

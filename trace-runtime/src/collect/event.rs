@@ -54,6 +54,22 @@ pub struct Event {
     /// The values recorded with it (`#[trace(args, ret, err)]`: an enter's arguments, an
     /// exit's result), as an index into `Tables::values` plus 1; 0 for none.
     pub values: u32,
+    /// An exit's error (`#[trace(err)]` recorded an `Err`): where it was born.
+    pub error: ErrorExit,
+}
+
+/// Whether an exit returned an `Err`, and if so whether the error was born there: in a chain
+/// of calls each returning `Err` (a `?` chain), the innermost is the origin, the others pass
+/// it on. Decided once, by the decoder, for every view.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ErrorExit {
+    /// Not an error exit (or not recorded as one).
+    #[default]
+    None,
+    /// An error exit with no callee's error exit before it: the error was born here.
+    Origin,
+    /// An error exit after a callee's error exit: the error was passed on.
+    Passed,
 }
 
 /// A frame's values as recorded (`#[trace(args, ret, err)]`): an enter's arguments, or an

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use super::stream::Lines;
 use super::text::{duration, label, push_u64};
 use crate::collect::decode::Ctx;
-use crate::collect::event::{Event, Kind, Tree, Values};
+use crate::collect::event::{ErrorExit, Event, Kind, Tree, Values};
 
 const INDENT: usize = 2;
 /// Indentation levels shown before the depth is written as a number.
@@ -266,6 +266,9 @@ pub fn line(
                     (true, true) => buf.extend_from_slice(b" \x1b[31m! "),
                 }
                 buf.extend_from_slice(text.as_bytes());
+                if e.error == ErrorExit::Origin {
+                    buf.extend_from_slice(b" (origin)");
+                }
                 if v.error && color {
                     buf.extend_from_slice(b"\x1b[0m");
                 }
@@ -305,6 +308,7 @@ mod tests {
             parent: 0,
             origin: 0,
             values: 0,
+            error: Default::default(),
         }
     }
 
@@ -360,6 +364,14 @@ mod tests {
             "[01 main]   <- demo::db::get 31.4µs ! Err(NotFound)\n"
         );
         assert!(render(true, &event(exit, 1), &err).ends_with(" \x1b[31m! Err(NotFound)\x1b[0m\n"));
+        let origin = Event {
+            error: ErrorExit::Origin,
+            ..event(exit, 1)
+        };
+        assert_eq!(
+            render(false, &origin, &err),
+            "[01 main]   <- demo::db::get 31.4µs ! Err(NotFound) (origin)\n"
+        );
     }
 
     #[test]

@@ -131,6 +131,7 @@ mod tests {
             parent: 3,
             origin: 0,
             values: 0,
+            error: Default::default(),
         };
         let mut buf = Vec::new();
         line(&mut buf, &e, Some("work\"er"), "demo::a", None);
@@ -155,6 +156,7 @@ mod tests {
             parent: 0,
             origin: 0,
             values: 1,
+            error: Default::default(),
         };
         let args = Values {
             args: vec![
