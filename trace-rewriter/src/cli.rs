@@ -71,7 +71,11 @@ pub enum Command {
     Report(Report),
     /// Every distinct chain of calls that reached a fn, with calls, total and max time.
     #[command(after_help = CHAINS_EXAMPLES)]
-    Chains(FnQuery),
+    Chains(ChainsQuery),
+    /// Where errors were born: each fn where an `Err` exit (`#[trace(err)]`) originated, the
+    /// innermost of its `?` chain, with the chains that reached it and how often.
+    #[command(after_help = ERRORS_EXAMPLES)]
+    Errors(Recorded),
     /// A fn's callers and callees, weighted by calls and time.
     #[command(after_help = GRAPH_EXAMPLES)]
     Graph(FnQuery),
@@ -133,7 +137,15 @@ const CHAINS_EXAMPLES: &str = concat!(
     "\
 Examples:
   trace-rewriter chains run.trace d                    who reached d (each d on its own)
-  trace-rewriter chains run.trace demo::db::get",
+  trace-rewriter chains run.trace demo::db::get
+  trace-rewriter chains run.trace db::read --err       who reached db::read when it returned Err",
+    read_notes!()
+);
+
+const ERRORS_EXAMPLES: &str = concat!(
+    "\
+Examples:
+  trace-rewriter errors run.trace                      where each error came from",
     read_notes!()
 );
 
@@ -259,6 +271,16 @@ pub struct FnQuery {
     /// The fn: its full name, or whole `::` segments at its end (`d`, `db::get`) or start.
     #[arg(value_name = "FN")]
     pub name: String,
+}
+
+/// A recording and a fn, for `chains`.
+#[derive(Args, Debug)]
+pub struct ChainsQuery {
+    #[command(flatten)]
+    pub query: FnQuery,
+    /// Only the calls of FN that returned `Err` (recorded with `#[trace(err)]`).
+    #[arg(long)]
+    pub err: bool,
 }
 
 #[derive(Args, Debug)]

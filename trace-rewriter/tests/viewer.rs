@@ -373,6 +373,39 @@ calls total busy self min mean mean busy max errors origins fn
     );
 }
 
+/// "Where did this error come from": each fn where an error was born, with the chains that
+/// reached it then; and `chains FN --err`, the chains that reached a fn when it returned `Err`.
+#[test]
+fn errors_lists_origins_with_their_chains_and_chains_err_only_failed_calls() {
+    let rec = recording("values", &[]);
+    let out = view(&["errors", path(rec)]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out),
+        "\
+error origins: 2 errors born in 2 fns
+
+values::db::check: 1 errors born here, reached by
+       1  values::main -> values::db::check
+
+values::db::read: 1 errors born here, reached by
+       1  values::main -> values::serve -> values::load -> values::db::read
+"
+    );
+    let out = view(&["chains", path(rec), "load", "--err"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        columns(&stdout(&out)),
+        "\
+chains reaching load: 1 calls by 1 distinct chains
+calls total max chain
+1 <t> <t> values::main -> values::serve -> values::load
+"
+    );
+    let out = view(&["chains", path(rec), "load"]);
+    assert!(stdout(&out).starts_with("chains reaching load: 2 calls by 1 distinct chains\n"));
+}
+
 /// Busy time (inside polls) beside wall time: an async fn that mostly waits sorts low by busy.
 #[test]
 fn report_shows_busy_beside_wall_time_and_sorts_by_either() {

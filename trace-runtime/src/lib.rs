@@ -218,7 +218,7 @@ pub mod read {
 
     /// Distinct chains to a fn, and their table.
     pub mod chains {
-        pub use crate::view::chains::{table, Chains};
+        pub use crate::view::chains::{origins, table, Chains, Only};
     }
     /// Two runs' profiles side by side.
     pub mod diff {
