@@ -208,6 +208,12 @@ struct Bounded<'a> {
 #[cfg(feature = "enable")]
 impl fmt::Write for Bounded<'_> {
     fn write_str(&mut self, s: &str) -> fmt::Result {
+        // The common piece (digits, a short name): printable ASCII that fits, copied whole.
+        let room = self.max - (self.out.len() - self.start);
+        if s.len() <= room && s.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+            self.out.extend_from_slice(s.as_bytes());
+            return Ok(());
+        }
         for (i, c) in s.char_indices() {
             let mut escaped = [0u8; 12];
             let piece: &[u8] = match c {
