@@ -34,6 +34,16 @@ def check(path):
                 want = EXIT
             else:
                 fail(path, n, f"bad event {e.get('event')!r}")
+            # Values (`#[trace(args, ret, err)]`) are keys only where recorded: an enter's
+            # `args` (an object of strings), an exit's `ret` (a string) with `error` (a bool).
+            if e["event"] == "enter" and "args" in keys:
+                if not isinstance(e["args"], dict) or not all(isinstance(v, str) for v in e["args"].values()):
+                    fail(path, n, "args is not an object of strings")
+                keys = keys - {"args"}
+            if e["event"] == "exit" and ("ret" in keys or "error" in keys):
+                if not isinstance(e.get("ret"), str) or not isinstance(e.get("error"), bool):
+                    fail(path, n, "ret and error come together, a string and a bool")
+                keys = keys - {"ret", "error"}
             if keys != want:
                 fail(path, n, f"keys {sorted(keys)} != {sorted(want)}")
             ints = ["thread", "depth", "ts_ns", "id"] + (["elapsed_ns", "busy_ns"] if e["event"] == "exit" else [])

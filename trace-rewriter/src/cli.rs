@@ -55,7 +55,7 @@ pub const GROUPS: &[(&str, &[&str])] = &[
     (
         "Reading recordings",
         &[
-            "replay", "report", "chains", "graph", "open", "export", "diff", "html",
+            "replay", "report", "chains", "errors", "graph", "open", "export", "diff", "html",
         ],
     ),
 ];
@@ -175,7 +175,11 @@ pub enum Command {
     Report(Report),
     /// Every distinct chain of calls that reached a fn, with calls, total and max time.
     #[command(after_help = CHAINS_EXAMPLES, allow_missing_positional = true)]
-    Chains(FnQuery),
+    Chains(ChainsQuery),
+    /// Where errors were born: each fn where an `Err` exit (`#[trace(err)]`) originated, the
+    /// innermost of its `?` chain, with the chains that reached it and how often.
+    #[command(after_help = ERRORS_EXAMPLES)]
+    Errors(Recorded),
     /// A fn's callers and callees, weighted by calls and time.
     #[command(after_help = GRAPH_EXAMPLES, allow_missing_positional = true)]
     Graph(FnQuery),
@@ -278,7 +282,16 @@ const CHAINS_EXAMPLES: &str = concat!(
     "\
 Examples:
   cargo trace chains d                               who reached d in the newest recording
-  cargo trace chains run.trace demo::db::get         in run.trace",
+  cargo trace chains run.trace demo::db::get         in run.trace
+  cargo trace chains db::read --err                  who reached db::read when it returned Err",
+    read_notes!()
+);
+
+const ERRORS_EXAMPLES: &str = concat!(
+    "\
+Examples:
+  cargo trace errors                                 where each error of the newest recording came from
+  cargo trace errors run.trace",
     read_notes!()
 );
 
@@ -411,6 +424,16 @@ pub struct FnQuery {
     /// The fn: its full name, or whole `::` segments at its end (`d`, `db::get`) or start.
     #[arg(value_name = "FN")]
     pub name: String,
+}
+
+/// A recording and a fn, for `chains`.
+#[derive(Args, Debug)]
+pub struct ChainsQuery {
+    #[command(flatten)]
+    pub query: FnQuery,
+    /// Only the calls of FN that returned `Err` (recorded with `#[trace(err)]`).
+    #[arg(long)]
+    pub err: bool,
 }
 
 #[derive(Args, Debug)]
@@ -628,7 +651,7 @@ mod tests {
             let mut all = vec!["cargo-trace"];
             all.extend(a);
             match parse(Binary::CargoTrace, all.iter().map(Into::into).collect()).command {
-                Command::Chains(q) => (q.recorded.file, q.name),
+                Command::Chains(q) => (q.query.recorded.file, q.query.name),
                 other => panic!("{other:?}"),
             }
         };

@@ -47,6 +47,7 @@ pub fn main(binary: Binary) -> ExitCode {
         Command::Replay(c) => viewer::replay(&c, &err),
         Command::Report(c) => viewer::report(&c, &err),
         Command::Chains(c) => viewer::chains(&c, &err),
+        Command::Errors(c) => viewer::errors(&c, &err),
         Command::Graph(c) => viewer::graph(&c, &err),
         Command::Open(c) => viewer::open(&c, &err),
         Command::Export(c) => viewer::export(&c, &err),

@@ -190,6 +190,7 @@ impl Collect<'_> {
             name: fresh.clone(),
             runtime: syn::parse_quote!(::trace_runtime),
             kind,
+            values: None,
         };
         let (old, start, end, text) =
             if let Some(attr) = found.attrs.iter().find(|a| inserted::is_inserted_attr(a)) {

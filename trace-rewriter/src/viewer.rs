@@ -9,7 +9,7 @@ use trace_runtime::read::{
     recording::Recording, select, stream::Out, summary, trees, Consumer, TextViews,
 };
 
-use crate::cli::{Diff, Export, Filters, FnQuery, Recorded, Replay, Report};
+use crate::cli::{ChainsQuery, Diff, Export, Filters, FnQuery, Recorded, Replay, Report};
 use crate::diag::{Diagnostic, Stderr};
 
 /// Reads a recording; what a damaged or cut-short file lost is said on stderr, a warning for
@@ -172,13 +172,26 @@ pub fn report(c: &Report, err: &Stderr) -> Result<u8, Diagnostic> {
     Ok(0)
 }
 
-pub fn chains(c: &FnQuery, err: &Stderr) -> Result<u8, Diagnostic> {
-    let file = which(&c.recorded.file, err)?;
+pub fn chains(c: &ChainsQuery, err: &Stderr) -> Result<u8, Diagnostic> {
+    let q = &c.query;
+    let file = which(&q.recorded.file, err)?;
     let rec = load(&file, err)?;
-    let fns = known(&rec, &file, &c.name)?;
-    ambiguous(err, &c.name, &fns, "each shown on its own");
-    let found = rec.replay_into(chains::Chains::reaching(&c.name));
-    print(chains::table(&found, &rec.tables, &c.name).as_bytes());
+    let fns = known(&rec, &file, &q.name)?;
+    ambiguous(err, &q.name, &fns, "each shown on its own");
+    let only = if c.err {
+        chains::Only::Errors
+    } else {
+        chains::Only::All
+    };
+    let found = rec.replay_into(chains::Chains::reaching(&q.name).only(only));
+    print(chains::table(&found, &rec.tables, &q.name).as_bytes());
+    Ok(0)
+}
+
+pub fn errors(c: &Recorded, err: &Stderr) -> Result<u8, Diagnostic> {
+    let rec = load(&which(&c.file, err)?, err)?;
+    let found = rec.replay_into(chains::Chains::default().only(chains::Only::Origins));
+    print(chains::origins(&found, &rec.tables).as_bytes());
     Ok(0)
 }
 

@@ -126,6 +126,7 @@ const DEMOS: &[(&str, &[&str])] = &[
     ("chains", &[]),
     ("shapes", &[]),
     ("exits", &[]),
+    ("values", &[]),
     ("panics", &[]),
     ("tasks", &[]),
     ("async_cases", &["tokio-multi"]),
@@ -300,6 +301,75 @@ fn report_lists_every_fn_in_the_order_asked() {
         let (min, mean, max) = (&f["min_ns"], &f["mean_ns"], &f["max_ns"]);
         assert!(min.as_u64() <= mean.as_u64() && mean.as_u64() <= max.as_u64());
     }
+}
+
+/// A run that recorded error exits (`#[trace(err)]`): each fn's error exits, and of those the
+/// ones where the error was born (`db::read`, innermost of its `?` chain) rather than passed on
+/// (`load`, `serve`); the replayed tree marks the origin.
+#[test]
+fn report_counts_error_exits_and_origins_per_fn() {
+    let rec = recording("values", &[]);
+    let out = view(&["report", path(rec), "--sort", "name"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        columns(&stdout(&out)),
+        "\
+trace report: 8 fns, 12 calls, by name
+calls total busy self min mean mean busy max errors origins fn
+1 <t> <t> <t> <t> <t> <t> <t> 1 1 values::db::check
+2 <t> <t> <t> <t> <t> <t> <t> 0 0 values::db::get
+1 <t> <t> <t> <t> <t> <t> <t> 0 0 values::db::login
+2 <t> <t> <t> <t> <t> <t> <t> 1 1 values::db::read
+2 <t> <t> <t> <t> <t> <t> <t> 1 0 values::load
+1 <t> <t> <t> <t> <t> <t> <t> 0 0 values::main
+2 <t> <t> <t> <t> <t> <t> <t> 1 0 values::serve
+1 <t> <t> <t> <t> <t> <t> <t> 0 0 values::show
+"
+    );
+    let out = view(&["replay", path(rec)]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let tree = mask(&stdout(&out));
+    assert!(
+        tree.contains("<- values::db::read <t> ! Err(NotFound) (origin)\n"),
+        "{tree}"
+    );
+    assert!(
+        tree.contains("<- values::load <t> ! Err(NotFound)\n"),
+        "{tree}"
+    );
+}
+
+/// "Where did this error come from": each fn where an error was born, with the chains that
+/// reached it then; and `chains FN --err`, the chains that reached a fn when it returned `Err`.
+#[test]
+fn errors_lists_origins_with_their_chains_and_chains_err_only_failed_calls() {
+    let rec = recording("values", &[]);
+    let out = view(&["errors", path(rec)]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out),
+        "\
+error origins: 2 errors born in 2 fns
+
+values::db::check: 1 errors born here, reached by
+       1  values::main -> values::db::check
+
+values::db::read: 1 errors born here, reached by
+       1  values::main -> values::serve -> values::load -> values::db::read
+"
+    );
+    let out = view(&["chains", path(rec), "load", "--err"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        columns(&stdout(&out)),
+        "\
+chains reaching load: 1 calls by 1 distinct chains
+calls total max chain
+1 <t> <t> values::main -> values::serve -> values::load
+"
+    );
+    let out = view(&["chains", path(rec), "load"]);
+    assert!(stdout(&out).starts_with("chains reaching load: 2 calls by 1 distinct chains\n"));
 }
 
 /// Busy time (inside polls) beside wall time: an async fn that mostly waits sorts low by busy.
@@ -1036,7 +1106,7 @@ fn foreign_damaged_and_missing_files_are_bad_input() {
     let out = view(&["replay", path(&newer)]);
     assert_eq!(out.status.code(), Some(2));
     assert!(
-        stderr(&out).contains("recording format version 9; this build reads versions 1 to 3"),
+        stderr(&out).contains("recording format version 9; this build reads versions 1 to 4"),
         "{}",
         stderr(&out)
     );

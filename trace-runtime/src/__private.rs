@@ -4,6 +4,9 @@
 
 pub use crate::capture::site::Site;
 pub use crate::name::Piece;
+pub use crate::value::{
+    debug_arg, debug_ret, Arg, DebugArg, DebugRet, Probe, ProbeDebug, ProbeName, Value,
+};
 
 /// Starts the runtime on a thread's first traced call (a site carries it so that the capture
 /// layer need not know what sits above it).
@@ -37,6 +40,85 @@ impl Guard {
     pub fn enter(_site: &'static Site) -> Guard {
         Guard(core::marker::PhantomData)
     }
+
+    /// Does nothing.
+    #[inline(always)]
+    pub fn enter_values(_site: &'static Site, _args: &[Arg<'_>]) -> Guard {
+        Guard(core::marker::PhantomData)
+    }
+
+    /// Does nothing.
+    #[inline(always)]
+    pub fn ret(&self, _value: Value<'_>) {}
+
+    /// Does nothing.
+    #[inline(always)]
+    pub fn ret_ok(&self, _value: Value<'_>) {}
+
+    /// Does nothing.
+    #[inline(always)]
+    pub fn err(&self, _value: Value<'_>) {}
+}
+
+/// The frame being polled on this thread: where a traced future records its values (its
+/// arguments at its first poll, its output before it completes).
+pub struct Here;
+
+#[cfg(feature = "enable")]
+impl Here {
+    /// Records the polled frame's arguments.
+    #[inline(always)]
+    pub fn args(&self, site: &'static Site, args: &[Arg<'_>]) {
+        crate::capture::poll::here_values(site, 0, |out, max| {
+            crate::value::write_args(out, args, max)
+        });
+    }
+
+    /// Records the polled frame's output.
+    #[inline(always)]
+    pub fn ret(&self, site: &'static Site, value: Value<'_>) {
+        crate::capture::poll::here_values(site, RESULT, |out, max| {
+            crate::value::write(out, value, max)
+        });
+    }
+
+    /// Records the polled frame's `Ok` output.
+    #[inline(always)]
+    pub fn ret_ok(&self, site: &'static Site, value: Value<'_>) {
+        crate::capture::poll::here_values(site, RESULT, |out, max| {
+            crate::value::write_wrapped(out, "Ok", value, max)
+        });
+    }
+
+    /// Marks the polled frame's exit an error exit and records the error.
+    #[inline(always)]
+    pub fn err(&self, site: &'static Site, value: Value<'_>) {
+        crate::capture::poll::here_values(site, RESULT | ERROR, |out, max| {
+            crate::value::write_wrapped(out, "Err", value, max)
+        });
+    }
+}
+
+#[cfg(feature = "enable")]
+use crate::capture::record::{ERROR, RESULT};
+
+#[cfg(not(feature = "enable"))]
+impl Here {
+    /// Does nothing.
+    #[inline(always)]
+    pub fn args(&self, _site: &'static Site, _args: &[Arg<'_>]) {}
+
+    /// Does nothing.
+    #[inline(always)]
+    pub fn ret(&self, _site: &'static Site, _value: Value<'_>) {}
+
+    /// Does nothing.
+    #[inline(always)]
+    pub fn ret_ok(&self, _site: &'static Site, _value: Value<'_>) {}
+
+    /// Does nothing.
+    #[inline(always)]
+    pub fn err(&self, _site: &'static Site, _value: Value<'_>) {}
 }
 
 /// Declares the enclosing fn's `static __TRACE_SITE` and, for a name composed at run time,
@@ -116,11 +198,16 @@ macro_rules! __trace_resolve {
     };
 }
 
-/// Opens a frame for the enclosing fn; the returned guard closes it when dropped.
+/// Opens a frame for the enclosing fn; the returned guard closes it when dropped. With
+/// `@values [ARGS]` first, the frame records the arguments `ARGS` (each an [`Arg`]).
 #[cfg(not(feature = "tracing"))]
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __trace_enter {
+    (@values [$($arg:expr),*] $($site:tt)+) => {{
+        $crate::__trace_site!($($site)+);
+        $crate::__private::Guard::enter_values(&__TRACE_SITE, &[$($arg),*])
+    }};
     ($($site:tt)+) => {{
         $crate::__trace_site!($($site)+);
         $crate::__private::Guard::enter(&__TRACE_SITE)
@@ -132,6 +219,12 @@ macro_rules! __trace_enter {
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __trace_enter {
+    (@values [$($arg:expr),*] $($site:tt)+) => {{
+        $crate::__trace_site!($($site)+);
+        $crate::__private::Guard::enter_span_values(&__TRACE_SITE, &[$($arg),*], |depth, task, parent| {
+            $crate::__trace_span!(depth, task, parent; $($site)+)
+        })
+    }};
     ($($site:tt)+) => {{
         $crate::__trace_site!($($site)+);
         $crate::__private::Guard::enter_span(&__TRACE_SITE, |depth, task, parent| {

@@ -1,6 +1,6 @@
 //! Reads the environment once: `TRACE_FORMAT`, `TRACE_OUT`, `TRACE_MODE`, `TRACE_BUFFER`,
 //! `TRACE_FILTER`, `TRACE_FOCUS`, `TRACE_SUMMARY`, `TRACE_SUMMARY_JSON`, `TRACE_RECORD`,
-//! `TRACE_DUMP_SIGNAL`, `TRACE_SIGNALS`, `TRACE_WATCH`, `TRACE_HOT`, `TRACE_VERBOSE`, `NO_COLOR`. Reading has no other effect
+//! `TRACE_DUMP_SIGNAL`, `TRACE_SIGNALS`, `TRACE_WATCH`, `TRACE_HOT`, `TRACE_VERBOSE`, `TRACE_VALUES`, `TRACE_VALUE_MAX`, `NO_COLOR`. Reading has no other effect
 //! than warnings about values it cannot use.
 
 #[cfg(feature = "enable")]
@@ -99,7 +99,15 @@ pub struct Config {
     pub verbose: bool,
     /// `TRACE_HOT`: when a fn is counted instead of recorded; `None` (`off`): never.
     pub hot: Option<Hot>,
+    /// `TRACE_VALUES`: whether `#[trace(args, ret, err)]` record values (`off`: not).
+    pub values: bool,
+    /// `TRACE_VALUE_MAX`: the most bytes of one value's text kept.
+    pub value_max: usize,
 }
+
+/// `TRACE_VALUE_MAX` unless set: a value's text is cut after this many bytes.
+#[cfg(feature = "enable")]
+pub const VALUE_MAX: usize = 80;
 
 /// `TRACE_HOT`: a fn `calls` of whose calls (calls that call no recorded fn) took under
 /// `under_ns` each, nine in ten of them at least, is counted from then on instead of recorded
@@ -324,7 +332,31 @@ fn read() -> Config {
             Some(Hot::DEFAULT)
         }),
     };
+    let values = match var("TRACE_VALUES").as_deref() {
+        None | Some("") | Some("on") => true,
+        Some("off") => false,
+        Some(other) => {
+            warn(&format!(
+                "TRACE_VALUES={other:?} is neither on nor off; recording values (on)"
+            ));
+            true
+        }
+    };
+    let value_max = match var("TRACE_VALUE_MAX") {
+        None => VALUE_MAX,
+        Some(v) => match v.trim().parse::<usize>() {
+            Ok(n) if (1..=4096).contains(&n) => n,
+            _ => {
+                warn(&format!(
+                    "TRACE_VALUE_MAX={v:?} is not a number of bytes from 1 to 4096; using {VALUE_MAX}"
+                ));
+                VALUE_MAX
+            }
+        },
+    };
     Config {
+        values,
+        value_max,
         hot,
         watch_ns,
         format,

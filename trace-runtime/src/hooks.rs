@@ -27,6 +27,11 @@ pub fn install(cfg: &'static Config) {
         if !std::thread::panicking() {
             let previous = std::panic::take_hook();
             std::panic::set_hook(Box::new(move |info| {
+                // A recorded value's `Debug` panicked: the runtime catches it and records
+                // `<panicked>`; the program never sees that panic, nor do its hooks.
+                if crate::value::formatting() {
+                    return;
+                }
                 runtime_work(on_panic);
                 previous(info);
             }));

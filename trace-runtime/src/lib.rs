@@ -74,6 +74,46 @@
 /// assert_eq!(get(), Some(7));
 /// ```
 ///
+/// Values (see `docs/values.md`):
+/// - `#[trace(args)]` records every argument whose type is `Debug` (`self` only when named);
+///   `#[trace(args(id, self))]` exactly these, each of which must be `Debug`;
+///   `#[trace(args, skip(password))]` all but those;
+/// - `#[trace(ret)]` records the return value (an async fn's output), which must be `Debug`;
+/// - `#[trace(err)]` on a fn returning `Result` marks an `Err` exit as an error and records the
+///   error's `Debug` text, or its type name where it has none: it compiles on any error type;
+/// - on an `impl`, `trait` or `mod`, `args` and `skip(..)` apply to every fn inside; a fn
+///   overrides them with `#[trace(skip_args)]`, `#[trace(args(..))]` or more `skip(..)`.
+///
+/// A mistake is a compile error at the token: a name that is not an argument, `ret` on a fn
+/// returning `()`, `err` on one not returning `Result`, a named argument or a `ret` value whose
+/// type is not `Debug`.
+///
+/// ```
+/// use trace_runtime::trace;
+///
+/// #[derive(Debug)]
+/// struct NotFound;
+///
+/// #[trace(args, skip(token), err)]
+/// fn load(id: u64, token: &str) -> Result<Vec<u8>, NotFound> {
+///     if token.is_empty() { Err(NotFound) } else { Ok(vec![id as u8]) }
+/// }
+/// # assert!(load(1, "").is_err());
+/// ```
+///
+/// With `ret` or `err`, the traced copy of a sync fn runs its body in a closure so that the
+/// value it returns (by `return`, `?` or its last expression) is recorded first:
+///
+/// ```ignore
+/// #[cfg(feature = "trace")]
+/// fn load(id: u64, token: &str) -> Result<Vec<u8>, NotFound> {
+///     let __trace_guard = ::trace_runtime::__private::enter!(@values [/* id */] module "::load");
+///     let __trace_ret: Result<Vec<u8>, NotFound> = (move || { /* the body */ })();
+///     if let Err(__trace_err) = &__trace_ret { __trace_guard.err(/* its text */); }
+///     __trace_ret
+/// }
+/// ```
+///
 /// # Expands to
 ///
 /// ```ignore
@@ -177,6 +217,7 @@ mod setup;
 #[cfg(feature = "enable")]
 mod sink;
 mod units;
+mod value;
 #[cfg(any(feature = "enable", feature = "read"))]
 mod view;
 
@@ -194,7 +235,7 @@ pub mod read {
 
     /// Distinct chains to a fn, and their table.
     pub mod chains {
-        pub use crate::view::chains::{table, ChainStats, Chains};
+        pub use crate::view::chains::{origins, table, ChainStats, Chains, Only};
     }
     /// Self time per stack of fns: the folded lines' and the flame graph's figures.
     pub mod folded {

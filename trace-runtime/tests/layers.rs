@@ -10,7 +10,7 @@ use std::path::Path;
 /// Each top-level module's layer: a module may only name modules of its own layer or below.
 fn layer(module: &str) -> Option<u8> {
     Some(match module {
-        "config" | "filter" | "name" | "sink" | "report" | "units" => 0,
+        "config" | "filter" | "name" | "sink" | "report" | "units" | "value" => 0,
         "capture" => 1,
         "collect" => 2,
         "view" => 3,

@@ -3,6 +3,7 @@
 use std::collections::HashSet;
 
 use proc_macro2::{Span, TokenStream};
+use syn::ext::IdentExt;
 use syn::parse::{Parse, ParseStream};
 use syn::{Ident, LitStr, Path, Token};
 
@@ -25,9 +26,69 @@ pub struct TraceArgs {
     /// `__site(...)`: the site's name, passed by the rewriter for a fn whose impl or enclosing
     /// fn the attribute cannot see. Not for hand-written use.
     pub site: Option<SiteName>,
+    /// `args`, `args(..)`, `skip(..)`, `skip_args`, `ret`, `err`: the values the fn records.
+    pub values: ValueArgs,
 }
 
-const KNOWN: &str = "`skip`, `name = \"...\"`, `crate = path`";
+/// The value options of one `#[trace(...)]`, as written (resolved against a fn's signature by
+/// [`crate::values`]).
+///
+/// ```
+/// let args: trace_transform::TraceArgs = syn::parse_str("args, skip(password), err").unwrap();
+/// assert_eq!(args.values.skip[0], "password");
+/// assert!(args.values.err.is_some() && args.values.ret.is_none());
+/// ```
+#[derive(Default, Clone)]
+pub struct ValueArgs {
+    /// `args` (every argument whose type is `Debug`) or `args(a, b)` (exactly these).
+    pub args: Option<ArgSelection>,
+    /// `skip(a, b)`: arguments left out of `args`.
+    pub skip: Vec<Ident>,
+    /// `skip_args`: no arguments, whatever the container says.
+    pub skip_args: Option<Span>,
+    /// `ret`: the return value (the output, for an async fn).
+    pub ret: Option<Span>,
+    /// `err`: an `Err` return marks the exit as an error and records the error.
+    pub err: Option<Span>,
+}
+
+/// Which arguments `args` names.
+#[derive(Clone)]
+pub enum ArgSelection {
+    /// `args`: all of them (`self` only when named), each recorded where its type is `Debug`.
+    All(Span),
+    /// `args(a, self)`: these, each of which must be `Debug`.
+    Named(Vec<Ident>),
+}
+
+impl ValueArgs {
+    /// Whether the attribute asks for no value at all.
+    pub fn is_empty(&self) -> bool {
+        self.args.is_none()
+            && self.skip.is_empty()
+            && self.skip_args.is_none()
+            && self.ret.is_none()
+            && self.err.is_none()
+    }
+
+    /// The first token of a value option only a single fn can take (`ret`, `err`).
+    pub fn fn_only(&self) -> Option<(Span, &'static str)> {
+        self.ret
+            .map(|s| (s, "ret"))
+            .or(self.err.map(|s| (s, "err")))
+    }
+}
+
+const KNOWN: &str = "`skip`, `name = \"...\"`, `crate = path`, `args`, `args(..)`, `skip(..)`, \
+                     `skip_args`, `ret`, `err`";
+
+/// A parenthesized list of argument names: `(a, self, b)`.
+fn names(input: ParseStream<'_>) -> syn::Result<Vec<Ident>> {
+    let content;
+    syn::parenthesized!(content in input);
+    let list = content.parse_terminated(Ident::parse_any, Token![,])?;
+    Ok(list.into_iter().collect())
+}
 
 impl Parse for TraceArgs {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
@@ -45,7 +106,11 @@ impl Parse for TraceArgs {
             } else {
                 input.parse()?
             };
-            let key_name = key.to_string();
+            let mut key_name = key.to_string();
+            if key_name == "skip" && input.peek(syn::token::Paren) {
+                // `skip(..)` lists arguments; plain `skip` leaves the fn untraced.
+                key_name = "skip(..)".into();
+            }
             if !seen.insert(key_name.clone()) {
                 push(syn::Error::new(
                     key.span(),
@@ -54,6 +119,21 @@ impl Parse for TraceArgs {
             }
             match key_name.as_str() {
                 "skip" => args.skip = Some(key.span()),
+                "skip(..)" => args.values.skip = names(input)?,
+                "args" if input.peek(syn::token::Paren) => {
+                    let list = names(input)?;
+                    if list.is_empty() {
+                        push(syn::Error::new(
+                            key.span(),
+                            "`args()` names no argument; write `skip_args` for none",
+                        ));
+                    }
+                    args.values.args = Some(ArgSelection::Named(list));
+                }
+                "args" => args.values.args = Some(ArgSelection::All(key.span())),
+                "skip_args" => args.values.skip_args = Some(key.span()),
+                "ret" => args.values.ret = Some(key.span()),
+                "err" => args.values.err = Some(key.span()),
                 "name" => {
                     input.parse::<Token![=]>()?;
                     args.name = Some(input.parse()?);
@@ -86,6 +166,35 @@ impl Parse for TraceArgs {
         if let (Some(skip), Some(name)) = (args.skip, &args.name) {
             let mut e = syn::Error::new(name.span(), "`name` has no effect together with `skip`");
             e.combine(syn::Error::new(skip, "`skip` given here"));
+            push(e);
+        }
+        let values = &args.values;
+        if let Some(skip_args) = values.skip_args {
+            if let Some(other) = match &values.args {
+                Some(ArgSelection::All(span)) => Some(*span),
+                Some(ArgSelection::Named(list)) => list.first().map(|i| i.span()),
+                None => values.skip.first().map(|i| i.span()),
+            } {
+                let mut e = syn::Error::new(other, "arguments named together with `skip_args`");
+                e.combine(syn::Error::new(skip_args, "`skip_args` records none"));
+                push(e);
+            }
+        }
+        if let (Some(ArgSelection::Named(_)), Some(first)) = (&values.args, values.skip.first()) {
+            push(syn::Error::new(
+                first.span(),
+                "`skip(..)` goes with `args` (all arguments); `args(..)` already names the ones \
+                 recorded",
+            ));
+        }
+        if let (Some(skip), false) = (args.skip, values.is_empty()) {
+            let mut e = syn::Error::new(skip, "`skip` leaves the fn untraced: nothing to record");
+            if let Some((span, key)) = values
+                .fn_only()
+                .or(values.skip_args.map(|s| (s, "skip_args")))
+            {
+                e.combine(syn::Error::new(span, format!("`{key}` given here")));
+            }
             push(e);
         }
         match errors {

@@ -90,7 +90,7 @@ fn try_expand(attr: TokenStream, item: TokenStream, fast_path: bool) -> syn::Res
 /// everything else to it.
 fn plain_fn_fast_path(args: &TraceArgs, item: &TokenStream) -> Option<TokenStream> {
     use proc_macro2::{Delimiter, Group, TokenTree};
-    if args.skip.is_some() || args.site.is_some() {
+    if args.skip.is_some() || args.site.is_some() || !args.values.is_empty() {
         return None;
     }
     let mut tokens: Vec<TokenTree> = item.clone().into_iter().collect();
@@ -135,6 +135,7 @@ fn plain_fn_fast_path(args: &TraceArgs, item: &TokenStream) -> Option<TokenStrea
         name,
         runtime: args.runtime_path(),
         kind: GuardKind::Statement,
+        values: None,
     };
     // After the body's inner attributes (`#![...]`), which must stay first.
     let inner: Vec<TokenTree> = body.stream().into_iter().collect();
@@ -166,12 +167,16 @@ fn mentions(tokens: TokenStream, words: &[&str]) -> bool {
 /// Rejects what cannot carry `#[trace]`, pointing at the token that says why.
 fn check_target(item: &Item, args: &TraceArgs) -> syn::Result<()> {
     const WHERE: &str = "#[trace] goes on a fn, an impl block, a trait or an inline `mod { ... }`";
-    let not_a_fn = |name_arg: &Option<syn::LitStr>| match name_arg {
-        Some(name) => Err(syn::Error::new(
+    let not_a_fn = |name_arg: &Option<syn::LitStr>| match (name_arg, args.values.fn_only()) {
+        (Some(name), _) => Err(syn::Error::new(
             name.span(),
             "`name` applies to a single fn; put #[trace(name = \"...\")] on the fn inside",
         )),
-        None => Ok(()),
+        (None, Some((span, key))) => Err(syn::Error::new(
+            span,
+            format!("`{key}` applies to a single fn; put #[trace({key})] on the fns inside"),
+        )),
+        (None, None) => Ok(()),
     };
     match item {
         Item::Fn(f) => match &f.sig.constness {
@@ -220,7 +225,7 @@ impl Visit for Insert {
         let FnAction::Instrument(spec) = found.action else {
             return;
         };
-        if spec.kind == GuardKind::Statement {
+        if spec.kind == GuardKind::Statement && !spec.holds_result() {
             // Inserted in place: the fn stays one item, token for token the user's beside it.
             let stmt: syn::Stmt = syn::parse2(spec.tokens()).expect("the guard statement parses");
             found.block.stmts.insert(0, stmt);
@@ -316,6 +321,7 @@ impl Split {
             .push(syn::parse_quote!(#[cfg(not(feature = "trace"))]));
         if spec.kind == GuardKind::AsyncBody {
             link::wrap_links(traced.parts().1, &spec.runtime);
+            spec.record_in_future(traced.parts().1);
         }
         if spec.kind == GuardKind::AsyncBody && eager {
             if let Some(mut eager) = traced.eager(spec) {
@@ -329,8 +335,11 @@ impl Split {
         let (attrs, block) = traced.parts();
         attrs.push(syn::parse_quote!(#[cfg(feature = "trace")]));
         match spec.kind {
-            GuardKind::LinkedStatement => {
-                link::wrap_links(block, &spec.runtime);
+            GuardKind::LinkedStatement | GuardKind::Statement => {
+                if spec.kind == GuardKind::LinkedStatement {
+                    link::wrap_links(block, &spec.runtime);
+                }
+                spec.hold_result(block);
                 let stmt: syn::Stmt =
                     syn::parse2(spec.tokens()).expect("the guard statement parses");
                 block.stmts.insert(0, stmt);
@@ -350,11 +359,11 @@ impl Split {
                     // The block is the fn's own frame; what it holds is linked to it.
                     if let syn::Expr::Async(a) = future {
                         link::wrap_links(&mut a.block, &spec.runtime);
+                        spec.record_in_future(&mut a.block);
                     }
                     *future = spec.wrap_future(future);
                 }
             }
-            GuardKind::Statement => unreachable!("plain fns get a statement, not a split"),
         }
         vec![f, traced]
     }

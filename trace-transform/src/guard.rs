@@ -2,11 +2,12 @@
 //! statement for a plain fn, or the body wrapped in the runtime's future adaptor for an async fn.
 
 use proc_macro2::TokenStream;
-use quote::quote;
+use quote::{quote, quote_spanned};
 use syn::Path;
 
 use crate::name::FnName;
 use crate::print::compact;
+use crate::values::{ArgValue, ValueSpec};
 
 /// The binding that holds the guard: a reserved, hygienic-looking name the rewriter recognises.
 pub const GUARD_BINDING: &str = "__trace_guard";
@@ -37,6 +38,7 @@ pub enum GuardKind {
 ///     name: FnName::free("main"),
 ///     runtime: syn::parse_quote!(::trace_runtime),
 ///     kind: GuardKind::Statement,
+///     values: None,
 /// };
 /// assert_eq!(
 ///     spec.text(),
@@ -51,6 +53,9 @@ pub struct GuardSpec {
     pub runtime: Path,
     /// Which guard: a statement, or a wrapped future.
     pub kind: GuardKind,
+    /// The values it records (`args`, `ret`, `err`); `None` for none, which expands exactly as
+    /// a fn without them.
+    pub values: Option<ValueSpec>,
 }
 
 impl GuardSpec {
@@ -60,9 +65,135 @@ impl GuardSpec {
         let runtime = &self.runtime;
         let name = self.name.site().tokens();
         let binding = syn::Ident::new(GUARD_BINDING, proc_macro2::Span::call_site());
-        quote! {
-            #[cfg(feature = "trace")]
-            let #binding = #runtime::__private::enter!(#name);
+        match self.values.as_ref().filter(|v| !v.args.is_empty()) {
+            Some(values) => {
+                let args = values.args.iter().map(|a| self.arg(a));
+                quote! {
+                    #[cfg(feature = "trace")]
+                    let #binding = #runtime::__private::enter!(@values [#(#args),*] #name);
+                }
+            }
+            None => quote! {
+                #[cfg(feature = "trace")]
+                let #binding = #runtime::__private::enter!(#name);
+            },
+        }
+    }
+
+    /// Whether the fn's result is held and recorded before it returns: its body is then moved
+    /// into a closure (an async block, for a future) in a traced copy of the fn.
+    pub fn holds_result(&self) -> bool {
+        self.values.as_ref().is_some_and(ValueSpec::holds_result)
+    }
+
+    /// One recorded argument: `Arg("name", value)`. A named one must be `Debug` (the check is
+    /// spanned at its name, so the compiler's error points there); one of plain `args` is
+    /// recorded only where its type is `Debug`, chosen by autoref specialization.
+    fn arg(&self, arg: &ArgValue) -> TokenStream {
+        let runtime = &self.runtime;
+        let ident = &arg.ident;
+        let name = ident.to_string();
+        if arg.required {
+            quote_spanned! {ident.span()=>
+                #runtime::__private::Arg(#name, #runtime::__private::debug_arg(&#ident))
+            }
+        } else {
+            let value = self.probe(quote!(&#ident));
+            quote!(#runtime::__private::Arg(#name, #value))
+        }
+    }
+
+    /// A value's text where its type is `Debug`, its type name otherwise: never a compile error.
+    fn probe(&self, reference: TokenStream) -> TokenStream {
+        let runtime = &self.runtime;
+        quote! {{
+            use #runtime::__private::{ProbeDebug as _, ProbeName as _};
+            (&#runtime::__private::Probe(#reference)).__trace_value()
+        }}
+    }
+
+    /// What records the held result `__trace_ret` on `target` (the guard, or for a future the
+    /// frame being polled): with `ret` its value (a `Result`'s `Ok` value, with `err` too),
+    /// with `err` an `Err`'s error, marking the exit an error.
+    /// `site` is the first argument of each call, for a future's `Here`.
+    fn record_result(
+        &self,
+        values: &ValueSpec,
+        target: &TokenStream,
+        site: &TokenStream,
+    ) -> TokenStream {
+        let runtime = &self.runtime;
+        let span = values.output_span;
+        let err = self.probe(quote!(__trace_err));
+        match (values.ret, values.err) {
+            (true, false) => {
+                // Spanned at the return type, where a missing `Debug` is reported.
+                let value = quote_spanned!(span=> #runtime::__private::debug_ret(&__trace_ret));
+                quote!(#target.ret(#site #value);)
+            }
+            (false, true) => quote! {
+                if let ::core::result::Result::Err(__trace_err) = &__trace_ret {
+                    #target.err(#site #err);
+                }
+            },
+            (true, true) => {
+                let ok = quote_spanned!(span=> #runtime::__private::debug_ret(__trace_ok));
+                quote! {
+                    match &__trace_ret {
+                        ::core::result::Result::Ok(__trace_ok) => #target.ret_ok(#site #ok),
+                        ::core::result::Result::Err(__trace_err) => #target.err(#site #err),
+                    }
+                }
+            }
+            (false, false) => TokenStream::new(),
+        }
+    }
+
+    /// The traced copy's body of a sync fn that holds its result: the body runs in a closure
+    /// (so that `return` and `?` leave it with the fn's value), whose value is recorded on the
+    /// guard before the fn returns it. The guard statement goes on top afterwards.
+    pub fn hold_result(&self, block: &mut syn::Block) {
+        let Some(values) = self.values.as_ref().filter(|v| v.holds_result()) else {
+            return;
+        };
+        let binding = syn::Ident::new(GUARD_BINDING, proc_macro2::Span::call_site());
+        let record = self.record_result(values, &quote!(#binding), &TokenStream::new());
+        let ty = values.output.as_ref().map(|ty| quote!(: #ty));
+        *block = syn::parse_quote!({
+            #[allow(clippy::redundant_closure_call)]
+            let __trace_ret #ty = (move || #block)();
+            #record
+            __trace_ret
+        });
+    }
+
+    /// The body of a traced future that records values: its arguments first (recorded on the
+    /// frame being polled, the future's own, at its first poll; `__TRACE_SITE`, the `static`
+    /// the runtime's `instrument!` declares around the future, says which fn's it is), then the body in an async
+    /// block of its own whose output is recorded before the future completes with it.
+    pub fn record_in_future(&self, block: &mut syn::Block) {
+        let Some(values) = &self.values else {
+            return;
+        };
+        let runtime = &self.runtime;
+        let here = quote!(#runtime::__private::Here);
+        let args = (!values.args.is_empty()).then(|| {
+            let args = values.args.iter().map(|a| self.arg(a));
+            quote!(#here.args(&__TRACE_SITE, &[#(#args),*]);)
+        });
+        if values.holds_result() {
+            let record = self.record_result(values, &here, &quote!(&__TRACE_SITE,));
+            let ty = values.output.as_ref().map(|ty| quote!(: #ty));
+            *block = syn::parse_quote!({
+                #args
+                let __trace_ret #ty = async move #block.await;
+                #record
+                __trace_ret
+            });
+        } else if let Some(args) = args {
+            block
+                .stmts
+                .insert(0, syn::parse2(args).expect("a statement"));
         }
     }
 

@@ -14,6 +14,7 @@ pub mod link;
 pub mod name;
 pub mod print;
 pub mod rules;
+pub mod values;
 pub mod walk;
 
 pub use args::TraceArgs;

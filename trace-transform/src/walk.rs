@@ -6,10 +6,11 @@ use syn::spanned::Spanned;
 use syn::visit_mut::{self, VisitMut};
 use syn::{Attribute, Block, Path, Signature};
 
-use crate::args::TraceArgs;
+use crate::args::{TraceArgs, ValueArgs};
 use crate::guard::{is_box_pin_async, is_guard_stmt, GuardKind, GuardSpec};
 use crate::name::{FnName, SelfType, SiteName, TraitPath};
 use crate::rules::{self, Options, SkipReason};
+use crate::values;
 
 /// What to do with one fn.
 pub enum FnAction {
@@ -68,6 +69,9 @@ pub fn walk_item(
     let mut walker = Walker::new(opts, visit, args.runtime_path());
     if matches!(item, syn::Item::Fn(_)) {
         walker.top = Some(args.clone());
+    } else {
+        // On a container, the macro's own value options are the default of every fn inside.
+        walker.values = Some(args.values.clone());
     }
     walker.top_impl = matches!(item, syn::Item::Impl(_));
     walker.visit_item_mut(item);
@@ -91,6 +95,8 @@ struct Walker<'v> {
     top: Option<TraceArgs>,
     /// The macro sits on an impl: the first impl walked carries `#[trace]` itself.
     top_impl: bool,
+    /// The value options of the innermost container that gave some, for the fns inside it.
+    values: Option<ValueArgs>,
     errors: Vec<syn::Error>,
 }
 
@@ -100,6 +106,7 @@ struct Saved {
     impl_ctx: Option<(SelfType, Option<TraitPath>)>,
     in_test: bool,
     skip_all: Option<SkipReason>,
+    values: Option<ValueArgs>,
 }
 
 impl<'v> Walker<'v> {
@@ -115,6 +122,7 @@ impl<'v> Walker<'v> {
             skip_all: None,
             top: None,
             top_impl: false,
+            values: None,
             errors: Vec::new(),
         }
     }
@@ -125,6 +133,7 @@ impl<'v> Walker<'v> {
             impl_ctx: self.impl_ctx.clone(),
             in_test: self.in_test,
             skip_all: self.skip_all.clone(),
+            values: self.values.clone(),
         }
     }
 
@@ -133,6 +142,7 @@ impl<'v> Walker<'v> {
         self.impl_ctx = s.impl_ctx;
         self.in_test = s.in_test;
         self.skip_all = s.skip_all;
+        self.values = s.values;
     }
 
     /// Reads (and for the macro, removes) a nested `#[trace(...)]`; returns its arguments.
@@ -164,6 +174,15 @@ impl<'v> Walker<'v> {
         let Some(args) = self.own_attr(attrs) else {
             return false;
         };
+        if let Some((span, key)) = args.values.fn_only() {
+            self.errors.push(syn::Error::new(
+                span,
+                format!("`{key}` applies to a single fn; put it on the fns inside"),
+            ));
+        }
+        if !args.values.is_empty() {
+            self.values = Some(args.values.clone());
+        }
         if args.skip.is_some() {
             self.skip_all = Some(SkipReason::OptedOut);
         } else if !self.opts.consume_nested_attrs {
@@ -216,9 +235,23 @@ impl<'v> Walker<'v> {
         } else {
             None
         };
+        let values = match reason {
+            Some(_) => None,
+            None => {
+                let merged = values::merge(self.values.as_ref(), own.as_ref().map(|a| &a.values));
+                match values::resolve(&merged, sig) {
+                    Ok(spec) => spec,
+                    Err(e) => {
+                        self.errors.push(e);
+                        None
+                    }
+                }
+            }
+        };
         let action = match reason {
             Some(reason) => FnAction::Skip(reason),
             None => FnAction::Instrument(Box::new(GuardSpec {
+                values,
                 kind: if sig.asyncness.is_some() {
                     GuardKind::AsyncBody
                 } else if is_box_pin_async(block) {

@@ -329,6 +329,7 @@ fn a_site_passed_by_the_rewriter_round_trips() {
         },
         runtime: syn::parse_quote!(::trace_runtime),
         kind: trace_transform::guard::GuardKind::AsyncBody,
+        values: None,
     };
     let item: syn::ItemFn =
         syn::parse_str(&format!("{} fn f() {{}}", spec.attribute_text())).unwrap();
@@ -385,4 +386,151 @@ fn allocator_impl_traced_directly() {
             }
         }
     ));
+}
+
+/// `args`: every argument (not `self`), each recorded where its type is `Debug`; `skip(..)`
+/// leaves some out. Only the guard statement changes: the fn stays one item.
+#[test]
+fn args_all_with_skip() {
+    insta::assert_snapshot!(expand(
+        quote!(args, skip(password)),
+        quote! {
+            pub fn login(&self, user: &str, password: &str, (a, b): (u8, u8)) -> bool {
+                check(user, password)
+            }
+        }
+    ));
+}
+
+/// `args(..)`: exactly the named arguments (`self` too), each required to be `Debug` where it
+/// is named.
+#[test]
+fn args_named() {
+    insta::assert_snapshot!(expand(
+        quote!(args(self, id)),
+        quote! {
+            fn get(&self, id: u64, key: &str) -> Option<u32> { self.map.get(key).copied() }
+        }
+    ));
+}
+
+/// `ret`: the body runs in a closure in a traced copy, its value recorded before it is
+/// returned; the untraced copy is the fn as written.
+#[test]
+fn ret() {
+    insta::assert_snapshot!(expand(
+        quote!(ret),
+        quote! {
+            fn get(id: u64) -> Option<u32> {
+                if id == 0 { return None; }
+                Some(lookup(id)?)
+            }
+        }
+    ));
+}
+
+/// `err`: an `Err` records its error (Debug text or type name, never a compile error);
+/// `ret` with `err` records the `Ok` value too. An `impl` type is not restated.
+#[test]
+fn err_and_ret_with_err() {
+    insta::assert_snapshot!(expand(
+        quote!(),
+        quote! {
+            mod db {
+                #[trace(err)]
+                pub fn load(path: &Path) -> io::Result<Vec<u8>> { std::fs::read(path) }
+                #[trace(ret, err)]
+                pub fn parse(text: &str) -> Result<u32, ParseIntError> { text.parse() }
+                #[trace(ret)]
+                pub fn iter(v: &[u8]) -> impl Iterator<Item = &u8> + '_ { v.iter() }
+            }
+        }
+    ));
+}
+
+/// An async fn records its arguments at its first poll and its output before it completes,
+/// on the frame being polled.
+#[test]
+fn async_fn_args_and_err() {
+    insta::assert_snapshot!(expand(
+        quote!(args, err),
+        quote! {
+            pub async fn fetch(&self, id: u64) -> Result<Row, Error> {
+                let row = self.get(id).await?;
+                Ok(row)
+            }
+        }
+    ));
+}
+
+/// On a container, `args` applies to every fn inside; a fn overrides it with `skip_args`,
+/// `args(..)` or more `skip(..)`.
+#[test]
+fn container_defaults_with_overrides() {
+    insta::assert_snapshot!(expand(
+        quote!(args, skip(token)),
+        quote! {
+            impl Store {
+                fn get(&self, id: u64, token: &str) -> u32 { 1 }
+                #[trace(skip_args)]
+                fn put(&mut self, id: u64, value: u32) {}
+                #[trace(args(key))]
+                fn find(&self, key: &str, limit: usize) -> u32 { 2 }
+                #[trace(skip(id), ret)]
+                fn del(&mut self, id: u64, token: &str, force: bool) -> bool { true }
+            }
+        }
+    ));
+}
+
+/// Mistakes are compile errors at the token, all of them at once, beside the item.
+#[test]
+fn value_mistakes_point_at_the_token() {
+    let errors = |attr: TokenStream, item: TokenStream| {
+        let out = trace_transform::expand(attr, item).to_string();
+        out.match_indices("compile_error")
+            .map(|(at, _)| {
+                let msg = &out[at..];
+                let start = msg.find('"').unwrap() + 1;
+                msg[start..start + msg[start..].find('"').unwrap()].to_string()
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        errors(
+            quote!(args(id, nme)),
+            quote! { fn get(id: u64, name: &str) {} }
+        ),
+        ["`get` takes no argument `nme`; it takes `id`, `name`"]
+    );
+    assert_eq!(
+        errors(quote!(ret), quote! { fn put(id: u64) {} }),
+        ["`ret` has nothing to record: `put` returns `()`; remove `ret`"]
+    );
+    assert_eq!(
+        errors(quote!(err), quote! { fn put(id: u64) -> Option<u8> { None } }),
+        ["`err` needs a fn returning `Result` (or an alias named `Result`, like `io::Result`); `put` returns `Option<u8>`"]
+    );
+    assert_eq!(
+        errors(quote!(ret), quote! { impl S { fn a(&self) -> u8 { 1 } } }),
+        ["`ret` applies to a single fn; put #[trace(ret)] on the fns inside"]
+    );
+    assert_eq!(
+        errors(quote!(args, skip_args), quote! { fn a(x: u8) {} }),
+        [
+            "arguments named together with `skip_args`",
+            "`skip_args` records none"
+        ]
+    );
+}
+
+/// Without value options a fn expands as before: the same tokens as plain `#[trace]`.
+#[test]
+fn a_fn_without_values_is_unchanged() {
+    let item = quote! { impl S { #[trace(skip_args)] fn a(&self, x: u8) -> u8 { x } } };
+    let plain = quote! { impl S { #[trace] fn a(&self, x: u8) -> u8 { x } } };
+    assert_eq!(
+        trace_transform::expand(quote!(), item).to_string(),
+        trace_transform::expand(quote!(), plain).to_string()
+    );
 }

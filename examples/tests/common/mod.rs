@@ -41,6 +41,10 @@ pub struct Event {
     pub id: u64,
     /// Enters: the calling frame (for a spawned root, the frame that created it).
     pub parent: Option<u64>,
+    /// Enters: the recorded arguments, as `name=text` joined by `, `.
+    pub args: Option<String>,
+    /// Exits: the recorded result, and whether it is an error.
+    pub ret: Option<(String, bool)>,
 }
 
 impl Event {
@@ -94,7 +98,24 @@ pub fn parse(text: &str) -> Vec<Event> {
                 Some("exit") => false,
                 other => panic!("line {}: bad event {other:?}", i + 1),
             };
-            let mut keys: Vec<&str> = obj.keys().map(String::as_str).collect();
+            // Values (`#[trace(args, ret, err)]`) are keys only where recorded: an enter's
+            // `args` (an object of strings), an exit's `ret` (a string) with `error` (a bool).
+            if let Some(args) = obj.get("args") {
+                assert!(enter, "line {}: args on an exit", i + 1);
+                let args = args.as_object().expect("args is an object");
+                assert!(args.values().all(Value::is_string), "line {}: args", i + 1);
+            }
+            assert_eq!(
+                obj.get("ret").map(|v| v.is_string()),
+                obj.get("error").map(|v| v.is_boolean()),
+                "line {}: ret and error come together, a string and a bool",
+                i + 1
+            );
+            let mut keys: Vec<&str> = obj
+                .keys()
+                .map(String::as_str)
+                .filter(|k| !["args", "ret", "error"].contains(k))
+                .collect();
             keys.sort_unstable();
             let want: &[&str] = if enter {
                 &[
@@ -154,6 +175,16 @@ pub fn parse(text: &str) -> Vec<Event> {
                     .map(|v| v.as_bool().expect("cancelled is a bool")),
                 id: obj["id"].as_u64().expect("id is an int"),
                 parent: obj.get("parent").and_then(Value::as_u64),
+                args: obj.get("args").and_then(Value::as_object).map(|args| {
+                    args.iter()
+                        .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                }),
+                ret: obj.get("ret").and_then(Value::as_str).map(|r| {
+                    let error = obj.get("error").and_then(Value::as_bool);
+                    (r.to_string(), error.unwrap_or_default())
+                }),
             }
         })
         .collect()

@@ -10,6 +10,7 @@ use super::record::{self, Rec};
 use super::registry::{orphan, orphan_id};
 use super::site::Site;
 use super::thread::{depth_below, skip, with_local, Frame, Local, Unavailable};
+use crate::value::{self, Arg, Value};
 
 /// Where a guard's frame lives.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -70,11 +71,30 @@ impl Guard {
     /// for its own callers to inline it.
     #[inline(never)]
     fn open(site: &'static Site, state: u32) -> Guard {
+        Guard::open_with(site, state, |_, _, _| {})
+    }
+
+    /// Opens a frame that records its arguments (before its enter, so that every view has
+    /// them when it shows the enter).
+    #[inline(never)]
+    fn open_values(site: &'static Site, state: u32, args: &[Arg<'_>]) -> Guard {
+        Guard::open_with(site, state, |l, id, ts| {
+            l.record_values(id, ts, 0, |out, max| value::write_args(out, args, max))
+        })
+    }
+
+    /// Opens a frame; `before` records what goes before its enter (its id, the enter's ticks).
+    #[inline(always)]
+    fn open_with(
+        site: &'static Site,
+        state: u32,
+        before: impl FnOnce(&mut Local, u64, u64),
+    ) -> Guard {
         // The timestamp is read once the thread's state exists: its creation starts the
         // process's runtime, which must not count inside the call.
         match with_local(site.start, |l| {
             let ts = clock::ticks();
-            l.enter(site, state, ts)
+            l.enter(site, state, ts, before)
         }) {
             Ok(guard) => guard,
             Err(Unavailable::Busy) => {
@@ -124,12 +144,84 @@ impl Guard {
         make_span: impl FnOnce(i64, i64, Option<tracing::Id>) -> tracing::Span,
     ) -> Guard {
         let mut guard = Guard::enter(site);
-        if guard.recorded {
-            let parent = super::bridge::parent(guard.depth == 0, None);
-            let (depth, task) = super::bridge::fields(guard.depth, guard.task);
-            guard.span = Some(make_span(depth, task, parent).entered());
-        }
+        guard.enter_bridge_span(make_span);
         guard
+    }
+
+    /// The `tracing` span of a recorded call, the child of the span `bridge.rs` chooses.
+    #[cfg(feature = "tracing")]
+    fn enter_bridge_span(
+        &mut self,
+        make_span: impl FnOnce(i64, i64, Option<tracing::Id>) -> tracing::Span,
+    ) {
+        if self.recorded {
+            let parent = super::bridge::parent(self.depth == 0, None);
+            let (depth, task) = super::bridge::fields(self.depth, self.task);
+            self.span = Some(make_span(depth, task, parent).entered());
+        }
+    }
+}
+
+impl Guard {
+    /// Opens a frame that records its arguments. Called by generated code only.
+    #[inline(always)]
+    pub fn enter_values(site: &'static Site, args: &[Arg<'_>]) -> Guard {
+        let state = site.state.load(Ordering::Relaxed);
+        if let Some(slot) = super::hot::counted_slot(state) {
+            super::hot::count(slot);
+            return Guard::untraced(site);
+        }
+        Guard::open_values(site, state, args)
+    }
+
+    /// [`Guard::enter_values`] with a `tracing` span, as [`Guard::enter_span`].
+    #[cfg(feature = "tracing")]
+    #[inline]
+    pub fn enter_span_values(
+        site: &'static Site,
+        args: &[Arg<'_>],
+        make_span: impl FnOnce(i64, i64, Option<tracing::Id>) -> tracing::Span,
+    ) -> Guard {
+        let mut guard = Guard::enter_values(site, args);
+        guard.enter_bridge_span(make_span);
+        guard
+    }
+
+    /// Records the frame's return value (`ret`).
+    #[inline(always)]
+    pub fn ret(&self, value: Value<'_>) {
+        if self.recorded && self.state == GuardState::OnStack {
+            self.result(record::RESULT, |out, max| value::write(out, value, max));
+        }
+    }
+
+    /// Records the frame's `Ok` value (`ret` with `err`).
+    #[inline(always)]
+    pub fn ret_ok(&self, value: Value<'_>) {
+        if self.recorded && self.state == GuardState::OnStack {
+            self.result(record::RESULT, |out, max| {
+                value::write_wrapped(out, "Ok", value, max)
+            });
+        }
+    }
+
+    /// Marks the frame's exit an error exit and records the error (`err`).
+    #[inline(always)]
+    pub fn err(&self, value: Value<'_>) {
+        if self.recorded && self.state == GuardState::OnStack {
+            self.result(record::RESULT | record::ERROR, |out, max| {
+                value::write_wrapped(out, "Err", value, max)
+            });
+        }
+    }
+
+    /// Records the frame's result, formatted by `fill`, just before its exit.
+    #[inline(never)]
+    fn result(&self, flags: u64, fill: impl FnOnce(&mut Vec<u8>, usize)) {
+        let _ = with_local(self.site.start, |l| {
+            let ts = clock::ticks();
+            l.record_values(self.id, ts, flags, fill)
+        });
     }
 }
 
@@ -170,9 +262,15 @@ impl Guard {
 }
 
 impl Local {
-    /// Opens a sync frame.
+    /// Opens a sync frame; `before` records what goes before its enter.
     #[inline(always)]
-    fn enter(&mut self, site: &'static Site, state: u32, ts: u64) -> Guard {
+    fn enter(
+        &mut self,
+        site: &'static Site,
+        state: u32,
+        ts: u64,
+        before: impl FnOnce(&mut Local, u64, u64),
+    ) -> Guard {
         let index = self.stack.len();
         let (id, depth, recorded) = if index > self.ctx.mark {
             let depth = depth_below(&self.ctx.base) + (index - self.ctx.mark);
@@ -180,6 +278,7 @@ impl Local {
             let recorded = self.admits_as(site, state, depth);
             let id = if recorded {
                 let id = self.next_id();
+                before(self, id, ts);
                 self.record(Rec {
                     ts,
                     id: id | record::ENTER,
@@ -192,7 +291,7 @@ impl Local {
             };
             (id, depth, recorded)
         } else {
-            self.enter_first(site, ts)
+            self.enter_first(site, ts, before)
         };
         self.stack.push(Frame { site, id });
         // The depth was needed for `TRACE_FILTER=depth=`; the guard keeps it for `tracing`.
@@ -219,7 +318,12 @@ impl Local {
     /// linked block runs as a task of its own is that task's root, linked to where the block
     /// was made. Kept out of `enter`, whose nested calls are the hot path.
     #[inline(never)]
-    fn enter_first(&mut self, site: &'static Site, ts: u64) -> (u64, usize, bool) {
+    fn enter_first(
+        &mut self,
+        site: &'static Site,
+        ts: u64,
+        before: impl FnOnce(&mut Local, u64, u64),
+    ) -> (u64, usize, bool) {
         let depth = depth_below(&self.ctx.base);
         let parent = self.ctx.base.as_ref().map_or(0, |n| n.id);
         let recorded = self.admits(site, depth);
@@ -235,6 +339,7 @@ impl Local {
         } else {
             (record::ENTER, parent)
         };
+        before(self, id, ts);
         self.record(Rec {
             ts,
             id: id | kind,

@@ -262,3 +262,21 @@ impl Local {
                 .any(|f| f.id == node.id && std::ptr::eq(f.site, node.site))
     }
 }
+
+/// Records values of the traced future being polled on this thread, if it is `site`'s and its
+/// enter was recorded and no sync frame is open above it (where a future's own body runs).
+#[inline(never)]
+pub(crate) fn here_values(site: &'static Site, flags: u64, fill: impl FnOnce(&mut Vec<u8>, usize)) {
+    let _ = with_local(site.start, |l| {
+        let Some(base) = l.ctx.base.clone() else {
+            return;
+        };
+        let own = std::ptr::eq(base.site, site)
+            && l.stack.len() == l.ctx.mark
+            && l.admits(site, base.depth as usize);
+        if own {
+            let ts = clock::ticks();
+            l.record_values(base.id, ts, flags, fill);
+        }
+    });
+}

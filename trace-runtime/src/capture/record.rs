@@ -30,6 +30,15 @@ pub const DECLARE: u64 = 3 << 56;
 /// A root frame (a task's, or an adopting thread's) was created inside another frame: `aux` is
 /// that frame's id; `ts` is when the future was created (or the origin captured).
 pub const LINK: u64 = 4 << 56;
+/// Values of a frame (`#[trace(args, ret, err)]`), written on its thread before the frame's
+/// enter (its arguments) or exit (its result): `aux` is the length of their bytes, which the
+/// `DATA` records after it hold. `site` is not a site.
+#[cfg(feature = "enable")]
+pub const VALUE: u64 = 5 << 56;
+/// Bytes of the `VALUE` record before it: `DATA_BYTES` of them in `aux` then `site` (little
+/// endian), the last record's unused ones 0.
+#[cfg(feature = "enable")]
+pub const DATA: u64 = 6 << 56;
 pub const KIND_MASK: u64 = 0xf << 56;
 
 /// Exit flags.
@@ -45,6 +54,13 @@ pub const HOLD: u64 = 1 << 60;
 /// of `aux` (0: of none), which the collector applies to every frame the thread enters without
 /// a caller from then on.
 pub const ADOPT: u64 = 1 << 61;
+/// Value flags (no flag: the frame's arguments): its result (`ret`).
+pub const RESULT: u64 = 1 << 60;
+/// Value flag, with `RESULT`: the result is an `Err`, the exit an error exit.
+pub const ERROR: u64 = 1 << 61;
+#[cfg(feature = "enable")]
+/// Bytes a `DATA` record holds.
+pub const DATA_BYTES: usize = 8 + std::mem::size_of::<usize>();
 #[cfg(feature = "enable")]
 pub const FLAG_MASK: u64 = 0xf << 60;
 pub const ID_MASK: u64 = (1 << 56) - 1;

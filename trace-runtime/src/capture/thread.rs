@@ -81,6 +81,9 @@ pub(crate) struct Local {
     /// keeps those frames for this thread until it declares another, so links to them need no
     /// declaration again.
     pub(super) held: Vec<u64>,
+    /// Where a frame's values are formatted before they are recorded: reused, so a call
+    /// allocates nothing once it has grown to the largest values.
+    scratch: Vec<u8>,
 }
 
 /// The thread's busy flag and a pointer to its state, read together: one thread-local access
@@ -307,6 +310,7 @@ impl Local {
             },
             last_node: None,
             held: Vec::new(),
+            scratch: Vec::new(),
         }
     }
 
@@ -335,6 +339,44 @@ impl Local {
             self.hand_over();
         }
         self.writer.push(rec);
+    }
+
+    /// Records values of frame `id` (`flags`: `record::RESULT`, `record::ERROR` or none for
+    /// arguments): `fill` formats them into the thread's scratch, with each value's limit; a
+    /// `VALUE` record then `DATA` records hold the bytes. Nothing with `TRACE_VALUES=off`.
+    /// Runs inside `with_local`: a `Debug` impl that calls traced fns finds the thread busy,
+    /// and those calls are not traced (the re-entrancy rule).
+    pub(super) fn record_values(
+        &mut self,
+        id: u64,
+        ts: u64,
+        flags: u64,
+        fill: impl FnOnce(&mut Vec<u8>, usize),
+    ) {
+        if !self.cfg.values {
+            return;
+        }
+        let mut scratch = std::mem::take(&mut self.scratch);
+        scratch.clear();
+        fill(&mut scratch, self.cfg.value_max);
+        self.record(Rec {
+            ts,
+            id: id | record::VALUE | flags,
+            site: 0,
+            aux: scratch.len() as u64,
+        });
+        for piece in scratch.chunks(record::DATA_BYTES) {
+            let mut bytes = [0u8; record::DATA_BYTES];
+            bytes[..piece.len()].copy_from_slice(piece);
+            let (aux, site) = bytes.split_at(8);
+            self.record(Rec {
+                ts,
+                id: id | record::DATA,
+                site: usize::from_le_bytes(site.try_into().expect("a word")),
+                aux: u64::from_le_bytes(aux.try_into().expect("8 bytes")),
+            });
+        }
+        self.scratch = scratch;
     }
 
     #[cold]

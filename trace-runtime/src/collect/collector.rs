@@ -8,13 +8,13 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, TryLockError};
 use std::time::{Duration, Instant};
 
-use super::event::{Raw, Tables};
+use super::event::{Raw, Tables, Values};
 use super::frames::{Frames, IdHasher};
 use super::hot;
 use super::pipeline::Pipeline;
 use crate::capture::buffer::{Cursor, SharedRef};
 use crate::capture::clock::{self, Calibration};
-use crate::capture::record::Rec;
+use crate::capture::record::{self, Rec};
 use crate::capture::registry;
 use crate::capture::site::Site;
 use crate::capture::thread;
@@ -53,6 +53,16 @@ pub struct Collector {
     fed: u64,
     /// Which fns turn hot (`TRACE_HOT`), unless it is off.
     hot: Option<hot::Watch>,
+    /// Per thread, the values whose `DATA` records are still being read.
+    values: HashMap<u32, PendingValues>,
+}
+
+/// A `VALUE` record's bytes, gathered from the `DATA` records after it.
+struct PendingValues {
+    id: u64,
+    flags: u64,
+    len: usize,
+    bytes: Vec<u8>,
 }
 
 static STATE: Mutex<Option<Collector>> = Mutex::new(None);
@@ -80,6 +90,7 @@ impl Collector {
             watermark: 0,
             fed: 0,
             scratch: Vec::new(),
+            values: HashMap::default(),
             finished: false,
             hot: config::get()
                 .hot
@@ -205,8 +216,13 @@ impl Collector {
                 }
                 let rec = *rec;
                 input.next += 1;
-                let raw = self.raw(n, &rec);
-                self.feed(&raw);
+                match rec.id & record::KIND_MASK {
+                    record::VALUE | record::DATA => self.value(n, &rec),
+                    _ => {
+                        let raw = self.raw(n, &rec);
+                        self.feed(&raw);
+                    }
+                }
             }
             self.inputs.insert(n, input);
         }
@@ -221,6 +237,40 @@ impl Collector {
         self.fed += 1;
         if self.fed & 4095 == 0 {
             PROGRESS.store(self.fed, Ordering::Relaxed);
+        }
+    }
+
+    /// A `VALUE` record or one of its `DATA` records: once its bytes are whole, the values go
+    /// to the tables and the pipeline.
+    fn value(&mut self, thread: u32, rec: &Rec) {
+        let id = rec.id & record::ID_MASK;
+        if rec.id & record::KIND_MASK == record::VALUE {
+            let len = rec.aux as usize;
+            self.values.insert(
+                thread,
+                PendingValues {
+                    id,
+                    flags: rec.id & record::FLAG_MASK,
+                    len,
+                    bytes: Vec::with_capacity(len),
+                },
+            );
+        } else if let Some(p) = self.values.get_mut(&thread).filter(|p| p.id == id) {
+            let mut bytes = [0u8; record::DATA_BYTES];
+            bytes[..8].copy_from_slice(&rec.aux.to_le_bytes());
+            bytes[8..].copy_from_slice(&rec.site.to_le_bytes());
+            let take = (p.len - p.bytes.len()).min(record::DATA_BYTES);
+            p.bytes.extend_from_slice(&bytes[..take]);
+        }
+        if self
+            .values
+            .get(&thread)
+            .is_some_and(|p| p.bytes.len() == p.len)
+        {
+            let p = self.values.remove(&thread).expect("checked");
+            self.start_pipeline();
+            let values = self.tables.add_values(Values::decode(p.flags, &p.bytes));
+            self.pipeline.value(thread, p.id, values, &self.tables);
         }
     }
 

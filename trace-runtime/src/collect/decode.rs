@@ -3,7 +3,7 @@
 //! same decoder serves the live collector and a recording read back, so both give the views the
 //! same events.
 
-use super::event::{Event, Kind, Raw, Tables};
+use super::event::{ErrorExit, Event, Kind, Raw, Tables};
 use super::frames::{Frames, OpenFrame};
 use crate::capture::clock::Calibration;
 use crate::capture::record;
@@ -49,6 +49,11 @@ pub struct Decoder {
     pub frames: Frames,
     /// The last timestamp seen, in nanoseconds.
     pub now_ns: u64,
+    /// Values recorded for a frame (before its enter, or before its exit) and not yet handed
+    /// on with the event: frame id to `Event::values`.
+    values: std::collections::HashMap<u64, u32>,
+    /// Open frames a callee of which exited with an error: their own error exit passes it on.
+    erred: std::collections::HashSet<u64>,
 }
 
 impl Decoder {
@@ -57,6 +62,8 @@ impl Decoder {
             cal,
             frames: Frames::default(),
             now_ns: 0,
+            values: Default::default(),
+            erred: Default::default(),
         }
     }
 
@@ -75,6 +82,12 @@ impl Decoder {
         let kind = raw.id & record::KIND_MASK;
         !(matches!(kind, record::ENTER | record::TASK | record::EXIT) && id == 0
             || matches!(kind, record::ENTER | record::TASK) && self.frames.is_open(id))
+    }
+
+    /// Values recorded for frame `id` (`values` as `Tables::add_values` gave it): handed on with
+    /// the frame's next enter or exit.
+    pub fn value(&mut self, id: u64, values: u32) {
+        self.values.insert(id & record::ID_MASK, values);
     }
 
     /// Decodes one raw event that the decoder [admits](Self::admits) and hands it to every
@@ -121,6 +134,8 @@ impl Decoder {
             id,
             parent: frame.parent,
             origin: frame.origin,
+            values: self.values.remove(&id).unwrap_or(0),
+            error: ErrorExit::None,
         };
         self.emit(&event, tables, consumers);
     }
@@ -161,6 +176,23 @@ impl Decoder {
             id,
             parent: frame.parent,
             origin: frame.origin,
+            values: self.values.remove(&id).unwrap_or(0),
+            error: ErrorExit::None,
+        };
+        let callee_erred = self.erred.remove(&id);
+        let event = match tables.values(&event).is_some_and(|v| v.error) {
+            true => {
+                self.erred.insert(event.parent);
+                Event {
+                    error: if callee_erred {
+                        ErrorExit::Passed
+                    } else {
+                        ErrorExit::Origin
+                    },
+                    ..event
+                }
+            }
+            false => event,
         };
         self.emit(&event, tables, consumers);
         self.frames.close(id);
@@ -206,7 +238,7 @@ pub(super) mod tests {
     pub(crate) fn run(raws: &[Raw], view: Box<dyn Consumer>) -> Decoder {
         let tables = Tables {
             sites: vec!["demo::f".into()],
-            threads: Default::default(),
+            ..Tables::default()
         };
         let cal = Calibration {
             origin: 0,

@@ -51,6 +51,57 @@ pub struct Event {
     pub parent: u64,
     /// For the root of a task or of an adopting thread: the frame that created it; else 0.
     pub origin: u64,
+    /// The values recorded with it (`#[trace(args, ret, err)]`: an enter's arguments, an
+    /// exit's result), as an index into `Tables::values` plus 1; 0 for none.
+    pub values: u32,
+    /// An exit's error (`#[trace(err)]` recorded an `Err`): where it was born.
+    pub error: ErrorExit,
+}
+
+/// Whether an exit returned an `Err`, and if so whether the error was born there: in a chain
+/// of calls each returning `Err` (a `?` chain), the innermost is the origin, the others pass
+/// it on. Decided once, by the decoder, for every view.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ErrorExit {
+    /// Not an error exit (or not recorded as one).
+    #[default]
+    None,
+    /// An error exit with no callee's error exit before it: the error was born here.
+    Origin,
+    /// An error exit after a callee's error exit: the error was passed on.
+    Passed,
+}
+
+/// A frame's values as recorded (`#[trace(args, ret, err)]`): an enter's arguments, or an
+/// exit's result.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Values {
+    /// Argument names and their text, in the signature's order.
+    pub args: Vec<(Box<str>, Box<str>)>,
+    /// The result's text (`Ok(..)`/`Err(..)` for a `Result` with `err`).
+    pub result: Option<Box<str>>,
+    /// The result is an `Err`: an error exit.
+    pub error: bool,
+}
+
+impl Values {
+    /// Decodes what one `VALUE` record held: its flags (`record::RESULT`, `record::ERROR`) and
+    /// bytes (the arguments as `value::write_args` lays them out, or the result's text).
+    pub fn decode(flags: u64, bytes: &[u8]) -> Values {
+        if flags & crate::capture::record::RESULT != 0 {
+            Values {
+                args: Vec::new(),
+                result: Some(String::from_utf8_lossy(bytes).into()),
+                error: flags & crate::capture::record::ERROR != 0,
+            }
+        } else {
+            Values {
+                args: crate::value::read_args(bytes),
+                result: None,
+                error: false,
+            }
+        }
+    }
 }
 
 impl Event {
@@ -109,11 +160,27 @@ pub struct Tables {
     pub sites: Vec<Box<str>>,
     /// Thread names by number; `None` for unnamed threads.
     pub threads: std::collections::BTreeMap<u32, Option<Box<str>>>,
+    /// Every frame's recorded values, in the order they were recorded (an event's `values`
+    /// points here): kept for the run, as views that hold events back read them later.
+    pub values: Vec<Values>,
 }
 
 impl Tables {
     pub fn site(&self, index: u32) -> &str {
         self.sites.get(index as usize).map_or("?", |s| s)
+    }
+
+    /// The values recorded with `event`, if any.
+    pub fn values(&self, event: &Event) -> Option<&Values> {
+        (event.values as usize)
+            .checked_sub(1)
+            .and_then(|i| self.values.get(i))
+    }
+
+    /// Adds a frame's values; returns what an event's `values` holds to point at them.
+    pub fn add_values(&mut self, values: Values) -> u32 {
+        self.values.push(values);
+        self.values.len() as u32
     }
 
     pub fn thread_name(&self, thread: u32) -> Option<&str> {

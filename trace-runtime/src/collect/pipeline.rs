@@ -87,6 +87,22 @@ impl Pipeline {
         decoder.feed(raw, tables, &mut self.views);
     }
 
+    /// Values recorded for frame `id` of `thread` (`values` as `Tables::add_values` gave it,
+    /// in `tables`), in time order with the raw records: to the recording, then the decoder,
+    /// which hands them on with the frame's next enter or exit.
+    pub fn value(&mut self, thread: u32, id: u64, values: u32, tables: &Tables) {
+        let Some(decoder) = &mut self.decoder else {
+            return;
+        };
+        #[cfg(feature = "enable")]
+        if let Some(w) = &mut self.recording {
+            w.value(thread, id, values, tables);
+        }
+        #[cfg(not(feature = "enable"))]
+        let _ = (thread, tables);
+        decoder.value(id, values);
+    }
+
     /// The end of a live collection round, at `ticks`: the views see the frames open and the
     /// time now.
     #[cfg(feature = "enable")]

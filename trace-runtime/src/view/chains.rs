@@ -11,7 +11,7 @@ use super::path::Path;
 #[cfg(feature = "read")]
 use super::text::duration_string;
 use crate::collect::decode::{Consumer, Ctx};
-use crate::collect::event::{Event, Kind, Tables};
+use crate::collect::event::{ErrorExit, Event, Kind, Tables};
 use crate::filter::SiteMatch;
 
 /// Figures of one chain, in nanoseconds.
@@ -32,8 +32,25 @@ pub struct ChainStats {
 pub struct Chains {
     /// Only chains ending in a fn this term means (see `filter::Term`); `None`: all.
     target: Option<SiteMatch>,
+    /// Which calls count.
+    only: Only,
     /// Each distinct chain, with its calls and times.
     pub chains: HashMap<Path, ChainStats>,
+}
+
+/// Which calls a [`Chains`] counts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Only {
+    /// Every finished call.
+    #[default]
+    All,
+    /// Calls that returned `Err` (`#[trace(err)]`): who reached the fn when it failed.
+    // Made only by the reader's `chains --err` and `errors`.
+    #[cfg_attr(not(feature = "read"), allow(dead_code))]
+    Errors,
+    /// Error exits where the error was born (the innermost of a `?` chain).
+    #[cfg_attr(not(feature = "read"), allow(dead_code))]
+    Origins,
 }
 
 impl Chains {
@@ -43,6 +60,12 @@ impl Chains {
             target: Some(SiteMatch::new(name)),
             ..Chains::default()
         }
+    }
+
+    /// Counting only the calls `only` says.
+    #[cfg(feature = "read")]
+    pub fn only(self, only: Only) -> Self {
+        Chains { only, ..self }
     }
 
     /// Whether calls of `site` are counted: it is the fn looked for, or every fn is.
@@ -74,7 +97,12 @@ impl Consumer for Chains {
         else {
             return;
         };
-        if !self.reaches(e.site, ctx.tables) {
+        let counted = match self.only {
+            Only::All => true,
+            Only::Errors => e.error != ErrorExit::None,
+            Only::Origins => e.error == ErrorExit::Origin,
+        };
+        if !counted || !self.reaches(e.site, ctx.tables) {
             return;
         }
         // Across spawns: the chain that reached a fn in a spawned task starts where it was
@@ -121,6 +149,36 @@ impl Chains {
         }
         per_fn
     }
+}
+
+/// A table's rows: each chain as it reads, and its figures.
+#[cfg(feature = "read")]
+type Rows<'a> = Vec<(String, &'a ChainStats)>;
+
+#[cfg(feature = "read")]
+/// Where errors were born: `error origins: N errors born in M fns`, then per origin fn (most
+/// errors first, then by name) the chains that reached it when its error was born.
+pub fn origins(chains: &Chains, tables: &Tables) -> String {
+    let total: u64 = chains.chains.values().map(|s| s.calls).sum();
+    let mut fns: Vec<(&str, u64, Rows<'_>)> = chains
+        .by_fn(tables)
+        .into_iter()
+        .map(|(name, mut rows)| {
+            rows.sort_by(|a, b| b.1.calls.cmp(&a.1.calls).then(a.0.cmp(&b.0)));
+            (name, rows.iter().map(|r| r.1.calls).sum(), rows)
+        })
+        .collect();
+    fns.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    let mut text = format!("error origins: {total} errors born in {} fns\n", fns.len());
+    for (name, errors, rows) in fns {
+        text.push_str(&format!(
+            "\n{name}: {errors} errors born here, reached by\n"
+        ));
+        for (path, s) in rows {
+            text.push_str(&format!("{:>8}  {path}\n", s.calls));
+        }
+    }
+    text
 }
 
 /// Longest total first, ties by calls, then by chain.

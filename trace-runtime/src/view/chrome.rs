@@ -31,6 +31,8 @@ pub struct Chrome {
     tasks: BTreeMap<u64, Option<u32>>,
     /// The lanes past the first in use, per tree.
     lanes: BTreeSet<(Tree, u32)>,
+    /// Open frames whose enter recorded arguments: their values, for the exit's slice.
+    args: std::collections::HashMap<u64, u32>,
 }
 
 impl Lines for Chrome {
@@ -48,6 +50,9 @@ impl Lines for Chrome {
         }
         if lane > 0 {
             self.lanes.insert((e.tree(), lane));
+        }
+        if e.is_enter() && e.values != 0 {
+            self.args.insert(e.id, e.values);
         }
         if e.is_enter() && e.origin != 0 {
             flow(buf, e, lane, ctx);
@@ -69,8 +74,35 @@ impl Lines for Chrome {
             tid: track(e.tree(), lane),
             depth: e.depth,
             thread: e.thread,
+            error: false,
+        };
+        let args = self.args.remove(&e.id).map(|values| Event { values, ..*e });
+        let args = args.as_ref().and_then(|a| ctx.tables.values(a));
+        let result = ctx.tables.values(e).filter(|v| v.result.is_some());
+        let slice = Slice {
+            error: result.is_some_and(|v| v.error),
+            ..slice
         };
         slice.write(buf, |buf| {
+            if let Some(args) = args.filter(|v| !v.args.is_empty()) {
+                buf.extend_from_slice(b",\"values\":{");
+                for (i, (name, text)) in args.args.iter().enumerate() {
+                    if i > 0 {
+                        buf.push(b',');
+                    }
+                    json_string(buf, name);
+                    buf.push(b':');
+                    json_string(buf, text);
+                }
+                buf.push(b'}');
+            }
+            if let Some((v, text)) = result.and_then(|v| Some((v, v.result.as_deref()?))) {
+                buf.extend_from_slice(b",\"ret\":");
+                json_string(buf, text);
+                if v.error {
+                    buf.extend_from_slice(b",\"error\":true");
+                }
+            }
             if unwinding {
                 buf.extend_from_slice(b",\"unwinding\":true");
             }
@@ -94,12 +126,19 @@ struct Slice<'a> {
     tid: u64,
     depth: u32,
     thread: u32,
+    /// An error exit (`#[trace(err)]`).
+    error: bool,
 }
 
 impl Slice<'_> {
     /// The event and a comma, its `args` ending with what `more` adds.
+    /// An error exit gets the Trace Event Format's reserved colour for a failure.
     fn write(&self, buf: &mut Vec<u8>, more: impl FnOnce(&mut Vec<u8>)) {
-        buf.extend_from_slice(b"{\"name\":");
+        buf.extend_from_slice(if self.error {
+            b"{\"cname\":\"terrible\",\"name\":".as_slice()
+        } else {
+            b"{\"name\":".as_slice()
+        });
         json_string(buf, self.name);
         buf.extend_from_slice(b",\"cat\":\"call\",\"ph\":\"X\",\"ts\":");
         micros(buf, self.start_ns);
@@ -176,6 +215,7 @@ impl Chrome {
                 tid: frame_track(f),
                 depth: f.depth,
                 thread: f.thread,
+                error: false,
             };
             slice.write(buf, |buf| buf.extend_from_slice(b",\"open\":true"));
         }

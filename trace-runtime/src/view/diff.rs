@@ -26,6 +26,8 @@ pub struct Profile {
     pub fns: BTreeMap<String, Figures>,
     /// By the chain as it reads (`m -> a => b`).
     pub chains: BTreeMap<String, Figures>,
+    /// Error exits (`#[trace(err)]`) per fn that had any.
+    pub errors: BTreeMap<String, u64>,
 }
 
 /// Gathers a run's profile.
@@ -65,7 +67,18 @@ impl Side {
                 (names, figures)
             })
             .collect();
-        Profile { fns, chains }
+        let errors = self
+            .stats
+            .fns
+            .iter()
+            .filter(|(_, f)| f.errors > 0)
+            .map(|(s, f)| (tables.site(*s).to_string(), f.errors))
+            .collect();
+        Profile {
+            fns,
+            chains,
+            errors,
+        }
     }
 }
 
@@ -179,7 +192,38 @@ pub fn render(a: &Profile, b: &Profile, sort: Sort) -> String {
             row(&mut text, before, after, &chain);
         }
     }
+    errors(&mut text, a, b);
     text
+}
+
+/// The fns whose error exits (`#[trace(err)]`) changed in number, most changed first: said
+/// only when some did.
+fn errors(text: &mut String, a: &Profile, b: &Profile) {
+    let names: BTreeSet<&String> = a.errors.keys().chain(b.errors.keys()).collect();
+    let mut changed: Vec<(&String, u64, u64)> = names
+        .into_iter()
+        .map(|n| {
+            let count = |p: &Profile| p.errors.get(n).copied().unwrap_or(0);
+            (n, count(a), count(b))
+        })
+        .filter(|(_, before, after)| before != after)
+        .collect();
+    if changed.is_empty() {
+        return;
+    }
+    changed.sort_by(|x, y| {
+        x.2.abs_diff(x.1)
+            .cmp(&y.2.abs_diff(y.1))
+            .reverse()
+            .then(x.0.cmp(y.0))
+    });
+    text.push_str(&format!(
+        "fns whose error exits changed: {} (before -> after)\n",
+        changed.len()
+    ));
+    for (name, before, after) in changed {
+        text.push_str(&format!("{before:>10} -> {after:<10} {name}\n"));
+    }
 }
 
 #[cfg(test)]
@@ -197,7 +241,25 @@ mod tests {
         Profile {
             fns: map(fns),
             chains: map(chains),
+            errors: BTreeMap::new(),
         }
+    }
+
+    #[test]
+    fn fns_whose_error_exits_changed_are_listed_only_when_some_did() {
+        let (mut a, mut b) = runs();
+        let plain = render(&a, &b, Sort::Total);
+        assert!(!plain.contains("error"), "{plain}");
+        a.errors.insert("load".into(), 3);
+        a.errors.insert("read".into(), 1);
+        b.errors.insert("read".into(), 1);
+        b.errors.insert("parse".into(), 1);
+        let text = render(&a, &b, Sort::Total);
+        let tail = &text[text.find("fns whose").unwrap()..];
+        assert_eq!(
+            tail,
+            "fns whose error exits changed: 2 (before -> after)\n         3 -> 0          load\n         0 -> 1          parse\n"
+        );
     }
 
     fn runs() -> (Profile, Profile) {

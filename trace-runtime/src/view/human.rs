@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use super::stream::Lines;
 use super::text::{duration, label, push_u64};
 use crate::collect::decode::Ctx;
-use crate::collect::event::{Event, Kind, Tree};
+use crate::collect::event::{ErrorExit, Event, Kind, Tree, Values};
 
 const INDENT: usize = 2;
 /// Indentation levels shown before the depth is written as a number.
@@ -139,7 +139,14 @@ pub fn event_line(
     ctx: &Ctx<'_>,
     under: Option<Under>,
 ) {
-    line(buf, color, prefix, e, ctx.tables.site(e.site));
+    line(
+        buf,
+        color,
+        prefix,
+        e,
+        ctx.tables.site(e.site),
+        ctx.tables.values(e),
+    );
     if let Some(under) = under {
         buf.pop();
         buf.extend_from_slice(b"  (under ");
@@ -187,8 +194,17 @@ pub fn event_line(
     }
 }
 
-/// One human line after its label.
-pub fn line(buf: &mut Vec<u8>, color: bool, prefix: &[u8], e: &Event, name: &str) {
+/// One human line after its label, with the frame's recorded values: an enter's arguments as
+/// `name(id=42, key="user:7")`, an exit's result after its time as `= Some(..)`, or for an
+/// error exit `! Err(..)` (red on a terminal).
+pub fn line(
+    buf: &mut Vec<u8>,
+    color: bool,
+    prefix: &[u8],
+    e: &Event,
+    name: &str,
+    values: Option<&Values>,
+) {
     let depth = e.depth as usize;
     buf.extend_from_slice(prefix);
     buf.push(b' ');
@@ -209,6 +225,18 @@ pub fn line(buf: &mut Vec<u8>, color: bool, prefix: &[u8], e: &Event, name: &str
         Kind::Enter => {
             buf.extend_from_slice(b"-> ");
             buf.extend_from_slice(name.as_bytes());
+            if let Some(v) = values.filter(|v| !v.args.is_empty()) {
+                buf.push(b'(');
+                for (i, (arg, text)) in v.args.iter().enumerate() {
+                    if i > 0 {
+                        buf.extend_from_slice(b", ");
+                    }
+                    buf.extend_from_slice(arg.as_bytes());
+                    buf.push(b'=');
+                    buf.extend_from_slice(text.as_bytes());
+                }
+                buf.push(b')');
+            }
         }
         Kind::Exit {
             elapsed_ns,
@@ -230,6 +258,20 @@ pub fn line(buf: &mut Vec<u8>, color: bool, prefix: &[u8], e: &Event, name: &str
             }
             if color {
                 buf.extend_from_slice(b"\x1b[0m");
+            }
+            if let Some((v, text)) = values.and_then(|v| Some((v, v.result.as_deref()?))) {
+                match (v.error, color) {
+                    (false, _) => buf.extend_from_slice(b" = "),
+                    (true, false) => buf.extend_from_slice(b" ! "),
+                    (true, true) => buf.extend_from_slice(b" \x1b[31m! "),
+                }
+                buf.extend_from_slice(text.as_bytes());
+                if e.error == ErrorExit::Origin {
+                    buf.extend_from_slice(b" (origin)");
+                }
+                if v.error && color {
+                    buf.extend_from_slice(b"\x1b[0m");
+                }
             }
             if cancelled {
                 buf.extend_from_slice(if color {
@@ -265,6 +307,8 @@ mod tests {
             id: 1,
             parent: 0,
             origin: 0,
+            values: 0,
+            error: Default::default(),
         }
     }
 
@@ -272,8 +316,62 @@ mod tests {
         let mut prefix = Vec::new();
         label(&mut prefix, color, e.thread, Some("work\"er"), e.task);
         let mut buf = Vec::new();
-        line(&mut buf, color, &prefix, e, "demo::a");
+        line(&mut buf, color, &prefix, e, "demo::a", None);
         String::from_utf8(buf).unwrap()
+    }
+
+    #[test]
+    fn values_follow_the_name_and_the_time() {
+        let mut prefix = Vec::new();
+        label(&mut prefix, false, 1, Some("main"), 0);
+        let render = |color: bool, e: &Event, v: &Values| {
+            let mut buf = Vec::new();
+            line(&mut buf, color, &prefix, e, "demo::db::get", Some(v));
+            String::from_utf8(buf).unwrap()
+        };
+        let args = Values {
+            args: vec![
+                ("id".into(), "42".into()),
+                ("key".into(), "\"user:7\"".into()),
+            ],
+            ..Values::default()
+        };
+        assert_eq!(
+            render(false, &event(Kind::Enter, 1), &args),
+            "[01 main]   -> demo::db::get(id=42, key=\"user:7\")\n"
+        );
+        let exit = Kind::Exit {
+            elapsed_ns: 31_400,
+            busy_ns: 31_400,
+            unwinding: false,
+            cancelled: false,
+        };
+        let ret = Values {
+            result: Some("Some(User { id: 7 })".into()),
+            ..Values::default()
+        };
+        assert_eq!(
+            render(false, &event(exit, 1), &ret),
+            "[01 main]   <- demo::db::get 31.4µs = Some(User { id: 7 })\n"
+        );
+        let err = Values {
+            result: Some("Err(NotFound)".into()),
+            error: true,
+            ..Values::default()
+        };
+        assert_eq!(
+            render(false, &event(exit, 1), &err),
+            "[01 main]   <- demo::db::get 31.4µs ! Err(NotFound)\n"
+        );
+        assert!(render(true, &event(exit, 1), &err).ends_with(" \x1b[31m! Err(NotFound)\x1b[0m\n"));
+        let origin = Event {
+            error: ErrorExit::Origin,
+            ..event(exit, 1)
+        };
+        assert_eq!(
+            render(false, &origin, &err),
+            "[01 main]   <- demo::db::get 31.4µs ! Err(NotFound) (origin)\n"
+        );
     }
 
     #[test]

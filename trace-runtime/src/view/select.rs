@@ -285,6 +285,7 @@ mod tests {
                 origin: 0,
                 ns_per_tick: 1.0,
             },
+            values: Vec::new(),
             raws: vec![
                 raw(0, 1 | ENTER, 0, 0),
                 raw(10, 2 | ENTER, 1, 1),

@@ -10,7 +10,7 @@ use super::calls::SelfTime;
 use super::stream::Out;
 use super::text::{duration_string, json_string};
 use crate::collect::decode::{Consumer, Ctx, End};
-use crate::collect::event::{Event, Kind};
+use crate::collect::event::{ErrorExit, Event, Kind};
 
 /// Per fn figures, in nanoseconds.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -31,6 +31,10 @@ pub struct FnStats {
     pub max: u64,
     /// The deepest the fn was called, in its tree.
     pub max_depth: u32,
+    /// Calls that returned an `Err` (`#[trace(err)]`).
+    pub errors: u64,
+    /// Of those, the ones where the error was born (not passed on from a callee's).
+    pub origins: u64,
 }
 
 impl FnStats {
@@ -168,6 +172,14 @@ impl Stats {
         f.own += own;
         f.max = f.max.max(elapsed_ns);
         f.max_depth = f.max_depth.max(e.depth);
+        match e.error {
+            ErrorExit::None => {}
+            ErrorExit::Passed => f.errors += 1,
+            ErrorExit::Origin => {
+                f.errors += 1;
+                f.origins += 1;
+            }
+        }
         let (edges, from) = match ctx.frames.get(e.parent) {
             Some(caller) => (&mut self.edges, Some(caller)),
             None => (&mut self.spawns, ctx.frames.get(e.origin)),
@@ -300,13 +312,27 @@ pub fn report(stats: &Stats, tables: &crate::collect::event::Tables, sort: Sort)
         other => format!("by {}", other.name()),
     };
     let mut text = format!("trace report: {} fns, {calls} calls, {order}\n", fns.len());
+    // Error columns only for a run that recorded an error exit (`#[trace(err)]`).
+    let erred = fns.iter().any(|f| f.1.errors > 0);
+    let errors = |a: &dyn std::fmt::Display, b: &dyn std::fmt::Display| match erred {
+        true => format!(" {a:>10} {b:>10}"),
+        false => String::new(),
+    };
     text.push_str(&format!(
-        "{:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10}  fn\n",
-        "calls", "total", "busy", "self", "min", "mean", "mean busy", "max"
+        "{:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10}{}  fn\n",
+        "calls",
+        "total",
+        "busy",
+        "self",
+        "min",
+        "mean",
+        "mean busy",
+        "max",
+        errors(&"errors", &"origins")
     ));
     for (name, f) in &fns {
         text.push_str(&format!(
-            "{:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10}  {}{}\n",
+            "{:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10}{}  {}{}\n",
             f.calls,
             duration_string(f.total),
             duration_string(f.busy),
@@ -315,6 +341,7 @@ pub fn report(stats: &Stats, tables: &crate::collect::event::Tables, sort: Sort)
             duration_string(f.mean()),
             duration_string(f.mean_busy()),
             duration_string(f.max),
+            errors(&f.errors, &f.origins),
             name,
             f.counted_note()
         ));

@@ -191,6 +191,8 @@ mod tests {
             id: 1,
             parent: 0,
             origin: 0,
+            values: 0,
+            error: Default::default(),
         }
     }
 

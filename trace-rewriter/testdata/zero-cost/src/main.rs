@@ -1,5 +1,6 @@
-//! Every shape `#[trace]` accepts, and the chain API. Built with the feature off, it must compile
-//! to the same machine code as with every annotation blanked out.
+//! Every shape `#[trace]` accepts, every value option (`args`, `args(..)`, `skip(..)`,
+//! `skip_args`, `ret`, `err`, on fns and containers), and the chain API. Built with the feature
+//! off, it must compile to the same machine code as with every annotation blanked out.
 
 use std::future::Future;
 use std::pin::{pin, Pin};
@@ -15,13 +16,13 @@ fn leaf(n: u64) -> u64 {
     n.wrapping_mul(2654435761) >> 3
 }
 
-#[trace]
+#[trace(args, err)]
 fn parse(s: &str) -> Result<u64, std::num::ParseIntError> {
     let n: u64 = s.trim().parse()?;
     Ok(leaf(n))
 }
 
-#[trace]
+#[trace(args(n), ret)]
 fn recurse(n: u64) -> u64 {
     if n == 0 {
         0
@@ -73,20 +74,22 @@ struct Client {
     base: u64,
 }
 
-#[trace]
+#[trace(args)]
 impl Client {
+    #[trace(ret, err)]
     async fn get(&self, n: u64) -> Result<u64, String> {
         let v = self.base.checked_add(n).ok_or("overflow")?;
         Ok(v)
     }
 
     /// The shape `#[async_trait]` produces.
+    #[trace(skip_args)]
     fn boxed(&self, n: u64) -> Pin<Box<dyn Future<Output = u64> + Send + '_>> {
         Box::pin(async move { self.base + n })
     }
 }
 
-#[trace]
+#[trace(args, ret)]
 async fn fetch(n: u64) -> u64 {
     leaf(n) + 1
 }
@@ -119,6 +122,18 @@ fn on_a_thread(n: u64) -> u64 {
     std::thread::spawn(move || leaf(n)).join().unwrap_or(0)
 }
 
+/// An error type without `Debug`: `err` records its type name.
+struct Refused;
+
+#[trace(args, skip(secret), err)]
+fn check(n: u64, secret: &str) -> Result<u64, Refused> {
+    if secret.len() as u64 > n {
+        Err(Refused)
+    } else {
+        Ok(n)
+    }
+}
+
 fn block_on<F: Future>(future: F) -> F::Output {
     let mut future = pin!(future);
     let mut cx = Context::from_waker(Waker::noop());
@@ -138,5 +153,6 @@ fn main() {
     let remote = block_on(client.get(n)).unwrap_or(0) + block_on(client.boxed(n));
     let total = recurse(n % 64) + Square(n).twice() + pool.get(1).unwrap_or(0) + block_on(fetch_all(n % 16)) + remote;
     let total = total + block_on(nested_blocks(n)) + on_a_thread(n);
+    let total = total + check(n, &arg).unwrap_or(1);
     println!("{total} {}", trace_runtime::chain().len());
 }

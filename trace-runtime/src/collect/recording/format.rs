@@ -11,8 +11,8 @@ use crate::capture::record;
 /// The first bytes of every recording.
 pub const MAGIC: &[u8; 8] = b"TRACEREC";
 /// The format version this code writes: 3 adds the header's checksum, each chunk's marker and
-/// head, and chunks that decode on their own.
-pub const VERSION: u16 = 3;
+/// head, and chunks that decode on their own; 4 adds values (`ITEM_VALUE`).
+pub const VERSION: u16 = 4;
 #[cfg(feature = "read")]
 /// The oldest version this code reads: version 1 differs only in never holding a declaration.
 pub const OLDEST: u16 = 1;
@@ -47,6 +47,14 @@ pub const ITEM_THREAD: u8 = 0x02;
 pub const ITEM_END: u8 = 0x03;
 /// A fn's calls counted instead of recorded (`TRACE_HOT`), before the end.
 pub const ITEM_COUNTED: u8 = 0x04;
+/// A frame's values, before the event they go with: thread, frame id, then a byte of flags
+/// (`VALUE_RESULT`, `VALUE_ERROR`); a result's text, or the number of arguments then each
+/// argument's name and text (strings: length, then UTF-8).
+pub const ITEM_VALUE: u8 = 0x05;
+/// Value flag: the values are the frame's result, not its arguments.
+pub const VALUE_RESULT: u8 = 1;
+/// Value flag: the result is an `Err`.
+pub const VALUE_ERROR: u8 = 2;
 /// Events: `0x80 | kind | unwinding << 3 | cancelled << 4 | async << 5 | same thread << 6`,
 /// the kind by the recording's own numbers (`kind_number`).
 pub const ITEM_EVENT: u8 = 0x80;
@@ -275,11 +283,11 @@ pub fn calibration(h: &[u8]) -> Calibration {
 }
 
 #[cfg(feature = "read")]
-/// Whether `h` starts with a version 3 header whose checksum holds.
+/// Whether `h` starts with a header of version 3 or later whose checksum holds.
 pub fn header_holds(h: &[u8]) -> bool {
     h.len() >= HEADER_LEN
         && &h[..8] == MAGIC
-        && u16::from_le_bytes([h[8], h[9]]) == 3
+        && (3..=VERSION).contains(&u16::from_le_bytes([h[8], h[9]]))
         && crc32(&h[..HEADER_V2]).to_le_bytes() == h[HEADER_V2..HEADER_LEN]
 }
 

@@ -74,7 +74,7 @@ pub(crate) mod fixtures {
 
     /// A buffer the writer writes into and the test reads.
     #[derive(Clone, Default)]
-    pub(crate) struct Buf(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+    pub(crate) struct Buf(pub(crate) std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
 
     impl Write for Buf {
         fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {

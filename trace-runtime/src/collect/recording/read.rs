@@ -12,7 +12,7 @@ use super::{last_id, Deltas};
 use crate::capture::clock::Calibration;
 use crate::capture::record;
 use crate::collect::decode::{Consumer, End};
-use crate::collect::event::{Raw, Tables};
+use crate::collect::event::{Raw, Tables, Values};
 use crate::collect::pipeline::Pipeline;
 
 /// A recording read back.
@@ -22,6 +22,9 @@ pub struct Recording {
     pub cal: Calibration,
     /// Every event read, in time order.
     pub raws: Vec<Raw>,
+    /// Values, each fed before the raw record at its index: thread, frame id, and the
+    /// values' place (`Tables::add_values`).
+    pub values: Vec<(usize, u32, u64, u32)>,
     /// The names and chains the events refer to.
     pub tables: Tables,
     /// Ticks the run ended at and calls not traced, when the end was recorded.
@@ -235,6 +238,7 @@ impl Recording {
         let mut rec = Recording {
             cal,
             raws: Vec::new(),
+            values: Vec::new(),
             tables: Tables::default(),
             end: None,
             counted: Vec::new(),
@@ -488,8 +492,9 @@ impl Recording {
         v3: bool,
         lost: bool,
     ) -> Result<Option<Head>, String> {
-        let (raws, sites, end, counted) = (
+        let (raws, values, sites, end, counted) = (
             self.raws.len(),
+            (self.values.len(), self.tables.values.len()),
             self.tables.sites.len(),
             self.end,
             self.counted.len(),
@@ -503,6 +508,8 @@ impl Recording {
         })();
         if result.is_err() {
             self.raws.truncate(raws);
+            self.values.truncate(values.0);
+            self.tables.values.truncate(values.1);
             self.tables.sites.truncate(sites);
             for t in threads {
                 self.tables.threads.remove(&t);
@@ -589,6 +596,28 @@ impl Recording {
                         .ok_or_else(|| format!("calls counted of undefined site {site}"))?;
                     self.counted.push((site, calls));
                 }
+                format::ITEM_VALUE => {
+                    let thread = it.varint().ok_or_else(bad)?;
+                    let thread = u32::try_from(thread).map_err(|_| bad())?;
+                    let id = it.varint().ok_or_else(bad)?;
+                    let flags = it.byte().ok_or_else(bad)?;
+                    let mut values = Values::default();
+                    if flags & format::VALUE_RESULT != 0 {
+                        let len = it.varint().ok_or_else(bad)?;
+                        values.result = Some(it.string(len).ok_or_else(bad)?);
+                        values.error = flags & format::VALUE_ERROR != 0;
+                    } else {
+                        let n = it.varint().ok_or_else(bad)?;
+                        for _ in 0..n {
+                            let len = it.varint().ok_or_else(bad)?;
+                            let name = it.string(len).ok_or_else(bad)?;
+                            let len = it.varint().ok_or_else(bad)?;
+                            values.args.push((name, it.string(len).ok_or_else(bad)?));
+                        }
+                    }
+                    let at = self.tables.add_values(values);
+                    self.values.push((self.raws.len(), thread, id, at));
+                }
                 ITEM_END => {
                     let ticks = it.varint().ok_or_else(bad)?;
                     let skipped = it.varint().ok_or_else(bad)?;
@@ -655,7 +684,11 @@ impl Recording {
     pub fn replay(&self, views: Vec<Box<dyn Consumer>>) {
         let mut pipeline = Pipeline::new(views);
         pipeline.start(self.cal);
-        for raw in &self.raws {
+        let mut values = self.values.iter().peekable();
+        for (i, raw) in self.raws.iter().enumerate() {
+            while let Some(&(_, thread, id, at)) = values.next_if(|v| v.0 <= i) {
+                pipeline.value(thread, id, at, &self.tables);
+            }
             pipeline.feed(raw, &self.tables);
         }
         pipeline.flush();
@@ -765,7 +798,7 @@ mod tests {
         h[8] = 9;
         assert_eq!(
             Recording::parse(&h).unwrap_err().0,
-            "recording format version 9; this build reads versions 1 to 3"
+            "recording format version 9; this build reads versions 1 to 4"
         );
     }
 

@@ -163,6 +163,41 @@ impl Writer {
 
     /// One raw record, in time order, with the tables as they stand: its sites and threads are
     /// defined before it.
+    /// A frame's values (`values` as `Tables::add_values` gave it), before the event they go
+    /// with.
+    pub fn value(&mut self, thread: u32, id: u64, values: u32, tables: &Tables) {
+        let Some(v) = (values as usize)
+            .checked_sub(1)
+            .and_then(|i| tables.values.get(i))
+        else {
+            return;
+        };
+        if self.broken {
+            return;
+        }
+        self.define(tables);
+        self.open_chunk();
+        let c = &mut self.chunk;
+        c.push(format::ITEM_VALUE);
+        put_varint(c, u64::from(thread));
+        put_varint(c, id & record::ID_MASK);
+        match &v.result {
+            Some(text) => {
+                let error = if v.error { format::VALUE_ERROR } else { 0 };
+                c.push(format::VALUE_RESULT | error);
+                put_str(c, text);
+            }
+            None => {
+                c.push(0);
+                put_varint(c, v.args.len() as u64);
+                for (name, text) in &v.args {
+                    put_str(c, name);
+                    put_str(c, text);
+                }
+            }
+        }
+    }
+
     pub fn raw(&mut self, raw: &Raw, tables: &Tables) {
         if self.broken {
             return;
@@ -251,11 +286,12 @@ mod tests {
     use super::super::fixtures::{exits_v3, rewrite, starts, EXITS};
     use super::super::Recording;
     use super::*;
+    use crate::collect::event::Values;
 
     #[test]
     fn the_writer_writes_chunks_that_read_back_whole() {
         let (whole, bytes) = exits_v3();
-        assert_eq!(&bytes[8..10], &3u16.to_le_bytes());
+        assert_eq!(&bytes[8..10], &format::VERSION.to_le_bytes());
         assert_eq!(starts(&bytes).len(), 8, "7 chunks and the end");
         for &at in &starts(&bytes)[..7] {
             assert_eq!(bytes[at..at + 4], SYNC);
@@ -270,14 +306,60 @@ mod tests {
     }
 
     #[test]
-    fn the_writer_writes_the_bytes_of_format_version_3() {
-        // `tests/data/exits-v3.trace` is EXITS as this writer wrote it in chunks of 8 events
+    fn the_writer_writes_the_bytes_of_format_version_4() {
+        // `tests/data/exits-v4.trace` is EXITS as this writer wrote it in chunks of 8 events
         // when the format was made: any change to the bytes it writes is a format change.
-        let checked_in: &[u8] = include_bytes!("../../../tests/data/exits-v3.trace");
+        let checked_in: &[u8] = include_bytes!("../../../tests/data/exits-v4.trace");
         let whole = Recording::parse(EXITS).unwrap();
         assert_eq!(rewrite(&whole, 8), checked_in);
         let rec = Recording::parse(checked_in).unwrap();
         assert_eq!(rec.damage, None);
         assert_eq!(rec.raws, whole.raws);
+    }
+
+    #[test]
+    fn version_3_still_reads() {
+        // `tests/data/exits-v3.trace`: EXITS as the version 3 writer wrote it. Version 4 only
+        // adds an item, so the same events come back.
+        let v3: &[u8] = include_bytes!("../../../tests/data/exits-v3.trace");
+        let rec = Recording::parse(v3).unwrap();
+        assert_eq!(rec.damage, None);
+        assert_eq!(rec.raws, Recording::parse(EXITS).unwrap().raws);
+        assert!(rec.values.is_empty());
+    }
+
+    #[test]
+    fn values_are_written_before_their_event_and_read_back_in_place() {
+        let whole = Recording::parse(EXITS).unwrap();
+        let buf = super::super::fixtures::Buf::default();
+        let mut w = Writer::to(Box::new(buf.clone()), std::path::Path::new("v.trace"));
+        w.start(&whole.cal);
+        let mut tables = whole.tables.clone();
+        let args = tables.add_values(Values {
+            args: vec![
+                ("id".into(), "42".into()),
+                ("key".into(), "\"user:7\"".into()),
+            ],
+            ..Values::default()
+        });
+        let err = tables.add_values(Values {
+            result: Some("Err(NotFound)".into()),
+            error: true,
+            ..Values::default()
+        });
+        let (enter, exit) = (&whole.raws[1], &whole.raws[2]);
+        w.value(enter.thread, enter.id, args, &tables);
+        w.raw(enter, &tables);
+        w.value(exit.thread, exit.id, err, &tables);
+        w.raw(exit, &tables);
+        w.flush();
+        let bytes = buf.0.lock().unwrap().clone();
+        let rec = Recording::parse(&bytes).unwrap();
+        let id = enter.id & record::ID_MASK;
+        assert_eq!(
+            rec.values,
+            [(0, enter.thread, id, 1), (1, exit.thread, id, 2)]
+        );
+        assert_eq!(rec.tables.values[..], tables.values[..]);
     }
 }

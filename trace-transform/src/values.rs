@@ -1,0 +1,250 @@
+//! Which values a traced fn records: the value options of its own attribute and of the
+//! containers around it ([`ValueArgs`]), resolved against its signature into a plain
+//! [`ValueSpec`], with every mistake an error at the token that made it. The tokens that record
+//! them are generated in `guard.rs`.
+
+use proc_macro2::Span;
+use syn::spanned::Spanned;
+use syn::{FnArg, Ident, Pat, ReturnType, Signature, Type};
+
+use crate::args::{ArgSelection, ValueArgs};
+
+/// What one fn records, checked against its signature.
+///
+/// ```
+/// use trace_transform::values::{resolve, merge};
+/// let own: trace_transform::TraceArgs = syn::parse_str("args, skip(password), err").unwrap();
+/// let sig: syn::Signature =
+///     syn::parse_str("fn login(user: &str, password: &str) -> Result<(), Error>").unwrap();
+/// let spec = resolve(&merge(None, Some(&own.values)), &sig).unwrap().unwrap();
+/// assert_eq!(spec.args.len(), 1);
+/// assert_eq!(spec.args[0].ident, "user");
+/// assert!(spec.err && !spec.ret);
+/// ```
+#[derive(Clone)]
+pub struct ValueSpec {
+    /// The arguments recorded on enter, in the signature's order.
+    pub args: Vec<ArgValue>,
+    /// The return value is recorded on exit (for `Result` with `err`: the `Ok` value).
+    pub ret: bool,
+    /// An `Err` return marks the exit as an error and records the error.
+    pub err: bool,
+    /// The return type, for the binding that holds the result (`None`: `()`, or a type naming
+    /// `impl Trait`, which a binding cannot spell).
+    pub output: Option<Type>,
+    /// Where an error about the return value points: the return type.
+    pub output_span: Span,
+}
+
+/// One argument recorded on enter.
+#[derive(Clone)]
+pub struct ArgValue {
+    /// The name it is recorded under; also how the generated code refers to it (the span of
+    /// the name in `args(..)` when named there, so that a missing `Debug` points at it).
+    pub ident: Ident,
+    /// Named in `args(..)`: its type must be `Debug`. Otherwise (plain `args`) it is recorded
+    /// only where its type is `Debug`.
+    pub required: bool,
+}
+
+impl ValueSpec {
+    /// Whether the result is recorded: the body's value must be held before the fn returns it.
+    pub fn holds_result(&self) -> bool {
+        self.ret || self.err
+    }
+}
+
+/// The options in force for one fn: its own over its container's. `skip_args` drops the
+/// container's arguments, `args`/`args(..)` replaces them, `skip(..)` adds to the container's
+/// skips; `ret` and `err` are the fn's own.
+///
+/// ```
+/// use trace_transform::values::merge;
+/// let container: trace_transform::TraceArgs = syn::parse_str("args, skip(token)").unwrap();
+/// let own: trace_transform::TraceArgs = syn::parse_str("skip(key)").unwrap();
+/// let merged = merge(Some(&container.values), Some(&own.values));
+/// assert_eq!(merged.skip.len(), 2);
+/// let own: trace_transform::TraceArgs = syn::parse_str("skip_args").unwrap();
+/// assert!(merge(Some(&container.values), Some(&own.values)).args.is_none());
+/// ```
+pub fn merge(container: Option<&ValueArgs>, own: Option<&ValueArgs>) -> ValueArgs {
+    let empty = ValueArgs::default();
+    let container = container.unwrap_or(&empty);
+    let own = own.unwrap_or(&empty);
+    let (args, skip) = if own.skip_args.is_some() {
+        (None, Vec::new())
+    } else if own.args.is_some() {
+        (own.args.clone(), own.skip.clone())
+    } else {
+        let mut skip = container.skip.clone();
+        skip.extend(own.skip.iter().cloned());
+        (container.args.clone(), skip)
+    };
+    ValueArgs {
+        args,
+        skip,
+        skip_args: None,
+        ret: own.ret,
+        err: own.err,
+    }
+}
+
+/// Resolves the options in force against a fn's signature: `Ok(None)` when it records no
+/// value (it then expands exactly as without them). Every mistake is reported, each at its
+/// token: a name that is not an argument, `ret` on a fn returning `()`, `err` on one not
+/// returning `Result`.
+pub fn resolve(values: &ValueArgs, sig: &Signature) -> syn::Result<Option<ValueSpec>> {
+    let mut errors: Option<syn::Error> = None;
+    let mut push = |e: syn::Error| match &mut errors {
+        Some(all) => all.combine(e),
+        None => errors = Some(e),
+    };
+    let params = params(sig);
+    let known = |ident: &Ident| params.iter().any(|p| p == ident);
+    let unknown = |ident: &Ident| {
+        let list: Vec<String> = params.iter().map(|p| format!("`{p}`")).collect();
+        let takes = if list.is_empty() {
+            "no named argument".to_string()
+        } else {
+            list.join(", ")
+        };
+        syn::Error::new(
+            ident.span(),
+            format!(
+                "`{}` takes no argument `{ident}`; it takes {takes}",
+                sig.ident
+            ),
+        )
+    };
+    for skipped in &values.skip {
+        if !known(skipped) {
+            push(unknown(skipped));
+        }
+    }
+    let args = match &values.args {
+        None => Vec::new(),
+        Some(ArgSelection::All(_)) => params
+            .iter()
+            .filter(|p| *p != "self" && !values.skip.iter().any(|s| s == *p))
+            .map(|p| ArgValue {
+                ident: p.clone(),
+                required: false,
+            })
+            .collect(),
+        Some(ArgSelection::Named(names)) => {
+            let mut out: Vec<ArgValue> = Vec::new();
+            for name in names {
+                if !known(name) {
+                    push(unknown(name));
+                } else if out.iter().any(|a| a.ident == *name) {
+                    push(syn::Error::new(
+                        name.span(),
+                        format!("`{name}` is named twice"),
+                    ));
+                } else {
+                    out.push(ArgValue {
+                        ident: name.clone(),
+                        required: true,
+                    });
+                }
+            }
+            out
+        }
+    };
+    let output = match &sig.output {
+        ReturnType::Type(_, ty) if !is_unit(ty) => Some(&**ty),
+        _ => None,
+    };
+    let output_span = match &sig.output {
+        ReturnType::Type(_, ty) => ty.span(),
+        ReturnType::Default => sig.paren_token.span.join(),
+    };
+    if let (Some(ret), None) = (values.ret, output) {
+        push(syn::Error::new(
+            ret,
+            format!(
+                "`ret` has nothing to record: `{}` returns `()`; remove `ret`",
+                sig.ident
+            ),
+        ));
+    }
+    if let Some(err) = values.err {
+        if !output.is_some_and(is_result) {
+            let returns = output.map_or("()".to_string(), |ty| {
+                crate::print::compact(quote::ToTokens::to_token_stream(ty))
+            });
+            push(syn::Error::new(
+                err,
+                format!(
+                    "`err` needs a fn returning `Result` (or an alias named `Result`, like \
+                     `io::Result`); `{}` returns `{returns}`",
+                    sig.ident
+                ),
+            ));
+        }
+    }
+    if let Some(e) = errors {
+        return Err(e);
+    }
+    if args.is_empty() && values.ret.is_none() && values.err.is_none() {
+        return Ok(None);
+    }
+    Ok(Some(ValueSpec {
+        args,
+        ret: values.ret.is_some(),
+        err: values.err.is_some(),
+        output: output.filter(|ty| !names_impl(ty)).cloned(),
+        output_span,
+    }))
+}
+
+/// The names a fn's arguments can be recorded by: `self`, and every argument bound to a plain
+/// name (`x`, `mut x`); destructuring patterns and `_` have none.
+fn params(sig: &Signature) -> Vec<Ident> {
+    sig.inputs
+        .iter()
+        .filter_map(|arg| match arg {
+            FnArg::Receiver(r) => Some(Ident::new("self", r.self_token.span)),
+            FnArg::Typed(t) => match &*t.pat {
+                Pat::Ident(p) if p.subpat.is_none() => Some(p.ident.clone()),
+                _ => None,
+            },
+        })
+        .collect()
+}
+
+fn is_unit(ty: &Type) -> bool {
+    match ty {
+        Type::Tuple(t) => t.elems.is_empty(),
+        Type::Paren(p) => is_unit(&p.elem),
+        Type::Never(_) => true,
+        _ => false,
+    }
+}
+
+/// Whether a return type is syntactically a `Result`: its last path segment is `Result`
+/// (`Result<T, E>`, `io::Result<T>`, `anyhow::Result<T>`), the rule the rewriter's
+/// `instrument --err` follows too.
+pub fn is_result(ty: &Type) -> bool {
+    match ty {
+        Type::Path(p) if p.qself.is_none() => {
+            p.path.segments.last().is_some_and(|s| s.ident == "Result")
+        }
+        Type::Paren(p) => is_result(&p.elem),
+        Type::Group(g) => is_result(&g.elem),
+        _ => false,
+    }
+}
+
+/// Whether a type mentions `impl Trait` anywhere.
+fn names_impl(ty: &Type) -> bool {
+    struct Find(bool);
+    impl<'ast> syn::visit::Visit<'ast> for Find {
+        fn visit_type_impl_trait(&mut self, _: &'ast syn::TypeImplTrait) {
+            self.0 = true;
+        }
+    }
+    let mut find = Find(false);
+    syn::visit::visit_type(&mut find, ty);
+    find.0
+}
