@@ -34,7 +34,7 @@ calls events mean fn
 21500 34.7% _ requests::parse::is_space
 to leave them out, run with:
 TRACE_FILTER='-requests::parse::next_byte,-requests::parse::is_space'
-trace-rewriter instrument --exclude GLOB leaves out files, not fns: to keep these out of the build, put #[trace(skip)] on them
+cargo trace instrument --exclude GLOB leaves out files, not fns: to keep these out of the build, put #[trace(skip)] on them
 "
     );
     // Paste the line into a second run, as a shell would read it.

@@ -449,7 +449,7 @@ calls events mean fn
 21500 34.7% <t> requests::parse::is_space
 to leave them out, run with:
 TRACE_FILTER='-requests::parse::next_byte,-requests::parse::is_space'
-trace-rewriter instrument --exclude GLOB leaves out files, not fns: to keep these out of the build, put #[trace(skip)] on them
+cargo trace instrument --exclude GLOB leaves out files, not fns: to keep these out of the build, put #[trace(skip)] on them
 "
     );
     // Beside a JSON document, the note goes to stderr.

@@ -238,7 +238,7 @@ pub fn render(note: &Note) -> String {
         ));
     }
     text.push_str(
-        "  trace-rewriter instrument --exclude GLOB leaves out files, not fns: to keep these out of the build, put #[trace(skip)] on them\n",
+        "  cargo trace instrument --exclude GLOB leaves out files, not fns: to keep these out of the build, put #[trace(skip)] on them\n",
     );
     text
 }
@@ -315,7 +315,7 @@ a large trace: 130002 events, 100000 of them (76.9%) from 2 fns:
   to leave them out, run with:
   TRACE_FILTER='depth=9,-srv::parse::byte,-srv::handle'
   (the line also leaves out srv::parse::byte::class, whose names the rules match)
-  trace-rewriter instrument --exclude GLOB leaves out files, not fns: to keep these out of the build, put #[trace(skip)] on them
+  cargo trace instrument --exclude GLOB leaves out files, not fns: to keep these out of the build, put #[trace(skip)] on them
 "
         );
     }
