@@ -6,6 +6,7 @@
 use serde::Serialize;
 use trace_runtime::read::chains::Chains;
 use trace_runtime::read::folded::Stacks;
+use trace_runtime::read::noisy::shell_quote;
 use trace_runtime::read::open::AtEnd;
 use trace_runtime::read::recording::Recording;
 use trace_runtime::read::summary::{Sort, Stats};
@@ -44,6 +45,11 @@ pub struct Page {
     pub threads: usize,
     pub duration: String,
     pub duration_ns: u64,
+    /// The command line that made the recording, quoted for a shell, when the recording holds
+    /// it (version 4 on).
+    pub command: Option<String>,
+    /// Seconds since the Unix epoch of the run's first traced call, when the recording holds it.
+    pub started_s: Option<u64>,
     /// What was lost or repaired reading a damaged file.
     pub damage: Option<String>,
     /// Fn names; the flame graph and the timeline refer to fns by index here.
@@ -142,6 +148,14 @@ impl Page {
             threads: rec.tables.threads.len(),
             duration: duration_string(at_end.end_ns),
             duration_ns: at_end.end_ns,
+            command: rec.run.as_ref().map(|r| {
+                r.args
+                    .iter()
+                    .map(|a| shell_quote(a))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            }),
+            started_s: rec.run.as_ref().map(|r| r.start_unix_ns / 1_000_000_000),
             damage: rec.damage.clone(),
             fns: fn_rows(&stats, rec),
             flame: flame(&stacks, &names),
