@@ -148,13 +148,7 @@ impl Page {
             threads: rec.tables.threads.len(),
             duration: duration_string(at_end.end_ns),
             duration_ns: at_end.end_ns,
-            command: rec.run.as_ref().map(|r| {
-                r.args
-                    .iter()
-                    .map(|a| shell_quote(a))
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            }),
+            command: rec.run.as_ref().map(|r| command_line(&r.args)),
             started_s: rec.run.as_ref().map(|r| r.start_unix_ns / 1_000_000_000),
             damage: rec.damage.clone(),
             fns: fn_rows(&stats, rec),
@@ -165,6 +159,20 @@ impl Page {
             names,
         }
     }
+}
+
+/// A command line as a shell would take it: words a shell reads as they are stay bare, the
+/// rest quoted.
+fn command_line(args: &[String]) -> String {
+    let bare = |a: &String| {
+        !a.is_empty()
+            && a.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"_-./=:,+@%".contains(&b))
+    };
+    args.iter()
+        .map(|a| if bare(a) { a.clone() } else { shell_quote(a) })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn fn_rows(stats: &Stats, rec: &Recording) -> Vec<FnRow> {
