@@ -245,11 +245,14 @@ pub fn export(c: &Export, err: &Stderr) -> Result<u8, Diagnostic> {
     Ok(0)
 }
 
-/// The Unix time (ns) of the recorded run's first traced call, which OTLP's timestamps need
-/// and a recording does not hold: the file was last written when the run ended, so its
-/// modification time less the run's length (now less the run's length when the file system
-/// keeps no time).
+/// The Unix time (ns) of the recorded run's first traced call, which OTLP's timestamps need:
+/// as the recording says (version 4 on), else (an older recording, or its first chunk lost)
+/// the file's modification time, when the run ended, less the run's length (now less the run's
+/// length when the file system keeps no time).
 fn start_unix_ns(file: &Path, rec: &Recording) -> u64 {
+    if let Some(run) = &rec.run {
+        return run.start_unix_ns;
+    }
     let written = std::fs::metadata(file)
         .and_then(|m| m.modified())
         .unwrap_or_else(|_| std::time::SystemTime::now());

@@ -479,6 +479,43 @@ fn the_page_goes_beside_the_recording_and_holds_its_fns() {
     }
 }
 
+/// A recording holds how its run began: the page shows the command line (quoted as a shell
+/// would take it) and when the first traced call was, and a recording of an older version,
+/// which holds neither, leaves both out.
+#[test]
+fn the_page_says_which_command_made_the_recording_and_when() {
+    let dir = tempfile::tempdir().unwrap();
+    let recording = dir.path().join("run.trace");
+    let before = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let out = Command::new(demo("requests"))
+        .arg("it's")
+        .env("TRACE_RECORD", &recording)
+        .env("TRACE_OUT", "off")
+        .output()
+        .expect("run the demo");
+    assert!(recording.is_file(), "no recording: {}", stderr(&out));
+    let after = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    cli(&["html", recording.to_str().unwrap()]);
+    let doc = document(&std::fs::read_to_string(dir.path().join("run.html")).unwrap());
+    assert_eq!(
+        doc["command"],
+        format!("{} 'it'\\''s'", demo("requests").display())
+    );
+    let started = doc["started_s"].as_u64().expect("a start time");
+    assert!((before..=after).contains(&started), "{started} not in {before}..={after}");
+
+    let (dir, old) = exits_copy("old.trace");
+    cli(&["html", old.to_str().unwrap()]);
+    let doc = document(&std::fs::read_to_string(dir.path().join("old.html")).unwrap());
+    assert!(doc["command"].is_null() && doc["started_s"].is_null(), "{doc}");
+}
+
 #[test]
 fn bad_input_writes_no_page() {
     let run = |args: &[&str]| {

@@ -259,7 +259,7 @@ pub mod read {
     }
     /// The note on a large trace.
     pub mod noisy {
-        pub use crate::view::noisy::{note, render, Counts};
+        pub use crate::view::noisy::{note, render, shell_quote, Counts};
     }
     /// What was open when the recording ended.
     pub mod open {

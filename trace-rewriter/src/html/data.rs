@@ -6,6 +6,7 @@
 use serde::Serialize;
 use trace_runtime::read::chains::Chains;
 use trace_runtime::read::folded::Stacks;
+use trace_runtime::read::noisy::shell_quote;
 use trace_runtime::read::open::AtEnd;
 use trace_runtime::read::recording::Recording;
 use trace_runtime::read::summary::{Sort, Stats};
@@ -44,6 +45,11 @@ pub struct Page {
     pub threads: usize,
     pub duration: String,
     pub duration_ns: u64,
+    /// The command line that made the recording, quoted for a shell, when the recording holds
+    /// it (version 4 on).
+    pub command: Option<String>,
+    /// Seconds since the Unix epoch of the run's first traced call, when the recording holds it.
+    pub started_s: Option<u64>,
     /// What was lost or repaired reading a damaged file.
     pub damage: Option<String>,
     /// Fn names; the flame graph and the timeline refer to fns by index here.
@@ -142,6 +148,8 @@ impl Page {
             threads: rec.tables.threads.len(),
             duration: duration_string(at_end.end_ns),
             duration_ns: at_end.end_ns,
+            command: rec.run.as_ref().map(|r| command_line(&r.args)),
+            started_s: rec.run.as_ref().map(|r| r.start_unix_ns / 1_000_000_000),
             damage: rec.damage.clone(),
             fns: fn_rows(&stats, rec),
             flame: flame(&stacks, &names),
@@ -151,6 +159,20 @@ impl Page {
             names,
         }
     }
+}
+
+/// A command line as a shell would take it: words a shell reads as they are stay bare, the
+/// rest quoted.
+fn command_line(args: &[String]) -> String {
+    let bare = |a: &String| {
+        !a.is_empty()
+            && a.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"_-./=:,+@%".contains(&b))
+    };
+    args.iter()
+        .map(|a| if bare(a) { a.clone() } else { shell_quote(a) })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn fn_rows(stats: &Stats, rec: &Recording) -> Vec<FnRow> {

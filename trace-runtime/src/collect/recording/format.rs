@@ -11,7 +11,8 @@ use crate::capture::record;
 /// The first bytes of every recording.
 pub const MAGIC: &[u8; 8] = b"TRACEREC";
 /// The format version this code writes: 3 adds the header's checksum, each chunk's marker and
-/// head, and chunks that decode on their own; 4 adds values (`ITEM_VALUE`).
+/// head, and chunks that decode on their own; 4 adds values (`ITEM_VALUE`) and the run's start and
+/// command line (`ITEM_RUN`).
 pub const VERSION: u16 = 4;
 #[cfg(feature = "read")]
 /// The oldest version this code reads: version 1 differs only in never holding a declaration.
@@ -51,6 +52,9 @@ pub const ITEM_COUNTED: u8 = 0x04;
 /// (`VALUE_RESULT`, `VALUE_ERROR`); a result's text, or the number of arguments then each
 /// argument's name and text (strings: length, then UTF-8).
 pub const ITEM_VALUE: u8 = 0x05;
+/// The run, once, in the first chunk (version 4): the Unix time of the first traced call in
+/// nanoseconds, then the command line (the number of arguments, then each one as a string).
+pub const ITEM_RUN: u8 = 0x06;
 /// Value flag: the values are the frame's result, not its arguments.
 pub const VALUE_RESULT: u8 = 1;
 /// Value flag: the result is an `Err`.

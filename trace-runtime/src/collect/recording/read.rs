@@ -34,6 +34,17 @@ pub struct Recording {
     /// What was lost or repaired, when the file was cut short or damaged: a line for each
     /// damaged stretch (and for a header bit put back), in file order.
     pub damage: Option<String>,
+    /// When and how the run began (version 4 on; `None` before, or when its chunk was lost).
+    pub run: Option<Run>,
+}
+
+/// When and how a recorded run began.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Run {
+    /// The Unix time of the run's first traced call, in nanoseconds.
+    pub start_unix_ns: u64,
+    /// The process's command line: the program, then its arguments.
+    pub args: Vec<String>,
 }
 
 /// Why a file cannot be read as a recording.
@@ -243,6 +254,7 @@ impl Recording {
             end: None,
             counted: Vec::new(),
             damage: None,
+            run: None,
         };
         let mut notes: Vec<String> = header.into_iter().collect();
         let lost = if version >= 3 {
@@ -617,6 +629,19 @@ impl Recording {
                     }
                     let at = self.tables.add_values(values);
                     self.values.push((self.raws.len(), thread, id, at));
+                }
+                format::ITEM_RUN => {
+                    let start_unix_ns = it.varint().ok_or_else(bad)?;
+                    let n = it.varint().ok_or_else(bad)?;
+                    let mut args = Vec::new();
+                    for _ in 0..n {
+                        let len = it.varint().ok_or_else(bad)?;
+                        args.push(it.string(len).ok_or_else(bad)?.into());
+                    }
+                    self.run = Some(Run {
+                        start_unix_ns,
+                        args,
+                    });
                 }
                 ITEM_END => {
                     let ticks = it.varint().ok_or_else(bad)?;

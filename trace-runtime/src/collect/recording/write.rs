@@ -7,7 +7,7 @@ use std::path::Path;
 
 use super::format::{
     self, crc32, header, put_str, put_varint, zigzag, CHUNK_BYTES, FRAME_V3, ITEM_COUNTED,
-    ITEM_END, ITEM_SITE, ITEM_THREAD, SYNC,
+    ITEM_END, ITEM_RUN, ITEM_SITE, ITEM_THREAD, SYNC,
 };
 use super::{last_id, Deltas};
 use crate::capture::clock::Calibration;
@@ -158,6 +158,23 @@ impl Writer {
                 "cannot write TRACE_RECORD={} ({e}); not recording",
                 self.path.display()
             ));
+            return;
+        }
+        // When and how the run began: the wall clock now, less the time since the first
+        // traced call, and the process's arguments, for readers that show or export them.
+        let since_first = cal.ns(crate::capture::clock::ticks());
+        let unix_ns = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
+        self.open_chunk();
+        self.chunk.push(ITEM_RUN);
+        put_varint(&mut self.chunk, unix_ns.saturating_sub(since_first));
+        let args: Vec<String> = std::env::args_os()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        put_varint(&mut self.chunk, args.len() as u64);
+        for a in &args {
+            put_str(&mut self.chunk, a);
         }
     }
 
