@@ -508,12 +508,18 @@ fn the_page_says_which_command_made_the_recording_and_when() {
         format!("{} 'it'\\''s'", demo("requests").display())
     );
     let started = doc["started_s"].as_u64().expect("a start time");
-    assert!((before..=after).contains(&started), "{started} not in {before}..={after}");
+    assert!(
+        (before..=after).contains(&started),
+        "{started} not in {before}..={after}"
+    );
 
     let (dir, old) = exits_copy("old.trace");
     cli(&["html", old.to_str().unwrap()]);
     let doc = document(&std::fs::read_to_string(dir.path().join("old.html")).unwrap());
-    assert!(doc["command"].is_null() && doc["started_s"].is_null(), "{doc}");
+    assert!(
+        doc["command"].is_null() && doc["started_s"].is_null(),
+        "{doc}"
+    );
 }
 
 #[test]

@@ -49,6 +49,7 @@ impl Pipeline {
         #[cfg(feature = "enable")]
         if let Some(w) = &mut self.recording {
             w.start(&cal);
+            w.run_began(&cal);
         }
         self.decoder = Some(Decoder::new(cal));
     }

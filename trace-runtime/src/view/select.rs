@@ -302,6 +302,7 @@ mod tests {
             end: Some((100, 0)),
             counted: Vec::new(),
             damage: None,
+            run: None,
         }
     }
 

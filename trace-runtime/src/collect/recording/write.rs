@@ -38,7 +38,10 @@ pub struct Writer {
     /// before it: each is written again in the next chunk, so one lost chunk loses no name.
     defined: Vec<u8>,
     repeat: Vec<u8>,
+    /// The run item (`ITEM_RUN`) until the first chunk takes it.
+    run: Vec<u8>,
 }
+
 impl Writer {
     /// Creates the file and writes its header; an unusable path is an error the caller warns
     /// about.
@@ -68,6 +71,7 @@ impl Writer {
             last_threads: Default::default(),
             defined: Vec::new(),
             repeat: Vec::new(),
+            run: Vec::new(),
         }
     }
 
@@ -85,6 +89,7 @@ impl Writer {
             put_varint(&mut self.chunk, u64::from(t));
         }
         self.chunk.append(&mut self.repeat);
+        self.chunk.append(&mut self.run);
     }
 
     fn define(&mut self, tables: &Tables) {
@@ -158,23 +163,28 @@ impl Writer {
                 "cannot write TRACE_RECORD={} ({e}); not recording",
                 self.path.display()
             ));
-            return;
         }
-        // When and how the run began: the wall clock now, less the time since the first
-        // traced call, and the process's arguments, for readers that show or export them.
+    }
+
+    /// Notes when and how this process's run began (`ITEM_RUN`): the wall clock now less the
+    /// time since the first traced call, and the process's arguments, for readers that show or
+    /// export them. A live run's alone: a recording rewritten from another has none of its own.
+    pub fn run_began(&mut self, cal: &Calibration) {
         let since_first = cal.ns(crate::capture::clock::ticks());
         let unix_ns = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
-        self.open_chunk();
-        self.chunk.push(ITEM_RUN);
-        put_varint(&mut self.chunk, unix_ns.saturating_sub(since_first));
+        // It goes into the first chunk written, with the first names and events, so that a
+        // chunk never holds it alone.
+        let run = &mut self.run;
+        run.push(ITEM_RUN);
+        put_varint(run, unix_ns.saturating_sub(since_first));
         let args: Vec<String> = std::env::args_os()
             .map(|a| a.to_string_lossy().into_owned())
             .collect();
-        put_varint(&mut self.chunk, args.len() as u64);
+        put_varint(run, args.len() as u64);
         for a in &args {
-            put_str(&mut self.chunk, a);
+            put_str(run, a);
         }
     }
 
