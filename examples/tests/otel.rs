@@ -166,11 +166,18 @@ otel::serve depth=0 task=0
 }
 
 /// Runs a demo to its end with its jsonl trace and a recording, and exports the recording as OTLP: the
-/// trace's events, the request as the OTLP types read it, and the recording's modification time.
+/// trace's events, the request as the OTLP types read it, and the wall clock around the run.
 fn export(bin: &str, args: &[&str], tag: &str) -> Exported {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR"));
     let live = dir.join(format!("otlp-{tag}-{}.jsonl", std::process::id()));
     let recording = dir.join(format!("otlp-{tag}-{}.trace", std::process::id()));
+    let unix_ns = || {
+        std::time::SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_nanos() as u64
+    };
+    let before = unix_ns();
     let run = Command::new(bin)
         .args(args)
         .env("TRACE_FORMAT", "jsonl")
@@ -178,6 +185,7 @@ fn export(bin: &str, args: &[&str], tag: &str) -> Exported {
         .env("TRACE_RECORD", &recording)
         .output()
         .unwrap();
+    let after = unix_ns();
     // A run may end in a panic (`panics`): its trace and recording are whole all the same.
     let events = common::parse(&std::fs::read_to_string(&live).unwrap_or_else(|e| {
         panic!(
@@ -185,7 +193,6 @@ fn export(bin: &str, args: &[&str], tag: &str) -> Exported {
             String::from_utf8_lossy(&run.stderr)
         )
     }));
-    let written = std::fs::metadata(&recording).unwrap().modified().unwrap();
     let json = common::stdout_of(
         Command::new(common::rewriter())
             .args(["export", "--format", "otlp"])
@@ -207,11 +214,10 @@ fn export(bin: &str, args: &[&str], tag: &str) -> Exported {
     }
     let _ = std::fs::remove_file(live);
     let _ = std::fs::remove_file(recording);
-    let written = written.duration_since(UNIX_EPOCH).unwrap().as_nanos() as u64;
     Exported {
         events,
         request,
-        written,
+        run: (before, after),
         per_line,
     }
 }
@@ -222,8 +228,8 @@ struct Exported {
     events: Vec<common::Event>,
     /// Every line's request, as one.
     request: ExportTraceServiceRequest,
-    /// The recording's modification time, Unix ns.
-    written: u64,
+    /// The wall clock (Unix ns) before the run started and after it ended.
+    run: (u64, u64),
     /// Spans per line.
     per_line: Vec<usize>,
 }
@@ -317,7 +323,7 @@ fn a_recording_exports_as_otlp_json_with_parents_across_spawns() {
         let Exported {
             events,
             request,
-            written,
+            run,
             ..
         } = export(env!("CARGO_BIN_EXE_spawns"), &[scenario], scenario);
         assert_eq!(request.resource_spans.len(), 1);
@@ -326,12 +332,12 @@ fn a_recording_exports_as_otlp_json_with_parents_across_spawns() {
         assert_eq!(scopes[0].scope.as_ref().unwrap().name, "trace-runtime");
         let spans = &scopes[0].spans;
         let anchor = check_against_the_run(&events, spans);
-        // Anchored to the recording's modification time less the run's length: the run's
-        // start, before every span's end, which is before the file was last written.
+        // Anchored to the run's start as the recording holds it: after the run was started,
+        // before every span's end, each before the run was over.
         let last = spans.iter().map(|s| s.end_time_unix_nano).max().unwrap();
         assert!(
-            anchor < last && last <= written,
-            "{anchor} {last} {written}"
+            run.0 <= anchor && anchor < last && last <= run.1,
+            "{anchor} {last} {run:?}"
         );
         // Roots of other trees (depth 0) hanging from the call that spawned them.
         let crossing = spans
