@@ -22,16 +22,10 @@ fn human(env: &[(&str, &str)]) -> String {
 
 /// Durations (`850ns`, `12.3µs`, `4.5ms`, `2.01s`) read `_`; every other byte kept.
 fn masked(text: &str) -> String {
-    let duration = |w: &str| {
-        ["ns", "µs", "ms", "s"].iter().any(|u| {
-            w.strip_suffix(u)
-                .is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit() || c == '.'))
-        })
-    };
     text.lines()
         .map(|l| {
             l.split(' ')
-                .map(|w| if duration(w) { "_" } else { w })
+                .map(|w| if common::is_duration(w) { "_" } else { w })
                 .collect::<Vec<_>>()
                 .join(" ")
                 + "\n"

@@ -317,19 +317,21 @@ pub fn mask(text: &str, opener: &str) -> String {
     out
 }
 
+/// Whether a word is a duration as the runtime writes one: `850ns`, `12.3µs`, `4.5ms`, `2.01s`.
+pub fn is_duration(w: &str) -> bool {
+    ["ns", "µs", "ms", "s"].iter().any(|u| {
+        w.strip_suffix(u)
+            .is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit() || c == '.'))
+    })
+}
+
 /// A table's text with its durations (`850ns`, `12.3µs`, `4.5ms`, `2.01s`) read `_` and runs
 /// of spaces made one: columns widen with their durations.
 pub fn columns(text: &str) -> String {
-    let duration = |w: &str| {
-        ["ns", "µs", "ms", "s"].iter().any(|u| {
-            w.strip_suffix(u)
-                .is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit() || c == '.'))
-        })
-    };
     text.lines()
         .map(|l| {
             l.split_whitespace()
-                .map(|w| if duration(w) { "_" } else { w })
+                .map(|w| if is_duration(w) { "_" } else { w })
                 .collect::<Vec<_>>()
                 .join(" ")
         })
