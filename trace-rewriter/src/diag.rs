@@ -105,9 +105,11 @@ impl Default for Stderr {
     }
 }
 
-/// A path shown relative to `base` when it is inside it.
+/// A path shown relative to `base` when it is inside it; `base` itself is `.`.
 pub fn relative(path: &Path, base: &Path) -> PathBuf {
-    path.strip_prefix(base)
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|_| path.to_path_buf())
+    match path.strip_prefix(base) {
+        Ok(p) if p.as_os_str().is_empty() => PathBuf::from("."),
+        Ok(p) => p.to_path_buf(),
+        Err(_) => path.to_path_buf(),
+    }
 }

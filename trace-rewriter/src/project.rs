@@ -213,21 +213,24 @@ fn one_line(s: &str) -> String {
 /// The target directory of the crate or workspace around `dir` (where `cargo build` from there
 /// writes), as `cargo metadata` says: `CARGO_TARGET_DIR` and `build.target-dir` count.
 pub fn target_dir(dir: &Path) -> Result<PathBuf, Diagnostic> {
-    let meta = MetadataCommand::new()
-        .current_dir(dir)
-        .no_deps()
-        .exec()
-        .map_err(|e| {
-            Diagnostic::new(
-                dir,
-                format!(
-                    "not in a crate, so no target directory: {}",
-                    one_line(&e.to_string())
-                ),
-            )
+    let meta =
+        MetadataCommand::new()
+            .current_dir(dir)
+            .no_deps()
+            .exec()
+            .map_err(|e| {
+                let e = one_line(&e.to_string());
+                // Cargo's own words after its prefix: "error: could not find `Cargo.toml` ...".
+                let why = match e.rsplit_once("error: ") {
+                    Some((_, cargo)) if cargo.starts_with("could not find `Cargo.toml`") => {
+                        "no Cargo.toml here or in a folder above".to_string()
+                    }
+                    _ => e,
+                };
+                Diagnostic::new(dir, format!("not in a crate, so no target directory: {why}"))
             .help(
                 "run this from the crate `cargo trace run` recorded, or give the recording's FILE",
             )
-        })?;
+            })?;
     Ok(meta.target_directory.into())
 }
