@@ -370,6 +370,13 @@ calls total max chain
     );
     let out = view(&["chains", path(rec), "load"]);
     assert!(stdout(&out).starts_with("chains reaching load: 2 calls by 1 distinct chains\n"));
+    // A run without `err` has none to list, and says where they come from.
+    let out = view(&["errors", path(recording("requests", &[]))]);
+    assert_eq!(
+        stdout(&out),
+        "error origins: 0 errors born in 0 fns\n\
+         (an error exit is recorded for fns marked #[trace(err)] only: see docs/values.md)\n"
+    );
 }
 
 /// Busy time (inside polls) beside wall time: an async fn that mostly waits sorts low by busy.

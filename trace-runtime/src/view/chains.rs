@@ -170,6 +170,12 @@ pub fn origins(chains: &Chains, tables: &Tables) -> String {
         .collect();
     fns.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
     let mut text = format!("error origins: {total} errors born in {} fns\n", fns.len());
+    if total == 0 {
+        // The first thing to know when the answer is none: only `err` records error exits.
+        text.push_str(
+            "(an error exit is recorded for fns marked #[trace(err)] only: see docs/values.md)\n",
+        );
+    }
     for (name, errors, rows) in fns {
         text.push_str(&format!(
             "\n{name}: {errors} errors born here, reached by\n"
