@@ -8,7 +8,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::stream::Lines;
-use super::text::{json_string, micros, push_u64};
+use super::text::{json_pairs, json_string, micros, push_u64};
 use crate::collect::decode::{Ctx, End};
 use crate::collect::event::{Event, Kind, Tree};
 use crate::collect::frames::OpenFrame;
@@ -85,16 +85,7 @@ impl Lines for Chrome {
         };
         slice.write(buf, |buf| {
             if let Some(args) = args.filter(|v| !v.args.is_empty()) {
-                buf.extend_from_slice(b",\"values\":{");
-                for (i, (name, text)) in args.args.iter().enumerate() {
-                    if i > 0 {
-                        buf.push(b',');
-                    }
-                    json_string(buf, name);
-                    buf.push(b':');
-                    json_string(buf, text);
-                }
-                buf.push(b'}');
+                json_pairs(buf, "values", &args.args);
             }
             if let Some((v, text)) = result.and_then(|v| Some((v, v.result.as_deref()?))) {
                 buf.extend_from_slice(b",\"ret\":");

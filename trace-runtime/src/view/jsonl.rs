@@ -1,7 +1,7 @@
 //! JSON lines: one object per event with exactly the keys of the documented schema.
 
 use super::stream::Lines;
-use super::text::{json_string, push_u64};
+use super::text::{json_pairs, json_string, push_u64};
 use crate::collect::decode::Ctx;
 use crate::collect::event::{Event, Kind, Values};
 
@@ -63,16 +63,7 @@ pub fn line(
             push_u64(buf, parent);
         }
         if let Some(v) = values.filter(|v| !v.args.is_empty()) {
-            buf.extend_from_slice(b",\"args\":{");
-            for (i, (arg, text)) in v.args.iter().enumerate() {
-                if i > 0 {
-                    buf.push(b',');
-                }
-                json_string(buf, arg);
-                buf.push(b':');
-                json_string(buf, text);
-            }
-            buf.push(b'}');
+            json_pairs(buf, "args", &v.args);
         }
     }
     if let Kind::Exit {

@@ -21,6 +21,22 @@ pub fn micros(buf: &mut Vec<u8>, ns: u64) {
     push_u64(buf, frac);
 }
 
+/// `,"key":{"name":"text",...}`: a frame's recorded arguments, as jsonl and chrome write them.
+pub fn json_pairs(buf: &mut Vec<u8>, key: &str, pairs: &[(Box<str>, Box<str>)]) {
+    buf.push(b',');
+    json_string(buf, key);
+    buf.extend_from_slice(b":{");
+    for (i, (name, text)) in pairs.iter().enumerate() {
+        if i > 0 {
+            buf.push(b',');
+        }
+        json_string(buf, name);
+        buf.push(b':');
+        json_string(buf, text);
+    }
+    buf.push(b'}');
+}
+
 /// A JSON string literal with the escapes RFC 8259 requires.
 pub fn json_string(buf: &mut Vec<u8>, s: &str) {
     buf.push(b'"');
