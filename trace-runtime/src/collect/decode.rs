@@ -4,7 +4,7 @@
 //! same events.
 
 use super::event::{ErrorExit, Event, Kind, Raw, Tables};
-use super::frames::{Frames, OpenFrame};
+use super::frames::{Frames, IdMap, OpenFrame};
 use crate::capture::clock::Calibration;
 use crate::capture::record;
 
@@ -50,10 +50,11 @@ pub struct Decoder {
     /// The last timestamp seen, in nanoseconds.
     pub now_ns: u64,
     /// Values recorded for a frame (before its enter, or before its exit) and not yet handed
-    /// on with the event: frame id to `Event::values`.
-    values: std::collections::HashMap<u64, u32>,
+    /// on with the event: frame id to `Event::values`. Empty in a run without values, which
+    /// every event's lookup checks first.
+    values: IdMap<u32>,
     /// Open frames a callee of which exited with an error: their own error exit passes it on.
-    erred: std::collections::HashSet<u64>,
+    erred: IdMap<()>,
 }
 
 impl Decoder {
@@ -134,7 +135,7 @@ impl Decoder {
             id,
             parent: frame.parent,
             origin: frame.origin,
-            values: self.values.remove(&id).unwrap_or(0),
+            values: take(&mut self.values, id).unwrap_or(0),
             error: ErrorExit::None,
         };
         self.emit(&event, tables, consumers);
@@ -176,13 +177,13 @@ impl Decoder {
             id,
             parent: frame.parent,
             origin: frame.origin,
-            values: self.values.remove(&id).unwrap_or(0),
+            values: take(&mut self.values, id).unwrap_or(0),
             error: ErrorExit::None,
         };
-        let callee_erred = self.erred.remove(&id);
+        let callee_erred = take(&mut self.erred, id).is_some();
         let event = match tables.values(&event).is_some_and(|v| v.error) {
             true => {
-                self.erred.insert(event.parent);
+                self.erred.insert(event.parent, ());
                 Event {
                     error: if callee_erred {
                         ErrorExit::Passed
@@ -208,6 +209,16 @@ impl Decoder {
             c.event(event, &ctx);
         }
     }
+}
+
+/// `map`'s entry for frame `id`, taken out: nothing to hash when the map is empty, as it is for
+/// every event of a run without values or errors.
+#[inline]
+fn take<V>(map: &mut IdMap<V>, id: u64) -> Option<V> {
+    if map.is_empty() {
+        return None;
+    }
+    map.remove(&id)
 }
 
 #[cfg(test)]

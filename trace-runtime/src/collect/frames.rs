@@ -108,7 +108,8 @@ impl Hasher for IdHasher {
     }
 }
 
-type IdMap<V> = HashMap<u64, V, BuildHasherDefault<IdHasher>>;
+/// A map keyed by frame id, hashed the cheap way.
+pub(crate) type IdMap<V> = HashMap<u64, V, BuildHasherDefault<IdHasher>>;
 
 /// The frames open at some point of the run, by id; and frames that have exited but are still
 /// on the chain of a task or thread they spawned, so that chains can cross spawns.
