@@ -78,10 +78,15 @@ impl Writer {
     /// Starts a chunk's payload with its head, if it has not started: its number, the events
     /// written before it, and the threads the chunk before it held events of, so that a reader
     /// that lost that chunk can say what it held.
+    #[inline]
     fn open_chunk(&mut self) {
-        if !self.chunk.is_empty() {
-            return;
+        if self.chunk.is_empty() {
+            self.start_chunk();
         }
+    }
+
+    #[cold]
+    fn start_chunk(&mut self) {
         put_varint(&mut self.chunk, self.chunks + 1);
         put_varint(&mut self.chunk, self.events);
         put_varint(&mut self.chunk, self.last_threads.len() as u64);
@@ -92,12 +97,19 @@ impl Writer {
         self.chunk.append(&mut self.run);
     }
 
+    /// Writes the sites and threads `tables` holds that the file has not named yet. Checked
+    /// before every event: inline, with the writing out of line.
+    #[inline]
     fn define(&mut self, tables: &Tables) {
-        if self.sites_written == tables.sites.len()
-            && self.threads_written.len() == tables.threads.len()
+        if self.sites_written != tables.sites.len()
+            || self.threads_written.len() != tables.threads.len()
         {
-            return;
+            self.define_new(tables);
         }
+    }
+
+    #[cold]
+    fn define_new(&mut self, tables: &Tables) {
         self.open_chunk();
         let from = self.chunk.len();
         while self.sites_written < tables.sites.len() {
