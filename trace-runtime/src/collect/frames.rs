@@ -108,8 +108,12 @@ impl Hasher for IdHasher {
     }
 }
 
+/// A map whose keys are ids, thread numbers or tree keys, hashed the cheap way: for the
+/// maps the collector and the views touch on every event.
+pub(crate) type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<IdHasher>>;
+
 /// A map keyed by frame id, hashed the cheap way.
-pub(crate) type IdMap<V> = HashMap<u64, V, BuildHasherDefault<IdHasher>>;
+pub(crate) type IdMap<V> = FastMap<u64, V>;
 
 /// The frames open at some point of the run, by id; and frames that have exited but are still
 /// on the chain of a task or thread they spawned, so that chains can cross spawns.

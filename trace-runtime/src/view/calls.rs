@@ -1,13 +1,12 @@
 //! Self time: a call's time minus its traced callees'. Shared by the views that need it.
 
-use std::collections::HashMap;
-
 use crate::collect::event::{Event, Kind};
+use crate::collect::frames::IdMap;
 
 /// Tracks the time each open frame's finished callees took.
 #[derive(Default)]
 pub struct SelfTime {
-    children: HashMap<u64, u64>,
+    children: IdMap<u64>,
 }
 
 impl SelfTime {

@@ -32,7 +32,7 @@ pub struct Chrome {
     /// The lanes past the first in use, per tree.
     lanes: BTreeSet<(Tree, u32)>,
     /// Open frames whose enter recorded arguments: their values, for the exit's slice.
-    args: std::collections::HashMap<u64, u32>,
+    args: crate::collect::frames::IdMap<u32>,
 }
 
 impl Lines for Chrome {
@@ -76,7 +76,10 @@ impl Lines for Chrome {
             thread: e.thread,
             error: false,
         };
-        let args = self.args.remove(&e.id).map(|values| Event { values, ..*e });
+        let args = (!self.args.is_empty())
+            .then(|| self.args.remove(&e.id))
+            .flatten()
+            .map(|values| Event { values, ..*e });
         let args = args.as_ref().and_then(|a| ctx.tables.values(a));
         let result = ctx.tables.values(e).filter(|v| v.result.is_some());
         let slice = Slice {

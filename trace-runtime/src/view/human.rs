@@ -5,12 +5,12 @@
 //! their lines interleave, a call whose caller is not the line above it that a reader would
 //! take for its caller names it: `-> c  (under a)`.
 
-use std::collections::HashMap;
 
 use super::stream::Lines;
 use super::text::{duration, label, push_u64};
 use crate::collect::decode::Ctx;
 use crate::collect::event::{ErrorExit, Event, Kind, Tree, Values};
+use crate::collect::frames::FastMap;
 
 const INDENT: usize = 2;
 /// Indentation levels shown before the depth is written as a number.
@@ -62,7 +62,7 @@ pub struct Under {
 /// filter left out are never noted.
 #[derive(Default)]
 pub struct Printed {
-    open: HashMap<Tree, Vec<Written>>,
+    open: FastMap<Tree, Vec<Written>>,
 }
 
 /// An open frame's enter line as written: its id, depth and site.

@@ -2,10 +2,11 @@
 //! ones stay whole. Sync and async alike: a frame's events are held until the frame is decided
 //! (it exits, or it has been open longer than the threshold), then passed on in order.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 
 use crate::collect::decode::{Consumer, Ctx, End};
 use crate::collect::event::{Event, Kind, Tree};
+use crate::collect::frames::FastMap;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Decision {
@@ -20,11 +21,11 @@ pub struct Min<C> {
     min_ns: u64,
     held: VecDeque<Event>,
     /// Decision and parent of every frame with held events.
-    frames: HashMap<u64, (Decision, u64)>,
+    frames: FastMap<u64, (Decision, u64)>,
     /// Undecided frames by tree (task, or plain thread), oldest first: a frame is known to be
     /// long only from a later event of its own tree, whose order is the order things happened
     /// in (events of different threads may reach the collector a little out of order).
-    undecided: HashMap<Tree, VecDeque<(u64, u64)>>,
+    undecided: FastMap<Tree, VecDeque<(u64, u64)>>,
 }
 
 impl<C: Consumer> Min<C> {
@@ -34,8 +35,8 @@ impl<C: Consumer> Min<C> {
             inner,
             min_ns,
             held: VecDeque::new(),
-            frames: HashMap::new(),
-            undecided: HashMap::new(),
+            frames: FastMap::default(),
+            undecided: FastMap::default(),
         }
     }
 
