@@ -139,7 +139,11 @@ pub struct Frames {
 impl Frames {
     /// An open frame, or a retired one on a spawned root's chain.
     pub fn get(&self, id: u64) -> Option<&OpenFrame> {
-        self.map.get(&id).or_else(|| self.retired.get(&id))
+        // Mostly nothing is retired (no spawn in the run): no second lookup then.
+        match self.map.get(&id) {
+            None if !self.retired.is_empty() => self.retired.get(&id),
+            found => found,
+        }
     }
 
     /// Whether the frame is open (has not exited).
@@ -414,7 +418,7 @@ impl Frames {
     pub(super) fn close(&mut self, id: u64) {
         if let Some(exited) = self.map.remove(&id) {
             self.detach(id, &exited);
-            if self.pins.contains_key(&id) {
+            if !self.pins.is_empty() && self.pins.contains_key(&id) {
                 // Still on the chain of a root it spawned: kept for that chain, with its
                 // callers.
                 self.retired.insert(id, exited);
