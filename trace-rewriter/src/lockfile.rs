@@ -33,7 +33,7 @@ const IGNORE: &str =
 /// The packages tracing adds to a lockfile: what they depend on may move.
 pub const TRACE_CRATES: [&str; 4] = [
     "trace-runtime",
-    "trace-macro",
+    "trace-runtime-macros",
     "trace-transform",
     "trace-eager",
 ];
@@ -651,8 +651,8 @@ mod tests {
             ("proc-macro2", "1.0.107", &["unicode-ident"]),
             ("quote", "1.0.47", &["proc-macro2"]),
             ("syn", "2.0.117", &["proc-macro2", "quote", "unicode-ident"]),
-            ("trace-macro", "0.1.0", &["trace-transform"]),
-            ("trace-runtime", "0.1.0", &["libc", "trace-macro"]),
+            ("trace-runtime-macros", "0.1.0", &["trace-transform"]),
+            ("trace-runtime", "0.1.0", &["libc", "trace-runtime-macros"]),
             ("trace-transform", "0.1.0", &["proc-macro2", "quote", "syn"]),
             ("unicode-ident", "1.0.27", &[]),
         ];

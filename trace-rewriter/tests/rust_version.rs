@@ -50,7 +50,7 @@ fn every_locked_dependency_builds_with_the_declared_rust_version() {
         .collect();
     let published = [
         "trace-runtime",
-        "trace-macro",
+        "trace-runtime-macros",
         "trace-transform",
         "trace-eager",
         "trace-rewriter",

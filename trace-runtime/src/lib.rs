@@ -126,7 +126,7 @@
 ///
 /// The `cfg` is evaluated in your crate, so without your `trace` feature the fn is the one you
 /// wrote.
-pub use trace_macro::trace;
+pub use trace_runtime_macros::trace;
 
 mod chain;
 pub use chain::{chain, Chain};

@@ -5,7 +5,7 @@
 //! The pieces syntax knows are spelled by `trace_transform::name` (`NamePiece`, and their
 //! tokens); `__private`'s macros turn those tokens into [`Piece`]s. The two crates keep one
 //! owner each rather than share a type: the transform cannot depend on the runtime (the
-//! runtime depends on `trace-macro`, which depends on the transform), the runtime must not
+//! runtime depends on `trace-runtime-macros`, which depends on the transform), the runtime must not
 //! depend on the transform (its library would depend on `syn`, where the runtime's dependencies
 //! must stay tiny), and a third crate for one enum would be one more crate every user's build resolves and
 //! `instrument` pins. The transform's pieces are `String`s written at compile time; these are
