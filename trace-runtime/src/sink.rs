@@ -504,7 +504,13 @@ mod tests {
         // Lengths around the block size, newlines at every third byte and at both ends.
         for len in [0, 1, 63, 64, 65, 127, 128, 200] {
             let bytes: Vec<u8> = (0..len)
-                .map(|i| if i % 3 == 0 || i + 1 == len { b'\n' } else { b'x' })
+                .map(|i| {
+                    if i % 3 == 0 || i + 1 == len {
+                        b'\n'
+                    } else {
+                        b'x'
+                    }
+                })
                 .collect();
             let expected = (0..len).filter(|&i| i % 3 == 0 || i + 1 == len).count() as u64;
             assert_eq!(count_lines(&bytes), expected, "{len} bytes");

@@ -5,7 +5,6 @@
 //! their lines interleave, a call whose caller is not the line above it that a reader would
 //! take for its caller names it: `-> c  (under a)`.
 
-
 use super::stream::Lines;
 use super::text::{duration, label, push_u64};
 use crate::collect::decode::Ctx;
