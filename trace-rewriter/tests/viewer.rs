@@ -339,6 +339,76 @@ calls total busy self min mean mean busy max errors origins fn
     );
 }
 
+/// `TRACE_FOCUS=FN:err` and `--focus FN:err`: the chains that reached `load` when it returned
+/// `Err` (`serve(7)`'s, not `serve(3)`'s), live, exported (the same bytes) and replayed (those
+/// chains' trees, with everything under the failed call).
+#[test]
+fn focus_on_errors_live_exported_and_replayed() {
+    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let live = dir.path().join("focus.human");
+    let recording = dir.path().join("focus.trace");
+    let out = Command::new(demo("values"))
+        .env("TRACE_OUT", &live)
+        .env("TRACE_RECORD", &recording)
+        .env("TRACE_FOCUS", "load:err")
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let live = std::fs::read_to_string(&live).unwrap();
+    assert_eq!(
+        mask(&live),
+        "\
+[01 main] values::main (+<t>) -> values::serve (+<t>) -> values::load <t> ! Err(NotFound)
+focus load returning Err: 1 calls by 1 distinct chains
+       1x values::main -> values::serve -> values::load
+"
+    );
+    let out = view(&[
+        "export",
+        path(&recording),
+        "--format",
+        "human",
+        "--focus",
+        "load:err",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stdout(&out), live);
+    // Without `:err`, both calls.
+    let out = view(&[
+        "export",
+        path(&recording),
+        "--format",
+        "human",
+        "--focus",
+        "load",
+    ]);
+    assert!(
+        stdout(&out).contains("focus load: 2 calls by 1 distinct chains\n"),
+        "{}",
+        stdout(&out)
+    );
+    let out = view(&["replay", path(&recording), "--focus", "load:err"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        mask(&stdout(&out)),
+        "\
+[01 main] -> values::main
+[01 main]   -> values::serve(id=7)
+[01 main]     -> values::load(id=7)
+[01 main]       -> values::db::read(id=7)
+[01 main]       <- values::db::read <t> ! Err(NotFound) (origin)
+[01 main]     <- values::load <t> ! Err(NotFound)
+[01 main]   <- values::serve <t> ! Err(NotFound)
+[01 main] <- values::main <t>
+"
+    );
+    // A fn none of whose calls failed: no chain, and the viewer still knows the fn.
+    let out = view(&["replay", path(&recording), "--focus", "db::get:err"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "");
+}
+
 /// "Where did this error come from": each fn where an error was born, with the chains that
 /// reached it then; and `chains FN --err`, the chains that reached a fn when it returned `Err`.
 #[test]

@@ -11,6 +11,7 @@ use crate::collect::decode::Consumer;
 use crate::collect::pipeline::Pipeline;
 use crate::collect::recording;
 use crate::config::{self, Format, Out};
+use crate::filter::FocusRule;
 use crate::sink::{self, SinkOut, StderrOut, Target};
 use crate::view::TextViews;
 
@@ -32,7 +33,10 @@ fn run() {
         format: Some(cfg.format),
         color: false,
         quiet: cfg.out == Out::Off,
-        focus: cfg.focus.clone(),
+        focus: cfg.focus.clone().map(|name| FocusRule {
+            name,
+            errors: cfg.focus_errors,
+        }),
         summary: cfg.summary,
         summary_json: cfg.summary_json.clone(),
         min_ns: cfg.filter.min_ns,

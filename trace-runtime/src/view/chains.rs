@@ -45,8 +45,6 @@ pub enum Only {
     #[default]
     All,
     /// Calls that returned `Err` (`#[trace(err)]`): who reached the fn when it failed.
-    // Made only by the reader's `chains --err` and `errors`.
-    #[cfg_attr(not(feature = "read"), allow(dead_code))]
     Errors,
     /// Error exits where the error was born (the innermost of a `?` chain).
     #[cfg_attr(not(feature = "read"), allow(dead_code))]
@@ -63,7 +61,6 @@ impl Chains {
     }
 
     /// Counting only the calls `only` says.
-    #[cfg(feature = "read")]
     pub fn only(self, only: Only) -> Self {
         Chains { only, ..self }
     }
@@ -73,6 +70,16 @@ impl Chains {
         self.target
             .as_mut()
             .is_none_or(|m| m.hits(site, || tables.site(site)))
+    }
+
+    /// Whether exit `e` is one counted: of the fn looked for, and a call `only` takes.
+    pub fn counts(&mut self, e: &Event, tables: &Tables) -> bool {
+        let taken = match self.only {
+            Only::All => true,
+            Only::Errors => e.error != ErrorExit::None,
+            Only::Origins => e.error == ErrorExit::Origin,
+        };
+        taken && self.reaches(e.site, tables)
     }
 
     /// The chains with names, by total time, longest first (ties by calls, then chain).
@@ -97,12 +104,7 @@ impl Consumer for Chains {
         else {
             return;
         };
-        let counted = match self.only {
-            Only::All => true,
-            Only::Errors => e.error != ErrorExit::None,
-            Only::Origins => e.error == ErrorExit::Origin,
-        };
-        if !counted || !self.reaches(e.site, ctx.tables) {
+        if !self.counts(e, ctx.tables) {
             return;
         }
         // Across spawns: the chain that reached a fn in a spawned task starts where it was
