@@ -314,12 +314,13 @@ fn report_counts_error_exits_and_origins_per_fn() {
     assert_eq!(
         columns(&stdout(&out)),
         "\
-trace report: 8 fns, 12 calls, by name
+trace report: 9 fns, 13 calls, by name
 calls total busy self min mean mean busy max errors origins fn
 1 <t> <t> <t> <t> <t> <t> <t> 1 1 values::db::check
 2 <t> <t> <t> <t> <t> <t> <t> 0 0 values::db::get
 1 <t> <t> <t> <t> <t> <t> <t> 0 0 values::db::login
 2 <t> <t> <t> <t> <t> <t> <t> 1 1 values::db::read
+1 <t> <t> <t> <t> <t> <t> <t> 0 0 values::fetch
 2 <t> <t> <t> <t> <t> <t> <t> 1 0 values::load
 1 <t> <t> <t> <t> <t> <t> <t> 0 0 values::main
 2 <t> <t> <t> <t> <t> <t> <t> 1 0 values::serve

@@ -54,6 +54,11 @@ pub struct Decoder {
     values: std::collections::HashMap<u64, u32>,
     /// Open frames a callee of which exited with an error: their own error exit passes it on.
     erred: std::collections::HashSet<u64>,
+    /// Enters of traced futures whose arguments follow (`record::ARGS_FOLLOW`: recorded first
+    /// thing in their first poll, just after the enter), held until the arguments come or
+    /// their thread records anything else, so that every view sees them on the enter. At most
+    /// one per thread, for the length of one argument's formatting.
+    held: Vec<Event>,
 }
 
 impl Decoder {
@@ -64,6 +69,7 @@ impl Decoder {
             now_ns: 0,
             values: Default::default(),
             erred: Default::default(),
+            held: Vec::new(),
         }
     }
 
@@ -85,9 +91,38 @@ impl Decoder {
     }
 
     /// Values recorded for frame `id` (`values` as `Tables::add_values` gave it): handed on with
-    /// the frame's next enter or exit.
-    pub fn value(&mut self, id: u64, values: u32) {
-        self.values.insert(id & record::ID_MASK, values);
+    /// the frame's next enter or exit; a held enter's arguments, with it now.
+    pub fn value(
+        &mut self,
+        id: u64,
+        values: u32,
+        tables: &Tables,
+        consumers: &mut [Box<dyn Consumer>],
+    ) {
+        let id = id & record::ID_MASK;
+        if let Some(i) = self.held.iter().position(|e| e.id == id) {
+            let mut event = self.held.remove(i);
+            event.values = values;
+            self.emit(&event, tables, consumers);
+            return;
+        }
+        self.values.insert(id, values);
+    }
+
+    /// Hands on the enters held for thread `thread`'s arguments: a record of that thread that
+    /// is not their arguments means none come.
+    fn release(&mut self, thread: u32, tables: &Tables, consumers: &mut [Box<dyn Consumer>]) {
+        while let Some(i) = self.held.iter().position(|e| e.thread == thread) {
+            let event = self.held.remove(i);
+            self.emit(&event, tables, consumers);
+        }
+    }
+
+    /// Hands on every held enter: the end of the run.
+    pub fn release_all(&mut self, tables: &Tables, consumers: &mut [Box<dyn Consumer>]) {
+        for event in std::mem::take(&mut self.held) {
+            self.emit(&event, tables, consumers);
+        }
     }
 
     /// Decodes one raw event that the decoder [admits](Self::admits) and hands it to every
@@ -97,6 +132,9 @@ impl Decoder {
         let kind = raw.id & record::KIND_MASK;
         let ts_ns = self.cal.ns(raw.ts);
         self.now_ns = self.now_ns.max(ts_ns);
+        if !self.held.is_empty() {
+            self.release(raw.thread, tables, consumers);
+        }
         match kind {
             record::ENTER => self.enter(id, raw, ts_ns, None, tables, consumers),
             record::TASK => self.enter(id, raw, ts_ns, Some(raw.aux), tables, consumers),
@@ -137,6 +175,10 @@ impl Decoder {
             values: self.values.remove(&id).unwrap_or(0),
             error: ErrorExit::None,
         };
+        if raw.id & record::ARGS_FOLLOW != 0 && event.values == 0 {
+            self.held.push(event);
+            return;
+        }
         self.emit(&event, tables, consumers);
     }
 
@@ -291,6 +333,36 @@ pub(super) mod tests {
                 cancelled: false
             }
         );
+    }
+
+    /// A traced future's arguments are recorded just after its enter (at its first poll): the
+    /// views see them on the enter all the same. An enter whose arguments do not come (its
+    /// thread records something else first) goes on as it is, before that record.
+    #[test]
+    fn arguments_that_follow_an_enter_go_with_it() {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let mut views: Vec<Box<dyn Consumer>> = vec![Box::new(Seen(seen.clone()))];
+        let tables = Tables {
+            sites: vec!["demo::f".into()],
+            ..Tables::default()
+        };
+        let mut d = Decoder::new(Calibration {
+            origin: 0,
+            ns_per_tick: 1.0,
+        });
+        let follow = record::ENTER | record::ARGS_FOLLOW;
+        d.feed(&raw(10, 1, follow, 0), &tables, &mut views);
+        assert!(seen.lock().unwrap().is_empty(), "held for its arguments");
+        d.value(1, 7, &tables, &mut views);
+        d.feed(&raw(11, 2, follow, 1), &tables, &mut views);
+        d.feed(&raw(12, 2, record::EXIT, 0), &tables, &mut views);
+        let shape: Vec<(u64, bool, u32)> = seen
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|e| (e.id, e.is_enter(), e.values))
+            .collect();
+        assert_eq!(shape, [(1, true, 7), (2, true, 0), (2, false, 0)]);
     }
 
     /// An exit whose enter was never seen still shows, at depth 0, lasting 0.
