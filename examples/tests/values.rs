@@ -235,3 +235,42 @@ fn chrome_slices_carry_values_and_error_exits_their_colour() {
     );
     assert_eq!(of("values::main"), ["- {}"]);
 }
+
+/// A long run holds the values of its open frames, not of every call it made: a frame's values
+/// are freed once its exit has been written and no view holds events back. 100,000 calls of
+/// `db::get(id, key) -> Option<User>` record 200,000 values; `TRACE_VERBOSE` says how many were
+/// held at most.
+#[test]
+fn a_long_run_holds_a_bounded_number_of_values() {
+    let held = |env: &[(&str, &str)]| -> (u64, u64) {
+        let out = Command::new(env!("CARGO_BIN_EXE_values"))
+            .args(["loop", "100000"])
+            .env("TRACE_VERBOSE", "1")
+            .env("TRACE_HOT", "off")
+            .envs(env.iter().copied())
+            .output()
+            .expect("run the demo");
+        assert!(out.status.success());
+        let text = String::from_utf8(out.stderr).unwrap();
+        let line = text
+            .lines()
+            .find_map(|l| l.strip_prefix("trace-runtime: recorded "))
+            .filter(|l| l.contains(" values, at most "))
+            .unwrap_or_else(|| panic!("no count of values in\n{text}"));
+        let numbers: Vec<u64> = line.split(' ').filter_map(|w| w.parse().ok()).collect();
+        (numbers[0], numbers[1])
+    };
+    // No view holds events back: a call's arguments and result, freed before the next call's
+    // are added.
+    assert_eq!(held(&[("TRACE_OUT", "off")]), (200_000, 2));
+    // `min=` holds a frame's events until it is decided: the values of the calls made meanwhile
+    // (those of the first millisecond, while `main` is undecided) are held with them, no more.
+    let path = common::out_file("values-min");
+    let (recorded, most) = held(&[
+        ("TRACE_OUT", path.to_str().unwrap()),
+        ("TRACE_FILTER", "min=1ms"),
+    ]);
+    let _ = std::fs::remove_file(&path);
+    assert_eq!(recorded, 200_000);
+    assert!(most < 20_000, "{most} values held at once");
+}

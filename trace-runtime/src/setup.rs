@@ -72,6 +72,9 @@ fn run() {
     views.push(Box::new(crate::view::hot::Counted::new(Box::new(
         StderrOut,
     ))));
+    if cfg.verbose {
+        views.push(Box::new(ValuesKept));
+    }
     let mut interval = Duration::from_millis(config::PRINT_INTERVAL_MS);
     if let Some(ns) = cfg.watch_ns {
         views.push(Box::new(crate::view::watch::Watch::new(ns)));
@@ -118,5 +121,23 @@ struct OutputLoss;
 impl Consumer for OutputLoss {
     fn finish(&mut self, _: &crate::collect::decode::End<'_>) {
         sink::report_loss();
+    }
+}
+
+/// `TRACE_VERBOSE`: at the end of a run that recorded values, how many, and the most the
+/// collector held at once (values are freed once no view can read them: the bound).
+struct ValuesKept;
+
+impl Consumer for ValuesKept {
+    fn finish(&mut self, end: &crate::collect::decode::End<'_>) {
+        let values = &end.tables.values;
+        if !values.is_empty() {
+            config::say(&format!(
+                "recorded {} values, at most {} held at once, {} at the end",
+                values.len(),
+                values.peak(),
+                values.held()
+            ));
+        }
     }
 }

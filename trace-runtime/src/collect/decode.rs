@@ -20,6 +20,11 @@ pub trait Consumer: Send {
     fn tick(&mut self, _ctx: &Ctx<'_>, _now_ns: u64) {}
     /// The run is over (or the process is going down): final reports.
     fn finish(&mut self, _end: &End<'_>) {}
+    /// Whether the view holds events back, to hand on (and read the values of) later: while
+    /// any view does, no frame's values are freed (`Decoder::free_values`).
+    fn holds_events(&self) -> bool {
+        false
+    }
 }
 
 /// What a view may look up while it handles an event.
@@ -59,6 +64,10 @@ pub struct Decoder {
     /// their thread records anything else, so that every view sees them on the enter. At most
     /// one per thread, for the length of one argument's formatting.
     held: Vec<Event>,
+    /// Open frames' arguments (`Event::values` of their enter): freed with their exit.
+    args_of: std::collections::HashMap<u64, u32>,
+    /// Values of frames whose exit every view has seen, to free once no view holds events.
+    retired: Vec<u32>,
 }
 
 impl Decoder {
@@ -70,6 +79,22 @@ impl Decoder {
             values: Default::default(),
             erred: Default::default(),
             held: Vec::new(),
+            args_of: Default::default(),
+            retired: Vec::new(),
+        }
+    }
+
+    /// Frees the values of frames whose exit every view has seen, unless a view still holds
+    /// events back (then at a later call). The collector calls it before it adds a value: a
+    /// run then holds the values of its open frames, of the events views hold back, and of the
+    /// frames that exited since the last value was added, whatever its length.
+    #[cfg(feature = "enable")]
+    pub fn free_values(&mut self, tables: &mut Tables, consumers: &[Box<dyn Consumer>]) {
+        if self.retired.is_empty() || consumers.iter().any(|c| c.holds_events()) {
+            return;
+        }
+        for values in self.retired.drain(..) {
+            tables.values.free(values);
         }
     }
 
@@ -240,14 +265,28 @@ impl Decoder {
         self.frames.close(id);
     }
 
-    /// Hands a decoded event to every consumer, with the frame table as it stands.
-    fn emit(&self, event: &Event, tables: &Tables, consumers: &mut [Box<dyn Consumer>]) {
+    /// Hands a decoded event to every consumer, with the frame table as it stands; after an
+    /// exit, the frame's values (its arguments and its result) are no view's to read any more
+    /// but those views that hold events back.
+    fn emit(&mut self, event: &Event, tables: &Tables, consumers: &mut [Box<dyn Consumer>]) {
         let ctx = Ctx {
             frames: &self.frames,
             tables,
         };
         for c in consumers.iter_mut() {
             c.event(event, &ctx);
+        }
+        if event.is_enter() {
+            if event.values != 0 {
+                self.args_of.insert(event.id, event.values);
+            }
+            return;
+        }
+        if event.values != 0 {
+            self.retired.push(event.values);
+        }
+        if !self.args_of.is_empty() {
+            self.retired.extend(self.args_of.remove(&event.id));
         }
     }
 }

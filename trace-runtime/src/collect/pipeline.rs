@@ -104,6 +104,14 @@ impl Pipeline {
         decoder.value(id, values, tables, &mut self.views);
     }
 
+    /// Frees the values no view can read any more (see [`Decoder::free_values`]).
+    #[cfg(feature = "enable")]
+    pub fn free_values(&mut self, tables: &mut Tables) {
+        if let Some(d) = &mut self.decoder {
+            d.free_values(tables, &self.views);
+        }
+    }
+
     /// The end of a live collection round, at `ticks`: the views see the frames open and the
     /// time now.
     #[cfg(feature = "enable")]

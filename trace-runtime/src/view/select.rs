@@ -279,6 +279,10 @@ impl<C: Consumer> Consumer for Select<C> {
         self.inner.flush();
     }
 
+    fn holds_events(&self) -> bool {
+        !self.held.is_empty() || self.inner.holds_events()
+    }
+
     fn finish(&mut self, end: &End<'_>) {
         // Frames still open that never reached the focused fn never will.
         for o in self.open.values_mut() {
