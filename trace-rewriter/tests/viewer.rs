@@ -404,10 +404,23 @@ focus load returning Err: 1 calls by 1 distinct chains
 [01 main] <- values::main <t>
 "
     );
-    // A fn none of whose calls failed: no chain, and the viewer still knows the fn.
+    // A fn none of whose calls failed (it has no `err`): no chain, and why none.
     let out = view(&["replay", path(&recording), "--focus", "db::get:err"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(stdout(&out), "");
+    let out = view(&[
+        "export",
+        path(&recording),
+        "--format",
+        "human",
+        "--focus",
+        "db::get:err",
+    ]);
+    assert_eq!(
+        stdout(&out),
+        "focus db::get returning Err: 0 calls by 0 distinct chains\n\
+         (an error exit is recorded for fns marked #[trace(err)] only: see docs/values.md)\n"
+    );
 }
 
 /// "Where did this error come from": each fn where an error was born, with the chains that

@@ -14,6 +14,11 @@ use crate::collect::decode::{Consumer, Ctx};
 use crate::collect::event::{ErrorExit, Event, Kind, Tables};
 use crate::filter::SiteMatch;
 
+/// The first thing to know when a question about errors finds none: only `err` records error
+/// exits.
+pub const NO_ERRORS: &str =
+    "(an error exit is recorded for fns marked #[trace(err)] only: see docs/values.md)\n";
+
 /// Figures of one chain, in nanoseconds.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ChainStats {
@@ -173,10 +178,7 @@ pub fn origins(chains: &Chains, tables: &Tables) -> String {
     fns.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
     let mut text = format!("error origins: {total} errors born in {} fns\n", fns.len());
     if total == 0 {
-        // The first thing to know when the answer is none: only `err` records error exits.
-        text.push_str(
-            "(an error exit is recorded for fns marked #[trace(err)] only: see docs/values.md)\n",
-        );
+        text.push_str(NO_ERRORS);
     }
     for (name, errors, rows) in fns {
         text.push_str(&format!(

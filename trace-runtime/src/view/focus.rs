@@ -87,6 +87,9 @@ impl Lines for Focus {
             self.name,
             chains.len()
         );
+        if self.errors && calls == 0 {
+            text.push_str(super::chains::NO_ERRORS);
+        }
         for (path, n) in chains {
             text.push_str(&format!("  {n:>6}x {path}\n"));
         }
