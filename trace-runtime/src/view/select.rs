@@ -392,6 +392,66 @@ mod tests {
         );
     }
 
+    /// `--focus d:err`: m calls a, which calls b then d, which calls b and returns `Err`; then
+    /// m calls d, which calls b and returns `Ok`. Only the chain through the failed call stays,
+    /// with what that call did; a's other callee and the call that succeeded go.
+    #[test]
+    fn focus_on_errors_keeps_the_chains_through_failed_calls_only() {
+        let raw = |ts, id, site, aux| Raw {
+            thread: 1,
+            ts,
+            id,
+            site,
+            aux,
+        };
+        let mut rec = run();
+        rec.raws = vec![
+            raw(0, 1 | ENTER, 0, 0),
+            raw(10, 2 | ENTER, 1, 1),
+            raw(20, 3 | ENTER, 2, 2),
+            raw(30, 3 | EXIT, 2, 0),
+            raw(40, 4 | ENTER, 3, 2),
+            raw(45, 6 | ENTER, 2, 4),
+            raw(47, 6 | EXIT, 2, 0),
+            raw(50, 4 | EXIT, 3, 0),
+            raw(60, 2 | EXIT, 1, 0),
+            raw(70, 5 | ENTER, 3, 1),
+            raw(75, 7 | ENTER, 2, 5),
+            raw(77, 7 | EXIT, 2, 0),
+            raw(80, 5 | EXIT, 3, 0),
+            raw(100, 1 | EXIT, 0, 0),
+        ];
+        let err = rec.tables.add_values(crate::collect::event::Values {
+            result: Some("Err(Gone)".into()),
+            error: true,
+            ..Default::default()
+        });
+        // Before d's first exit (raw 7).
+        rec.values = vec![(7, 1, 4, err)];
+        let buf = Buf::default();
+        let rules = Selection {
+            focus: Some("d".into()),
+            focus_errors: true,
+            ..Selection::default()
+        };
+        let view = Select::new(Trees::new(false, Box::new(buf.clone())), rules);
+        rec.replay(vec![Box::new(view)]);
+        let bytes = buf.0.lock().unwrap().clone();
+        assert_eq!(
+            String::from_utf8(bytes).unwrap(),
+            "\
+[01 main] -> demo::m
+[01 main]   -> demo::a
+[01 main]     -> demo::d
+[01 main]       -> demo::b
+[01 main]       <- demo::b 2ns
+[01 main]     <- demo::d 10ns ! Err(Gone) (origin)
+[01 main]   <- demo::a 50ns
+[01 main] <- demo::m 100ns
+"
+        );
+    }
+
     #[test]
     fn a_left_out_frame_leaves_its_callees_at_their_depth() {
         let rules = Selection {
