@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Side-by-side benchmark of call tracers on the same workloads, in one run.
 
-    python3 benchmarks/run.py [--runs N] [--quick]
+    python3 benchmarks/run.py [--runs N] [--quick] [--values-only]
 
 Variants: the uninstrumented baseline; the floor (what any exact recording tracer must at
 least do per event: read the TSC and append a 16-byte record to a thread-local buffer written
@@ -17,7 +17,8 @@ CPU per request untraced, recording only and printing.
 Prints (and writes to benchmarks/RESULTS.md): ns per traced call (the traced threads' wall
 time), median of N runs interleaved so that noise hits every variant alike, and its ratio to
 the floor; the whole process's CPU time per call (collector threads included) and peak RSS;
-the recording's bytes per event; instruction counts from valgrind's callgrind; the two-thread
+the recording's bytes per event; instruction counts from valgrind's callgrind, with the cost per
+call of recording values (`--values-only`: that table alone, printed, RESULTS.md untouched); the two-thread
 scaling; and the issue's targets, met or missed.
 """
 import json
@@ -39,6 +40,8 @@ for i, a in enumerate(sys.argv):
     if a == "--runs":
         RUNS = int(sys.argv[i + 1])
 QUICK = "--quick" in sys.argv
+# Only the cost of values, printed and not written to RESULTS.md: to check that section alone.
+VALUES_ONLY = "--values-only" in sys.argv
 
 BASELINE = "baseline (no tracing)"
 FLOOR = "floor: TSC + 16-byte record, one write per 8,192"
@@ -116,14 +119,15 @@ def run_one(binary, variant, workload, env, tmp):
     return result
 
 
-def callgrind(binary, variant, env, tmp, workload, only_fns):
-    """Instructions valgrind counts: inside the workload's fns (their callees included) when
-    `only_fns`, else the whole process, every thread, less fastant's start-up calibration (it
-    spins for a fixed time, so its count varies from run to run; every binary links it)."""
+def callgrind(binary, variant, env, tmp, workload, only_fns, region="trace_benchmarks::*::fib"):
+    """Instructions valgrind counts: inside the workload's fns (their callees included; `region`
+    names them) when `only_fns`, else the whole process, every thread, less fastant's start-up
+    calibration (it spins for a fixed time, so its count varies from run to run; every binary
+    links it)."""
     full_env = dict(os.environ, TRACE_OUT=str(Path(tmp) / "cg.out.txt"))
     full_env.update({k: v.replace("{tmp}", str(tmp)) for k, v in env.items()})
     profile = Path(tmp) / "callgrind.out"
-    toggle = ["--toggle-collect=trace_benchmarks::*::fib"] if only_fns else []
+    toggle = [f"--toggle-collect={region}"] if only_fns else []
     subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={profile}", *toggle,
                     str(binary), variant, workload, str(Path(tmp) / "cg.out.bin")], env=full_env,
                    capture_output=True, cwd=tmp)
@@ -282,6 +286,42 @@ def spawn_links(bins, tmp, lines, table, cell, quick, unlinked="async", linked="
     return extra
 
 
+# The cost of values: the fns of the benchmark's `values` module, each called in a loop of root
+# frames, untraced (the feature off) and traced with `TRACE_OUT=off`.
+VALUE_FNS = [
+    ("plain", "`#[trace] fn f(a: u64, b: u64) -> u64`"),
+    ("args-ret", "`#[trace(args, ret)] fn f(a: u64, b: u64) -> u64`"),
+    ("err", "`#[trace(err)] fn f(a: u64) -> Result<u64, E>` returning `Ok`"),
+]
+VALUE_CALLS = (20_000, 40_000)
+
+
+def value_costs(bins, tmp, lines, table, cell):
+    """Instructions per call of recording values, on the traced thread: callgrind counts inside
+    the calling loop (`values::calls`), for 40,000 calls less 20,000 so that the first call's
+    setup and the loop's fixed costs cancel out."""
+    if not shutil.which("valgrind"):
+        return {}
+    small, large = VALUE_CALLS
+    region = "trace_benchmarks::values::calls"
+    rows, results = [], {}
+    for fn, label in VALUE_FNS:
+        per_call = {}
+        for kind, env in (("off", {}), ("on", {"TRACE_OUT": "off"})):
+            a = callgrind(bins[kind], "ours", env, tmp, f"values-{fn}-{small}", True, region)
+            b = callgrind(bins[kind], "ours", env, tmp, f"values-{fn}-{large}", True, region)
+            per_call[kind] = None if None in (a, b) else (b - a) / (large - small)
+        results[fn] = per_call
+        cost = None if None in per_call.values() else per_call["on"] - per_call["off"]
+        rows.append([label, cell(per_call["off"]), cell(per_call["on"]), cell(cost)])
+    lines += ["", "The cost of values (`#[trace(args, ret, err)]`): instructions per call on the traced "
+              f"thread (valgrind callgrind inside the calling loop, {large:,} calls less {small:,}; each "
+              "call a root frame; traced with `TRACE_OUT=off`), the fn untraced (feature off), traced, and "
+              "the difference:", ""]
+    lines += table(["fn", "untraced", "traced", "tracing's cost"], rows)
+    return results
+
+
 def machine():
     cpu = "unknown"
     try:
@@ -303,6 +343,12 @@ def table(header, rows):
 
 def main():
     bins = build()
+    if VALUES_ONLY:
+        lines = []
+        with tempfile.TemporaryDirectory() as tmp:
+            value_costs(bins, tmp, lines, table, lambda x, fmt="{:.1f}": "n/a" if x is None else fmt.format(x))
+        print("\n".join(lines))
+        return
     workloads = ["recursive", "threads"] if QUICK else WORKLOADS
     results = {}
     lines = [f"Machine at the start: {machine()}. Median of {RUNS} runs per cell, variants interleaved.", ""]
@@ -412,6 +458,7 @@ def main():
                 callgrind_results[name] = (traced, whole)
                 rows.append([name, cell(traced), cell(whole)])
             lines += table(["variant", "traced thread", "whole process"], rows)
+            value_costs(bins, tmp, lines, table, cell)
 
         # Spawn links: the async workload's tasks spawned from inside one traced call (each task
         # linked to it) against the same tasks spawned from untraced code.

@@ -118,6 +118,52 @@ mod floor {
     workloads!(guard crate::floor_recorder::Guard::enter);
 }
 
+/// The cost of values (`#[trace(args, ret, err)]`): the same small fn plain, recording two
+/// integer arguments and an integer result, and marked `err` returning `Ok`. Untraced in the
+/// binary built without the `trace` feature, where the attribute compiles to nothing.
+mod values {
+    /// The error `checked` never returns.
+    #[derive(Debug)]
+    pub struct Never;
+
+    #[trace_runtime::trace]
+    pub fn plain(a: u64, b: u64) -> u64 {
+        std::hint::black_box(a ^ b)
+    }
+
+    #[trace_runtime::trace(args, ret)]
+    pub fn args_ret(a: u64, b: u64) -> u64 {
+        std::hint::black_box(a ^ b)
+    }
+
+    #[trace_runtime::trace(err)]
+    pub fn checked(a: u64) -> Result<u64, Never> {
+        if std::hint::black_box(a) == u64::MAX {
+            Err(Never)
+        } else {
+            Ok(a)
+        }
+    }
+
+    /// `n` calls of the fn `which` names, each a root frame: the region valgrind counts
+    /// (`--toggle-collect=trace_benchmarks::values::calls`).
+    #[inline(never)]
+    pub fn calls(which: &str, n: u64) -> u64 {
+        match which {
+            "plain" => repeat(n, |i| plain(i, i + 1)),
+            "args-ret" => repeat(n, |i| args_ret(i, i + 1)),
+            "err" => repeat(n, |i| checked(i).unwrap_or(0)),
+            other => panic!("unknown values fn {other}"),
+        }
+    }
+
+    /// `f(0..n)`, folded so that no call is optimised away.
+    #[inline(always)]
+    fn repeat(n: u64, f: impl Fn(u64) -> u64) -> u64 {
+        (0..n).fold(0, |acc, i| acc ^ f(i))
+    }
+}
+
 /// The floor: the least any exact recording tracer does per event on this machine. It reads
 /// the TSC and appends a 16-byte record (timestamp; site and kind packed) to a thread-local
 /// buffer, written to the trace file with one `write` when full and when the thread ends.
@@ -431,6 +477,13 @@ fn main() {
             });
             drop(rt);
             tasks * 4 + u64::from(linked)
+        }
+        // `values-FN-N`: N calls of the values fn FN (see `values`), for valgrind.
+        w if w.starts_with("values-") => {
+            let (which, n) = w["values-".len()..].rsplit_once('-').expect("values-FN-N");
+            let n: u64 = n.parse().expect("a number of calls");
+            black_box(values::calls(which, n));
+            n
         }
         other => panic!("unknown workload {other}"),
     };

@@ -1,6 +1,6 @@
 //! `#[trace(args, ret, err)]`: the `values` demo's exact human and jsonl lines (arguments,
 //! return values, `Err` exits, a value cut at `TRACE_VALUE_MAX`, a panicking `Debug`, a `Debug`
-//! calling a traced fn), and `TRACE_VALUES=off`.
+//! calling a traced fn, an async fn's arguments on its enter), and `TRACE_VALUES=off`.
 
 mod common;
 
@@ -20,12 +20,17 @@ fn human(env: &[(&str, &str)]) -> String {
     masked(&String::from_utf8(out.stderr).unwrap())
 }
 
-/// Durations (`850ns`, `12.3µs`, `4.5ms`, `2.01s`) read `_`; every other byte kept.
+/// Durations (`850ns`, `12.3µs`, `4.5ms`, `2.01s`, and `(busy 1.2µs)`'s) read `_`; every other
+/// byte kept.
 fn masked(text: &str) -> String {
     text.lines()
         .map(|l| {
             l.split(' ')
-                .map(|w| if common::is_duration(w) { "_" } else { w })
+                .map(|w| match w.strip_suffix(')') {
+                    _ if common::is_duration(w) => "_",
+                    Some(d) if common::is_duration(d) => "_)",
+                    _ => w,
+                })
                 .collect::<Vec<_>>()
                 .join(" ")
                 + "\n"
@@ -67,6 +72,8 @@ fn arguments_results_and_errors_in_the_human_trace() {
 [01 main]   <- values::db::check _ ! Err(values::Refused) (origin)
 [01 main]   -> values::show(text=\"{long}…, bomb=<panicked>, described=Described(2))
 [01 main]   <- values::show _
+[01 main]   -> values::fetch(id=5, key=\"user:5\")
+[01 main]   <- values::fetch _ (busy _) = Some(50)
 [01 main] <- values::main _
 {NOT_TRACED}"
         )
@@ -155,6 +162,17 @@ fn jsonl_args_ret_and_error_only_where_recorded() {
         exit.ends_with(",\"cancelled\":false,\"ret\":\"Err(NotFound)\",\"error\":true}"),
         "{exit}"
     );
+    // An async fn's arguments are on its enter, as a sync fn's.
+    let fetch = id("values::fetch", 0);
+    assert_eq!(
+        line("values::fetch", true, 0),
+        format!(",\"id\":{fetch},\"parent\":{main},\"args\":{{\"id\":\"5\",\"key\":\"\\\"user:5\\\"\"}}}}")
+    );
+    let exit = line("values::fetch", false, 0);
+    assert!(
+        exit.ends_with(",\"cancelled\":false,\"ret\":\"Some(50)\",\"error\":false}"),
+        "{exit}"
+    );
     // A fn recording nothing has none of the keys.
     assert_eq!(
         line("values::main", true, 0),
@@ -211,5 +229,48 @@ fn chrome_slices_carry_values_and_error_exits_their_colour() {
             r#"terrible {"error":true,"ret":"Err(NotFound)","values":{"id":"7"}}"#,
         ]
     );
+    assert_eq!(
+        of("values::fetch"),
+        [r#"- {"ret":"Some(50)","values":{"id":"5","key":"\"user:5\""}}"#]
+    );
     assert_eq!(of("values::main"), ["- {}"]);
+}
+
+/// A long run holds the values of its open frames, not of every call it made: a frame's values
+/// are freed once its exit has been written and no view holds events back. 100,000 calls of
+/// `db::get(id, key) -> Option<User>` record 200,000 values; `TRACE_VERBOSE` says how many were
+/// held at most.
+#[test]
+fn a_long_run_holds_a_bounded_number_of_values() {
+    let held = |env: &[(&str, &str)]| -> (u64, u64) {
+        let out = Command::new(env!("CARGO_BIN_EXE_values"))
+            .args(["loop", "100000"])
+            .env("TRACE_VERBOSE", "1")
+            .env("TRACE_HOT", "off")
+            .envs(env.iter().copied())
+            .output()
+            .expect("run the demo");
+        assert!(out.status.success());
+        let text = String::from_utf8(out.stderr).unwrap();
+        let line = text
+            .lines()
+            .find_map(|l| l.strip_prefix("trace-runtime: recorded "))
+            .filter(|l| l.contains(" values, at most "))
+            .unwrap_or_else(|| panic!("no count of values in\n{text}"));
+        let numbers: Vec<u64> = line.split(' ').filter_map(|w| w.parse().ok()).collect();
+        (numbers[0], numbers[1])
+    };
+    // No view holds events back: a call's arguments and result, freed before the next call's
+    // are added.
+    assert_eq!(held(&[("TRACE_OUT", "off")]), (200_000, 2));
+    // `min=` holds a frame's events until it is decided: the values of the calls made meanwhile
+    // (those of the first millisecond, while `main` is undecided) are held with them, no more.
+    let path = common::out_file("values-min");
+    let (recorded, most) = held(&[
+        ("TRACE_OUT", path.to_str().unwrap()),
+        ("TRACE_FILTER", "min=1ms"),
+    ]);
+    let _ = std::fs::remove_file(&path);
+    assert_eq!(recorded, 200_000);
+    assert!(most < 20_000, "{most} values held at once");
 }

@@ -348,7 +348,7 @@ pub struct Recorded {
 #[derive(Args, Debug, Clone, Default)]
 pub struct Filters {
     /// Only the chains through FN (its full name, or whole `::` segments at its end or start),
-    /// with everything under it.
+    /// with everything under it; `FN:err`: through its calls that returned `Err`.
     #[arg(long, value_name = "FN", help_heading = "Filters")]
     pub focus: Option<String>,
 
@@ -445,7 +445,8 @@ pub struct Export {
     #[arg(long, value_parser = formats())]
     pub format: Format,
 
-    /// As TRACE_FOCUS=FN did: the chains reaching FN instead of the events.
+    /// As TRACE_FOCUS=FN did: the chains reaching FN instead of the events (`FN:err`: when
+    /// it returned `Err`).
     #[arg(long, value_name = "FN")]
     pub focus: Option<String>,
 

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use trace_runtime::read::{
     chains, diff, graph, hot, matching, min, no_color, noisy, open, parse_duration,
-    recording::Recording, select, stream::Out, summary, trees, Consumer, TextViews,
+    recording::Recording, select, stream::Out, summary, trees, Consumer, FocusRule, TextViews,
 };
 
 use crate::cli::{ChainsQuery, Diff, Export, Filters, FnQuery, Recorded, Replay, Report};
@@ -83,8 +83,10 @@ fn duration(option: &str, text: &Option<String>) -> Result<Option<u64>, Diagnost
 
 /// The filters as the view layer's selection (all but `--min`, a view of its own).
 fn selection(f: &Filters) -> Result<select::Selection, Diagnostic> {
+    let focus = f.focus.as_deref().map(FocusRule::parse);
     Ok(select::Selection {
-        focus: f.focus.clone(),
+        focus_errors: focus.as_ref().is_some_and(|r| r.errors),
+        focus: focus.map(|r| r.name),
         exclude: f.exclude.clone(),
         max_depth: f.depth,
         thread: f.thread,
@@ -226,15 +228,16 @@ pub fn open(c: &Recorded, err: &Stderr) -> Result<u8, Diagnostic> {
 pub fn export(c: &Export, err: &Stderr) -> Result<u8, Diagnostic> {
     let file = which(&c.recorded.file, err)?;
     let rec = load(&file, err)?;
-    if let Some(name) = &c.focus {
-        known(&rec, &file, name)?;
+    let focus = c.focus.as_deref().map(FocusRule::parse);
+    if let Some(rule) = &focus {
+        known(&rec, &file, &rule.name)?;
     }
     // The views the live run built (setup.rs), with the colour a file destination gets.
     let text = TextViews {
         format: Some(c.format),
         color: false,
         quiet: false,
-        focus: c.focus.clone(),
+        focus,
         summary: c.summary,
         summary_json: None,
         min_ns: duration("--min", &c.min)?,

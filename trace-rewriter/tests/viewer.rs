@@ -314,12 +314,13 @@ fn report_counts_error_exits_and_origins_per_fn() {
     assert_eq!(
         columns(&stdout(&out)),
         "\
-trace report: 8 fns, 12 calls, by name
+trace report: 9 fns, 13 calls, by name
 calls total busy self min mean mean busy max errors origins fn
 1 <t> <t> <t> <t> <t> <t> <t> 1 1 values::db::check
 2 <t> <t> <t> <t> <t> <t> <t> 0 0 values::db::get
 1 <t> <t> <t> <t> <t> <t> <t> 0 0 values::db::login
 2 <t> <t> <t> <t> <t> <t> <t> 1 1 values::db::read
+1 <t> <t> <t> <t> <t> <t> <t> 0 0 values::fetch
 2 <t> <t> <t> <t> <t> <t> <t> 1 0 values::load
 1 <t> <t> <t> <t> <t> <t> <t> 0 0 values::main
 2 <t> <t> <t> <t> <t> <t> <t> 1 0 values::serve
@@ -336,6 +337,89 @@ calls total busy self min mean mean busy max errors origins fn
     assert!(
         tree.contains("<- values::load <t> ! Err(NotFound)\n"),
         "{tree}"
+    );
+}
+
+/// `TRACE_FOCUS=FN:err` and `--focus FN:err`: the chains that reached `load` when it returned
+/// `Err` (`serve(7)`'s, not `serve(3)`'s), live, exported (the same bytes) and replayed (those
+/// chains' trees, with everything under the failed call).
+#[test]
+fn focus_on_errors_live_exported_and_replayed() {
+    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let live = dir.path().join("focus.human");
+    let recording = dir.path().join("focus.trace");
+    let out = Command::new(demo("values"))
+        .env("TRACE_OUT", &live)
+        .env("TRACE_RECORD", &recording)
+        .env("TRACE_FOCUS", "load:err")
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let live = std::fs::read_to_string(&live).unwrap();
+    assert_eq!(
+        mask(&live),
+        "\
+[01 main] values::main (+<t>) -> values::serve (+<t>) -> values::load <t> ! Err(NotFound)
+focus load returning Err: 1 calls by 1 distinct chains
+       1x values::main -> values::serve -> values::load
+"
+    );
+    let out = view(&[
+        "export",
+        path(&recording),
+        "--format",
+        "human",
+        "--focus",
+        "load:err",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stdout(&out), live);
+    // Without `:err`, both calls.
+    let out = view(&[
+        "export",
+        path(&recording),
+        "--format",
+        "human",
+        "--focus",
+        "load",
+    ]);
+    assert!(
+        stdout(&out).contains("focus load: 2 calls by 1 distinct chains\n"),
+        "{}",
+        stdout(&out)
+    );
+    let out = view(&["replay", path(&recording), "--focus", "load:err"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        mask(&stdout(&out)),
+        "\
+[01 main] -> values::main
+[01 main]   -> values::serve(id=7)
+[01 main]     -> values::load(id=7)
+[01 main]       -> values::db::read(id=7)
+[01 main]       <- values::db::read <t> ! Err(NotFound) (origin)
+[01 main]     <- values::load <t> ! Err(NotFound)
+[01 main]   <- values::serve <t> ! Err(NotFound)
+[01 main] <- values::main <t>
+"
+    );
+    // A fn none of whose calls failed (it has no `err`): no chain, and why none.
+    let out = view(&["replay", path(&recording), "--focus", "db::get:err"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "");
+    let out = view(&[
+        "export",
+        path(&recording),
+        "--format",
+        "human",
+        "--focus",
+        "db::get:err",
+    ]);
+    assert_eq!(
+        stdout(&out),
+        "focus db::get returning Err: 0 calls by 0 distinct chains\n\
+         (an error exit is recorded for fns marked #[trace(err)] only: see docs/values.md)\n"
     );
 }
 

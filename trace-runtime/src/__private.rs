@@ -234,11 +234,16 @@ macro_rules! __trace_enter {
 }
 
 /// Wraps a traced async fn's body: `instrument!([SITE]; async move { .. })`, `SITE` as
-/// `__trace_site!` takes it.
+/// `__trace_site!` takes it; `instrument!([SITE]; args; ..)` for a body that records its
+/// arguments first thing.
 #[cfg(not(feature = "tracing"))]
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __trace_instrument {
+    // The body records its arguments first thing (`#[trace(args)]`).
+    ([$($site:tt)+]; args; $($rest:tt)+) => {
+        $crate::__trace_instrument!([$($site)+]; $($rest)+).with_args()
+    };
     ([$($site:tt)+]; created $created:expr; $future:expr) => {{
         $crate::__trace_site!($($site)+);
         $crate::__private::Instrumented::new_from(&__TRACE_SITE, $created, $future)
@@ -253,6 +258,10 @@ macro_rules! __trace_instrument {
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __trace_instrument {
+    // The body records its arguments first thing (`#[trace(args)]`).
+    ([$($site:tt)+]; args; $($rest:tt)+) => {
+        $crate::__trace_instrument!([$($site)+]; $($rest)+).with_args()
+    };
     ([$($site:tt)+]; created $created:expr; $future:expr) => {{
         $crate::__trace_site!($($site)+);
         $crate::__private::Instrumented::new_span(&__TRACE_SITE, $created, $future, |depth, task, parent| {
@@ -376,6 +385,11 @@ impl<F> Instrumented<F> {
     /// Wraps nothing.
     pub fn new_from(_site: &'static Site, _created: Created, future: F) -> Self {
         Instrumented(future)
+    }
+
+    /// The same future.
+    pub fn with_args(self) -> Self {
+        self
     }
 }
 

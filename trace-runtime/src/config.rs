@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 
 #[cfg(feature = "enable")]
-use crate::filter::Filter;
+use crate::filter::{Filter, FocusRule};
 
 /// How events are written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -73,8 +73,10 @@ pub struct Config {
     pub no_color: bool,
     /// Records per buffer chunk (`TRACE_BUFFER`); a thread holds at most `CHUNKS_PER_THREAD`.
     pub chunk: usize,
-    /// `TRACE_FOCUS`: print only the chains that reach this fn.
+    /// `TRACE_FOCUS`: print only the chains that reach this fn (the rule's term).
     pub focus: Option<String>,
+    /// `TRACE_FOCUS=NAME:err`: only the calls of the focused fn that returned `Err`.
+    pub focus_errors: bool,
     /// `TRACE_SUMMARY`: a per-fn table and the weighted call graph at exit.
     pub summary: bool,
     /// `TRACE_SUMMARY_JSON`: the same as JSON, to this file.
@@ -354,6 +356,9 @@ fn read() -> Config {
             }
         },
     };
+    let focus = var("TRACE_FOCUS")
+        .filter(|f| !f.trim().is_empty())
+        .map(|f| FocusRule::parse(&f));
     Config {
         values,
         value_max,
@@ -363,7 +368,8 @@ fn read() -> Config {
         out,
         no_color: no_color(),
         chunk: buffer,
-        focus: var("TRACE_FOCUS").filter(|f| !f.trim().is_empty()),
+        focus: focus.as_ref().map(|f| f.name.clone()),
+        focus_errors: focus.is_some_and(|f| f.errors),
         summary: var("TRACE_SUMMARY").is_some_and(|v| !v.is_empty() && v != "0"),
         summary_json: std::env::var_os("TRACE_SUMMARY_JSON")
             .filter(|v| !v.is_empty())

@@ -188,6 +188,45 @@ impl SiteMatch {
 }
 
 #[cfg(any(feature = "enable", feature = "read"))]
+/// What `TRACE_FOCUS` and the viewer's `--focus` follow: a fn ([`Term`]), and with `:err` after
+/// it (`db::get:err`) only its calls that returned `Err` (recorded with `#[trace(err)]`). One
+/// parser for both, so that a run and its recording answer the same question.
+///
+/// ```ignore
+/// assert_eq!(FocusRule::parse("db::get:err"), FocusRule { name: "db::get".into(), errors: true });
+/// assert_eq!(FocusRule::parse("db::get"), FocusRule { name: "db::get".into(), errors: false });
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FocusRule {
+    /// The fn's term.
+    pub name: String,
+    /// Only calls that returned `Err`.
+    pub errors: bool,
+}
+
+#[cfg(any(feature = "enable", feature = "read"))]
+impl FocusRule {
+    /// The condition written after the fn: `NAME:err`. A path's separator is `::`, so a single
+    /// `:` before `err` is never part of a name.
+    pub const ERRORS: &'static str = ":err";
+
+    /// Reads `NAME` or `NAME:err`.
+    pub fn parse(text: &str) -> FocusRule {
+        let text = text.trim();
+        match text.strip_suffix(Self::ERRORS) {
+            Some(name) if !name.ends_with(':') => FocusRule {
+                name: name.trim_end().into(),
+                errors: true,
+            },
+            _ => FocusRule {
+                name: text.into(),
+                errors: false,
+            },
+        }
+    }
+}
+
+#[cfg(any(feature = "enable", feature = "read"))]
 /// The names of `names` that `term` matches, each once, in order: more than one means the term
 /// is ambiguous.
 ///
@@ -304,6 +343,24 @@ pub fn parse_duration(text: &str) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(any(feature = "enable", feature = "read"))]
+    #[test]
+    fn a_focus_rule_is_a_term_with_an_optional_error_condition() {
+        let rule = |name: &str, errors| FocusRule {
+            name: name.into(),
+            errors,
+        };
+        assert_eq!(FocusRule::parse("db::get:err"), rule("db::get", true));
+        assert_eq!(FocusRule::parse(" get :err "), rule("get", true));
+        assert_eq!(FocusRule::parse("db::get"), rule("db::get", false));
+        // `err` as a path's last segment is a fn named `err`.
+        assert_eq!(FocusRule::parse("demo::err"), rule("demo::err", false));
+        assert_eq!(
+            FocusRule::parse("<demo::Cat as demo::Animal>::speak:err"),
+            rule("<demo::Cat as demo::Animal>::speak", true)
+        );
+    }
 
     #[cfg(any(feature = "enable", feature = "read"))]
     #[test]

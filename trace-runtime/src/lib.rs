@@ -230,7 +230,7 @@ mod view;
 pub mod read {
     pub use crate::collect::decode::Consumer;
     pub use crate::config::{no_color, Format};
-    pub use crate::filter::{matching, parse_duration};
+    pub use crate::filter::{matching, parse_duration, FocusRule};
     pub use crate::view::TextViews;
 
     /// Distinct chains to a fn, and their table.

@@ -11,6 +11,7 @@ use crate::collect::decode::Consumer;
 use crate::collect::pipeline::Pipeline;
 use crate::collect::recording;
 use crate::config::{self, Format, Out};
+use crate::filter::FocusRule;
 use crate::sink::{self, SinkOut, StderrOut, Target};
 use crate::view::TextViews;
 
@@ -32,7 +33,10 @@ fn run() {
         format: Some(cfg.format),
         color: false,
         quiet: cfg.out == Out::Off,
-        focus: cfg.focus.clone(),
+        focus: cfg.focus.clone().map(|name| FocusRule {
+            name,
+            errors: cfg.focus_errors,
+        }),
         summary: cfg.summary,
         summary_json: cfg.summary_json.clone(),
         min_ns: cfg.filter.min_ns,
@@ -68,6 +72,9 @@ fn run() {
     views.push(Box::new(crate::view::hot::Counted::new(Box::new(
         StderrOut,
     ))));
+    if cfg.verbose {
+        views.push(Box::new(ValuesKept));
+    }
     let mut interval = Duration::from_millis(config::PRINT_INTERVAL_MS);
     if let Some(ns) = cfg.watch_ns {
         views.push(Box::new(crate::view::watch::Watch::new(ns)));
@@ -114,5 +121,23 @@ struct OutputLoss;
 impl Consumer for OutputLoss {
     fn finish(&mut self, _: &crate::collect::decode::End<'_>) {
         sink::report_loss();
+    }
+}
+
+/// `TRACE_VERBOSE`: at the end of a run that recorded values, how many, and the most the
+/// collector held at once (values are freed once no view can read them: the bound).
+struct ValuesKept;
+
+impl Consumer for ValuesKept {
+    fn finish(&mut self, end: &crate::collect::decode::End<'_>) {
+        let values = &end.tables.values;
+        if !values.is_empty() {
+            config::say(&format!(
+                "recorded {} values, at most {} held at once, {} at the end",
+                values.len(),
+                values.peak(),
+                values.held()
+            ));
+        }
     }
 }

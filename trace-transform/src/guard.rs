@@ -207,7 +207,18 @@ impl GuardSpec {
     pub fn wrap_future(&self, future: &syn::Expr) -> syn::Expr {
         let runtime = &self.runtime;
         let name = self.name.site().tokens();
-        syn::parse_quote!(#runtime::__private::instrument!([#name]; #future))
+        let args = self.args_first();
+        syn::parse_quote!(#runtime::__private::instrument!([#name]; #args #future))
+    }
+
+    /// `args;` for a future whose body records its arguments first thing (see
+    /// [`record_in_future`](Self::record_in_future)): its enter then says they follow, and the
+    /// views show them on it. Nothing for any other, which expands as before.
+    fn args_first(&self) -> Option<TokenStream> {
+        self.values
+            .as_ref()
+            .filter(|v| !v.args.is_empty())
+            .map(|_| quote!(args;))
     }
 
     /// An async block wrapped in the adaptor with the frame the fn was called in, captured in
@@ -215,7 +226,8 @@ impl GuardSpec {
     pub fn wrap_future_from(&self, created: &syn::Ident, future: &syn::Expr) -> syn::Expr {
         let runtime = &self.runtime;
         let name = self.name.site().tokens();
-        syn::parse_quote!(#runtime::__private::instrument!([#name]; created #created; #future))
+        let args = self.args_first();
+        syn::parse_quote!(#runtime::__private::instrument!([#name]; #args created #created; #future))
     }
 
     /// The attribute the rewriter puts on a fn that needs its body wrapped (async fns): the

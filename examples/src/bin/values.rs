@@ -1,6 +1,8 @@
 //! Arguments, return values and errors in the trace: `args`, `skip(..)`, `ret`, `err` (an error
 //! type with `Debug` and one without), a `?` chain of `Err` exits, a value cut at
-//! `TRACE_VALUE_MAX`, a `Debug` that panics and one that calls a traced fn.
+//! `TRACE_VALUE_MAX`, a `Debug` that panics and one that calls a traced fn, and an async fn's
+//! arguments and output. `values loop N`: only `db::get` N times (the collector's memory for
+//! values stays bounded).
 
 use std::fmt;
 
@@ -93,8 +95,23 @@ fn show(text: &str, bomb: Bomb, described: Described) -> usize {
     text.len()
 }
 
+/// An async fn: its arguments show on its enter and its output on its exit, as a sync fn's.
+#[trace(args, ret)]
+async fn fetch(id: u64, key: &str) -> Option<u64> {
+    std::future::ready(()).await;
+    key.starts_with("user:").then_some(id * 10)
+}
+
 #[trace]
 fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if let [mode, n] = &args[..] {
+        assert_eq!(mode, "loop", "usage: values [loop N]");
+        for i in 0..n.parse::<u64>().expect("a number of calls") {
+            db::get(i, "user:7");
+        }
+        return;
+    }
     db::get(42, "user:7");
     db::get(1, "user:1");
     let _ = serve(3);
@@ -102,4 +119,5 @@ fn main() {
     db::login("ñññ", "secret");
     let _ = db::check(0);
     show(&"x".repeat(100), Bomb, Described(1));
+    futures::executor::block_on(fetch(5, "user:5"));
 }

@@ -29,8 +29,10 @@ pub(crate) struct Placed {
 
 /// A traced future's first poll: its place under the future being polled (and any sync frames
 /// it opened since), in that future's task; or, outside any traced future, the root of a new
-/// task. Records its enter. `None` when the runtime is busy on this thread.
-pub(crate) fn place(site: &'static Site, origin: Option<&Created>) -> Option<Placed> {
+/// task. Records its enter, flagged `ARGS_FOLLOW` when `args` (the future records its
+/// arguments first thing in its first poll) and values are on. `None` when the runtime is busy
+/// on this thread.
+pub(crate) fn place(site: &'static Site, origin: Option<&Created>, args: bool) -> Option<Placed> {
     with_local(site.start, |l| {
         let ts = clock::ticks();
         let driven = origin
@@ -66,9 +68,14 @@ pub(crate) fn place(site: &'static Site, origin: Option<&Created>) -> Option<Pla
             } else {
                 (record::ENTER, parent_id)
             };
+            let follow = if args && l.values_on() {
+                record::ARGS_FOLLOW
+            } else {
+                0
+            };
             l.record(Rec {
                 ts,
-                id: id | kind,
+                id: id | kind | follow,
                 site: site as *const Site as usize,
                 aux,
             });

@@ -54,6 +54,10 @@ pub const HOLD: u64 = 1 << 60;
 /// of `aux` (0: of none), which the collector applies to every frame the thread enters without
 /// a caller from then on.
 pub const ADOPT: u64 = 1 << 61;
+/// Enter flag (`ENTER` or `TASK`; the bit exits use for `UNWINDING`): a traced future whose
+/// arguments (`#[trace(args)]`) follow as the next records of its thread, written at its first
+/// poll just after its enter. The decoder gives them to the enter (`collect::decode`).
+pub const ARGS_FOLLOW: u64 = 1 << 60;
 /// Value flags (no flag: the frame's arguments): its result (`ret`).
 pub const RESULT: u64 = 1 << 60;
 /// Value flag, with `RESULT`: the result is an `Err`, the exit an error exit.

@@ -25,6 +25,8 @@ pub struct Instrumented<F> {
     frame: Option<Frame>,
     /// Set while the inner future is being polled: still set in `drop` means the poll panicked.
     polling: bool,
+    /// The inner future records its arguments first thing (`#[trace(args)]`).
+    args: bool,
     /// Builds the `tracing` span at the first poll, from the frame's depth, task and parent.
     #[cfg(feature = "tracing")]
     make_span: Option<super::bridge::MakeSpan>,
@@ -52,11 +54,19 @@ impl<F> Instrumented<F> {
             created: Some(created),
             frame: None,
             polling: false,
+            args: false,
             #[cfg(feature = "tracing")]
             make_span: None,
             #[cfg(feature = "tracing")]
             span: None,
         }
+    }
+
+    /// The same future, whose body records its arguments first thing (`#[trace(args)]` on an
+    /// async fn): its enter says so, so that the views see them on it.
+    pub fn with_args(mut self) -> Self {
+        self.args = true;
+        self
     }
 
     /// Wraps a future whose frame is also a `tracing` span, entered on every poll.
@@ -110,7 +120,7 @@ impl<F: Future> Future for Instrumented<F> {
             // The runtime busy on this thread (a future polled from inside its own work): the
             // future runs untraced.
             let created = this.created.take();
-            let Some(placed) = poll::place(this.site, created.as_ref()) else {
+            let Some(placed) = poll::place(this.site, created.as_ref(), this.args) else {
                 // SAFETY: as above.
                 return unsafe { Pin::new_unchecked(&mut *this.inner) }.poll(cx);
             };

@@ -341,6 +341,11 @@ impl Local {
         self.writer.push(rec);
     }
 
+    /// Whether values are recorded (`TRACE_VALUES`).
+    pub(super) fn values_on(&self) -> bool {
+        self.cfg.values
+    }
+
     /// Records values of frame `id` (`flags`: `record::RESULT`, `record::ERROR` or none for
     /// arguments): `fill` formats them into the thread's scratch, with each value's limit; a
     /// `VALUE` record then `DATA` records hold the bytes. Nothing with `TRACE_VALUES=off`.

@@ -269,6 +269,7 @@ impl Collector {
         {
             let p = self.values.remove(&thread).expect("checked");
             self.start_pipeline();
+            self.pipeline.free_values(&mut self.tables);
             let values = self.tables.add_values(Values::decode(p.flags, &p.bytes));
             self.pipeline.value(thread, p.id, values, &self.tables);
         }

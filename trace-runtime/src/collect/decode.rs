@@ -20,6 +20,11 @@ pub trait Consumer: Send {
     fn tick(&mut self, _ctx: &Ctx<'_>, _now_ns: u64) {}
     /// The run is over (or the process is going down): final reports.
     fn finish(&mut self, _end: &End<'_>) {}
+    /// Whether the view holds events back, to hand on (and read the values of) later: while
+    /// any view does, no frame's values are freed (`Decoder::free_values`).
+    fn holds_events(&self) -> bool {
+        false
+    }
 }
 
 /// What a view may look up while it handles an event.
@@ -55,6 +60,15 @@ pub struct Decoder {
     values: IdMap<u32>,
     /// Open frames a callee of which exited with an error: their own error exit passes it on.
     erred: IdMap<()>,
+    /// Enters of traced futures whose arguments follow (`record::ARGS_FOLLOW`: recorded first
+    /// thing in their first poll, just after the enter), held until the arguments come or
+    /// their thread records anything else, so that every view sees them on the enter. At most
+    /// one per thread, for the length of one argument's formatting.
+    held: Vec<Event>,
+    /// Open frames' arguments (`Event::values` of their enter): freed with their exit.
+    args_of: IdMap<u32>,
+    /// Values of frames whose exit every view has seen, to free once no view holds events.
+    retired: Vec<u32>,
 }
 
 impl Decoder {
@@ -65,6 +79,23 @@ impl Decoder {
             now_ns: 0,
             values: Default::default(),
             erred: Default::default(),
+            held: Vec::new(),
+            args_of: Default::default(),
+            retired: Vec::new(),
+        }
+    }
+
+    /// Frees the values of frames whose exit every view has seen, unless a view still holds
+    /// events back (then at a later call). The collector calls it before it adds a value: a
+    /// run then holds the values of its open frames, of the events views hold back, and of the
+    /// frames that exited since the last value was added, whatever its length.
+    #[cfg(feature = "enable")]
+    pub fn free_values(&mut self, tables: &mut Tables, consumers: &[Box<dyn Consumer>]) {
+        if self.retired.is_empty() || consumers.iter().any(|c| c.holds_events()) {
+            return;
+        }
+        for values in self.retired.drain(..) {
+            tables.values.free(values);
         }
     }
 
@@ -86,9 +117,38 @@ impl Decoder {
     }
 
     /// Values recorded for frame `id` (`values` as `Tables::add_values` gave it): handed on with
-    /// the frame's next enter or exit.
-    pub fn value(&mut self, id: u64, values: u32) {
-        self.values.insert(id & record::ID_MASK, values);
+    /// the frame's next enter or exit; a held enter's arguments, with it now.
+    pub fn value(
+        &mut self,
+        id: u64,
+        values: u32,
+        tables: &Tables,
+        consumers: &mut [Box<dyn Consumer>],
+    ) {
+        let id = id & record::ID_MASK;
+        if let Some(i) = self.held.iter().position(|e| e.id == id) {
+            let mut event = self.held.remove(i);
+            event.values = values;
+            self.emit(&event, tables, consumers);
+            return;
+        }
+        self.values.insert(id, values);
+    }
+
+    /// Hands on the enters held for thread `thread`'s arguments: a record of that thread that
+    /// is not their arguments means none come.
+    fn release(&mut self, thread: u32, tables: &Tables, consumers: &mut [Box<dyn Consumer>]) {
+        while let Some(i) = self.held.iter().position(|e| e.thread == thread) {
+            let event = self.held.remove(i);
+            self.emit(&event, tables, consumers);
+        }
+    }
+
+    /// Hands on every held enter: the end of the run.
+    pub fn release_all(&mut self, tables: &Tables, consumers: &mut [Box<dyn Consumer>]) {
+        for event in std::mem::take(&mut self.held) {
+            self.emit(&event, tables, consumers);
+        }
     }
 
     /// Decodes one raw event that the decoder [admits](Self::admits) and hands it to every
@@ -98,6 +158,9 @@ impl Decoder {
         let kind = raw.id & record::KIND_MASK;
         let ts_ns = self.cal.ns(raw.ts);
         self.now_ns = self.now_ns.max(ts_ns);
+        if !self.held.is_empty() {
+            self.release(raw.thread, tables, consumers);
+        }
         match kind {
             record::ENTER => self.enter(id, raw, ts_ns, None, tables, consumers),
             record::TASK => self.enter(id, raw, ts_ns, Some(raw.aux), tables, consumers),
@@ -138,6 +201,10 @@ impl Decoder {
             values: take(&mut self.values, id).unwrap_or(0),
             error: ErrorExit::None,
         };
+        if raw.id & record::ARGS_FOLLOW != 0 && event.values == 0 {
+            self.held.push(event);
+            return;
+        }
         self.emit(&event, tables, consumers);
     }
 
@@ -199,8 +266,10 @@ impl Decoder {
         self.frames.close(id);
     }
 
-    /// Hands a decoded event to every consumer, with the frame table as it stands.
-    fn emit(&self, event: &Event, tables: &Tables, consumers: &mut [Box<dyn Consumer>]) {
+    /// Hands a decoded event to every consumer, with the frame table as it stands; after an
+    /// exit, the frame's values (its arguments and its result) are no view's to read any more
+    /// but those views that hold events back.
+    fn emit(&mut self, event: &Event, tables: &Tables, consumers: &mut [Box<dyn Consumer>]) {
         let ctx = Ctx {
             frames: &self.frames,
             tables,
@@ -208,6 +277,16 @@ impl Decoder {
         for c in consumers.iter_mut() {
             c.event(event, &ctx);
         }
+        if event.is_enter() {
+            if event.values != 0 {
+                self.args_of.insert(event.id, event.values);
+            }
+            return;
+        }
+        if event.values != 0 {
+            self.retired.push(event.values);
+        }
+        self.retired.extend(take(&mut self.args_of, event.id));
     }
 }
 
@@ -302,6 +381,36 @@ pub(super) mod tests {
                 cancelled: false
             }
         );
+    }
+
+    /// A traced future's arguments are recorded just after its enter (at its first poll): the
+    /// views see them on the enter all the same. An enter whose arguments do not come (its
+    /// thread records something else first) goes on as it is, before that record.
+    #[test]
+    fn arguments_that_follow_an_enter_go_with_it() {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let mut views: Vec<Box<dyn Consumer>> = vec![Box::new(Seen(seen.clone()))];
+        let tables = Tables {
+            sites: vec!["demo::f".into()],
+            ..Tables::default()
+        };
+        let mut d = Decoder::new(Calibration {
+            origin: 0,
+            ns_per_tick: 1.0,
+        });
+        let follow = record::ENTER | record::ARGS_FOLLOW;
+        d.feed(&raw(10, 1, follow, 0), &tables, &mut views);
+        assert!(seen.lock().unwrap().is_empty(), "held for its arguments");
+        d.value(1, 7, &tables, &mut views);
+        d.feed(&raw(11, 2, follow, 1), &tables, &mut views);
+        d.feed(&raw(12, 2, record::EXIT, 0), &tables, &mut views);
+        let shape: Vec<(u64, bool, u32)> = seen
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|e| (e.id, e.is_enter(), e.values))
+            .collect();
+        assert_eq!(shape, [(1, true, 7), (2, true, 0), (2, false, 0)]);
     }
 
     /// An exit whose enter was never seen still shows, at depth 0, lasting 0.

@@ -160,9 +160,80 @@ pub struct Tables {
     pub sites: Vec<Box<str>>,
     /// Thread names by number; `None` for unnamed threads.
     pub threads: std::collections::BTreeMap<u32, Option<Box<str>>>,
-    /// Every frame's recorded values, in the order they were recorded (an event's `values`
-    /// points here): kept for the run, as views that hold events back read them later.
-    pub values: Vec<Values>,
+    /// Frames' recorded values, numbered in the order they were recorded (an event's `values`
+    /// points here): live, each kept only while a view may still read it.
+    pub values: ValueTable,
+}
+
+/// Recorded values by number (an event's `values` less 1). A recording read back keeps them
+/// all; the live collector frees a frame's once no view can read them any more (see
+/// `Decoder::free_values`), so that a run holds the values of its open frames and of the
+/// events a view holds back, not of every call it made.
+///
+/// ```ignore
+/// let mut t = ValueTable::default();
+/// let n = t.push(Values::default());
+/// t.free(n);
+/// assert_eq!((t.len(), t.held()), (1, 0));
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ValueTable {
+    held: super::frames::FastMap<u32, Values>,
+    /// Values ever added: the next one's number.
+    added: u32,
+    /// The most held at once.
+    peak: usize,
+}
+
+impl ValueTable {
+    /// How many values were ever added (freed ones too): what [`truncate`](Self::truncate)
+    /// counts.
+    pub fn len(&self) -> usize {
+        self.added as usize
+    }
+
+    /// Whether none was ever added.
+    pub fn is_empty(&self) -> bool {
+        self.added == 0
+    }
+
+    /// Value `i` (0-based), unless it was freed.
+    pub fn get(&self, i: usize) -> Option<&Values> {
+        self.held.get(&u32::try_from(i).ok()?)
+    }
+
+    /// Adds a value; returns what an event's `values` holds to point at it (its index plus 1).
+    pub fn push(&mut self, values: Values) -> u32 {
+        self.held.insert(self.added, values);
+        self.added += 1;
+        self.peak = self.peak.max(self.held.len());
+        self.added
+    }
+
+    /// Forgets the values added after the first `n`, as if never added.
+    #[cfg(feature = "read")]
+    pub fn truncate(&mut self, n: usize) {
+        let n = u32::try_from(n).unwrap_or(u32::MAX);
+        self.held.retain(|&i, _| i < n);
+        self.added = self.added.min(n);
+    }
+
+    /// Frees the value an event's `values` points at (0: none).
+    pub fn free(&mut self, values: u32) {
+        if let Some(i) = values.checked_sub(1) {
+            self.held.remove(&i);
+        }
+    }
+
+    /// How many values are held now.
+    pub fn held(&self) -> usize {
+        self.held.len()
+    }
+
+    /// The most values held at once in the run.
+    pub fn peak(&self) -> usize {
+        self.peak
+    }
 }
 
 impl Tables {
@@ -179,8 +250,7 @@ impl Tables {
 
     /// Adds a frame's values; returns what an event's `values` holds to point at them.
     pub fn add_values(&mut self, values: Values) -> u32 {
-        self.values.push(values);
-        self.values.len() as u32
+        self.values.push(values)
     }
 
     pub fn thread_name(&self, thread: u32) -> Option<&str> {

@@ -100,8 +100,16 @@ impl Pipeline {
             w.value(thread, id, values, tables);
         }
         #[cfg(not(feature = "enable"))]
-        let _ = (thread, tables);
-        decoder.value(id, values);
+        let _ = thread;
+        decoder.value(id, values, tables, &mut self.views);
+    }
+
+    /// Frees the values no view can read any more (see [`Decoder::free_values`]).
+    #[cfg(feature = "enable")]
+    pub fn free_values(&mut self, tables: &mut Tables) {
+        if let Some(d) = &mut self.decoder {
+            d.free_values(tables, &self.views);
+        }
     }
 
     /// The end of a live collection round, at `ticks`: the views see the frames open and the
@@ -143,9 +151,10 @@ impl Pipeline {
     /// The end of the run, at `ticks`: every view's final report, in order, each written out
     /// before the next reports, then the recording's end. Needs `start` first.
     pub fn finish(&mut self, tables: &Tables, ticks: u64, skipped: u64, counted: &[(u32, u64)]) {
-        let Some(decoder) = &self.decoder else {
+        let Some(decoder) = &mut self.decoder else {
             return;
         };
+        decoder.release_all(tables, &mut self.views);
         let end = End {
             ticks,
             ts_ns: decoder.end_ns(ticks),

@@ -14,6 +14,11 @@ use crate::collect::decode::{Consumer, Ctx};
 use crate::collect::event::{ErrorExit, Event, Kind, Tables};
 use crate::filter::SiteMatch;
 
+/// The first thing to know when a question about errors finds none: only `err` records error
+/// exits.
+pub const NO_ERRORS: &str =
+    "(an error exit is recorded for fns marked #[trace(err)] only: see docs/values.md)\n";
+
 /// Figures of one chain, in nanoseconds.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ChainStats {
@@ -45,8 +50,6 @@ pub enum Only {
     #[default]
     All,
     /// Calls that returned `Err` (`#[trace(err)]`): who reached the fn when it failed.
-    // Made only by the reader's `chains --err` and `errors`.
-    #[cfg_attr(not(feature = "read"), allow(dead_code))]
     Errors,
     /// Error exits where the error was born (the innermost of a `?` chain).
     #[cfg_attr(not(feature = "read"), allow(dead_code))]
@@ -63,7 +66,6 @@ impl Chains {
     }
 
     /// Counting only the calls `only` says.
-    #[cfg(feature = "read")]
     pub fn only(self, only: Only) -> Self {
         Chains { only, ..self }
     }
@@ -73,6 +75,16 @@ impl Chains {
         self.target
             .as_mut()
             .is_none_or(|m| m.hits(site, || tables.site(site)))
+    }
+
+    /// Whether exit `e` is one counted: of the fn looked for, and a call `only` takes.
+    pub fn counts(&mut self, e: &Event, tables: &Tables) -> bool {
+        let taken = match self.only {
+            Only::All => true,
+            Only::Errors => e.error != ErrorExit::None,
+            Only::Origins => e.error == ErrorExit::Origin,
+        };
+        taken && self.reaches(e.site, tables)
     }
 
     /// The chains with names, by total time, longest first (ties by calls, then chain).
@@ -97,12 +109,7 @@ impl Consumer for Chains {
         else {
             return;
         };
-        let counted = match self.only {
-            Only::All => true,
-            Only::Errors => e.error != ErrorExit::None,
-            Only::Origins => e.error == ErrorExit::Origin,
-        };
-        if !counted || !self.reaches(e.site, ctx.tables) {
+        if !self.counts(e, ctx.tables) {
             return;
         }
         // Across spawns: the chain that reached a fn in a spawned task starts where it was
@@ -171,10 +178,7 @@ pub fn origins(chains: &Chains, tables: &Tables) -> String {
     fns.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
     let mut text = format!("error origins: {total} errors born in {} fns\n", fns.len());
     if total == 0 {
-        // The first thing to know when the answer is none: only `err` records error exits.
-        text.push_str(
-            "(an error exit is recorded for fns marked #[trace(err)] only: see docs/values.md)\n",
-        );
+        text.push_str(NO_ERRORS);
     }
     for (name, errors, rows) in fns {
         text.push_str(&format!(

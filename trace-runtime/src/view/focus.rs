@@ -1,25 +1,32 @@
 //! Focus: each call of one fn with the whole chain that reached it, and at the end how many
 //! times each distinct chain did.
 
-use super::chains::Chains;
+use super::chains::{Chains, Only};
+use super::human;
 use super::stream::Lines;
 use super::text::{duration, label};
 use crate::collect::decode::{Consumer, Ctx, End};
-use crate::collect::event::{Event, Kind};
+use crate::collect::event::{ErrorExit, Event, Kind};
+use crate::filter::FocusRule;
 use crate::units::chain_joint;
 
-/// `TRACE_FOCUS=NAME`: a format of lines, written by a `Stream`.
+/// `TRACE_FOCUS=NAME` (or `NAME:err`): a format of lines, written by a `Stream`.
 pub struct Focus {
     name: String,
-    /// Every distinct chain that reached the fn, counted; it knows which fn that is.
+    /// Only the calls that returned `Err` (`NAME:err`).
+    errors: bool,
+    /// Every distinct chain that reached the fn (when it failed, for `NAME:err`), counted; it
+    /// knows which fn that is and which calls count.
     chains: Chains,
 }
 
 impl Focus {
-    pub fn new(name: String) -> Self {
+    pub fn new(rule: &FocusRule) -> Self {
+        let only = if rule.errors { Only::Errors } else { Only::All };
         Focus {
-            chains: Chains::reaching(&name),
-            name,
+            chains: Chains::reaching(&rule.name).only(only),
+            name: rule.name.clone(),
+            errors: rule.errors,
         }
     }
 }
@@ -29,14 +36,15 @@ impl Lines for Focus {
         let Kind::Exit { elapsed_ns, .. } = e.kind else {
             return;
         };
-        if !self.chains.reaches(e.site, ctx.tables) {
+        if !self.chains.counts(e, ctx.tables) {
             return;
         }
         // Across spawns: a call in a spawned task shows the chain that spawned it first.
         let chain = ctx.frames.causal_chain(e.id);
         self.chains.event(e, ctx);
         // `[01 main] a (+45.6µs) -> b (+40.1µs) -> d 31.4µs`: each caller with the time since
-        // it was entered, the focused fn with its elapsed time.
+        // it was entered, the focused fn with its elapsed time (and its error, for an error
+        // exit: `d 31.4µs ! Err(NotFound) (origin)`).
         label(
             buf,
             false,
@@ -51,6 +59,10 @@ impl Lines for Focus {
             if i + 1 == chain.len() {
                 buf.push(b' ');
                 duration(buf, elapsed_ns);
+                // An error exit says which error: the question `NAME:err` asks is about it.
+                if e.error != ErrorExit::None {
+                    human::result(buf, false, e, ctx.tables.values(e));
+                }
             } else {
                 buf.extend_from_slice(b" (+");
                 duration(buf, e.ts_ns.saturating_sub(f.start_ns));
@@ -69,11 +81,15 @@ impl Lines for Focus {
             .collect();
         chains.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
         let calls: u64 = chains.iter().map(|c| c.1).sum();
+        let when = if self.errors { " returning Err" } else { "" };
         let mut text = format!(
-            "focus {}: {calls} calls by {} distinct chains\n",
+            "focus {}{when}: {calls} calls by {} distinct chains\n",
             self.name,
             chains.len()
         );
+        if self.errors && calls == 0 {
+            text.push_str(super::chains::NO_ERRORS);
+        }
         for (path, n) in chains {
             text.push_str(&format!("  {n:>6}x {path}\n"));
         }

@@ -193,6 +193,27 @@ pub fn event_line(
     }
 }
 
+/// An exit's recorded result, after its time: ` = Some(..)`, or for an error exit ` ! Err(..)`
+/// (red on a terminal), with ` (origin)` where the error was born; nothing when none was
+/// recorded.
+pub fn result(buf: &mut Vec<u8>, color: bool, e: &Event, values: Option<&Values>) {
+    let Some((v, text)) = values.and_then(|v| Some((v, v.result.as_deref()?))) else {
+        return;
+    };
+    match (v.error, color) {
+        (false, _) => buf.extend_from_slice(b" = "),
+        (true, false) => buf.extend_from_slice(b" ! "),
+        (true, true) => buf.extend_from_slice(b" \x1b[31m! "),
+    }
+    buf.extend_from_slice(text.as_bytes());
+    if e.error == ErrorExit::Origin {
+        buf.extend_from_slice(b" (origin)");
+    }
+    if v.error && color {
+        buf.extend_from_slice(b"\x1b[0m");
+    }
+}
+
 /// One human line after its label, with the frame's recorded values: an enter's arguments as
 /// `name(id=42, key="user:7")`, an exit's result after its time as `= Some(..)`, or for an
 /// error exit `! Err(..)` (red on a terminal).
@@ -258,20 +279,7 @@ pub fn line(
             if color {
                 buf.extend_from_slice(b"\x1b[0m");
             }
-            if let Some((v, text)) = values.and_then(|v| Some((v, v.result.as_deref()?))) {
-                match (v.error, color) {
-                    (false, _) => buf.extend_from_slice(b" = "),
-                    (true, false) => buf.extend_from_slice(b" ! "),
-                    (true, true) => buf.extend_from_slice(b" \x1b[31m! "),
-                }
-                buf.extend_from_slice(text.as_bytes());
-                if e.error == ErrorExit::Origin {
-                    buf.extend_from_slice(b" (origin)");
-                }
-                if v.error && color {
-                    buf.extend_from_slice(b"\x1b[0m");
-                }
-            }
+            result(buf, color, e, values);
             if cancelled {
                 buf.extend_from_slice(if color {
                     b" \x1b[33mcancelled\x1b[0m".as_slice()

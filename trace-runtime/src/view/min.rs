@@ -125,6 +125,10 @@ impl<C: Consumer> Consumer for Min<C> {
         self.inner.flush();
     }
 
+    fn holds_events(&self) -> bool {
+        !self.held.is_empty() || self.inner.holds_events()
+    }
+
     fn finish(&mut self, end: &End<'_>) {
         // Frames still open never finished: they were not short.
         for f in self.frames.values_mut() {

@@ -47,8 +47,8 @@ pub struct TextViews {
     pub color: bool,
     /// Event lines are not written (`TRACE_OUT=off`).
     pub quiet: bool,
-    /// `TRACE_FOCUS`: only the chains that reach this fn.
-    pub focus: Option<String>,
+    /// `TRACE_FOCUS`: only the chains that reach this fn (with `:err`, when it returned `Err`).
+    pub focus: Option<crate::filter::FocusRule>,
     /// `TRACE_SUMMARY`: the per-fn table and the call graph at the end.
     pub summary: bool,
     /// `TRACE_SUMMARY_JSON`: the summary as JSON, to this file.
@@ -75,11 +75,8 @@ impl TextViews {
         let reports = &reports;
         let format = self.format.unwrap_or(Format::Human);
         let mut views: Vec<Box<dyn Consumer>> = Vec::new();
-        if let Some(name) = &self.focus {
-            views.push(Box::new(Stream::new(
-                focus::Focus::new(name.clone()),
-                out(),
-            )));
+        if let Some(rule) = &self.focus {
+            views.push(Box::new(Stream::new(focus::Focus::new(rule), out())));
         } else if format == Format::Folded {
             views.push(Box::new(folded::Folded::new(out())));
         } else if !self.quiet {

@@ -11,7 +11,7 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 
 use crate::collect::decode::{Consumer, Ctx, End};
-use crate::collect::event::{Event, Kind};
+use crate::collect::event::{ErrorExit, Event, Kind};
 use crate::filter::SiteMatch;
 
 /// What to keep. Every rule given must hold; no rule keeps everything.
@@ -20,6 +20,8 @@ pub struct Selection {
     /// Only the chains through the fns this term means (see `filter::Term`): their callers,
     /// their calls and everything under them.
     pub focus: Option<String>,
+    /// With `focus`: only the chains through its calls that returned `Err` (`--focus FN:err`).
+    pub focus_errors: bool,
     /// Leave out the fns these terms mean.
     pub exclude: Vec<String>,
     /// Leave out frames deeper than this (0 is outermost).
@@ -53,6 +55,9 @@ enum Fate {
     Waiting,
     Kept,
     Dropped,
+    /// Kept if and only if this frame is: a callee of a focused call that counts only if it
+    /// returns `Err` (`--focus FN:err`).
+    As(u64),
 }
 
 /// A frame the stage has seen enter and not yet exit.
@@ -60,6 +65,9 @@ struct Open {
     fate: Fate,
     /// The focused fn is this frame or one of its callers: everything below is kept.
     inside: bool,
+    /// The innermost focused call around this frame (this frame too) that is kept only if it
+    /// returns `Err`: the fate of everything below it.
+    under: Option<u64>,
     parent: u64,
 }
 
@@ -113,10 +121,39 @@ impl<C: Consumer> Select<C> {
         self.rules.admits(e) && !self.excluded.hits(e.site, || ctx.tables.site(e.site))
     }
 
-    fn fate(&self, id: u64) -> Fate {
-        match self.open.get(&id) {
-            Some(o) => o.fate,
-            None => self.closed.get(&id).copied().unwrap_or(Fate::Kept),
+    /// A frame's fate, following `Fate::As` to the frame it depends on.
+    fn fate(&self, mut id: u64) -> Fate {
+        loop {
+            let fate = match self.open.get(&id) {
+                Some(o) => o.fate,
+                None => self.closed.get(&id).copied().unwrap_or(Fate::Kept),
+            };
+            match fate {
+                Fate::As(on) if on != id => id = on,
+                Fate::As(_) => return Fate::Waiting,
+                decided => return decided,
+            }
+        }
+    }
+
+    /// Whether exit `e` is a call of the focused fn that counts: any call, or with
+    /// `focus_errors` one that returned `Err`.
+    fn focus_counts(&mut self, e: &Event, ctx: &Ctx<'_>) -> bool {
+        (!self.rules.focus_errors || e.error != ErrorExit::None) && self.is_focus(e.site, ctx)
+    }
+
+    /// A focused call kept only if it returned `Err` has been decided: frames still waiting on
+    /// it (a callee that outlived it) take its fate, which is about to be forgotten.
+    fn settle(&mut self, id: u64, fate: Fate) {
+        for o in self.open.values_mut() {
+            if o.fate == Fate::As(id) {
+                o.fate = fate;
+            }
+        }
+        for f in self.closed.values_mut() {
+            if *f == Fate::As(id) {
+                *f = fate;
+            }
         }
     }
 
@@ -144,6 +181,9 @@ impl<C: Consumer> Select<C> {
             }
             if !e.is_enter() {
                 self.closed.remove(&e.id);
+                if self.rules.focus_errors {
+                    self.settle(e.id, fate);
+                }
             }
         }
     }
@@ -181,32 +221,47 @@ impl<C: Consumer> Consumer for Select<C> {
         }
         match e.kind {
             Kind::Enter => {
-                let parent_inside = self.open.get(&e.parent).is_some_and(|p| p.inside);
+                let parent = self.open.get(&e.parent);
+                let parent_inside = parent.is_some_and(|p| p.inside);
+                let parent_under = parent.and_then(|p| p.under);
                 let here = self.is_focus(e.site, ctx);
-                let inside = parent_inside || here;
+                // `FN:err`: a call of FN is known to count only at its exit.
+                let conditional = here && self.rules.focus_errors;
+                let fate = match parent_under {
+                    _ if parent_inside => Fate::Kept,
+                    Some(on) => Fate::As(on),
+                    None => Fate::Waiting,
+                };
                 self.open.insert(
                     e.id,
                     Open {
-                        fate: if parent_inside {
-                            Fate::Kept
+                        fate,
+                        inside: parent_inside || (here && !conditional),
+                        under: if conditional {
+                            Some(e.id)
                         } else {
-                            Fate::Waiting
+                            parent_under
                         },
-                        inside,
                         parent: e.parent,
                     },
                 );
-                if here {
+                if here && !conditional {
                     self.keep_chain(e.id);
                 }
             }
             Kind::Exit { .. } => {
+                let counts = self.rules.focus_errors && self.focus_counts(e, ctx);
                 let fate = match self.open.remove(&e.id) {
+                    // A call of `FN:err` that returned `Err`: it and its callers are kept.
+                    Some(o) if counts => {
+                        self.keep_chain(o.parent);
+                        Fate::Kept
+                    }
                     // Exited without reaching the focused fn: not on any chain through it.
                     Some(o) if o.fate == Fate::Waiting => Fate::Dropped,
                     Some(o) => o.fate,
                     None => {
-                        if self.is_focus(e.site, ctx) {
+                        if self.focus_counts(e, ctx) {
                             Fate::Kept
                         } else {
                             Fate::Dropped
@@ -222,6 +277,10 @@ impl<C: Consumer> Consumer for Select<C> {
 
     fn flush(&mut self) {
         self.inner.flush();
+    }
+
+    fn holds_events(&self) -> bool {
+        !self.held.is_empty() || self.inner.holds_events()
     }
 
     fn finish(&mut self, end: &End<'_>) {
@@ -327,6 +386,66 @@ mod tests {
 [01 main]   -> demo::a
 [01 main]     -> demo::d
 [01 main]     <- demo::d 10ns
+[01 main]   <- demo::a 50ns
+[01 main] <- demo::m 100ns
+"
+        );
+    }
+
+    /// `--focus d:err`: m calls a, which calls b then d, which calls b and returns `Err`; then
+    /// m calls d, which calls b and returns `Ok`. Only the chain through the failed call stays,
+    /// with what that call did; a's other callee and the call that succeeded go.
+    #[test]
+    fn focus_on_errors_keeps_the_chains_through_failed_calls_only() {
+        let raw = |ts, id, site, aux| Raw {
+            thread: 1,
+            ts,
+            id,
+            site,
+            aux,
+        };
+        let mut rec = run();
+        rec.raws = vec![
+            raw(0, 1 | ENTER, 0, 0),
+            raw(10, 2 | ENTER, 1, 1),
+            raw(20, 3 | ENTER, 2, 2),
+            raw(30, 3 | EXIT, 2, 0),
+            raw(40, 4 | ENTER, 3, 2),
+            raw(45, 6 | ENTER, 2, 4),
+            raw(47, 6 | EXIT, 2, 0),
+            raw(50, 4 | EXIT, 3, 0),
+            raw(60, 2 | EXIT, 1, 0),
+            raw(70, 5 | ENTER, 3, 1),
+            raw(75, 7 | ENTER, 2, 5),
+            raw(77, 7 | EXIT, 2, 0),
+            raw(80, 5 | EXIT, 3, 0),
+            raw(100, 1 | EXIT, 0, 0),
+        ];
+        let err = rec.tables.add_values(crate::collect::event::Values {
+            result: Some("Err(Gone)".into()),
+            error: true,
+            ..Default::default()
+        });
+        // Before d's first exit (raw 7).
+        rec.values = vec![(7, 1, 4, err)];
+        let buf = Buf::default();
+        let rules = Selection {
+            focus: Some("d".into()),
+            focus_errors: true,
+            ..Selection::default()
+        };
+        let view = Select::new(Trees::new(false, Box::new(buf.clone())), rules);
+        rec.replay(vec![Box::new(view)]);
+        let bytes = buf.0.lock().unwrap().clone();
+        assert_eq!(
+            String::from_utf8(bytes).unwrap(),
+            "\
+[01 main] -> demo::m
+[01 main]   -> demo::a
+[01 main]     -> demo::d
+[01 main]       -> demo::b
+[01 main]       <- demo::b 2ns
+[01 main]     <- demo::d 10ns ! Err(Gone) (origin)
 [01 main]   <- demo::a 50ns
 [01 main] <- demo::m 100ns
 "

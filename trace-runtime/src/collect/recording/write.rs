@@ -399,6 +399,6 @@ mod tests {
             rec.values,
             [(0, enter.thread, id, 1), (1, exit.thread, id, 2)]
         );
-        assert_eq!(rec.tables.values[..], tables.values[..]);
+        assert_eq!(rec.tables.values, tables.values);
     }
 }
