@@ -238,7 +238,11 @@ impl<'v> Walker<'v> {
         let values = match reason {
             Some(_) => None,
             None => {
-                let merged = values::merge(self.values.as_ref(), own.as_ref().map(|a| &a.values));
+                let mut merged =
+                    values::merge(self.values.as_ref(), own.as_ref().map(|a| &a.values));
+                if self.opts.add_err && merged.err.is_none() && values::adds_err(sig) {
+                    merged.err = Some(sig.output.span());
+                }
                 match values::resolve(&merged, sig) {
                     Ok(spec) => spec,
                     Err(e) => {
