@@ -39,14 +39,14 @@ fn read(path: &str) -> io::Result<String> {
     std::fs::read_to_string(path)
 }
 
-// Generic, with a boxed error coerced from `return`.
+// Generic, with an error boxed and coerced to `Box<dyn Error>` by `return`.
 fn first<T: Clone + fmt::Debug + 'static>(
     items: &[T],
 ) -> std::result::Result<T, Box<dyn std::error::Error>> {
-    if let Some(item) = items.first() {
-        return Ok(item.clone());
+    if items.is_empty() {
+        return Err(Box::new(fmt::Error));
     }
-    Err("no items".into())
+    Ok(items[0].clone())
 }
 
 // Not a `Result`: left without `err`.
