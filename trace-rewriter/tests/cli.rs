@@ -1165,8 +1165,8 @@ fn masking_replaces_durations_only() {
 
 /// `instrument --err` on a crate of every shape of fn (`testdata/errors`): each fn returning
 /// `Result<..>` marks its `Err` exits, the innermost of a `?` chain as the origin; an error type
-/// without `Debug` is recorded by its type name; `fmt::Result`, `impl Iterator` and an
-/// `unsafe fn` keep a plain guard. The crate builds and runs with the feature on and off, and
+/// without `Debug` is recorded by its type name; `fmt::Result`, `impl Iterator`, an
+/// `unsafe fn` and a `#[track_caller]` fn keep a plain guard. The crate builds and runs with the feature on and off, and
 /// `remove` gives back every byte.
 #[test]
 fn instrument_err_marks_err_returns_in_the_traced_run() {
@@ -1176,7 +1176,7 @@ fn instrument_err_marks_err_returns_in_the_traced_run() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(
         stderr(&out),
-        "instrument: 3 files changed; 13 fns instrumented (7 record their errors), 0 skipped\n"
+        "instrument: 3 files changed; 14 fns instrumented (7 record their errors), 0 skipped\n"
     );
     let traced = std::process::Command::new(env!("CARGO"))
         .args(["run", "--quiet", "--features", "trace"])
@@ -1215,6 +1215,8 @@ fn instrument_err_marks_err_returns_in_the_traced_run() {
 [01 main]     -> <errors::store::Shelf as Check>::len
 [01 main]     <- <errors::store::Shelf as Check>::len <t>
 [01 main]   <- errors::store::Check::check <t> ! Err(Missing(0)) (origin)
+[01 main]   -> errors::store::must
+[01 main]   <- errors::store::must <t>
 [01 main]   -> errors::evens
 [01 main]   <- errors::evens <t>
 [01 main]   -> errors::raw

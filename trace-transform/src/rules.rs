@@ -129,6 +129,11 @@ pub fn is_inline_always(attrs: &[Attribute]) -> bool {
     })
 }
 
+/// `#[track_caller]`.
+pub fn is_track_caller(attrs: &[Attribute]) -> bool {
+    attrs.iter().any(|a| a.path().is_ident("track_caller"))
+}
+
 /// `#[cfg(test)]`, `#[cfg(all(test, ...))]`: code that only exists in test builds.
 pub fn is_cfg_test(attrs: &[Attribute]) -> bool {
     attrs

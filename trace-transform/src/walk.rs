@@ -240,7 +240,13 @@ impl<'v> Walker<'v> {
             None => {
                 let mut merged =
                     values::merge(self.values.as_ref(), own.as_ref().map(|a| &a.values));
-                if self.opts.add_err && merged.err.is_none() && values::adds_err(sig) {
+                // A `#[track_caller]` fn's body in a closure would report its own lines as
+                // the caller's (closures cannot track the caller): left with its guard.
+                if self.opts.add_err
+                    && merged.err.is_none()
+                    && values::adds_err(sig)
+                    && !rules::is_track_caller(attrs)
+                {
                     merged.err = Some(sig.output.span());
                 }
                 match values::resolve(&merged, sig) {

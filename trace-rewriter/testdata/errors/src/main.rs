@@ -74,6 +74,7 @@ fn main() {
     let mut shelf = store::Shelf::default();
     let _ = shelf.slot(3).map(|s| *s = 1).map_err(|missing| missing.0);
     let _ = <store::Shelf as store::Check>::check(&shelf);
+    let _ = store::must(None);
     let _ = evens(4).count();
     // SAFETY: a null pointer is never read.
     let _ = unsafe { raw(std::ptr::null()) };

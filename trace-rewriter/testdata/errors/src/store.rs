@@ -32,6 +32,12 @@ impl Check for Shelf {
     }
 }
 
+/// `#[track_caller]`: keeps its guard only (a closure cannot track its fn's caller).
+#[track_caller]
+pub fn must(slot: Option<u8>) -> Result<u8, Missing> {
+    slot.ok_or(Missing(std::panic::Location::caller().line() as usize))
+}
+
 pub fn lookup(key: &str) -> Option<u32> {
     (key == "b").then_some(2)
 }
