@@ -101,7 +101,9 @@ fn inserted_attr_args(attr: &Attribute) -> Option<(syn::MetaList, bool)> {
         .ok()?;
     match args.iter().collect::<Vec<_>>()[..] {
         [Meta::List(site)] if site.path.is_ident("__site") => Some((site.clone(), false)),
-        [Meta::List(site), Meta::Path(err)] if site.path.is_ident("__site") && err.is_ident("err") => {
+        [Meta::List(site), Meta::Path(err)]
+            if site.path.is_ident("__site") && err.is_ident("err") =>
+        {
             Some((site.clone(), true))
         }
         _ => None,

@@ -213,7 +213,9 @@ impl Collect<'_> {
                             err: Some(proc_macro2::Span::call_site()),
                             ..Default::default()
                         };
-                        trace_transform::values::resolve(&err, found.sig).ok().flatten()
+                        trace_transform::values::resolve(&err, found.sig)
+                            .ok()
+                            .flatten()
                     })
                     .flatten();
                 (
@@ -271,7 +273,9 @@ impl Visit for Collect<'_> {
         let name = found.name.display(&module);
         match &found.action {
             // With `err` too (`instrument --err`): the macro holds the result and records it.
-            FnAction::Instrument(spec) if spec.kind != GuardKind::Statement || spec.holds_result() => {
+            FnAction::Instrument(spec)
+                if spec.kind != GuardKind::Statement || spec.holds_result() =>
+            {
                 let links = trace_transform::link::count(found.block);
                 // A `Box::pin(async move { .. })` body's own block is the fn's frame.
                 let own = usize::from(spec.kind == GuardKind::BoxPinAsync);

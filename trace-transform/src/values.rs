@@ -269,7 +269,9 @@ pub fn adds_err(sig: &Signature) -> bool {
             _ => false,
         }
     }
-    sig.unsafety.is_none() && sig.constness.is_none() && matches!(&sig.output, ReturnType::Type(_, ty) if written_result(ty))
+    sig.unsafety.is_none()
+        && sig.constness.is_none()
+        && matches!(&sig.output, ReturnType::Type(_, ty) if written_result(ty))
 }
 
 /// Whether a type mentions `impl Trait` anywhere.

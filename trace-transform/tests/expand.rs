@@ -560,9 +560,7 @@ fn the_rewriters_err_expands_as_trace_err() {
         .attrs
         .remove(0);
     let metas = attr
-        .parse_args_with(
-            syn::punctuated::Punctuated::<syn::Meta, syn::Token![,]>::parse_terminated,
-        )
+        .parse_args_with(syn::punctuated::Punctuated::<syn::Meta, syn::Token![,]>::parse_terminated)
         .unwrap();
     let syn::Meta::List(trace) = &metas[1] else {
         panic!("{text}")
