@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Proves the rewriter on published crates: for each one, `instrument --all-targets`, then the
 # crate's own `cargo test` passes with the trace feature off and on (the trace, written as jsonl,
-# must satisfy the contract), and `remove` gives back the original bytes, Cargo.lock included. Then, on a fresh
+# must satisfy the contract), and `remove` gives back the original bytes, Cargo.lock included; the
+# same again with `instrument --err` (tests with the feature on). Then, on a fresh
 # copy, `run PATH -- test` passes (traced, under the target directory) and leaves it untouched.
 # Last, `remove` after rustfmt gives what rustfmt makes of the original (rustfmt-roundtrip.sh).
 #
@@ -37,6 +38,20 @@ for pristine in "$work"/pristine/*/; do
   "$rewriter" remove "$crate"
   # Cargo.lock included: `remove` puts back the one from before (or deletes one cargo created).
   if ! diff -r "$pristine" "$crate"; then failed+=("$name: remove did not restore the original bytes"); fi
+  # `--err`: every fn returning `Result<..>` records its `Err` returns; the crate's tests pass
+  # traced, the trace satisfies the contract, and `remove` gives back the original bytes.
+  rm -rf "$traces"
+  mkdir -p "$traces"
+  if ! "$rewriter" instrument "$crate" --all-targets --err; then
+    failed+=("$name: instrument --err")
+  else
+    if ! (cd "$crate" && TRACE_FORMAT=jsonl TRACE_OUT="$traces/trace-{pid}.jsonl" cargo test -q --features trace 2>&1 | tail -n 3); then
+      failed+=("$name: cargo test --features trace (--err)")
+    fi
+    if ! python3 "$repo/scripts/check_jsonl.py" "$traces"/*.jsonl; then failed+=("$name: trace contract (--err)"); fi
+    "$rewriter" remove "$crate"
+    if ! diff -r "$pristine" "$crate"; then failed+=("$name: remove after --err did not restore the original bytes"); fi
+  fi
   rm -rf "$crate" "$traces"
   mkdir -p "$traces"
   cp -r "$pristine" "$crate"

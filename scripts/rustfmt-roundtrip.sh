@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `cargo fmt` after `instrument`, then `remove`, must give exactly what `cargo fmt` makes of the
 # original. For each crate directory given: one copy is formatted as it is; another is
-# instrumented (`--all-targets`), formatted, and the guards removed; the two must be equal,
+# instrumented (`--all-targets`, then again with `--err`), formatted, and the guards removed; the two must be equal,
 # byte for byte (Cargo.lock aside: formatting may make one, `remove` deletes it).
 #
 # Formatting is the toolchain's rustfmt over every `.rs` file of the crate, at the crate's
@@ -22,18 +22,22 @@ format() {
 }
 
 failed=()
+# Plain, and with `--err` (whose attributes rustfmt lays out on lines of their own).
+for flags in "" "--err"; do
 for crate in "$@"; do
   name=$(basename "$crate")
-  want="$work/want/$name"
-  got="$work/got/$name"
-  mkdir -p "$work/want" "$work/got"
+  want="$work/want$flags/$name"
+  got="$work/got$flags/$name"
+  name="$name${flags:+ ($flags)}"
+  mkdir -p "$work/want$flags" "$work/got$flags"
   cp -r "$crate" "$want"
   cp -r "$crate" "$got"
   if ! format "$want"; then
     echo "$name: rustfmt fails on the original; skipped"
     continue
   fi
-  if ! "$rewriter" instrument "$got" --all-targets 2>/dev/null; then failed+=("$name: instrument"); continue; fi
+  # shellcheck disable=SC2086 # no flags, or one
+  if ! "$rewriter" instrument "$got" --all-targets $flags 2>/dev/null; then failed+=("$name: instrument"); continue; fi
   if ! format "$got"; then failed+=("$name: rustfmt fails on the instrumented crate"); continue; fi
   if ! "$rewriter" remove "$got" 2>/dev/null; then failed+=("$name: remove"); continue; fi
   rm -f "$want/Cargo.lock" "$got/Cargo.lock"
@@ -42,6 +46,7 @@ for crate in "$@"; do
   else
     failed+=("$name")
   fi
+done
 done
 if [ ${#failed[@]} -gt 0 ]; then
   printf 'rustfmt round trip FAILED: %s\n' "${failed[@]}"

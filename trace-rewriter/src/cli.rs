@@ -542,6 +542,12 @@ pub struct Extras {
     /// nothing.
     #[arg(long, hide = true)]
     pub follow_threads: bool,
+
+    /// Also record errors: each fn whose return type is written `Result<..>` (`io::Result<T>`,
+    /// a crate's own `Result<T>`) marks an `Err` return as an error exit with the error's text,
+    /// as `#[trace(err)]` does (not `fmt::Result`, `unsafe fn`s or `#[track_caller]` fns).
+    #[arg(long, help_heading = "Values")]
+    pub err: bool,
 }
 
 #[derive(Args, Debug)]

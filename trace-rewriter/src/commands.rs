@@ -141,8 +141,10 @@ fn rewrite(select: &Select, dry: &DryRun, mode: Mode, err: &Stderr) -> Result<u8
     let counts = match mode {
         Mode::Instrument(_, extras) => {
             let mut counts = format!(
-                "{} fns instrumented, {} skipped{renamed}",
-                totals.instrumented, totals.skipped
+                "{} fns instrumented{}, {} skipped{renamed}",
+                totals.instrumented,
+                with_err(&totals, extras),
+                totals.skipped
             );
             if extras.follow_threads {
                 eprintln!(
@@ -245,10 +247,15 @@ fn run_copy(
     for c in crates {
         err.plain(&instruments(c, select));
     }
+    let extras = match mode {
+        Mode::Instrument(_, extras) => extras,
+        Mode::Remove => cli::Extras::default(),
+    };
     err.plain(&format!(
-        "run: traced copy in {} ({} fns instrumented, {} skipped)",
+        "run: traced copy in {} ({} fns instrumented{}, {} skipped)",
         root.display(),
         totals.instrumented,
+        with_err(&totals, extras),
         totals.skipped
     ));
     // One crate: cargo runs in its directory, where a plain `trace` names its feature (under
@@ -295,6 +302,15 @@ fn run_copy(
             })?;
     recorded(&session, err);
     Ok(status.code().map_or(1, |c| c.clamp(0, 255) as u8))
+}
+
+/// ` (N record their errors)` after the count of fns instrumented, with `--err`.
+fn with_err(totals: &run::Totals, extras: cli::Extras) -> String {
+    if extras.err {
+        format!(" ({} record their errors)", totals.err)
+    } else {
+        String::new()
+    }
 }
 
 /// Says where the run recorded: each process's recording, or why there is none.

@@ -60,45 +60,65 @@ fn gated_on(attrs: &[Attribute]) -> bool {
 }
 
 /// `#[cfg_attr(feature = "trace", <path ending in trace>(__site(..)))]`, as `instrument` puts on
-/// async fns. The `__site` argument is never hand-written.
+/// async fns, and with `, err` after `__site(..)` on fns that record their errors
+/// (`instrument --err`). The `__site` argument is never hand-written.
 ///
 /// ```
 /// use trace_rewriter::inserted::is_inserted_attr;
 /// let attr: syn::Attribute =
 ///     syn::parse_quote!(#[cfg_attr(feature = "trace", ::trace_runtime::trace(__site(module "::f")))]);
 /// assert!(is_inserted_attr(&attr));
+/// let attr: syn::Attribute =
+///     syn::parse_quote!(#[cfg_attr(feature = "trace", ::trace_runtime::trace(__site(module "::f"), err))]);
+/// assert!(is_inserted_attr(&attr));
 /// let attr: syn::Attribute = syn::parse_quote!(#[cfg_attr(feature = "trace", trace)]);
+/// assert!(!is_inserted_attr(&attr));
+/// let attr: syn::Attribute =
+///     syn::parse_quote!(#[cfg_attr(feature = "trace", trace(__site(module "::f"), ret))]);
 /// assert!(!is_inserted_attr(&attr));
 /// ```
 pub fn is_inserted_attr(attr: &Attribute) -> bool {
+    inserted_attr_args(attr).is_some()
+}
+
+/// The arguments of an inserted attribute's `trace(..)`: `__site(..)`, and whether `err`
+/// follows it.
+fn inserted_attr_args(attr: &Attribute) -> Option<(syn::MetaList, bool)> {
     if !attr.path().is_ident("cfg_attr") {
-        return false;
+        return None;
     }
-    let Ok(metas) = attr.parse_args_with(Punctuated::<Meta, Token![,]>::parse_terminated) else {
-        return false;
-    };
+    let metas = attr
+        .parse_args_with(Punctuated::<Meta, Token![,]>::parse_terminated)
+        .ok()?;
     let [predicate, Meta::List(trace)] = metas.iter().collect::<Vec<_>>()[..] else {
-        return false;
+        return None;
     };
-    is_trace_feature(predicate)
-        && trace_transform::rules::is_trace_path(&trace.path)
-        && trace
-            .parse_args::<Meta>()
-            .is_ok_and(|site| matches!(site, Meta::List(l) if l.path.is_ident("__site")))
+    if !is_trace_feature(predicate) || !trace_transform::rules::is_trace_path(&trace.path) {
+        return None;
+    }
+    let args = trace
+        .parse_args_with(Punctuated::<Meta, Token![,]>::parse_terminated)
+        .ok()?;
+    match args.iter().collect::<Vec<_>>()[..] {
+        [Meta::List(site)] if site.path.is_ident("__site") => Some((site.clone(), false)),
+        [Meta::List(site), Meta::Path(err)]
+            if site.path.is_ident("__site") && err.is_ident("err") =>
+        {
+            Some((site.clone(), true))
+        }
+        _ => None,
+    }
 }
 
 /// The site name inside an inserted attribute's `__site(..)`.
 pub fn attr_site(attr: &Attribute) -> Option<SiteName> {
-    let metas = attr
-        .parse_args_with(Punctuated::<Meta, Token![,]>::parse_terminated)
-        .ok()?;
-    let Some(Meta::List(trace)) = metas.iter().nth(1) else {
-        return None;
-    };
-    let Meta::List(site) = trace.parse_args::<Meta>().ok()? else {
-        return None;
-    };
-    SiteName::parse.parse2(site.tokens.clone()).ok()
+    let (site, _) = inserted_attr_args(attr)?;
+    SiteName::parse.parse2(site.tokens).ok()
+}
+
+/// Whether an inserted attribute records its fn's errors (`, err`, from `instrument --err`).
+pub fn attr_err(attr: &Attribute) -> bool {
+    inserted_attr_args(attr).is_some_and(|(_, err)| err)
 }
 
 /// A guard statement as `instrument` inserts it: `__trace_guard` bound to the runtime's

@@ -94,6 +94,7 @@ pub fn plan(scope: &Scope, select: &cli::Select, mode: &Mode) -> Result<Plan, Di
             include_tests: select.tests || removing,
             consume_nested_attrs: false,
             include_inline_always: select.inline_always || removing,
+            add_err: matches!(mode, Mode::Instrument(_, extras) if extras.err),
         },
         exclude,
         keep_going: select.keep_going,
@@ -355,6 +356,8 @@ fn merge(plan: &mut Plan, out: FileOutcome, ctx: &Ctx<'_>) {
 pub struct Totals {
     pub files_changed: usize,
     pub instrumented: usize,
+    /// Instrumented fns that record their `Err` returns (`--err`).
+    pub err: usize,
     pub skipped: usize,
     pub removed: usize,
     /// Inserted guards whose name was stale, updated.
@@ -374,6 +377,7 @@ impl Plan {
             }
             if let Some(e) = &c.edits {
                 t.instrumented += e.instrumented();
+                t.err += e.with_err();
                 t.skipped += e.skipped();
                 t.removed += e.removed;
                 t.renamed += e.renamed.len();

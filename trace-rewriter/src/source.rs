@@ -31,6 +31,8 @@ pub struct FnNote {
     pub line: usize,
     /// Why it was left alone; `None` when it was instrumented.
     pub skipped: Option<SkipReason>,
+    /// It records its `Err` returns (`instrument --err`).
+    pub err: bool,
 }
 
 /// The outcome for one file.
@@ -68,6 +70,11 @@ impl FileEdits {
 
     pub fn skipped(&self) -> usize {
         self.fns.len() - self.instrumented()
+    }
+
+    /// How many instrumented fns record their `Err` returns.
+    pub fn with_err(&self) -> usize {
+        self.fns.iter().filter(|f| f.err).count()
     }
 }
 
@@ -186,11 +193,11 @@ impl Collect<'_> {
             custom: None,
             ..found.name.clone()
         };
-        let spec = |kind| GuardSpec {
+        let spec = |kind, values| GuardSpec {
             name: fresh.clone(),
             runtime: syn::parse_quote!(::trace_runtime),
             kind,
-            values: None,
+            values,
         };
         let (old, start, end, text) =
             if let Some(attr) = found.attrs.iter().find(|a| inserted::is_inserted_attr(a)) {
@@ -199,7 +206,24 @@ impl Collect<'_> {
                 };
                 let start = attr.pound_token.span.start();
                 let end = attr.bracket_token.span.close().end();
-                (old, start, end, spec(GuardKind::AsyncBody).attribute_text())
+                // An attribute that records errors keeps doing so under its new name.
+                let values = inserted::attr_err(attr)
+                    .then(|| {
+                        let err = trace_transform::args::ValueArgs {
+                            err: Some(proc_macro2::Span::call_site()),
+                            ..Default::default()
+                        };
+                        trace_transform::values::resolve(&err, found.sig)
+                            .ok()
+                            .flatten()
+                    })
+                    .flatten();
+                (
+                    old,
+                    start,
+                    end,
+                    spec(GuardKind::AsyncBody, values).attribute_text(),
+                )
             } else {
                 let Some(stmt @ syn::Stmt::Local(local)) = found.block.stmts.first() else {
                     return;
@@ -209,7 +233,7 @@ impl Collect<'_> {
                 };
                 let start = local.attrs[0].pound_token.span.start();
                 let end = local.semi_token.span.end();
-                (old, start, end, spec(GuardKind::Statement).text())
+                (old, start, end, spec(GuardKind::Statement, None).text())
             };
         if old == fresh.site() {
             return;
@@ -248,7 +272,10 @@ impl Visit for Collect<'_> {
         }
         let name = found.name.display(&module);
         match &found.action {
-            FnAction::Instrument(spec) if spec.kind != GuardKind::Statement => {
+            // With `err` too (`instrument --err`): the macro holds the result and records it.
+            FnAction::Instrument(spec)
+                if spec.kind != GuardKind::Statement || spec.holds_result() =>
+            {
                 let links = trace_transform::link::count(found.block);
                 // A `Box::pin(async move { .. })` body's own block is the fn's frame.
                 let own = usize::from(spec.kind == GuardKind::BoxPinAsync);
@@ -263,6 +290,7 @@ impl Visit for Collect<'_> {
                     name,
                     line,
                     skipped: None,
+                    err: spec.holds_result(),
                 });
             }
             FnAction::Instrument(spec) => {
@@ -300,6 +328,7 @@ impl Visit for Collect<'_> {
                     name,
                     line,
                     skipped: None,
+                    err: false,
                 });
             }
             FnAction::Skip(reason) => {
@@ -313,6 +342,7 @@ impl Visit for Collect<'_> {
                     name,
                     line,
                     skipped: Some(reason.clone()),
+                    err: false,
                 });
             }
         }

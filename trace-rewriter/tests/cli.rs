@@ -4,7 +4,7 @@ mod common;
 
 use std::os::unix::fs::PermissionsExt;
 
-use common::{fixture, run, stderr, stdout, tree};
+use common::{fixture, mask, run, stderr, stdout, tree};
 
 #[test]
 fn help_lists_commands_and_examples_and_version_prints() {
@@ -1153,4 +1153,85 @@ instrument --diff: 1 files would change; 0 fns instrumented, 14 skipped, 2 stale
         stdout(&out)
     );
     assert_eq!(tree(dir.path()), before, "--diff writes nothing");
+}
+
+#[test]
+fn masking_replaces_durations_only() {
+    assert_eq!(
+        mask("[01 main] <- a::b2 12.3µs (busy 850ns) x1s 3 calls 2.01s"),
+        "[01 main] <- a::b2 <t> (busy <t>) x1s 3 calls <t>"
+    );
+}
+
+/// `instrument --err` on a crate of every shape of fn (`testdata/errors`): each fn returning
+/// `Result<..>` marks its `Err` exits, the innermost of a `?` chain as the origin; an error type
+/// without `Debug` is recorded by its type name; `fmt::Result`, `impl Iterator`, an
+/// `unsafe fn` and a `#[track_caller]` fn keep a plain guard. The crate builds and runs with the feature on and off, and
+/// `remove` gives back every byte.
+#[test]
+fn instrument_err_marks_err_returns_in_the_traced_run() {
+    let dir = fixture("errors");
+    let before = tree(dir.path());
+    let out = run(dir.path(), &["instrument", ".", "--err"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out),
+        "instrument: 3 files changed; 14 fns instrumented (7 record their errors), 0 skipped\n"
+    );
+    let traced = std::process::Command::new(env!("CARGO"))
+        .args(["run", "--quiet", "--features", "trace"])
+        .current_dir(dir.path())
+        .env("CARGO_TARGET_DIR", shared_target())
+        .env("NO_COLOR", "1")
+        .env_remove("TRACE_FORMAT")
+        .env_remove("TRACE_OUT")
+        .env_remove("TRACE_RECORD")
+        .output()
+        .unwrap();
+    assert!(traced.status.success(), "{}", stderr(&traced));
+    assert_eq!(
+        mask(&stderr(&traced)),
+        "\
+[01 main] -> errors::main
+[01 main]   -> errors::total
+[01 main]     -> errors::parse
+[01 main]     <- errors::parse <t>
+[01 main]     -> errors::parse
+[01 main]     <- errors::parse <t>
+[01 main]   <- errors::total <t>
+[01 main]   -> errors::total
+[01 main]     -> errors::parse
+[01 main]     <- errors::parse <t>
+[01 main]     -> errors::parse
+[01 main]     <- errors::parse <t> ! Err(ParseIntError { kind: InvalidDigit }) (origin)
+[01 main]   <- errors::total <t> ! Err(errors::Error)
+[01 main]   -> errors::read
+[01 main]   <- errors::read <t> ! Err(Os { code: 2, kind: NotFound, message: \"No such file or directory\" }) (origin)
+[01 main]   -> errors::first
+[01 main]   <- errors::first <t> ! Err(Error) (origin)
+[01 main]   -> errors::store::Shelf::slot
+[01 main]   <- errors::store::Shelf::slot <t> ! Err(Missing(3)) (origin)
+[01 main]   -> errors::store::Check::check
+[01 main]     -> <errors::store::Shelf as Check>::len
+[01 main]     <- <errors::store::Shelf as Check>::len <t>
+[01 main]   <- errors::store::Check::check <t> ! Err(Missing(0)) (origin)
+[01 main]   -> errors::store::must
+[01 main]   <- errors::store::must <t>
+[01 main]   -> errors::evens
+[01 main]   <- errors::evens <t>
+[01 main]   -> errors::raw
+[01 main]   <- errors::raw <t>
+[01 main]   -> errors::fetch
+[01 main]     -> errors::store::lookup
+[01 main]     <- errors::store::lookup <t>
+[01 main]   <- errors::fetch <t> (busy <t>) ! Err(\"no a\") (origin)
+[01 main] <- errors::main <t>
+"
+    );
+    // Off, the attributes are nothing: the crate builds as written, without a warning.
+    let off = cargo(dir.path(), &["build", "--quiet"]);
+    assert_eq!(stderr(&off), "");
+    let out = run(dir.path(), &["remove", "."]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(tree(dir.path()), before, "remove restores every byte");
 }

@@ -60,6 +60,7 @@ fixture_tests! {
     allocator: "allocator";
     threads: "threads";
     async_blocks: "async-blocks";
+    errors_with_err: "errors", "--err";
 }
 
 #[test]

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
-use common::{demo, stderr, stdout, BIN};
+use common::{demo, mask, stderr, stdout, BIN};
 
 /// A run of a demo: its live output file, its recording and its stderr.
 struct Run {
@@ -65,44 +65,6 @@ fn path(p: &Path) -> &str {
     p.to_str().expect("a UTF-8 path")
 }
 
-/// Durations (`850ns`, `12.3µs`, `4.5ms`, `2.01s`) replaced by `<t>`.
-fn mask(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(start) = rest.find(|c: char| c.is_ascii_digit()) {
-        let (before, from) = rest.split_at(start);
-        out.push_str(before);
-        let glued = out
-            .chars()
-            .last()
-            .is_some_and(|c| c.is_alphanumeric() || c == '_');
-        let digits = from
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(from.len());
-        let unit = ["ns", "µs", "ms", "s"]
-            .into_iter()
-            .find(|u| from[digits..].starts_with(u));
-        let end_ok = |n: usize| {
-            from[digits + n..]
-                .chars()
-                .next()
-                .is_none_or(|c| !c.is_alphanumeric())
-        };
-        match unit {
-            Some(u) if !glued && end_ok(u.len()) => {
-                out.push_str("<t>");
-                rest = &from[digits + u.len()..];
-            }
-            _ => {
-                out.push_str(&from[..digits]);
-                rest = &from[digits..];
-            }
-        }
-    }
-    out.push_str(rest);
-    out
-}
-
 /// `mask`, with runs of spaces made one: table columns widen with their durations.
 fn columns(text: &str) -> String {
     mask(text)
@@ -111,14 +73,6 @@ fn columns(text: &str) -> String {
         .collect::<Vec<_>>()
         .join("\n")
         + "\n"
-}
-
-#[test]
-fn masking_replaces_durations_only() {
-    assert_eq!(
-        mask("[01 main] <- a::b2 12.3µs (busy 850ns) x1s 3 calls 2.01s"),
-        "[01 main] <- a::b2 <t> (busy <t>) x1s 3 calls <t>"
-    );
 }
 
 /// The demos and cases the equivalence test runs.

@@ -404,3 +404,22 @@ impl<F: core::future::Future> core::future::Future for Instrumented<F> {
         unsafe { self.map_unchecked_mut(|s| &mut s.0) }.poll(cx)
     }
 }
+
+/// Runs the body of a traced fn that records its result, held in a closure (so that `return`
+/// and `?` leave it with the fn's value). Taking it as `FnOnce` is what lets the body return
+/// a borrow of what it captured (`&mut self` giving `Result<&mut T, E>`), as the fn could: a
+/// closure called in place is `FnMut`, whose captures cannot be lent beyond the call.
+///
+/// ```
+/// struct Pool(Vec<u8>);
+/// impl Pool {
+///     fn first(&mut self) -> Result<&mut u8, ()> {
+///         trace_runtime::__private::call_once(move || self.0.first_mut().ok_or(()))
+///     }
+/// }
+/// assert_eq!(Pool(vec![7]).first(), Ok(&mut 7));
+/// ```
+#[inline(always)]
+pub fn call_once<R>(body: impl FnOnce() -> R) -> R {
+    body()
+}

@@ -46,6 +46,7 @@ pub const MACRO_OPTIONS: Options = Options {
     include_tests: false,
     consume_nested_attrs: true,
     include_inline_always: true,
+    add_err: false,
 };
 
 fn try_expand(attr: TokenStream, item: TokenStream, fast_path: bool) -> syn::Result<TokenStream> {

@@ -152,16 +152,22 @@ impl GuardSpec {
     /// The traced copy's body of a sync fn that holds its result: the body runs in a closure
     /// (so that `return` and `?` leave it with the fn's value), whose value is recorded on the
     /// guard before the fn returns it. The guard statement goes on top afterwards.
+    ///
+    /// The closure is called through the runtime's `call_once`, which makes it `FnOnce`: a
+    /// body returning a borrow of what it captured (`&mut self` giving `Result<&mut T, E>`)
+    /// would not compile in a closure called in place, which is `FnMut`. Its return type is
+    /// spelled where it can be, so that `return` and the last expression coerce to it as they
+    /// do in the fn (`Ok(Box::new(x))` to `Result<Box<dyn Trait>, E>`).
     pub fn hold_result(&self, block: &mut syn::Block) {
         let Some(values) = self.values.as_ref().filter(|v| v.holds_result()) else {
             return;
         };
+        let runtime = &self.runtime;
         let binding = syn::Ident::new(GUARD_BINDING, proc_macro2::Span::call_site());
         let record = self.record_result(values, &quote!(#binding), &TokenStream::new());
-        let ty = values.output.as_ref().map(|ty| quote!(: #ty));
+        let ret = values.output.as_ref().map(|ty| quote!(-> #ty));
         *block = syn::parse_quote!({
-            #[allow(clippy::redundant_closure_call)]
-            let __trace_ret #ty = (move || #block)();
+            let __trace_ret = #runtime::__private::call_once(move || #ret #block);
             #record
             __trace_ret
         });
@@ -233,10 +239,18 @@ impl GuardSpec {
     /// The attribute the rewriter puts on a fn that needs its body wrapped (async fns): the
     /// macro then does the wrapping, with the name the rewriter saw, and only when the feature
     /// is on.
+    ///
+    /// A fn that records its errors (`instrument --err`) gets `err` there too: the macro then
+    /// holds its result and records an `Err`, exactly as for `#[trace(err)]`.
     pub fn attribute_text(&self) -> String {
         let runtime = &self.runtime;
         let site = self.name.site().tokens();
-        compact(quote!(#[cfg_attr(feature = "trace", #runtime::trace(__site(#site)))]))
+        let err = self
+            .values
+            .as_ref()
+            .is_some_and(|v| v.err)
+            .then(|| quote!(, err));
+        compact(quote!(#[cfg_attr(feature = "trace", #runtime::trace(__site(#site) #err))]))
     }
 }
 

@@ -18,6 +18,10 @@ pub struct Options {
     /// Trace `#[inline(always)]` fns: the macro does (it was asked to), the rewriter only when
     /// told to, as such fns are the ones called billions of times in a crate's innermost loops.
     pub include_inline_always: bool,
+    /// The rewriter's `instrument --err`: every fn whose return type is written `Result<..>`
+    /// records its `Err` returns, as if it carried `#[trace(err)]` (see
+    /// [`crate::values::adds_err`]). The macro records only what its attributes ask.
+    pub add_err: bool,
 }
 
 /// Why a fn was left without a guard.
@@ -123,6 +127,11 @@ pub fn is_inline_always(attrs: &[Attribute]) -> bool {
     attrs.iter().any(|a| {
         a.path().is_ident("inline") && a.parse_args::<syn::Ident>().is_ok_and(|i| i == "always")
     })
+}
+
+/// `#[track_caller]`.
+pub fn is_track_caller(attrs: &[Attribute]) -> bool {
+    attrs.iter().any(|a| a.path().is_ident("track_caller"))
 }
 
 /// `#[cfg(test)]`, `#[cfg(all(test, ...))]`: code that only exists in test builds.

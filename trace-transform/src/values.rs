@@ -236,6 +236,44 @@ pub fn is_result(ty: &Type) -> bool {
     }
 }
 
+/// Whether the rewriter's `instrument --err` records this fn's errors: its return type is
+/// written `Result<..>` (`Result<T, E>`, `io::Result<T>`, a crate's own `Result<T>` alias), and
+/// it is not an `unsafe fn`. `err` compiles on any error type, so nothing else need be known.
+///
+/// Left alone: a `Result` without generic arguments (`fmt::Result`, whose error is a unit that
+/// only passes on a writer's failure, on every `Display` and `Debug` call; an associated type
+/// `Self::Result<T>`, which may be anything), and an `unsafe fn`, whose body the traced copy runs
+/// in a closure, which is not an unsafe context.
+///
+/// ```
+/// use trace_transform::values::adds_err;
+/// let sig = |s: &str| syn::parse_str::<syn::Signature>(s).unwrap();
+/// assert!(adds_err(&sig("fn f() -> io::Result<u8>")));
+/// assert!(adds_err(&sig("async fn f() -> Result<(), E>")));
+/// assert!(!adds_err(&sig("fn fmt(&self, f: &mut Formatter) -> fmt::Result")));
+/// assert!(!adds_err(&sig("unsafe fn f() -> Result<(), E>")));
+/// assert!(!adds_err(&sig("fn f() -> impl Future<Output = Result<(), E>>")));
+/// ```
+pub fn adds_err(sig: &Signature) -> bool {
+    fn written_result(ty: &Type) -> bool {
+        match ty {
+            // `Self::Result<T>`: an associated type, which may be anything.
+            Type::Path(p) if p.path.segments.len() > 1 && p.path.segments[0].ident == "Self" => {
+                false
+            }
+            Type::Path(p) if p.qself.is_none() => p.path.segments.last().is_some_and(|s| {
+                s.ident == "Result" && matches!(s.arguments, syn::PathArguments::AngleBracketed(_))
+            }),
+            Type::Paren(p) => written_result(&p.elem),
+            Type::Group(g) => written_result(&g.elem),
+            _ => false,
+        }
+    }
+    sig.unsafety.is_none()
+        && sig.constness.is_none()
+        && matches!(&sig.output, ReturnType::Type(_, ty) if written_result(ty))
+}
+
 /// Whether a type mentions `impl Trait` anywhere.
 fn names_impl(ty: &Type) -> bool {
     struct Find(bool);

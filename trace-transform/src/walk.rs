@@ -238,7 +238,17 @@ impl<'v> Walker<'v> {
         let values = match reason {
             Some(_) => None,
             None => {
-                let merged = values::merge(self.values.as_ref(), own.as_ref().map(|a| &a.values));
+                let mut merged =
+                    values::merge(self.values.as_ref(), own.as_ref().map(|a| &a.values));
+                // A `#[track_caller]` fn's body in a closure would report its own lines as
+                // the caller's (closures cannot track the caller): left with its guard.
+                if self.opts.add_err
+                    && merged.err.is_none()
+                    && values::adds_err(sig)
+                    && !rules::is_track_caller(attrs)
+                {
+                    merged.err = Some(sig.output.span());
+                }
                 match values::resolve(&merged, sig) {
                     Ok(spec) => spec,
                     Err(e) => {

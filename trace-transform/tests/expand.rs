@@ -534,3 +534,40 @@ fn a_fn_without_values_is_unchanged() {
         trace_transform::expand(quote!(), plain).to_string()
     );
 }
+
+/// `instrument --err` puts `err` beside the site it passes: the macro then expands the fn
+/// exactly as `#[trace(err)]` written on it.
+#[test]
+fn the_rewriters_err_expands_as_trace_err() {
+    let sig: syn::Signature = syn::parse_quote!(fn load(id: u64) -> io::Result<u64>);
+    let err = trace_transform::args::ValueArgs {
+        err: Some(proc_macro2::Span::call_site()),
+        ..Default::default()
+    };
+    let spec = trace_transform::GuardSpec {
+        name: trace_transform::FnName::free("load"),
+        runtime: syn::parse_quote!(::trace_runtime),
+        kind: trace_transform::guard::GuardKind::Statement,
+        values: trace_transform::values::resolve(&err, &sig).unwrap(),
+    };
+    let text = spec.attribute_text();
+    assert_eq!(
+        text,
+        "#[cfg_attr(feature = \"trace\", ::trace_runtime::trace(__site(module \"::load\"), err))]"
+    );
+    let attr: syn::Attribute = syn::parse_str::<syn::ItemFn>(&format!("{text} fn f() {{}}"))
+        .unwrap()
+        .attrs
+        .remove(0);
+    let metas = attr
+        .parse_args_with(syn::punctuated::Punctuated::<syn::Meta, syn::Token![,]>::parse_terminated)
+        .unwrap();
+    let syn::Meta::List(trace) = &metas[1] else {
+        panic!("{text}")
+    };
+    let item = quote! { fn load(id: u64) -> io::Result<u64> { let n = read(id)?; Ok(n + 1) } };
+    assert_eq!(
+        expand(trace.tokens.clone(), item.clone()).to_string(),
+        expand(quote!(err), item).to_string()
+    );
+}

@@ -106,3 +106,41 @@ pub fn demo(name: &str) -> PathBuf {
     });
     target_dir().join(name)
 }
+
+/// Durations (`850ns`, `12.3µs`, `4.5ms`, `2.01s`) replaced by `<t>`.
+pub fn mask(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find(|c: char| c.is_ascii_digit()) {
+        let (before, from) = rest.split_at(start);
+        out.push_str(before);
+        let glued = out
+            .chars()
+            .last()
+            .is_some_and(|c| c.is_alphanumeric() || c == '_');
+        let digits = from
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(from.len());
+        let unit = ["ns", "µs", "ms", "s"]
+            .into_iter()
+            .find(|u| from[digits..].starts_with(u));
+        let end_ok = |n: usize| {
+            from[digits + n..]
+                .chars()
+                .next()
+                .is_none_or(|c| !c.is_alphanumeric())
+        };
+        match unit {
+            Some(u) if !glued && end_ok(u.len()) => {
+                out.push_str("<t>");
+                rest = &from[digits + u.len()..];
+            }
+            _ => {
+                out.push_str(&from[..digits]);
+                rest = &from[digits..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
