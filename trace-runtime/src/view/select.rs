@@ -323,15 +323,19 @@ mod tests {
         }
     }
 
-    /// main (m) calls a, which calls b then d; then m calls b. One tick is one nanosecond.
-    fn run() -> Recording {
-        let raw = |ts, id, site, aux| Raw {
+    /// A record of thread 1.
+    fn raw(ts: u64, id: u64, site: u32, aux: u64) -> Raw {
+        Raw {
             thread: 1,
             ts,
             id,
             site,
             aux,
-        };
+        }
+    }
+
+    /// main (m) calls a, which calls b then d; then m calls b. One tick is one nanosecond.
+    fn run() -> Recording {
         let mut tables = Tables {
             sites: ["demo::m", "demo::a", "demo::b", "demo::d"]
                 .map(Into::into)
@@ -397,13 +401,6 @@ mod tests {
     /// with what that call did; a's other callee and the call that succeeded go.
     #[test]
     fn focus_on_errors_keeps_the_chains_through_failed_calls_only() {
-        let raw = |ts, id, site, aux| Raw {
-            thread: 1,
-            ts,
-            id,
-            site,
-            aux,
-        };
         let mut rec = run();
         rec.raws = vec![
             raw(0, 1 | ENTER, 0, 0),
