@@ -132,7 +132,7 @@ fn futures_unordered_members_are_siblings_and_their_chains_agree() {
     let focus = text(&focus.stdout);
     assert!(
         focus.ends_with(
-            "focus step: 5 calls by 1 distinct chains\n       \
+            "focus step: 5 calls by 1 distinct chain\n       \
              5x concurrent::gather -> concurrent::job -> concurrent::step\n"
         ),
         "{focus}"

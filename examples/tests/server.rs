@@ -333,7 +333,7 @@ fn a_recording_answers_the_same_questions() {
         .collect();
     assert_eq!(rows, [("2".to_string(), GET_CHAIN.to_string())], "{chains}");
     assert!(
-        chains.starts_with("chains reaching Db::get: 2 calls by 1 distinct chains\n"),
+        chains.starts_with("chains reaching Db::get: 2 calls by 1 distinct chain\n"),
         "{chains}"
     );
     let head: Vec<String> = graph.lines().take(3).map(durations_masked).collect();

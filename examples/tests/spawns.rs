@@ -253,7 +253,7 @@ fn focus_crosses_spawns() {
     let chain = "spawns::serve -> spawns::accept => spawns::handle => spawns::process -> spawns::d";
     assert!(
         text.ends_with(&format!(
-            "focus d: 1 calls by 1 distinct chains\n       1x {chain}\n"
+            "focus d: 1 call by 1 distinct chain\n       1x {chain}\n"
         )),
         "{text}"
     );

@@ -74,7 +74,7 @@ fn graceful_tasks() -> Vec<String> {
     ])
 }
 
-const REPORT_AT_EXIT: &str = "open at exit: 1 traced frames never exited
+const REPORT_AT_EXIT: &str = "open at exit: 1 traced frame never exited
   [02 worker] stop::pump (open _)
 ";
 

@@ -38,9 +38,9 @@ fn masked(text: &str) -> String {
         .collect()
 }
 
-const NOT_TRACED: &str = "trace-runtime: warning: 1 traced calls made while the runtime was \
+const NOT_TRACED: &str = "trace-runtime: warning: 1 traced call made while the runtime was \
                           working on their thread (an allocator, a Drop or Debug impl it ran) \
-                          were not traced\n";
+                          was not traced\n";
 
 #[test]
 fn arguments_results_and_errors_in_the_human_trace() {

@@ -160,7 +160,7 @@ fn summary_table_sorted_by_total_time() {
     let rows: Vec<&str> = table.lines().skip(2).take(8).collect();
     assert!(rows[0].ends_with("chains::main"), "{table}");
     assert!(table.contains("call graph (caller -> callee: calls, total time), by time:"));
-    assert!(table.contains("  chains::c1 -> chains::d: 1 calls, "));
+    assert!(table.contains("  chains::c1 -> chains::d: 1 call, "));
 }
 
 #[test]
@@ -409,7 +409,7 @@ fn filter_terms_match_whole_segments_at_the_end_or_start_of_a_name() {
     let (stdout, _) = run(SHAPES, &[], &[("TRACE_FOCUS", "<Cat as Animal>::name")]);
     assert!(
         stdout.contains(
-            "focus <Cat as Animal>::name: 1 calls by 1 distinct chains\n       1x shapes::main -> \
+            "focus <Cat as Animal>::name: 1 call by 1 distinct chain\n       1x shapes::main -> \
              shapes::zoo::Animal::speak -> <shapes::zoo::Cat as Animal>::name\n"
         ),
         "{stdout}"
@@ -448,7 +448,7 @@ full name, or whole `::` segments at its end or start: `get`, `db::get`, `demo::
 fn a_filtered_run_reports_its_open_frames_or_says_why_it_cannot() {
     let (stdout, stderr) = run(CASES, &["leak"], &[("TRACE_FILTER", "forever")]);
     let at = stdout
-        .find("open at exit: 1 traced frames never exited\n")
+        .find("open at exit: 1 traced frame never exited\n")
         .unwrap_or_else(|| panic!("{stdout}"));
     assert!(
         stdout[at..].contains("] async_cases::forever (open "),

@@ -6,6 +6,8 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use trace_runtime::read::units::count;
+
 use crate::cli::{self, Binary, Command, DryRun, RuntimeSource, Select};
 use crate::diag::{Diagnostic, Stderr};
 use crate::manifest::Runtime;
@@ -135,14 +137,14 @@ fn rewrite(select: &Select, dry: &DryRun, mode: Mode, err: &Stderr) -> Result<u8
     plan.report_inline_always(err);
     let renamed = match totals.renamed {
         0 => String::new(),
-        n if dry.check || dry.diff => format!(", {n} stale names to update"),
-        n => format!(", {n} stale names updated"),
+        n if dry.check || dry.diff => format!(", {} to update", count(n as u64, "stale name")),
+        n => format!(", {} updated", count(n as u64, "stale name")),
     };
     let counts = match mode {
         Mode::Instrument(_, extras) => {
             let mut counts = format!(
-                "{} fns instrumented{}, {} skipped{renamed}",
-                totals.instrumented,
+                "{} instrumented{}, {} skipped{renamed}",
+                count(totals.instrumented as u64, "fn"),
                 with_err(&totals, extras),
                 totals.skipped
             );
@@ -153,13 +155,14 @@ fn rewrite(select: &Select, dry: &DryRun, mode: Mode, err: &Stderr) -> Result<u8
             }
             if totals.blocks + totals.spawns > 0 {
                 counts.push_str(&format!(
-                    "; {} async blocks and {} thread spawns continue their fn's chain",
-                    totals.blocks, totals.spawns
+                    "; {} and {} continue their fn's chain",
+                    count(totals.blocks as u64, "async block"),
+                    count(totals.spawns as u64, "thread spawn")
                 ));
             }
             counts
         }
-        Mode::Remove => format!("{} insertions removed", totals.removed),
+        Mode::Remove => format!("{} removed", count(totals.removed as u64, "insertion")),
     };
     if dry.check {
         let cwd = std::env::current_dir().unwrap_or_default();
@@ -167,8 +170,8 @@ fn rewrite(select: &Select, dry: &DryRun, mode: Mode, err: &Stderr) -> Result<u8
             println!("{}", crate::diag::relative(&c.path, &cwd).display());
         }
         err.plain(&format!(
-            "{verb} --check: {} files would change; {counts}",
-            totals.files_changed
+            "{verb} --check: {} would change; {counts}",
+            count(totals.files_changed as u64, "file")
         ));
         return Ok(if totals.files_changed > 0 {
             CHECK_FOUND_CHANGES
@@ -179,15 +182,15 @@ fn rewrite(select: &Select, dry: &DryRun, mode: Mode, err: &Stderr) -> Result<u8
     if dry.diff {
         print!("{}", plan.diff());
         err.plain(&format!(
-            "{verb} --diff: {} files would change; {counts}",
-            totals.files_changed
+            "{verb} --diff: {} would change; {counts}",
+            count(totals.files_changed as u64, "file")
         ));
         return Ok(0);
     }
     plan.write()?;
     err.plain(&format!(
-        "{verb}: {} files changed; {counts}",
-        totals.files_changed
+        "{verb}: {} changed; {counts}",
+        count(totals.files_changed as u64, "file")
     ));
     Ok(0)
 }
@@ -252,9 +255,9 @@ fn run_copy(
         Mode::Remove => cli::Extras::default(),
     };
     err.plain(&format!(
-        "run: traced copy in {} ({} fns instrumented{}, {} skipped)",
+        "run: traced copy in {} ({} instrumented{}, {} skipped)",
         root.display(),
-        totals.instrumented,
+        count(totals.instrumented as u64, "fn"),
         with_err(&totals, extras),
         totals.skipped
     ));
@@ -307,7 +310,12 @@ fn run_copy(
 /// ` (N record their errors)` after the count of fns instrumented, with `--err`.
 fn with_err(totals: &run::Totals, extras: cli::Extras) -> String {
     if extras.err {
-        format!(" ({} record their errors)", totals.err)
+        let verb = if totals.err == 1 {
+            "records its"
+        } else {
+            "record their"
+        };
+        format!(" ({} {verb} errors)", totals.err)
     } else {
         String::new()
     }

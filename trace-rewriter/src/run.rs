@@ -435,7 +435,8 @@ impl Plan {
         let n = self.inline_always_skipped();
         if n > 0 {
             err.plain(&format!(
-                "left out {n} #[inline(always)] fns (called in the innermost loops, too often to record; --inline-always instruments them too)"
+                "left out {} (called in the innermost loops, too often to record; --inline-always instruments them too)",
+                trace_runtime::read::units::count(n as u64, "#[inline(always)] fn")
             ));
         }
     }

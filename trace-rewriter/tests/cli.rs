@@ -273,7 +273,7 @@ fn a_single_file_is_instrumented_alone() {
     let out = run(dir.path(), &["instrument", "src/flat.rs"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(
-        stderr(&out).contains("1 files changed; 1 fns instrumented"),
+        stderr(&out).contains("1 file changed; 1 fn instrumented"),
         "{}",
         stderr(&out)
     );
@@ -301,7 +301,7 @@ fn inline_always_fns_are_left_out_unless_asked_for() {
         "{err}"
     );
     assert!(
-        err.contains("left out 1 #[inline(always)] fns (called in the innermost loops, too often to record; --inline-always instruments them too)\ninstrument: 1 files changed; 1 fns instrumented, 1 skipped"),
+        err.contains("left out 1 #[inline(always)] fn (called in the innermost loops, too often to record; --inline-always instruments them too)\ninstrument: 1 file changed; 1 fn instrumented, 1 skipped"),
         "{err}"
     );
     let text = std::fs::read_to_string(&flat).unwrap();
@@ -315,7 +315,7 @@ fn inline_always_fns_are_left_out_unless_asked_for() {
     );
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(
-        stderr(&out).contains("1 files changed; 2 fns instrumented"),
+        stderr(&out).contains("1 file changed; 2 fns instrumented"),
         "{}",
         stderr(&out)
     );
@@ -1144,7 +1144,7 @@ fn diff_of_stale_names_says_they_are_to_update_and_writes_nothing() {
         "\
 src/lib.rs:33: the inserted guard's name is stale: `crate::outer` is now `crate::outermost`
 src/lib.rs:34: the inserted guard's name is stale: `crate::outer::inner` is now `crate::outermost::inner`
-instrument --diff: 1 files would change; 0 fns instrumented, 14 skipped, 2 stale names to update
+instrument --diff: 1 file would change; 0 fns instrumented, 14 skipped, 2 stale names to update
 "
     );
     assert!(

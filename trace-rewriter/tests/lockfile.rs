@@ -194,7 +194,7 @@ fn a_crate_without_a_lockfile_is_left_without_one_and_git_never_sees_the_copy() 
     cargo(dir.path(), &["build", "--quiet"]);
     assert!(dir.path().join("Cargo.lock").exists());
     let err = rewriter(dir.path(), &["remove", "."]);
-    assert_eq!(err, "remove: 3 files changed; 1 insertions removed\n");
+    assert_eq!(err, "remove: 3 files changed; 1 insertion removed\n");
     assert_eq!(tree(dir.path()), before, "no Cargo.lock, no copy");
 }
 
@@ -223,11 +223,11 @@ fn a_workspace_gets_its_lockfile_back_when_its_last_instrumented_member_is_remov
         err.replace(&root, ""),
         "warning: Cargo.lock: left for now: other members are still instrumented \
          (b/Cargo.toml); removing the last of them puts it back\n\
-         remove: 2 files changed; 1 insertions removed\n"
+         remove: 2 files changed; 1 insertion removed\n"
     );
     assert_eq!(read(dir.path().join("Cargo.lock")), traced);
     let err = rewriter(&dir.path().join("b"), &["remove", "."]);
-    assert_eq!(err, "remove: 3 files changed; 1 insertions removed\n");
+    assert_eq!(err, "remove: 3 files changed; 1 insertion removed\n");
     cargo(dir.path(), &["build", "--quiet"]);
     assert_eq!(tree(dir.path()), before);
 }
@@ -256,7 +256,7 @@ fn without_a_copy_remove_leaves_the_lockfile_and_says_why() {
          versions they moved stay moved: compare it with your version control (git diff \
          Cargo.lock) and take back what you want (git checkout Cargo.lock, or cargo update -p \
          NAME@NEW --precise OLD)\n\
-         remove: 2 files changed; 1 insertions removed\n"
+         remove: 2 files changed; 1 insertion removed\n"
     );
     assert_eq!(read(dir.path().join("Cargo.lock")), traced);
 }
@@ -277,7 +277,7 @@ fn a_lockfile_deleted_while_instrumented_comes_back_readable() {
     cargo(dir.path(), &["build", "--quiet"]);
     std::fs::remove_file(dir.path().join("Cargo.lock")).unwrap();
     let err = rewriter(dir.path(), &["remove", "."]);
-    assert_eq!(err, "remove: 3 files changed; 1 insertions removed\n");
+    assert_eq!(err, "remove: 3 files changed; 1 insertion removed\n");
     assert_eq!(tree(dir.path()), before);
     let mode = |name: &str| {
         std::fs::metadata(dir.path().join(name))

@@ -315,7 +315,7 @@ fn focus_on_errors_live_exported_and_replayed() {
         mask(&live),
         "\
 [01 main] values::main (+<t>) -> values::serve (+<t>) -> values::load <t> ! Err(NotFound)
-focus load returning Err: 1 calls by 1 distinct chains
+focus load returning Err: 1 call by 1 distinct chain
        1x values::main -> values::serve -> values::load
 "
     );
@@ -339,7 +339,7 @@ focus load returning Err: 1 calls by 1 distinct chains
         "load",
     ]);
     assert!(
-        stdout(&out).contains("focus load: 2 calls by 1 distinct chains\n"),
+        stdout(&out).contains("focus load: 2 calls by 1 distinct chain\n"),
         "{}",
         stdout(&out)
     );
@@ -389,10 +389,10 @@ fn errors_lists_origins_with_their_chains_and_chains_err_only_failed_calls() {
         "\
 error origins: 2 errors born in 2 fns
 
-values::db::check: 1 errors born here, reached by
+values::db::check: 1 error born here, reached by
        1  values::main -> values::db::check
 
-values::db::read: 1 errors born here, reached by
+values::db::read: 1 error born here, reached by
        1  values::main -> values::serve -> values::load -> values::db::read
 "
     );
@@ -401,13 +401,13 @@ values::db::read: 1 errors born here, reached by
     assert_eq!(
         columns(&stdout(&out)),
         "\
-chains reaching load: 1 calls by 1 distinct chains
+chains reaching load: 1 call by 1 distinct chain
 calls total max chain
 1 <t> <t> values::main -> values::serve -> values::load
 "
     );
     let out = view(&["chains", path(rec), "load"]);
-    assert!(stdout(&out).starts_with("chains reaching load: 2 calls by 1 distinct chains\n"));
+    assert!(stdout(&out).starts_with("chains reaching load: 2 calls by 1 distinct chain\n"));
     // A run without `err` has none to list, and says where they come from.
     let out = view(&["errors", path(recording("requests", &[]))]);
     assert_eq!(
@@ -561,11 +561,11 @@ fn a_name_that_means_several_fns_lists_them_and_shows_each() {
     assert_eq!(
         columns(&stdout(&out)),
         "\
-chains reaching <dyn names::Shape as fmt::Debug>::fmt: 1 calls by 1 distinct chains
+chains reaching <dyn names::Shape as fmt::Debug>::fmt: 1 call by 1 distinct chain
 calls total max chain
 1 <t> <t> <dyn names::Shape as fmt::Debug>::fmt
 
-chains reaching <names::Local as fmt::Display>::fmt: 1 calls by 1 distinct chains
+chains reaching <names::Local as fmt::Display>::fmt: 1 call by 1 distinct chain
 calls total max chain
 1 <t> <t> <names::Local as fmt::Display>::fmt
 "
@@ -582,10 +582,10 @@ note: `fmt` names 2 fns, each shown on its own (give a longer name for one):
     assert_eq!(
         columns(&stdout(&out)),
         "\
-<names::Local as Greet>::greet: 1 calls, total <t>, self <t>
+<names::Local as Greet>::greet: 1 call, total <t>, self <t>
 callers: none
 callees: none
-<names::c::B as names::greet::Greet>::greet: 1 calls, total <t>, self <t>
+<names::c::B as names::greet::Greet>::greet: 1 call, total <t>, self <t>
 callers: none
 callees: none
 "
@@ -628,7 +628,7 @@ fn names_match_whole_segments_at_either_end_and_a_miss_is_named() {
     assert_eq!(
         columns(&stdout(&out)),
         "\
-chains reaching <Local as Display>::fmt: 1 calls by 1 distinct chains
+chains reaching <Local as Display>::fmt: 1 call by 1 distinct chain
 calls total max chain
 1 <t> <t> <names::Local as fmt::Display>::fmt
 "
@@ -724,21 +724,21 @@ fn graph_shows_callers_and_callees() {
     assert_eq!(
         columns(&stdout(&out)),
         "\
-chains::c1: 1 calls, total <t>, self <t>
+chains::c1: 1 call, total <t>, self <t>
 callers:
-1 calls <t> chains::b1
+1 call <t> chains::b1
 callees:
-1 calls <t> chains::d
+1 call <t> chains::d
 "
     );
     let out = view(&["graph", path(rec), "chains::main"]);
     assert_eq!(
         columns(&stdout(&out)),
         "\
-chains::main: 1 calls, total <t>, self <t>
+chains::main: 1 call, total <t>, self <t>
 callers: none
 callees:
-1 calls <t> chains::a1
+1 call <t> chains::a1
 1 spawns <t> chains::a2
 "
     );

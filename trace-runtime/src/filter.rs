@@ -188,7 +188,7 @@ impl SiteMatch {
 }
 
 #[cfg(any(feature = "enable", feature = "read"))]
-/// What `TRACE_FOCUS` and the viewer's `--focus` follow: a fn ([`Term`]), and with `:err` after
+/// What `TRACE_FOCUS` and the viewer's `--focus` follow: a fn (a `Term`), and with `:err` after
 /// it (`db::get:err`) only its calls that returned `Err` (recorded with `#[trace(err)]`). One
 /// parser for both, so that a run and its recording answer the same question.
 ///

@@ -64,7 +64,9 @@ pub fn finish() {
     let skipped = crate::capture::thread::skipped();
     if skipped > 0 {
         config::warn(&format!(
-            "{skipped} traced calls made while the runtime was working on their thread (an allocator, a Drop or Debug impl it ran) were not traced"
+            "{} made while the runtime was working on their thread (an allocator, a Drop or Debug impl it ran) {} not traced",
+            crate::units::count(skipped, "traced call"),
+            if skipped == 1 { "was" } else { "were" }
         ));
     }
 }

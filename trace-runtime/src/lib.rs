@@ -288,7 +288,7 @@ pub mod read {
     /// Names and labels as every view spells them.
     pub mod units {
         pub use crate::collect::event::Tree;
-        pub use crate::units::{duration_string, label};
+        pub use crate::units::{count, duration_string, label};
     }
     /// The human tree per thread and task.
     pub mod trees {

@@ -1,5 +1,5 @@
-//! A duration's text and decimal digits: spelled here once, for the views and for the plain
-//! reports alike.
+//! A duration's text, decimal digits and a count with its noun: spelled here once, for the
+//! views and for the plain reports alike.
 
 /// `850ns`, `12.3µs`, `4.5ms`, `2.01s`: rounded to the digits shown.
 pub fn duration(buf: &mut Vec<u8>, ns: u64) {
@@ -106,9 +106,43 @@ pub fn task_label(buf: &mut Vec<u8>, task: u64) {
     push_u64(buf, task);
 }
 
+/// A count and its noun, singular for one: `1 call`, `2 calls`, `0 fns`. Every noun the
+/// reports count takes an `s`.
+///
+/// ```
+/// # #[cfg(feature = "read")] {
+/// use trace_runtime::read::units::count;
+/// assert_eq!(count(1, "distinct chain"), "1 distinct chain");
+/// assert_eq!(count(3, "fn"), "3 fns");
+/// # }
+/// ```
+#[cfg(any(feature = "enable", feature = "read"))]
+pub fn count(n: u64, noun: &str) -> String {
+    format!("{n} {}", noun_for(n, noun))
+}
+
+/// `noun` as it goes after a count of `n`: `call` for 1, `calls` for any other (for a table
+/// whose numbers stand in a column of their own).
+#[cfg(any(feature = "enable", feature = "read"))]
+pub fn noun_for(n: u64, noun: &str) -> std::borrow::Cow<'_, str> {
+    if n == 1 {
+        noun.into()
+    } else {
+        format!("{noun}s").into()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    #[cfg(any(feature = "enable", feature = "read"))]
+    fn a_count_of_one_is_singular() {
+        assert_eq!(count(0, "call"), "0 calls");
+        assert_eq!(count(1, "traced frame"), "1 traced frame");
+        assert_eq!(count(12, "error"), "12 errors");
+    }
 
     #[test]
     fn durations_pick_a_readable_unit() {

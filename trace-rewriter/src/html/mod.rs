@@ -103,11 +103,11 @@ pub fn html(c: &Args, err: &Stderr) -> Result<u8, Diagnostic> {
             .help("give a writable path with -o")
     })?;
     err.plain(&format!(
-        "html: wrote {} ({} bytes; {} events, {} fns)",
+        "html: wrote {} ({} bytes; {}, {})",
         out.display(),
         text.len(),
-        page.events,
-        page.fns.len()
+        trace_runtime::read::units::count(page.events as u64, "event"),
+        trace_runtime::read::units::count(page.fns.len() as u64, "fn")
     ));
     Ok(0)
 }

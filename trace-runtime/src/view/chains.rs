@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use super::path::Path;
 #[cfg(feature = "read")]
-use super::text::duration_string;
+use super::text::{count, duration_string};
 use crate::collect::decode::{Consumer, Ctx};
 use crate::collect::event::{ErrorExit, Event, Kind, Tables};
 use crate::filter::SiteMatch;
@@ -176,13 +176,18 @@ pub fn origins(chains: &Chains, tables: &Tables) -> String {
         })
         .collect();
     fns.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
-    let mut text = format!("error origins: {total} errors born in {} fns\n", fns.len());
+    let mut text = format!(
+        "error origins: {} born in {}\n",
+        count(total, "error"),
+        count(fns.len() as u64, "fn")
+    );
     if total == 0 {
         text.push_str(NO_ERRORS);
     }
     for (name, errors, rows) in fns {
         text.push_str(&format!(
-            "\n{name}: {errors} errors born here, reached by\n"
+            "\n{name}: {} born here, reached by\n",
+            count(errors, "error")
         ));
         for (path, s) in rows {
             text.push_str(&format!("{:>8}  {path}\n", s.calls));
@@ -203,8 +208,9 @@ fn by_total(a: &(String, &ChainStats), b: &(String, &ChainStats)) -> std::cmp::O
 fn one_table(rows: Vec<(String, &ChainStats)>, name: &str) -> String {
     let calls: u64 = rows.iter().map(|r| r.1.calls).sum();
     let mut text = format!(
-        "chains reaching {name}: {calls} calls by {} distinct chains\n",
-        rows.len()
+        "chains reaching {name}: {} by {}\n",
+        count(calls, "call"),
+        count(rows.len() as u64, "distinct chain")
     );
     text.push_str(&format!(
         "{:>8} {:>10} {:>10}  chain\n",

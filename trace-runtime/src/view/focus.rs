@@ -4,7 +4,7 @@
 use super::chains::{Chains, Only};
 use super::human;
 use super::stream::Lines;
-use super::text::{duration, label};
+use super::text::{count, duration, label};
 use crate::collect::decode::{Consumer, Ctx, End};
 use crate::collect::event::{ErrorExit, Event, Kind};
 use crate::filter::FocusRule;
@@ -83,9 +83,10 @@ impl Lines for Focus {
         let calls: u64 = chains.iter().map(|c| c.1).sum();
         let when = if self.errors { " returning Err" } else { "" };
         let mut text = format!(
-            "focus {}{when}: {calls} calls by {} distinct chains\n",
+            "focus {}{when}: {} by {}\n",
             self.name,
-            chains.len()
+            count(calls, "call"),
+            count(chains.len() as u64, "distinct chain")
         );
         if self.errors && calls == 0 {
             text.push_str(super::chains::NO_ERRORS);

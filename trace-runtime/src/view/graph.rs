@@ -21,15 +21,15 @@ pub fn neighbours(stats: &Stats, tables: &Tables, name: &str) -> String {
     for (fn_name, site) in sites {
         let f = &stats.fns[&site];
         text.push_str(&format!(
-            "{fn_name}: {} calls, total {}, self {}\n",
-            f.calls,
+            "{fn_name}: {}, total {}, self {}\n",
+            super::text::count(f.calls, "call"),
             duration_string(f.total),
             duration_string(f.own)
         ));
         // Calls first, then spawns (a task or thread whose root this fn created).
         let side = |callers: bool| {
             let mut edges: Vec<(&str, &str, &EdgeStats)> =
-                [("calls", &stats.edges), ("spawns", &stats.spawns)]
+                [("call", &stats.edges), ("spawn", &stats.spawns)]
                     .into_iter()
                     .flat_map(|(how, edges)| {
                         edges
@@ -59,8 +59,9 @@ pub fn neighbours(stats: &Stats, tables: &Tables, name: &str) -> String {
             text.push('\n');
             for (how, other, e) in edges {
                 text.push_str(&format!(
-                    "    {:>8} {how:<6} {:>10}  {other}\n",
+                    "    {:>8} {:<6} {:>10}  {other}\n",
                     e.calls,
+                    crate::units::noun_for(e.calls, how),
                     duration_string(e.total)
                 ));
             }

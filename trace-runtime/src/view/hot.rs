@@ -26,11 +26,13 @@ pub fn note(counted: &[(u32, u64)], tables: &Tables) -> Option<Vec<String>> {
         "{} {fns} turned hot (many calls, each tiny): their later calls were counted, not recorded (TRACE_HOT=off records every call):",
         counted.len()
     )];
-    lines.extend(
-        counted
-            .iter()
-            .map(|&(site, calls)| format!("  {calls} calls of {}", tables.site(site))),
-    );
+    lines.extend(counted.iter().map(|&(site, calls)| {
+        format!(
+            "  {} of {}",
+            super::text::count(calls, "call"),
+            tables.site(site)
+        )
+    }));
     Some(lines)
 }
 

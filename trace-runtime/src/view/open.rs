@@ -118,8 +118,8 @@ pub fn report(headline: &str, frames: &Frames, tables: &Tables, now_ns: u64) -> 
         return String::new();
     }
     format!(
-        "{headline}: {} traced frames never exited\n{open}",
-        open.len()
+        "{headline}: {} never exited\n{open}",
+        super::text::count(open.len() as u64, "traced frame")
     )
 }
 

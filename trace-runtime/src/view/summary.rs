@@ -8,7 +8,7 @@ use std::io::Write;
 
 use super::calls::SelfTime;
 use super::stream::Out;
-use super::text::{duration_string, json_string};
+use super::text::{count, duration_string, json_string};
 use crate::collect::decode::{Consumer, Ctx, End};
 use crate::collect::event::{ErrorExit, Event, Kind};
 
@@ -270,7 +270,11 @@ impl Summary {
 pub fn table(stats: &Stats, tables: &crate::collect::event::Tables) -> String {
     let fns = stats.fns_by_total(tables);
     let calls: u64 = fns.iter().map(|f| f.1.calls).sum();
-    let mut text = format!("trace summary: {} fns, {calls} calls\n", fns.len());
+    let mut text = format!(
+        "trace summary: {}, {}\n",
+        count(fns.len() as u64, "fn"),
+        count(calls, "call")
+    );
     text.push_str(&format!(
         "{:>10} {:>12} {:>12} {:>12} {:>9}  fn\n",
         "calls", "total", "busy", "self", "max depth"
@@ -290,8 +294,8 @@ pub fn table(stats: &Stats, tables: &crate::collect::event::Tables) -> String {
     text.push_str("call graph (caller -> callee: calls, total time), by time:\n");
     for (caller, callee, e) in stats.edges_by_total(tables) {
         text.push_str(&format!(
-            "  {caller} -> {callee}: {} calls, {}\n",
-            e.calls,
+            "  {caller} -> {callee}: {}, {}\n",
+            count(e.calls, "call"),
             duration_string(e.total)
         ));
     }
@@ -311,7 +315,11 @@ pub fn report(stats: &Stats, tables: &crate::collect::event::Tables, sort: Sort)
         Sort::Own => "by self time".to_string(),
         other => format!("by {}", other.name()),
     };
-    let mut text = format!("trace report: {} fns, {calls} calls, {order}\n", fns.len());
+    let mut text = format!(
+        "trace report: {}, {}, {order}\n",
+        count(fns.len() as u64, "fn"),
+        count(calls, "call")
+    );
     // Error columns only for a run that recorded an error exit (`#[trace(err)]`).
     let erred = fns.iter().any(|f| f.1.errors > 0);
     let errors = |a: &dyn std::fmt::Display, b: &dyn std::fmt::Display| match erred {

@@ -5,7 +5,7 @@ use std::io::Write;
 
 use crate::collect::event::Tree;
 
-pub use crate::units::{duration, duration_string, push_u64};
+pub use crate::units::{count, duration, duration_string, push_u64};
 
 /// Nanoseconds as microseconds with three decimals (Trace Event Format's unit).
 pub fn micros(buf: &mut Vec<u8>, ns: u64) {

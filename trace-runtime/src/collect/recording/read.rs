@@ -14,6 +14,7 @@ use crate::capture::record;
 use crate::collect::decode::{Consumer, End};
 use crate::collect::event::{Raw, Tables, Values};
 use crate::collect::pipeline::Pipeline;
+use crate::units::count;
 
 /// A recording read back.
 #[derive(Debug)]
@@ -459,7 +460,9 @@ impl Recording {
         let events = head
             .events
             .checked_sub(g.counted)
-            .map_or("an unknown number of".to_string(), |e| e.to_string());
+            .map_or("an unknown number of events".to_string(), |e| {
+                count(e, "event")
+            });
         let mut threads = Vec::new();
         for &t in &head.threads {
             crate::units::label(&mut threads, t, self.tables.thread_name(t), 0);
@@ -469,10 +472,10 @@ impl Recording {
         let threads = String::from_utf8_lossy(&threads);
         let what = match chunks {
             0 => "no chunk was lost".to_string(),
-            1 if threads.is_empty() => format!("1 chunk of {events} events"),
-            1 => format!("1 chunk of {events} events on {threads}"),
-            n if threads.is_empty() => format!("{n} chunks of {events} events"),
-            n => format!("{n} chunks of {events} events, the last of them on {threads}"),
+            1 if threads.is_empty() => format!("1 chunk of {events}"),
+            1 => format!("1 chunk of {events} on {threads}"),
+            n if threads.is_empty() => format!("{n} chunks of {events}"),
+            n => format!("{n} chunks of {events}, the last of them on {threads}"),
         };
         let consequence = if chunks == 0 {
             String::new()
@@ -1188,7 +1191,7 @@ mod tests {
             let rec = Recording::parse(&bytes).unwrap();
             assert_eq!(
                 rec.damage.as_deref(),
-                Some(format!("damaged at byte 32: {why}; skipped {} bytes to byte {at}: 1 chunk of 1 events, between the start and 1ns; calls that ended in it stay open, calls that began in it show as outermost calls of 0ns", at - 32).as_str())
+                Some(format!("damaged at byte 32: {why}; skipped {} bytes to byte {at}: 1 chunk of 1 event, between the start and 1ns; calls that ended in it stay open, calls that began in it show as outermost calls of 0ns", at - 32).as_str())
             );
             assert_eq!(rec.raws.len(), 1);
             assert_eq!(
