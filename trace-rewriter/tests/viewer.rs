@@ -739,7 +739,7 @@ chains::main: 1 call, total <t>, self <t>
 callers: none
 callees:
 1 call <t> chains::a1
-1 spawns <t> chains::a2
+1 spawn <t> chains::a2
 "
     );
 }
