@@ -50,6 +50,20 @@ pub struct ValueArgs {
     pub ret: Option<Span>,
     /// `err`: an `Err` return marks the exit as an error and records the error.
     pub err: Option<Span>,
+    /// Set by [`merge`](crate::values::merge) only: `args` and `skip(..)` names a container
+    /// gave, which hold for the fns inside that take those arguments and are no mistake in one
+    /// that does not (a container's name that no fn inside takes is one: `Walker` reports it).
+    pub inherited: Inherited,
+}
+
+/// A container's `args(..)` and `skip(..)` as one fn inside it sees them (see
+/// [`ValueArgs::inherited`]).
+#[derive(Default, Clone)]
+pub struct Inherited {
+    /// `args` came from the container: names a fn does not take are passed over.
+    pub args: bool,
+    /// The container's `skip(..)` names.
+    pub skip: Vec<Ident>,
 }
 
 /// Which arguments `args` names.

@@ -7,7 +7,7 @@ use proc_macro2::Span;
 use syn::spanned::Spanned;
 use syn::{FnArg, Ident, Pat, ReturnType, Signature, Type};
 
-use crate::args::{ArgSelection, ValueArgs};
+use crate::args::{ArgSelection, Inherited, ValueArgs};
 
 /// What one fn records, checked against its signature.
 ///
@@ -63,7 +63,7 @@ impl ValueSpec {
 /// let container: trace_transform::TraceArgs = syn::parse_str("args, skip(token)").unwrap();
 /// let own: trace_transform::TraceArgs = syn::parse_str("skip(key)").unwrap();
 /// let merged = merge(Some(&container.values), Some(&own.values));
-/// assert_eq!(merged.skip.len(), 2);
+/// assert_eq!((merged.skip.len(), merged.inherited.skip.len()), (1, 1));
 /// let own: trace_transform::TraceArgs = syn::parse_str("skip_args").unwrap();
 /// assert!(merge(Some(&container.values), Some(&own.values)).args.is_none());
 /// ```
@@ -71,14 +71,16 @@ pub fn merge(container: Option<&ValueArgs>, own: Option<&ValueArgs>) -> ValueArg
     let empty = ValueArgs::default();
     let container = container.unwrap_or(&empty);
     let own = own.unwrap_or(&empty);
-    let (args, skip) = if own.skip_args.is_some() {
-        (None, Vec::new())
+    let (args, skip, inherited) = if own.skip_args.is_some() {
+        (None, Vec::new(), Inherited::default())
     } else if own.args.is_some() {
-        (own.args.clone(), own.skip.clone())
+        (own.args.clone(), own.skip.clone(), Inherited::default())
     } else {
-        let mut skip = container.skip.clone();
-        skip.extend(own.skip.iter().cloned());
-        (container.args.clone(), skip)
+        let inherited = Inherited {
+            args: container.args.is_some(),
+            skip: container.skip.clone(),
+        };
+        (container.args.clone(), own.skip.clone(), inherited)
     };
     ValueArgs {
         args,
@@ -86,6 +88,7 @@ pub fn merge(container: Option<&ValueArgs>, own: Option<&ValueArgs>) -> ValueArg
         skip_args: None,
         ret: own.ret,
         err: own.err,
+        inherited,
     }
 }
 
@@ -125,7 +128,11 @@ pub fn resolve(values: &ValueArgs, sig: &Signature) -> syn::Result<Option<ValueS
         None => Vec::new(),
         Some(ArgSelection::All(_)) => params
             .iter()
-            .filter(|p| *p != "self" && !values.skip.iter().any(|s| s == *p))
+            .filter(|p| {
+                *p != "self"
+                    && !values.skip.iter().any(|s| s == *p)
+                    && !values.inherited.skip.iter().any(|s| s == *p)
+            })
             .map(|p| ArgValue {
                 ident: p.clone(),
                 required: false,
@@ -135,7 +142,10 @@ pub fn resolve(values: &ValueArgs, sig: &Signature) -> syn::Result<Option<ValueS
             let mut out: Vec<ArgValue> = Vec::new();
             for name in names {
                 if !known(name) {
-                    push(unknown(name));
+                    // A container's `args(..)` holds for the fns that take those arguments.
+                    if !values.inherited.args {
+                        push(unknown(name));
+                    }
                 } else if out.iter().any(|a| a.ident == *name) {
                     push(syn::Error::new(
                         name.span(),
@@ -200,6 +210,11 @@ pub fn resolve(values: &ValueArgs, sig: &Signature) -> syn::Result<Option<ValueS
 
 /// The names a fn's arguments can be recorded by: `self`, and every argument bound to a plain
 /// name (`x`, `mut x`); destructuring patterns and `_` have none.
+/// Whether `sig` takes an argument named `name` (`self` for a receiver).
+pub fn takes(sig: &Signature, name: &Ident) -> bool {
+    params(sig).iter().any(|p| p == name)
+}
+
 fn params(sig: &Signature) -> Vec<Ident> {
     sig.inputs
         .iter()

@@ -4,9 +4,9 @@
 use proc_macro2::Span;
 use syn::spanned::Spanned;
 use syn::visit_mut::{self, VisitMut};
-use syn::{Attribute, Block, Path, Signature};
+use syn::{Attribute, Block, Ident, Path, Signature};
 
-use crate::args::{TraceArgs, ValueArgs};
+use crate::args::{ArgSelection, TraceArgs, ValueArgs};
 use crate::guard::{is_box_pin_async, is_guard_stmt, GuardKind, GuardSpec};
 use crate::name::{FnName, SelfType, SiteName, TraitPath};
 use crate::rules::{self, Options, SkipReason};
@@ -72,9 +72,13 @@ pub fn walk_item(
     } else {
         // On a container, the macro's own value options are the default of every fn inside.
         walker.values = Some(args.values.clone());
+        walker.names.push(ContainerNames::of(&args.values));
     }
     walker.top_impl = matches!(item, syn::Item::Impl(_));
     walker.visit_item_mut(item);
+    if let Some(names) = walker.names.pop() {
+        names.check(&mut walker.errors);
+    }
     walker.errors
 }
 
@@ -97,7 +101,51 @@ struct Walker<'v> {
     top_impl: bool,
     /// The value options of the innermost container that gave some, for the fns inside it.
     values: Option<ValueArgs>,
+    /// The argument names of the containers that gave value options, innermost last: each
+    /// must be an argument of some fn inside its container.
+    names: Vec<ContainerNames>,
+    /// The container being walked pushed onto `names`.
+    names_here: bool,
     errors: Vec<syn::Error>,
+}
+
+/// A container's `args(..)` and `skip(..)` names, each with whether a fn inside takes it: a
+/// name no fn takes is a typo, and a mistyped `skip` would record the secret it meant to leave
+/// out.
+struct ContainerNames(Vec<(Ident, bool)>);
+
+impl ContainerNames {
+    fn of(values: &ValueArgs) -> Self {
+        let named = match &values.args {
+            Some(ArgSelection::Named(names)) => names.as_slice(),
+            _ => &[],
+        };
+        ContainerNames(
+            named
+                .iter()
+                .chain(&values.skip)
+                .map(|n| (n.clone(), false))
+                .collect(),
+        )
+    }
+
+    /// Notes the names `sig` takes.
+    fn seen_in(&mut self, sig: &Signature) {
+        for (name, taken) in &mut self.0 {
+            *taken = *taken || values::takes(sig, name);
+        }
+    }
+
+    fn check(self, errors: &mut Vec<syn::Error>) {
+        for (name, taken) in self.0 {
+            if !taken {
+                errors.push(syn::Error::new(
+                    name.span(),
+                    format!("no fn inside takes an argument `{name}`"),
+                ));
+            }
+        }
+    }
 }
 
 /// The state a container changes and restores when the walk leaves it.
@@ -107,6 +155,7 @@ struct Saved {
     in_test: bool,
     skip_all: Option<SkipReason>,
     values: Option<ValueArgs>,
+    names_here: bool,
 }
 
 impl<'v> Walker<'v> {
@@ -123,6 +172,8 @@ impl<'v> Walker<'v> {
             top: None,
             top_impl: false,
             values: None,
+            names: Vec::new(),
+            names_here: false,
             errors: Vec::new(),
         }
     }
@@ -134,6 +185,7 @@ impl<'v> Walker<'v> {
             in_test: self.in_test,
             skip_all: self.skip_all.clone(),
             values: self.values.clone(),
+            names_here: self.names_here,
         }
     }
 
@@ -143,6 +195,12 @@ impl<'v> Walker<'v> {
         self.in_test = s.in_test;
         self.skip_all = s.skip_all;
         self.values = s.values;
+        if self.names_here {
+            if let Some(names) = self.names.pop() {
+                names.check(&mut self.errors);
+            }
+        }
+        self.names_here = s.names_here;
     }
 
     /// Reads (and for the macro, removes) a nested `#[trace(...)]`; returns its arguments.
@@ -168,6 +226,7 @@ impl<'v> Walker<'v> {
     /// Applies a container's own attributes to everything inside it. Returns whether it carries
     /// `#[trace]` (or `#[trace(skip)]`) itself.
     fn enter_container(&mut self, attrs: &mut Vec<Attribute>) -> bool {
+        self.names_here = false;
         if rules::is_cfg_test(attrs) {
             self.in_test = true;
         }
@@ -182,6 +241,8 @@ impl<'v> Walker<'v> {
         }
         if !args.values.is_empty() {
             self.values = Some(args.values.clone());
+            self.names.push(ContainerNames::of(&args.values));
+            self.names_here = true;
         }
         if args.skip.is_some() {
             self.skip_all = Some(SkipReason::OptedOut);
@@ -235,6 +296,9 @@ impl<'v> Walker<'v> {
         } else {
             None
         };
+        if let Some(names) = self.names.last_mut() {
+            names.seen_in(sig);
+        }
         let values = match reason {
             Some(_) => None,
             None => {

@@ -483,6 +483,30 @@ fn container_defaults_with_overrides() {
     ));
 }
 
+/// A container's `skip(..)` and `args(..)` hold for the fns that take those arguments: `len`
+/// takes no `token` and records what it has; `name` takes no `id` and records none.
+#[test]
+fn container_names_hold_where_a_fn_takes_them() {
+    insta::assert_snapshot!(expand(
+        quote!(args, skip(token)),
+        quote! {
+            impl Store {
+                fn get(&self, id: u64, token: &str) -> u32 { 1 }
+                fn len(&self, shelf: u8) -> usize { 0 }
+            }
+        }
+    ));
+    insta::assert_snapshot!(expand(
+        quote!(args(id)),
+        quote! {
+            impl Store {
+                fn get(&self, id: u64, token: &str) -> u32 { 1 }
+                fn name(&self) -> &str { "" }
+            }
+        }
+    ));
+}
+
 /// Mistakes are compile errors at the token, all of them at once, beside the item.
 #[test]
 fn value_mistakes_point_at_the_token() {

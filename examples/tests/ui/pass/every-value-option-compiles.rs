@@ -98,7 +98,23 @@ async fn fetch(store: &Store, id: u64) -> Result<u64, String> {
     Ok(n as u64)
 }
 
+/// A container's `skip(..)` holds for the fns that take that argument; the others record
+/// what they have.
+struct Auth;
+
+#[trace(args, skip(password))]
+impl Auth {
+    fn login(&self, user: &str, password: &str) -> bool {
+        user == password
+    }
+    fn logout(&self, user: &str) -> bool {
+        user.is_empty()
+    }
+}
+
 fn main() {
+    assert!(!Auth.login("a", "b"));
+    assert!(!Auth.logout("a"));
     assert!(login("ab", "cd"));
     assert_eq!(get(0, &mut Vec::new()), None);
     assert_eq!(get(7, &mut Vec::new()), Some(User { id: 7 }));
