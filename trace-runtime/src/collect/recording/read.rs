@@ -719,6 +719,11 @@ impl Recording {
             }
             pipeline.feed(raw, &self.tables);
         }
+        // Values after the last event: an async fn's arguments follow its enter, and a run
+        // stopped while it waited ends with them.
+        for &(_, thread, id, at) in values {
+            pipeline.value(thread, id, at, &self.tables);
+        }
         pipeline.flush();
         let (ticks, skipped) = self.end_and_skipped();
         pipeline.finish(&self.tables, ticks, skipped, &self.counted);

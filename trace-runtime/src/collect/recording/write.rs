@@ -401,4 +401,36 @@ mod tests {
         );
         assert_eq!(rec.tables.values, tables.values);
     }
+
+    /// A run stopped while a traced future waits ends with the arguments that follow its
+    /// enter (recorded at its first poll): replayed, the enter has them, as it had live.
+    #[test]
+    fn arguments_after_the_last_event_reach_its_enter() {
+        use crate::collect::decode::tests::Seen;
+        let whole = Recording::parse(EXITS).unwrap();
+        let buf = super::super::fixtures::Buf::default();
+        let mut w = Writer::to(Box::new(buf.clone()), std::path::Path::new("v.trace"));
+        w.start(&whole.cal);
+        let mut tables = whole.tables.clone();
+        let args = tables.add_values(Values {
+            args: vec![("peer".into(), "\"10.0.0.2:80\"".into())],
+            ..Values::default()
+        });
+        let enter = Raw {
+            id: whole.raws[1].id | record::ARGS_FOLLOW,
+            ..whole.raws[1]
+        };
+        w.raw(&enter, &tables);
+        w.value(enter.thread, enter.id, args, &tables);
+        w.flush();
+        let bytes = buf.0.lock().unwrap().clone();
+        let rec = Recording::parse(&bytes).unwrap();
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        rec.replay(vec![Box::new(Seen(seen.clone()))]);
+        let seen = seen.lock().unwrap();
+        assert_eq!(seen.len(), 1);
+        assert!(seen[0].is_enter());
+        let values = rec.tables.values(&seen[0]).expect("the enter's arguments");
+        assert_eq!(values.args, [("peer".into(), "\"10.0.0.2:80\"".into())]);
+    }
 }
