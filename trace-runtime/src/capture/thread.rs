@@ -348,7 +348,9 @@ impl Local {
 
     /// Records values of frame `id` (`flags`: `record::RESULT`, `record::ERROR` or none for
     /// arguments): `fill` formats them into the thread's scratch, with each value's limit; a
-    /// `VALUE` record then `DATA` records hold the bytes. Nothing with `TRACE_VALUES=off`.
+    /// `VALUE` record then `DATA` records hold the bytes. With `TRACE_VALUES=off` nothing is
+    /// formatted: only an error exit is recorded, as `Err` without its error's text, so that it
+    /// stays an error exit (and an origin) in every view.
     /// Runs inside `with_local`: a `Debug` impl that calls traced fns finds the thread busy,
     /// and those calls are not traced (the re-entrancy rule).
     pub(super) fn record_values(
@@ -358,12 +360,17 @@ impl Local {
         flags: u64,
         fill: impl FnOnce(&mut Vec<u8>, usize),
     ) {
-        if !self.cfg.values {
+        let off = !self.cfg.values;
+        if off && flags & record::ERROR == 0 {
             return;
         }
         let mut scratch = std::mem::take(&mut self.scratch);
         scratch.clear();
-        fill(&mut scratch, self.cfg.value_max);
+        if off {
+            scratch.extend_from_slice(b"Err");
+        } else {
+            fill(&mut scratch, self.cfg.value_max);
+        }
         self.record(Rec {
             ts,
             id: id | record::VALUE | flags,
