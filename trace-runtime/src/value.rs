@@ -128,7 +128,25 @@ pub fn write(out: &mut Vec<u8>, value: Value<'_>, max: usize) {
         }
     }
     if bounded.cut {
+        drop_open_escape(out, start);
         out.extend_from_slice(ELLIPSIS.as_bytes());
+    }
+}
+
+/// Takes off the end of a value cut short an escape its `Debug` text had begun (`\`, `\u{1`):
+/// `\…` would read as an escaped character.
+#[cfg(feature = "enable")]
+fn drop_open_escape(out: &mut Vec<u8>, start: usize) {
+    let text = &out[start..];
+    // The last backslash that starts an escape: one not itself escaped by the one before.
+    let Some(at) = (0..text.len()).rev().find(|&i| {
+        text[i] == b'\\' && text[..i].iter().rev().take_while(|&&b| b == b'\\').count() % 2 == 0
+    }) else {
+        return;
+    };
+    let rest = &text[at + 1..];
+    if rest.is_empty() || rest[0] == b'u' && !rest.contains(&b'}') {
+        out.truncate(start + at);
     }
 }
 
@@ -267,6 +285,16 @@ mod tests {
         // 'é' is two bytes: it does not fit in the fifth and sixth, so the cut is before it.
         assert_eq!(text(Value::Debug(&"abcéé"), 5), "\"abc…");
         assert_eq!(text(Value::Debug(&"abcd"), 6), "\"abcd\"");
+    }
+
+    #[test]
+    fn a_cut_never_leaves_half_an_escape() {
+        // `"a=1\nb=2\` would end in the `\` of the next `\n`.
+        assert_eq!(text(Value::Debug(&"a=1\nb=2\nc=3"), 10), "\"a=1\\nb=2…");
+        assert_eq!(text(Value::Debug(&"ab\u{1b}c"), 7), "\"ab…");
+        // An escaped backslash is whole: kept.
+        assert_eq!(text(Value::Debug(&"a\\bcdef"), 4), "\"a\\\\…");
+        assert_eq!(text(Value::Debug(&"ab\u{1b}c"), 9), "\"ab\\u{1b}…");
     }
 
     #[test]
