@@ -408,6 +408,16 @@ calls total max chain
     );
     let out = view(&["chains", path(rec), "load"]);
     assert!(stdout(&out).starts_with("chains reaching load: 2 calls by 1 distinct chain\n"));
+    // `login` records no error exits (no `err`): asked for its failed calls, it says why none.
+    let out = view(&["chains", path(rec), "db::login", "--err"]);
+    assert_eq!(
+        columns(&stdout(&out)),
+        "\
+chains reaching db::login: 0 calls by 0 distinct chains
+calls total max chain
+(an error exit is recorded for fns marked #[trace(err)] only: see docs/values.md)
+"
+    );
     // A run without `err` has none to list, and says where they come from.
     let out = view(&["errors", path(recording("requests", &[]))]);
     assert_eq!(

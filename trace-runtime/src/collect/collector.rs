@@ -9,7 +9,7 @@ use std::sync::{Mutex, MutexGuard, TryLockError};
 use std::time::{Duration, Instant};
 
 use super::event::{Raw, Tables, Values};
-use super::frames::{Frames, IdHasher};
+use super::frames::{FastMap, Frames, IdHasher};
 use super::hot;
 use super::pipeline::Pipeline;
 use crate::capture::buffer::{Cursor, SharedRef};
@@ -54,7 +54,7 @@ pub struct Collector {
     /// Which fns turn hot (`TRACE_HOT`), unless it is off.
     hot: Option<hot::Watch>,
     /// Per thread, the values whose `DATA` records are still being read.
-    values: HashMap<u32, PendingValues>,
+    values: FastMap<u32, PendingValues>,
 }
 
 /// A `VALUE` record's bytes, gathered from the `DATA` records after it.

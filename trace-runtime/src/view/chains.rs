@@ -129,7 +129,11 @@ impl Consumer for Chains {
 pub fn table(chains: &Chains, tables: &Tables, name: &str) -> String {
     let per_fn = chains.by_fn(tables);
     if per_fn.len() < 2 {
-        return one_table(chains.by_total(tables), name);
+        let mut text = one_table(chains.by_total(tables), name);
+        if per_fn.is_empty() && chains.only != Only::All {
+            text.push_str(NO_ERRORS);
+        }
+        return text;
     }
     let tables: Vec<String> = per_fn
         .into_iter()
