@@ -234,3 +234,22 @@ fn readers_without_a_file_say_what_is_missing() {
     assert!(err.contains("target/trace: no recording here"), "{err}");
     assert!(err.contains("record one with `cargo trace run`"), "{err}");
 }
+
+/// `run` builds the runtime optimised in the dev profile (its collector and the formatting of
+/// values are ten times faster so), and the user's own crate as the profile says.
+#[test]
+fn run_builds_the_runtime_optimised_and_the_crate_as_its_profile_says() {
+    let dir = tempfile::tempdir().unwrap();
+    demo_crate(dir.path());
+    let out = cargo_trace(dir.path(), &["run", "--", "build", "-v"], &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let err = stderr(&out);
+    let rustc = |krate: &str| {
+        err.lines()
+            .find(|l| l.contains(&format!("--crate-name {krate} ")))
+            .unwrap_or_else(|| panic!("{krate} built: {err}"))
+            .to_string()
+    };
+    assert!(rustc("trace_runtime").contains("opt-level=3"), "{err}");
+    assert!(!rustc("demo").contains("opt-level"), "{err}");
+}
