@@ -367,12 +367,19 @@ mod tests {
         assert!(rec.values.is_empty());
     }
 
-    #[test]
-    fn values_are_written_before_their_event_and_read_back_in_place() {
+    /// The EXITS recording, and a writer that has started a recording of the same run into
+    /// the buffer returned.
+    fn started() -> (Recording, super::super::fixtures::Buf, Writer) {
         let whole = Recording::parse(EXITS).unwrap();
         let buf = super::super::fixtures::Buf::default();
         let mut w = Writer::to(Box::new(buf.clone()), std::path::Path::new("v.trace"));
         w.start(&whole.cal);
+        (whole, buf, w)
+    }
+
+    #[test]
+    fn values_are_written_before_their_event_and_read_back_in_place() {
+        let (whole, buf, mut w) = started();
         let mut tables = whole.tables.clone();
         let args = tables.add_values(Values {
             args: vec![
@@ -407,10 +414,7 @@ mod tests {
     #[test]
     fn arguments_after_the_last_event_reach_its_enter() {
         use crate::collect::decode::tests::Seen;
-        let whole = Recording::parse(EXITS).unwrap();
-        let buf = super::super::fixtures::Buf::default();
-        let mut w = Writer::to(Box::new(buf.clone()), std::path::Path::new("v.trace"));
-        w.start(&whole.cal);
+        let (whole, buf, mut w) = started();
         let mut tables = whole.tables.clone();
         let args = tables.add_values(Values {
             args: vec![("peer".into(), "\"10.0.0.2:80\"".into())],
