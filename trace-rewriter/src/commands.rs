@@ -279,20 +279,7 @@ fn run_copy(
         root.clone()
     };
     // `cargo trace run` alone is `cargo run`, traced.
-    let mut args = match cargo_args {
-        [] => vec!["run".to_string()],
-        given => given.to_vec(),
-    };
-    let at = 1.min(args.len());
-    args.splice(at..at, ["--features".to_string(), features.join(",")]);
-    // The runtime optimised even in a debug build: its collector and the formatting of
-    // recorded values run about ten times faster, and nothing of the user's code changes.
-    // Before the subcommand, after a `+toolchain`.
-    let at = usize::from(args.first().is_some_and(|a| a.starts_with('+')));
-    args.splice(
-        at..at,
-        ["--config".to_string(), RUNTIME_OPTIMISED.to_string()],
-    );
+    let args = cargo_command(cargo_args, &features);
     let session = Session::plan(&recordings::dir(target_dir), print, |name| {
         std::env::var_os(name)
     })?;
@@ -313,6 +300,25 @@ fn run_copy(
             })?;
     recorded(&session, err);
     Ok(status.code().map_or(1, |c| c.clamp(0, 255) as u8))
+}
+
+/// The cargo command `run` runs: the one given (`run` when none is) with the trace features
+/// after its subcommand and the runtime optimised ([`RUNTIME_OPTIMISED`]) before it: in a
+/// debug build the collector and the formatting of recorded values run about ten times faster,
+/// and nothing of the user's code changes. A leading `+toolchain` stays first.
+fn cargo_command(given: &[String], features: &[String]) -> Vec<String> {
+    let mut args = match given {
+        [] => vec!["run".to_string()],
+        given => given.to_vec(),
+    };
+    let sub = usize::from(args.first().is_some_and(|a| a.starts_with('+')));
+    let after = (sub + 1).min(args.len());
+    args.splice(after..after, ["--features".to_string(), features.join(",")]);
+    args.splice(
+        sub..sub,
+        ["--config".to_string(), RUNTIME_OPTIMISED.to_string()],
+    );
+    args
 }
 
 /// What `cargo trace run` gives cargo: the runtime built at `opt-level = 3` in every profile
@@ -401,4 +407,47 @@ fn preview(file: &std::path::Path) -> Result<u8, Diagnostic> {
         .unwrap_or(edits.text);
     print!("{pretty}");
     Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cargo_command_keeps_a_toolchain_first_and_the_features_after_the_subcommand() {
+        let v = |s: &[&str]| s.iter().map(|a| a.to_string()).collect::<Vec<_>>();
+        let features = v(&["trace", "app/trace"]);
+        assert_eq!(
+            cargo_command(&[], &features),
+            v(&[
+                "--config",
+                RUNTIME_OPTIMISED,
+                "run",
+                "--features",
+                "trace,app/trace"
+            ])
+        );
+        assert_eq!(
+            cargo_command(&v(&["test", "--lib"]), &features),
+            v(&[
+                "--config",
+                RUNTIME_OPTIMISED,
+                "test",
+                "--features",
+                "trace,app/trace",
+                "--lib"
+            ])
+        );
+        assert_eq!(
+            cargo_command(&v(&["+nightly", "test"]), &features),
+            v(&[
+                "+nightly",
+                "--config",
+                RUNTIME_OPTIMISED,
+                "test",
+                "--features",
+                "trace,app/trace"
+            ])
+        );
+    }
 }
