@@ -441,8 +441,9 @@ pub struct Export {
     #[command(flatten)]
     pub recorded: Recorded,
 
-    /// The TRACE_FORMAT to print as, or otlp (OpenTelemetry's JSON).
-    #[arg(long, value_parser = formats())]
+    /// The TRACE_FORMAT to print as, or otlp (OpenTelemetry's JSON); as a live run, human by
+    /// default.
+    #[arg(long, value_parser = formats(), default_value = "human")]
     pub format: Format,
 
     /// As TRACE_FOCUS=FN did: the chains reaching FN instead of the events (`FN:err`: when

@@ -329,15 +329,8 @@ focus load returning Err: 1 call by 1 distinct chain
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(stdout(&out), live);
-    // Without `:err`, both calls.
-    let out = view(&[
-        "export",
-        path(&recording),
-        "--format",
-        "human",
-        "--focus",
-        "load",
-    ]);
+    // Without `:err`, both calls; without `--format`, human as live.
+    let out = view(&["export", path(&recording), "--focus", "load"]);
     assert!(
         stdout(&out).contains("focus load: 2 calls by 1 distinct chain\n"),
         "{}",
