@@ -211,7 +211,6 @@ impl ValueTable {
     }
 
     /// Forgets the values added after the first `n`, as if never added.
-    #[cfg(feature = "read")]
     pub fn truncate(&mut self, n: usize) {
         let n = u32::try_from(n).unwrap_or(u32::MAX);
         self.held.retain(|&i, _| i < n);

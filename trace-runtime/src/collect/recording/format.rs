@@ -12,15 +12,18 @@ use crate::capture::record;
 pub const MAGIC: &[u8; 8] = b"TRACEREC";
 /// The format version this code writes: 3 adds the header's checksum, each chunk's marker and
 /// head, and chunks that decode on their own; 4 adds values (`ITEM_VALUE`) and the run's start and
-/// command line (`ITEM_RUN`).
-pub const VERSION: u16 = 4;
-#[cfg(feature = "read")]
+/// command line (`ITEM_RUN`); 5 gives the header's reserved field to flags
+/// ([`THREAD_ORDER`]).
+pub const VERSION: u16 = 5;
+/// Header flag (version 5 on): events are in their thread's order only, each collection
+/// round's events a thread at a time, as a run that only records writes them; a reader
+/// merges the threads by time. Without it, events are in time order.
+pub const THREAD_ORDER: u16 = 1;
 /// The oldest version this code reads: version 1 differs only in never holding a declaration.
 pub const OLDEST: u16 = 1;
 #[cfg(feature = "enable")]
 /// A chunk is written once its items reach this many bytes (and at every collection round).
 pub const CHUNK_BYTES: usize = 64 * 1024;
-#[cfg(feature = "read")]
 /// Largest chunk a reader accepts: anything bigger is corruption.
 pub const MAX_CHUNK: u32 = 64 << 20;
 /// The bytes every chunk starts with (version 3), for a reader to find the next chunk after a
@@ -28,14 +31,11 @@ pub const MAX_CHUNK: u32 = 64 << 20;
 pub const SYNC: [u8; 4] = [0xF7, b'c', b'h', b'k'];
 /// A chunk's framing before its payload: marker (version 3), length, checksum.
 pub const FRAME_V3: usize = 4 + 4 + 4;
-#[cfg(feature = "read")]
 /// A chunk's framing in versions 1 and 2: length, checksum.
 pub const FRAME_V2: usize = 4 + 4;
 
-#[cfg(feature = "read")]
 /// More threads than any run starts: a larger thread number in a recording is damage.
 pub const MAX_THREADS: u64 = 1 << 24;
-#[cfg(feature = "read")]
 /// More traced fns than any program has: a larger site index after a lost chunk is damage,
 /// not a table of lost names to make.
 pub const MAX_SITES: u64 = 1 << 20;
@@ -63,7 +63,6 @@ pub const VALUE_ERROR: u8 = 2;
 /// the kind by the recording's own numbers (`kind_number`).
 pub const ITEM_EVENT: u8 = 0x80;
 /// The tag bits that hold an event's kind number.
-#[cfg(feature = "read")]
 const KIND_BITS: u8 = 0x07;
 /// Each flag a record's id may carry, and the tag bit that holds it: the flags keep their bits
 /// whatever the kind (a declaration's `HOLD` is an exit's `UNWINDING` bit, a link's `ADOPT` its
@@ -93,7 +92,6 @@ pub fn kind_number(kind: u64) -> Option<u8> {
 
 /// The capture kind a recording's kind number stands for: the inverse of `kind_number`;
 /// `None` for a number no version of the format has (damage).
-#[cfg(feature = "read")]
 pub fn record_kind(number: u8) -> Option<u64> {
     Some(match number {
         0 => record::ENTER,
@@ -125,7 +123,6 @@ pub fn event_tag(id: u64, same_thread: bool) -> Option<u8> {
 /// The capture kind and flags an event's tag holds, as a record's id spells them (the inverse
 /// of `event_tag`, but for `SAME_THREAD`, which the caller reads); `Err` with the kind number
 /// when the format has no such kind.
-#[cfg(feature = "read")]
 pub fn tag_event(tag: u8) -> Result<(u64, u64), u8> {
     let kind = record_kind(tag & KIND_BITS).ok_or(tag & KIND_BITS)?;
     let mut flags = 0;
@@ -209,7 +206,6 @@ pub fn zigzag(n: i64) -> u64 {
     ((n << 1) ^ (n >> 63)) as u64
 }
 
-#[cfg(feature = "read")]
 /// The inverse of `zigzag`.
 pub fn unzigzag(n: u64) -> i64 {
     ((n >> 1) as i64) ^ -((n & 1) as i64)
@@ -222,14 +218,12 @@ pub fn put_str(buf: &mut Vec<u8>, s: &str) {
     buf.extend_from_slice(s.as_bytes());
 }
 
-#[cfg(feature = "read")]
 /// Reads varints, strings and bytes from a chunk's items, `None` past their end.
 pub struct Items<'a> {
     bytes: &'a [u8],
     at: usize,
 }
 
-#[cfg(feature = "read")]
 impl<'a> Items<'a> {
     /// Reads `bytes` from their start.
     pub fn new(bytes: &'a [u8]) -> Items<'a> {
@@ -268,13 +262,13 @@ impl<'a> Items<'a> {
 }
 
 #[cfg(feature = "enable")]
-/// The header: magic, version, the calibration that turns ticks into nanoseconds, and the
+/// The header: magic, version, flags, the calibration that turns ticks into nanoseconds, and the
 /// CRC of those 28 bytes.
-pub fn header(cal: &Calibration) -> Vec<u8> {
+pub fn header(cal: &Calibration, flags: u16) -> Vec<u8> {
     let mut h = Vec::new();
     h.extend_from_slice(MAGIC);
     h.extend_from_slice(&VERSION.to_le_bytes());
-    h.extend_from_slice(&0u16.to_le_bytes());
+    h.extend_from_slice(&flags.to_le_bytes());
     h.extend_from_slice(&cal.origin.to_le_bytes());
     h.extend_from_slice(&cal.ns_per_tick.to_bits().to_le_bytes());
     let crc = crc32(&h);
@@ -282,27 +276,23 @@ pub fn header(cal: &Calibration) -> Vec<u8> {
     h
 }
 
-#[cfg(feature = "read")]
 /// The header of versions 1 and 2: no checksum.
 pub const HEADER_V2: usize = 8 + 2 + 2 + 8 + 8;
-#[cfg(feature = "read")]
 /// The header of version 3.
 pub const HEADER_LEN: usize = HEADER_V2 + 4;
 
-#[cfg(feature = "read")]
 /// Names the header field byte `at` belongs to.
 pub fn header_field(at: usize) -> &'static str {
     match at {
         0..=7 => "the magic `TRACEREC`",
         8..=9 => "the format version",
-        10..=11 => "the reserved field",
+        10..=11 => "the flags",
         12..=19 => "`origin`, the clock's nanosecond 0",
         20..=27 => "`ns_per_tick`, the clock's rate",
         _ => "the header's checksum",
     }
 }
 
-#[cfg(feature = "read")]
 /// The calibration a header's bytes hold (at least 28 of them).
 pub fn calibration(h: &[u8]) -> Calibration {
     let word = |at: usize| u64::from_le_bytes(h[at..at + 8].try_into().expect("8 bytes"));
@@ -312,7 +302,6 @@ pub fn calibration(h: &[u8]) -> Calibration {
     }
 }
 
-#[cfg(feature = "read")]
 /// Whether `h` starts with a header of version 3 or later whose checksum holds.
 pub fn header_holds(h: &[u8]) -> bool {
     h.len() >= HEADER_LEN

@@ -10,12 +10,10 @@
 //! its last whole event.
 
 pub mod format;
-#[cfg(feature = "read")]
 pub mod read;
 #[cfg(feature = "enable")]
 pub mod write;
 
-#[cfg(feature = "read")]
 pub use read::{ReadError, Recording};
 #[cfg(feature = "enable")]
 pub use write::Writer;
@@ -23,7 +21,6 @@ pub use write::Writer;
 /// What both ends keep to delta-encode events.
 #[derive(Default)]
 struct Deltas {
-    #[cfg(feature = "read")]
     /// Reading version 3, whose chunks repeat the definitions of the chunk before.
     v3: bool,
     ts: u64,
@@ -66,10 +63,13 @@ pub(crate) mod fixtures {
     }
 
     pub(crate) fn head() -> Vec<u8> {
-        header(&Calibration {
-            origin: 0,
-            ns_per_tick: 1.0,
-        })
+        header(
+            &Calibration {
+                origin: 0,
+                ns_per_tick: 1.0,
+            },
+            0,
+        )
     }
 
     /// A buffer the writer writes into and the test reads.

@@ -3,10 +3,13 @@
 //! saying what it held, and the replay that feeds the stream to views through the pipeline
 //! (`collect/pipeline.rs`) the live collector fed them through.
 
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap};
+
 use super::format::{
     self, calibration, crc32, header_field, header_holds, unzigzag, Items, FRAME_V2, FRAME_V3,
     HEADER_LEN, HEADER_V2, ITEM_COUNTED, ITEM_END, ITEM_EVENT, ITEM_SITE, ITEM_THREAD, MAGIC,
-    MAX_CHUNK, MAX_SITES, MAX_THREADS, OLDEST, SAME_THREAD, SYNC, VERSION,
+    MAX_CHUNK, MAX_SITES, MAX_THREADS, OLDEST, SAME_THREAD, SYNC, THREAD_ORDER, VERSION,
 };
 use super::{last_id, Deltas};
 use crate::capture::clock::Calibration;
@@ -60,9 +63,9 @@ impl std::fmt::Display for ReadError {
 
 impl std::error::Error for ReadError {}
 
-/// What the header says: the version, the calibration, where the chunks start, and what was
-/// wrong with it if that could be put right.
-fn read_header(bytes: &[u8]) -> Result<(u16, Calibration, usize, Option<String>), ReadError> {
+/// What the header says: the version, its flags, the calibration, where the chunks start, and
+/// what was wrong with it if that could be put right.
+fn read_header(bytes: &[u8]) -> Result<(u16, u16, Calibration, usize, Option<String>), ReadError> {
     let mut repaired = None;
     if bytes.len() >= HEADER_LEN && !header_holds(bytes) {
         // One flipped bit is found and put back: at this length any two headers whose
@@ -121,7 +124,12 @@ fn read_header(bytes: &[u8]) -> Result<(u16, Calibration, usize, Option<String>)
             "the recording's clock calibration is damaged".into(),
         ));
     }
-    Ok((version, cal, len, note))
+    // Before version 5 the field was reserved, and written 0.
+    let flags = match version {
+        5.. => u16::from_le_bytes([bytes[10], bytes[11]]),
+        _ => 0,
+    };
+    Ok((version, flags, cal, len, note))
 }
 
 /// A chunk's payload, where the next chunk starts, and whether it had its marker.
@@ -246,7 +254,7 @@ impl Recording {
     /// assert!(err.0.starts_with("not a trace recording"));
     /// ```
     pub fn parse(bytes: &[u8]) -> Result<Recording, ReadError> {
-        let (version, cal, start, header) = read_header(bytes)?;
+        let (version, flags, cal, start, header) = read_header(bytes)?;
         let mut rec = Recording {
             cal,
             raws: Vec::new(),
@@ -270,7 +278,51 @@ impl Recording {
             );
         }
         rec.damage = (!notes.is_empty()).then(|| notes.join("\n"));
+        if flags & THREAD_ORDER != 0 {
+            rec.merge_threads();
+        }
         Ok(rec)
+    }
+
+    /// Puts the events of a recording written in each thread's order ([`THREAD_ORDER`]) in
+    /// time order: merged by (ticks, thread), each thread's own order kept whatever its ticks,
+    /// and each value moved to just before the next event of its thread (after the last event,
+    /// if none follows).
+    fn merge_threads(&mut self) {
+        let n = self.raws.len();
+        // Each thread's events, by their place in the file.
+        let mut threads: BTreeMap<u32, Vec<usize>> = BTreeMap::new();
+        for (i, raw) in self.raws.iter().enumerate() {
+            threads.entry(raw.thread).or_default().push(i);
+        }
+        // The next event of each thread, the oldest first: (ticks, thread, place in the
+        // thread's list).
+        let mut next: BinaryHeap<Reverse<(u64, u32, usize)>> = threads
+            .iter()
+            .map(|(&t, list)| Reverse((self.raws[list[0]].ts, t, 0)))
+            .collect();
+        let mut order = Vec::with_capacity(n);
+        while let Some(Reverse((_, t, k))) = next.pop() {
+            let list = &threads[&t];
+            order.push(list[k]);
+            if let Some(&i) = list.get(k + 1) {
+                next.push(Reverse((self.raws[i].ts, t, k + 1)));
+            }
+        }
+        let mut place = vec![0; n];
+        for (merged, &i) in order.iter().enumerate() {
+            place[i] = merged;
+        }
+        for v in &mut self.values {
+            let (before, thread) = (v.0, v.1);
+            v.0 = threads.get(&thread).map_or(n, |list| {
+                let k = list.partition_point(|&i| i < before);
+                list.get(k).map_or(n, |&i| place[i])
+            });
+        }
+        // Stable: values before the same event keep their order.
+        self.values.sort_by_key(|v| v.0);
+        self.raws = order.iter().map(|&i| self.raws[i]).collect();
     }
 
     /// Versions 1 and 2: a chunk continues the deltas of the one before, so reading stops at
@@ -818,10 +870,13 @@ mod tests {
             .unwrap_err()
             .0
             .contains("not a trace recording"));
-        let mut h = header(&Calibration {
-            origin: 5,
-            ns_per_tick: 0.5,
-        });
+        let mut h = header(
+            &Calibration {
+                origin: 5,
+                ns_per_tick: 0.5,
+            },
+            0,
+        );
         h.truncate(14);
         assert!(Recording::parse(&h)
             .unwrap_err()
@@ -831,7 +886,7 @@ mod tests {
         h[8] = 9;
         assert_eq!(
             Recording::parse(&h).unwrap_err().0,
-            "recording format version 9; this build reads versions 1 to 4"
+            "recording format version 9; this build reads versions 1 to 5"
         );
     }
 
@@ -855,7 +910,7 @@ mod tests {
         let fields = [
             (0, "the magic `TRACEREC`"),
             (8, "the format version"),
-            (10, "the reserved field"),
+            (10, "the flags"),
             (14, "`origin`, the clock's nanosecond 0"),
             (27, "`ns_per_tick`, the clock's rate"),
             (30, "the header's checksum"),

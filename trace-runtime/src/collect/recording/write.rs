@@ -7,7 +7,7 @@ use std::path::Path;
 
 use super::format::{
     self, crc32, header, put_str, put_varint, zigzag, CHUNK_BYTES, FRAME_V3, ITEM_COUNTED,
-    ITEM_END, ITEM_RUN, ITEM_SITE, ITEM_THREAD, SYNC,
+    ITEM_END, ITEM_RUN, ITEM_SITE, ITEM_THREAD, SYNC, THREAD_ORDER,
 };
 use super::{last_id, Deltas};
 use crate::capture::clock::Calibration;
@@ -40,6 +40,8 @@ pub struct Writer {
     repeat: Vec<u8>,
     /// The run item (`ITEM_RUN`) until the first chunk takes it.
     run: Vec<u8>,
+    /// The header's flags: [`THREAD_ORDER`] when events come a thread at a time.
+    flags: u16,
 }
 
 impl Writer {
@@ -72,7 +74,15 @@ impl Writer {
             defined: Vec::new(),
             repeat: Vec::new(),
             run: Vec::new(),
+            flags: 0,
         }
+    }
+
+    /// The same writer, fed each thread's events in that thread's order, a thread at a time,
+    /// rather than in time order: the header says so, and readers merge the threads by time.
+    pub fn in_thread_order(mut self) -> Writer {
+        self.flags |= THREAD_ORDER;
+        self
     }
 
     /// Starts a chunk's payload with its head, if it has not started: its number, the events
@@ -167,7 +177,7 @@ impl Writer {
 impl Writer {
     /// Writes the header: how ticks become nanoseconds in this run.
     pub fn start(&mut self, cal: &Calibration) {
-        let head = header(cal);
+        let head = header(cal, self.flags);
         self.bytes += head.len() as u64;
         if let Err(e) = self.out.write_all(&head) {
             self.broken = true;
@@ -345,15 +355,70 @@ mod tests {
     }
 
     #[test]
-    fn the_writer_writes_the_bytes_of_format_version_4() {
-        // `tests/data/exits-v4.trace` is EXITS as this writer wrote it in chunks of 8 events
+    fn the_writer_writes_the_bytes_of_format_version_5() {
+        // `tests/data/exits-v5.trace` is EXITS as this writer wrote it in chunks of 8 events
         // when the format was made: any change to the bytes it writes is a format change.
-        let checked_in: &[u8] = include_bytes!("../../../tests/data/exits-v4.trace");
+        let checked_in: &[u8] = include_bytes!("../../../tests/data/exits-v5.trace");
         let whole = Recording::parse(EXITS).unwrap();
         assert_eq!(rewrite(&whole, 8), checked_in);
         let rec = Recording::parse(checked_in).unwrap();
         assert_eq!(rec.damage, None);
         assert_eq!(rec.raws, whole.raws);
+    }
+
+    #[test]
+    fn version_4_still_reads() {
+        // Version 5 only gives the reserved header field to flags: the same events come back.
+        let v4: &[u8] = include_bytes!("../../../tests/data/exits-v4.trace");
+        let rec = Recording::parse(v4).unwrap();
+        assert_eq!(rec.damage, None);
+        assert_eq!(rec.raws, Recording::parse(EXITS).unwrap().raws);
+    }
+
+    /// A recording written a thread at a time, as a run that only records writes it: each
+    /// collection round of `per` events, thread by thread, with arguments before an enter of
+    /// every thread, reads back in time order with each value before its own event.
+    #[test]
+    fn a_recording_in_thread_order_reads_back_in_time_order() {
+        let whole = Recording::parse(EXITS).unwrap();
+        let threads: std::collections::BTreeSet<u32> =
+            whole.raws.iter().map(|r| r.thread).collect();
+        assert!(threads.len() >= 2, "EXITS has events of several threads");
+        let buf = super::super::fixtures::Buf::default();
+        let mut w = Writer::to(Box::new(buf.clone()), Path::new("t.trace")).in_thread_order();
+        w.start(&whole.cal);
+        let mut tables = whole.tables.clone();
+        // The first enter of each thread gets arguments naming its thread.
+        let mut named = std::collections::BTreeSet::new();
+        let mut with_args = Vec::new();
+        for round in whole.raws.chunks(10) {
+            for &t in &threads {
+                for raw in round.iter().filter(|r| r.thread == t) {
+                    if raw.id & record::KIND_MASK == record::ENTER && named.insert(t) {
+                        let v = tables.add_values(Values {
+                            args: vec![("thread".into(), t.to_string().into())],
+                            ..Values::default()
+                        });
+                        w.value(t, raw.id, v, &tables);
+                        with_args.push(*raw);
+                    }
+                    w.raw(raw, &tables);
+                }
+            }
+            w.flush();
+        }
+        let bytes = buf.0.lock().unwrap().clone();
+        assert_eq!(u16::from_le_bytes([bytes[10], bytes[11]]), THREAD_ORDER);
+        let rec = Recording::parse(&bytes).unwrap();
+        assert_eq!(rec.damage.as_deref(), Some("cut short: the run's end was not recorded (the process was killed); frames open then show as open"));
+        assert_eq!(rec.raws, whole.raws);
+        assert_eq!(rec.values.len(), with_args.len());
+        for ((before, thread, id, v), raw) in rec.values.iter().zip(&with_args) {
+            assert_eq!(rec.raws[*before], *raw, "a value comes just before its enter");
+            assert_eq!((*thread, *id), (raw.thread, raw.id & record::ID_MASK));
+            let args = &rec.tables.values.get(*v as usize - 1).unwrap().args;
+            assert_eq!(args, &[("thread".into(), raw.thread.to_string().into())]);
+        }
     }
 
     #[test]
