@@ -169,3 +169,49 @@ fn trace_hot_sets_how_many_calls_and_how_short() {
     // Turned hot by the first flush (at 10,000 calls), so the second 10,000 were counted.
     assert!(fns[2].2 >= 10_000 && fns[2].2 < 19_000, "{:?}", fns[2]);
 }
+
+/// A run that only records counts calls as it writes them, decoding nothing: the note on a
+/// large trace names the same fn with the same calls as a run that decodes.
+#[test]
+fn a_run_that_only_records_names_the_fns_that_make_its_trace_large() {
+    let note = |tag: &str, out: &str| {
+        let path = common::out_file(&format!("hot-note-{tag}.trace"));
+        let o = std::process::Command::new(HOT)
+            .arg("200000")
+            .env("TRACE_HOT", "off")
+            .env("TRACE_OUT", out)
+            .env("TRACE_RECORD", &path)
+            .output()
+            .expect("run the demo");
+        assert!(o.status.success());
+        let bytes = std::fs::read(&path).expect("the recording");
+        let _ = std::fs::remove_file(&path);
+        let thread_order = u16::from_le_bytes([bytes[10], bytes[11]]) & 1 == 1;
+        let lines: Vec<String> = String::from_utf8_lossy(&o.stderr)
+            .lines()
+            .map(|l| {
+                l.split_whitespace()
+                    .filter(|w| !common::is_duration(w))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .collect();
+        (thread_order, lines)
+    };
+    let (only_records, recorded) = note("off", "off");
+    let lines = common::out_file("hot-note-lines");
+    let (decoding, decoded) = note("file", lines.to_str().unwrap());
+    let _ = std::fs::remove_file(&lines);
+    assert!(only_records && !decoding);
+    assert_eq!(recorded, decoded);
+    assert_eq!(
+        recorded[..5],
+        [
+            "trace-runtime: a large trace: 400004 events, 400000 of them (100.0%) from 1 fn:",
+            "calls events mean fn",
+            "200000 100.0% hot::tiny",
+            "to leave them out, run with:",
+            "TRACE_FILTER='-hot::tiny'",
+        ]
+    );
+}

@@ -252,6 +252,67 @@ fn the_dump_signal_and_sigterm_list_concurrent_branches_under_their_caller() {
     );
 }
 
+/// Whether the recording at `path` was written a thread at a time, undecoded: the header's
+/// thread-order flag (`docs/recording.md`).
+fn in_thread_order(path: &std::path::Path) -> bool {
+    let bytes = std::fs::read(path).expect("the recording");
+    u16::from_le_bytes([bytes[10], bytes[11]]) & 1 == 1
+}
+
+/// A run that only records decodes nothing as it goes and writes no trace, not even what never
+/// finished: its recording, written a thread at a time, holds it, and `open` reads it back the
+/// way a decoding run reports it.
+#[test]
+fn a_run_that_only_records_keeps_what_never_finished_in_its_recording() {
+    let path = tmp("only-records-exit.recording");
+    let out = run(
+        &["stuck", "exit"],
+        &[
+            ("TRACE_OUT", "off"),
+            ("TRACE_RECORD", path.to_str().unwrap()),
+        ],
+    );
+    assert_eq!(text(&out.stdout), "");
+    assert_eq!(text(&out.stderr), "");
+    assert!(in_thread_order(&path));
+    let open = Command::new(common::rewriter())
+        .arg("open")
+        .arg(&path)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run trace-rewriter open");
+    let _ = std::fs::remove_file(&path);
+    assert!(open.status.success(), "{}", text(&open.stderr));
+    assert_eq!(
+        common::mask(&text(&open.stdout), "(open "),
+        format!("open at exit: 9 traced frames never exited\n{STUCK}")
+    );
+}
+
+/// The dump signal, while it runs, lists what is open from the recording so far: the same
+/// report as a decoding run's.
+#[test]
+fn a_run_that_only_records_answers_the_dump_signal_from_its_recording() {
+    let path = tmp("only-records-dump.recording");
+    let run = start(
+        "only-records-dump",
+        &[
+            ("TRACE_OUT", "off"),
+            ("TRACE_RECORD", path.to_str().unwrap()),
+        ],
+    );
+    signal(&run.child, libc::SIGUSR1);
+    let stderr = common::process::wait_for_text(&run.stderr, "spawned from");
+    assert_eq!(
+        common::mask(&stderr, "(open "),
+        format!("open frames: 9 traced frames never exited\n{STUCK}")
+    );
+    let (trace, _) = terminate(run);
+    assert!(in_thread_order(&path));
+    let _ = std::fs::remove_file(&path);
+    assert_eq!(trace, "");
+}
+
 /// A chrome trace's events, checked: valid JSON, complete events nest properly on every track
 /// (overlapping siblings are on lanes of their own), every flow arrow starts and ends inside a
 /// slice of its track. Returns the events.

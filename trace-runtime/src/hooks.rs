@@ -677,12 +677,13 @@ mod signals {
     /// on stderr; the program runs on.
     fn dump_open_frames() {
         let text = collector::with_flushed(PATIENCE, |c| {
-            let now = c.now_ns();
-            let text = crate::view::open::report("open frames", c.frames(), c.tables(), now);
-            if text.is_empty() {
-                "open frames: none\n".to_string()
-            } else {
-                text
+            let listed = c.with_frames(|frames, tables, now| {
+                crate::view::open::report("open frames", frames, tables, now)
+            });
+            match listed {
+                Ok(text) if text.is_empty() => "open frames: none\n".to_string(),
+                Ok(text) => text,
+                Err(why) => format!("{}open frames: {why}\n", crate::config::PREFIX),
             }
         });
         if let Some(text) = text {

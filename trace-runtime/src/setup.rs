@@ -72,7 +72,16 @@ fn run() {
     views.push(Box::new(crate::view::hot::Counted::new(Box::new(
         StderrOut,
     ))));
-    if cfg.verbose {
+    // A run whose trace goes nowhere but the recording, with no view reading events as they
+    // come: the collector writes each thread's records as they are, decoding nothing.
+    let records_only = cfg.record.is_some()
+        && target == Target::Off
+        && cfg.focus.is_none()
+        && !cfg.summary
+        && cfg.summary_json.is_none()
+        && cfg.watch_ns.is_none();
+    // Values are freed as soon as they are written when only recording: nothing to say.
+    if cfg.verbose && !records_only {
         views.push(Box::new(ValuesKept));
     }
     let mut interval = Duration::from_millis(config::PRINT_INTERVAL_MS);
@@ -86,7 +95,12 @@ fn run() {
     // The raw stream, before any decoding.
     if let Some(path) = &cfg.record {
         match recording::Writer::create(path) {
-            Ok(w) => pipeline = pipeline.recording(w),
+            Ok(w) => {
+                pipeline = pipeline.recording(w);
+                if records_only {
+                    pipeline = pipeline.records_only();
+                }
+            }
             Err(e) => config::warn(&format!(
                 "cannot write TRACE_RECORD={}: {e}; not recording",
                 path.display()

@@ -105,13 +105,18 @@ impl Collector {
         }
     }
 
-    /// The frames open as of the last record handed on.
-    pub fn frames(&self) -> &Frames {
-        self.pipeline.frames()
-    }
-
-    pub fn tables(&self) -> &Tables {
-        &self.tables
+    /// `f` on the frames open as of the last record handed on, the tables they point into and
+    /// the time now. A run that only records decodes no frame as it goes: it reads its
+    /// recording back when a frame is open (`Err`: why it could not).
+    pub fn with_frames<R>(
+        &mut self,
+        f: impl FnOnce(&Frames, &Tables, u64) -> R,
+    ) -> Result<R, String> {
+        let now = self.now_ns();
+        match self.pipeline.read_back()? {
+            None => Ok(f(self.pipeline.frames(), &self.tables, now)),
+            Some(rec) => Ok(f(&rec.frames_at_end(), &rec.tables, now)),
+        }
     }
 
     /// Nanoseconds since the first traced call, now.
@@ -148,10 +153,14 @@ impl Collector {
         }
         registry::take_orphans(&mut self.scratch);
         self.orphans.extend(self.scratch.drain(..));
-        let limit = if all { u64::MAX } else { self.watermark };
-        self.watermark = started;
-        self.merge(limit);
-        self.pipeline.tick(&self.tables, clock::ticks());
+        if self.pipeline.is_records_only() {
+            self.hand_on_by_thread();
+        } else {
+            let limit = if all { u64::MAX } else { self.watermark };
+            self.watermark = started;
+            self.merge(limit);
+            self.pipeline.tick(&self.tables, clock::ticks());
+        }
         self.pipeline.flush();
         let done: Vec<SharedRef> = self
             .inputs
@@ -216,15 +225,43 @@ impl Collector {
                 }
                 let rec = *rec;
                 input.next += 1;
-                match rec.id & record::KIND_MASK {
-                    record::VALUE | record::DATA => self.value(n, &rec),
-                    _ => {
-                        let raw = self.raw(n, &rec);
-                        self.feed(&raw);
-                    }
-                }
+                self.hand_on(n, &rec);
             }
             self.inputs.insert(n, input);
+        }
+    }
+
+    /// Hands on everything read, a thread at a time and each thread's records in order, with
+    /// no merge by time: for a run that only records, whose reader merges.
+    fn hand_on_by_thread(&mut self) {
+        self.start_pipeline();
+        while let Some(rec) = self.orphans.pop_front() {
+            let raw = self.raw(0, &rec);
+            self.feed(&raw);
+        }
+        let threads: Vec<u32> = self.inputs.keys().copied().collect();
+        for n in threads {
+            let Some(mut input) = self.inputs.remove(&n) else {
+                continue;
+            };
+            for rec in &input.staged[input.next..] {
+                self.hand_on(n, rec);
+            }
+            input.next = input.staged.len();
+            self.inputs.insert(n, input);
+        }
+    }
+
+    /// One record of thread `n`, read in its thread's order: a value's bytes, or a record for
+    /// the pipeline.
+    #[inline]
+    fn hand_on(&mut self, n: u32, rec: &Rec) {
+        match rec.id & record::KIND_MASK {
+            record::VALUE | record::DATA => self.value(n, rec),
+            _ => {
+                let raw = self.raw(n, rec);
+                self.feed(&raw);
+            }
         }
     }
 

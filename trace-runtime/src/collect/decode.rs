@@ -5,6 +5,7 @@
 
 use super::event::{ErrorExit, Event, Kind, Raw, Tables};
 use super::frames::{Frames, IdMap, OpenFrame};
+use super::tally::Counts;
 use crate::capture::clock::Calibration;
 use crate::capture::record;
 
@@ -46,6 +47,20 @@ pub struct End<'a> {
     /// Calls counted instead of recorded (`TRACE_HOT`), per site index, in the order the
     /// sites turned hot.
     pub counted: &'a [(u32, u64)],
+    /// The calls a run that only records counted as it wrote them, in place of the events no
+    /// view was given (see `collect::tally`).
+    pub counts: Option<&'a Counts>,
+}
+
+/// Whether `raw` can be decoded, given which frames are open (`is_open`): frame 0 means "none"
+/// in every link, and a frame is entered once. Only a damaged recording read past its checksum
+/// holds either, and the frame lists would loop on it.
+#[inline]
+pub fn admissible(raw: &Raw, is_open: impl Fn(u64) -> bool) -> bool {
+    let id = raw.id & record::ID_MASK;
+    let kind = raw.id & record::KIND_MASK;
+    !(matches!(kind, record::ENTER | record::TASK | record::EXIT) && id == 0
+        || matches!(kind, record::ENTER | record::TASK) && is_open(id))
 }
 
 /// Decodes raw events in time order.
@@ -105,15 +120,10 @@ impl Decoder {
         self.cal.ns(ticks).max(self.now_ns)
     }
 
-    /// Whether `raw` can be decoded: frame 0 means "none" in every link, and a frame is
-    /// entered once. Only a damaged recording read past its checksum holds either, and the
-    /// frame lists would loop on it.
+    /// Whether `raw` can be decoded ([`admissible`] against the frames open here).
     #[inline]
     pub fn admits(&self, raw: &Raw) -> bool {
-        let id = raw.id & record::ID_MASK;
-        let kind = raw.id & record::KIND_MASK;
-        !(matches!(kind, record::ENTER | record::TASK | record::EXIT) && id == 0
-            || matches!(kind, record::ENTER | record::TASK) && self.frames.is_open(id))
+        admissible(raw, |id| self.frames.is_open(id))
     }
 
     /// Values recorded for frame `id` (`values` as `Tables::add_values` gave it): handed on with

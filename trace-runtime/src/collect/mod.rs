@@ -13,3 +13,4 @@ pub mod frames;
 pub(crate) mod hot;
 pub mod pipeline;
 pub mod recording;
+pub mod tally;

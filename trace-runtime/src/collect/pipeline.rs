@@ -10,7 +10,9 @@ use super::event::{Raw, Tables};
 #[cfg(feature = "enable")]
 use super::frames::Frames;
 #[cfg(feature = "enable")]
-use super::recording::Writer;
+use super::recording::{self, Recording, Writer};
+#[cfg(feature = "enable")]
+use super::tally::Tally;
 use crate::capture::clock::Calibration;
 
 /// The decoder and its views, and the recording the raw stream is written to (live only).
@@ -20,6 +22,12 @@ pub struct Pipeline {
     views: Vec<Box<dyn Consumer>>,
     #[cfg(feature = "enable")]
     recording: Option<Writer>,
+    /// A run that only records: what it keeps in place of decoding (`records_only`).
+    #[cfg(feature = "enable")]
+    tally: Option<Tally>,
+    /// Values written and not yet freed (a run that only records keeps none).
+    #[cfg(feature = "enable")]
+    written: Vec<u32>,
 }
 
 impl Pipeline {
@@ -30,6 +38,10 @@ impl Pipeline {
             views,
             #[cfg(feature = "enable")]
             recording: None,
+            #[cfg(feature = "enable")]
+            tally: None,
+            #[cfg(feature = "enable")]
+            written: Vec::new(),
         }
     }
 
@@ -38,6 +50,26 @@ impl Pipeline {
     pub fn recording(mut self, writer: Writer) -> Self {
         self.recording = Some(writer);
         self
+    }
+
+    /// The same pipeline for a run whose views write no trace (`TRACE_OUT=off`) and read no
+    /// event as it comes: records go to the recording a thread at a time, undecoded (its
+    /// header says so), while a [`Tally`] keeps the counts and the open frames; what is open
+    /// is decoded from the recording read back, when asked (`read_back`). Without a
+    /// recording, nothing changes.
+    #[cfg(feature = "enable")]
+    pub fn records_only(mut self) -> Self {
+        if let Some(w) = self.recording.take() {
+            self.recording = Some(w.in_thread_order());
+            self.tally = Some(Tally::default());
+        }
+        self
+    }
+
+    /// Whether records go straight to the recording, a thread at a time (`records_only`).
+    #[cfg(feature = "enable")]
+    pub fn is_records_only(&self) -> bool {
+        self.tally.is_some()
     }
 
     /// How ticks become nanoseconds in this run: once, before the first record. The recording
@@ -78,6 +110,16 @@ impl Pipeline {
         let Some(decoder) = &mut self.decoder else {
             return;
         };
+        #[cfg(feature = "enable")]
+        if let Some(tally) = &mut self.tally {
+            if tally.admits(raw) {
+                tally.see(raw, &decoder.cal);
+                if let Some(w) = &mut self.recording {
+                    w.raw(raw, tables);
+                }
+            }
+            return;
+        }
         if !decoder.admits(raw) {
             return;
         }
@@ -98,6 +140,10 @@ impl Pipeline {
         #[cfg(feature = "enable")]
         if let Some(w) = &mut self.recording {
             w.value(thread, id, values, tables);
+            if self.tally.is_some() {
+                self.written.push(values);
+                return;
+            }
         }
         #[cfg(not(feature = "enable"))]
         let _ = thread;
@@ -107,6 +153,9 @@ impl Pipeline {
     /// Frees the values no view can read any more (see [`Decoder::free_values`]).
     #[cfg(feature = "enable")]
     pub fn free_values(&mut self, tables: &mut Tables) {
+        for values in self.written.drain(..) {
+            tables.values.free(values);
+        }
         if let Some(d) = &mut self.decoder {
             d.free_values(tables, &self.views);
         }
@@ -151,6 +200,11 @@ impl Pipeline {
     /// The end of the run, at `ticks`: every view's final report, in order, each written out
     /// before the next reports, then the recording's end. Needs `start` first.
     pub fn finish(&mut self, tables: &Tables, ticks: u64, skipped: u64, counted: &[(u32, u64)]) {
+        #[cfg(feature = "enable")]
+        if let Some(tally) = self.tally.take() {
+            self.finish_records_only(&tally, tables, ticks, skipped, counted);
+            return;
+        }
         let Some(decoder) = &mut self.decoder else {
             return;
         };
@@ -162,6 +216,7 @@ impl Pipeline {
             tables,
             skipped,
             counted,
+            counts: None,
         };
         for v in self.views.iter_mut() {
             v.finish(&end);
@@ -171,5 +226,55 @@ impl Pipeline {
         if let Some(w) = &mut self.recording {
             w.finish(&end);
         }
+    }
+
+    /// The end of a run that only records: the recording's end, then the views, with the
+    /// counts the tally kept and no frame open. Their trace goes nowhere (`TRACE_OUT=off`), so
+    /// what never finished is not theirs to report: the recording holds it (`cargo trace open`).
+    #[cfg(feature = "enable")]
+    fn finish_records_only(
+        &mut self,
+        tally: &Tally,
+        tables: &Tables,
+        ticks: u64,
+        skipped: u64,
+        counted: &[(u32, u64)],
+    ) {
+        let Some(decoder) = &self.decoder else {
+            return;
+        };
+        let end = End {
+            ticks,
+            ts_ns: decoder.end_ns(ticks),
+            frames: &decoder.frames,
+            tables,
+            skipped,
+            counted,
+            counts: Some(&tally.counts),
+        };
+        if let Some(w) = &mut self.recording {
+            w.finish(&end);
+        }
+        for v in self.views.iter_mut() {
+            v.finish(&end);
+            v.flush();
+        }
+    }
+
+    /// A run that only records, with frames open: the recording so far read back, for what
+    /// is open now (`Ok(None)`: nothing to read, the frames here say it all). `Err` says why
+    /// it could not be read.
+    #[cfg(feature = "enable")]
+    pub fn read_back(&mut self) -> Result<Option<Recording>, String> {
+        match (&self.tally, &mut self.recording) {
+            (Some(tally), Some(w)) if tally.needs_reading() => recording::read_back(w).map(Some),
+            _ => Ok(None),
+        }
+    }
+
+    /// The frames open once everything fed has been decoded.
+    #[cfg(feature = "enable")]
+    pub fn into_frames(self) -> Frames {
+        self.decoder.map(|d| d.frames).unwrap_or_default()
     }
 }

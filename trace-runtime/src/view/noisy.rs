@@ -30,55 +30,14 @@ pub const MAX_FNS: usize = 5;
 /// ...and only when they make at least this share of the events (percent): "most of them".
 pub const MIN_SHARE_PERCENT: u64 = 50;
 
-/// Per fn: events (enters and exits), finished calls, and their wall time.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Count {
-    pub events: u64,
-    pub calls: u64,
-    pub total_ns: u64,
-}
-
-/// Counts a trace's events per fn: a finished call's enter and exit, when the call is in the
-/// trace. A call shorter than `min_ns` (`TRACE_FILTER=min=`) is not: nor are its callees, which
-/// are shorter still, so the rule per call is the one `min=` applies per tree.
-#[derive(Debug, Default)]
-pub struct Counts {
-    /// Events counted in all.
-    pub events: u64,
-    /// Per fn, by site index (dense, from 0): a vector, not a map, since every event lands
-    /// here.
-    pub sites: Vec<Count>,
-    /// Calls shorter than this are not counted (0: every call).
-    pub min_ns: u64,
-}
-
-impl Counts {
-    /// Counts only calls at least `min_ns` long, as `TRACE_FILTER=min=` writes them.
-    pub fn at_least(min_ns: u64) -> Self {
-        Counts {
-            min_ns,
-            ..Counts::default()
-        }
-    }
-}
+pub use crate::collect::tally::{Count, Counts};
 
 impl Consumer for Counts {
     fn event(&mut self, e: &Event, _ctx: &Ctx<'_>) {
         let Kind::Exit { elapsed_ns, .. } = e.kind else {
             return;
         };
-        if elapsed_ns < self.min_ns {
-            return;
-        }
-        self.events += 2;
-        let i = e.site as usize;
-        if i >= self.sites.len() {
-            self.sites.resize(i + 1, Count::default());
-        }
-        let c = &mut self.sites[i];
-        c.events += 2;
-        c.calls += 1;
-        c.total_ns += elapsed_ns;
+        self.call(e.site, elapsed_ns);
     }
 }
 
@@ -267,7 +226,8 @@ impl Consumer for AtExit {
     }
 
     fn finish(&mut self, end: &End<'_>) {
-        if let Some(note) = note(&self.counts, end.tables, self.base.as_deref()) {
+        let counts = end.counts.unwrap_or(&self.counts);
+        if let Some(note) = note(counts, end.tables, self.base.as_deref()) {
             let text = format!("{}{}", crate::config::PREFIX, render(&note));
             let _ = self.out.write_all(text.as_bytes());
             let _ = self.out.flush();

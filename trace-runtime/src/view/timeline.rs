@@ -213,6 +213,7 @@ mod tests {
             tables: &tables,
             skipped: 0,
             counted: &[],
+            counts: None,
         });
         t.tracks
     }

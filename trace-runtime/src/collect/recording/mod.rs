@@ -14,7 +14,11 @@ pub mod read;
 #[cfg(feature = "enable")]
 pub mod write;
 
-pub use read::{ReadError, Recording};
+#[cfg(feature = "enable")]
+pub use read::read_back;
+#[cfg(feature = "read")]
+pub use read::ReadError;
+pub use read::Recording;
 #[cfg(feature = "enable")]
 pub use write::Writer;
 
@@ -116,6 +120,7 @@ pub(crate) mod fixtures {
             tables: &rec.tables,
             skipped,
             counted: &rec.counted,
+            counts: None,
         });
         let bytes = buf.0.lock().unwrap().clone();
         bytes

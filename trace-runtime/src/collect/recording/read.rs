@@ -14,7 +14,8 @@ use super::format::{
 use super::{last_id, Deltas};
 use crate::capture::clock::Calibration;
 use crate::capture::record;
-use crate::collect::decode::{Consumer, End};
+#[cfg(feature = "read")]
+use crate::collect::decode::Consumer;
 use crate::collect::event::{Raw, Tables, Values};
 use crate::collect::pipeline::Pipeline;
 use crate::units::count;
@@ -242,6 +243,37 @@ struct Gap {
 /// A site's name while the item that named it is lost.
 fn lost_site(index: usize) -> Box<str> {
     format!("<site {index}: name lost>").into()
+}
+
+/// The largest recording a running program reads back (at its end, or to list what is open):
+/// reading holds every event in memory, about 32 bytes each.
+#[cfg(feature = "enable")]
+pub const READ_BACK_MAX: u64 = 16 << 20;
+
+/// What `w` has written so far, read back: a run that only records decodes its recording
+/// when it must say what is open. `Err` says why not, and what to run instead.
+#[cfg(feature = "enable")]
+pub fn read_back(w: &mut super::Writer) -> Result<Recording, String> {
+    let path = w.path().to_path_buf();
+    let shown = path.display();
+    if !w.flush_out() {
+        return Err(format!(
+            "the recording TRACE_RECORD={shown} could not be written, so they cannot be listed"
+        ));
+    }
+    let size = std::fs::metadata(&path).map_or(0, |m| m.len());
+    if size > READ_BACK_MAX {
+        return Err(format!(
+            "the recording ({} MiB) is too large to read back in the program: `cargo trace open {shown}` lists them",
+            size >> 20
+        ));
+    }
+    let bytes = std::fs::read(&path).map_err(|e| {
+        format!(
+            "cannot read TRACE_RECORD={shown} back ({e}): `cargo trace open {shown}` lists them"
+        )
+    })?;
+    Recording::parse(&bytes).map_err(|e| format!("TRACE_RECORD={shown}: {e}"))
 }
 
 impl Recording {
@@ -761,8 +793,25 @@ impl Recording {
 
     /// Feeds the recording to views through the pipeline the live collector fed them through
     /// during the run.
+    #[cfg(feature = "read")]
     pub fn replay(&self, views: Vec<Box<dyn Consumer>>) {
         let mut pipeline = Pipeline::new(views);
+        self.feed(&mut pipeline);
+        let (ticks, skipped) = self.end_and_skipped();
+        pipeline.finish(&self.tables, ticks, skipped, &self.counted);
+    }
+
+    /// The frames open after the recording's last event (with its `tables`, which they point
+    /// into).
+    #[cfg(feature = "enable")]
+    pub fn frames_at_end(&self) -> crate::collect::frames::Frames {
+        let mut pipeline = Pipeline::new(Vec::new());
+        self.feed(&mut pipeline);
+        pipeline.into_frames()
+    }
+
+    /// Every event and value, in order, into `pipeline`, and a flush.
+    fn feed(&self, pipeline: &mut Pipeline) {
         pipeline.start(self.cal);
         let mut values = self.values.iter().peekable();
         for (i, raw) in self.raws.iter().enumerate() {
@@ -777,23 +826,24 @@ impl Recording {
             pipeline.value(thread, id, at, &self.tables);
         }
         pipeline.flush();
-        let (ticks, skipped) = self.end_and_skipped();
-        pipeline.finish(&self.tables, ticks, skipped, &self.counted);
     }
 
     /// The ticks the run ended at and the calls it did not trace: as recorded, or for a run
     /// whose end was not recorded its last event and none.
+    #[cfg(feature = "read")]
     fn end_and_skipped(&self) -> (u64, u64) {
         self.end
             .unwrap_or((self.raws.last().map_or(self.cal.origin, |r| r.ts), 0))
     }
 
     /// How long the run lasted, from its first traced call to its end, in nanoseconds.
+    #[cfg(feature = "read")]
     pub fn length_ns(&self) -> u64 {
         self.cal.ns(self.end_and_skipped().0)
     }
 }
 
+#[cfg(feature = "read")]
 impl Recording {
     /// Replays the recording into one view and hands the view back, for views whose answer
     /// is read from their state rather than written to an output.
@@ -808,8 +858,10 @@ impl Recording {
 }
 
 /// A view lent to a replay: the replay holds one handle, the caller the other.
+#[cfg(feature = "read")]
 struct Shared<C>(std::sync::Arc<std::sync::Mutex<C>>);
 
+#[cfg(feature = "read")]
 impl<C: Consumer> Consumer for Shared<C> {
     fn event(
         &mut self,
@@ -821,11 +873,12 @@ impl<C: Consumer> Consumer for Shared<C> {
     fn flush(&mut self) {
         self.lock().flush();
     }
-    fn finish(&mut self, end: &End<'_>) {
+    fn finish(&mut self, end: &crate::collect::decode::End<'_>) {
         self.lock().finish(end);
     }
 }
 
+#[cfg(feature = "read")]
 impl<C> Shared<C> {
     fn lock(&self) -> std::sync::MutexGuard<'_, C> {
         self.0.lock().unwrap_or_else(|e| e.into_inner())

@@ -293,6 +293,18 @@ impl Writer {
         }
     }
 
+    /// The file written to.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Writes out the chunk being filled and everything buffered, for a reader of the file;
+    /// whether the file holds all that was recorded.
+    pub fn flush_out(&mut self) -> bool {
+        self.flush();
+        !self.broken
+    }
+
     /// Writes the chunk being filled: the end of a collection round.
     pub fn flush(&mut self) {
         self.write_chunk();
@@ -414,7 +426,10 @@ mod tests {
         assert_eq!(rec.raws, whole.raws);
         assert_eq!(rec.values.len(), with_args.len());
         for ((before, thread, id, v), raw) in rec.values.iter().zip(&with_args) {
-            assert_eq!(rec.raws[*before], *raw, "a value comes just before its enter");
+            assert_eq!(
+                rec.raws[*before], *raw,
+                "a value comes just before its enter"
+            );
             assert_eq!((*thread, *id), (raw.thread, raw.id & record::ID_MASK));
             let args = &rec.tables.values.get(*v as usize - 1).unwrap().args;
             assert_eq!(args, &[("thread".into(), raw.thread.to_string().into())]);
