@@ -94,10 +94,11 @@ impl Tally {
                 self.open.insert(id, (raw.ts, raw.site));
             }
             record::EXIT => match self.open.remove(&id) {
-                // As the decoder measures a call: never negative.
+                // Never negative, as the decoder measures a call (one conversion to
+                // nanoseconds, not two: the same but for rounding).
                 Some((ts, site)) => self
                     .counts
-                    .call(site, cal.ns(raw.ts).saturating_sub(cal.ns(ts))),
+                    .call(site, cal.span_ns(raw.ts.saturating_sub(ts))),
                 None => {
                     self.stray = true;
                     self.counts.call(raw.site, 0);

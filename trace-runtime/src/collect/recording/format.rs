@@ -79,7 +79,7 @@ pub const SAME_THREAD: u8 = 1 << 6;
 /// fixes it; `None` for a kind the format has no number for (a new kind needs one, and a new
 /// format version, before it can be recorded).
 #[cfg(feature = "enable")]
-pub fn kind_number(kind: u64) -> Option<u8> {
+pub const fn kind_number(kind: u64) -> Option<u8> {
     Some(match kind {
         record::ENTER => 0,
         record::TASK => 1,
@@ -106,19 +106,41 @@ pub fn record_kind(number: u8) -> Option<u64> {
 /// An event's tag from its record's id (kind and flags; the frame id bits are ignored) and
 /// whether it is on the thread of the event before it; `None` for a kind without a number.
 #[cfg(feature = "enable")]
+#[inline]
 pub fn event_tag(id: u64, same_thread: bool) -> Option<u8> {
-    let mut tag = ITEM_EVENT | kind_number(id & record::KIND_MASK)?;
-    let flags = id & record::FLAG_MASK;
-    for (flag, bit) in FLAG_BITS {
-        if flags & flag != 0 {
-            tag |= bit;
-        }
+    // Kind and flags are the id's top byte: one lookup per event.
+    match TAGS[(id >> 56) as usize] {
+        0 => None,
+        tag if same_thread => Some(tag | SAME_THREAD),
+        tag => Some(tag),
     }
-    if same_thread {
-        tag |= SAME_THREAD;
-    }
-    Some(tag)
 }
+
+/// The tag (without `SAME_THREAD`) for each value of a record id's top byte, made at compile
+/// time from `kind_number` and `FLAG_BITS`: 0 where the kind has no number.
+#[cfg(feature = "enable")]
+const TAGS: [u8; 256] = {
+    // The lookup by top byte holds only while kind and flags are exactly that byte.
+    assert!(record::KIND_MASK | record::FLAG_MASK == 0xff << 56);
+    let mut tags = [0u8; 256];
+    let mut top = 0;
+    while top < 256 {
+        let id = (top as u64) << 56;
+        if let Some(kind) = kind_number(id & record::KIND_MASK) {
+            let mut tag = ITEM_EVENT | kind;
+            let mut f = 0;
+            while f < FLAG_BITS.len() {
+                if id & FLAG_BITS[f].0 != 0 {
+                    tag |= FLAG_BITS[f].1;
+                }
+                f += 1;
+            }
+            tags[top] = tag;
+        }
+        top += 1;
+    }
+    tags
+};
 
 /// The capture kind and flags an event's tag holds, as a record's id spells them (the inverse
 /// of `event_tag`, but for `SAME_THREAD`, which the caller reads); `Err` with the kind number
