@@ -55,6 +55,8 @@ pub struct Collector {
     hot: Option<hot::Watch>,
     /// Per thread, the values whose `DATA` records are still being read.
     values: FastMap<u32, PendingValues>,
+    /// A run that only records: one thread's records on their way to the pipeline together.
+    run: Vec<Raw>,
 }
 
 /// A `VALUE` record's bytes, gathered from the `DATA` records after it.
@@ -91,6 +93,7 @@ impl Collector {
             fed: 0,
             scratch: Vec::new(),
             values: HashMap::default(),
+            run: Vec::new(),
             finished: false,
             hot: config::get()
                 .hot
@@ -240,16 +243,46 @@ impl Collector {
             self.feed(&raw);
         }
         let threads: Vec<u32> = self.inputs.keys().copied().collect();
+        let mut run = std::mem::take(&mut self.run);
         for n in threads {
             let Some(mut input) = self.inputs.remove(&n) else {
                 continue;
             };
+            // Runs of records between values, each written in one go.
             for rec in &input.staged[input.next..] {
-                self.hand_on(n, rec);
+                match rec.id & record::KIND_MASK {
+                    record::VALUE | record::DATA => {
+                        self.feed_thread_run(&mut run);
+                        self.value(n, rec);
+                    }
+                    _ => {
+                        let raw = self.raw(n, rec);
+                        run.push(raw);
+                    }
+                }
             }
+            self.feed_thread_run(&mut run);
             input.next = input.staged.len();
             self.inputs.insert(n, input);
         }
+        self.run = run;
+    }
+
+    /// A run of one thread's records (emptied) to the pipeline, and to the hot watch.
+    fn feed_thread_run(&mut self, run: &mut Vec<Raw>) {
+        if run.is_empty() {
+            return;
+        }
+        self.pipeline.feed_thread_run(run, &self.tables);
+        if let Some(hot) = &mut self.hot {
+            let decoder = self.pipeline.decoder().expect("started before handing on");
+            for raw in run.iter() {
+                hot.see(raw, &decoder.cal);
+            }
+        }
+        self.fed += run.len() as u64;
+        PROGRESS.store(self.fed, Ordering::Relaxed);
+        run.clear();
     }
 
     /// One record of thread `n`, read in its thread's order: a value's bytes, or a record for

@@ -130,6 +130,38 @@ impl Pipeline {
         decoder.feed(raw, tables, &mut self.views);
     }
 
+    /// Records of one thread, in its order, for a run that only records (`records_only`):
+    /// each counted by the tally and written, in one run through the writer.
+    #[cfg(feature = "enable")]
+    pub fn feed_thread_run(&mut self, raws: &[Raw], tables: &Tables) {
+        let (Some(decoder), Some(tally)) = (&self.decoder, &mut self.tally) else {
+            return;
+        };
+        // What the tally does not admit (never in a live run) stays out of the recording.
+        let mut refused = Vec::new();
+        for (i, raw) in raws.iter().enumerate() {
+            if tally.admits(raw) {
+                tally.see(raw, &decoder.cal);
+            } else {
+                refused.push(i);
+            }
+        }
+        let Some(w) = &mut self.recording else {
+            return;
+        };
+        if refused.is_empty() {
+            w.thread_run(raws, tables);
+        } else {
+            let kept: Vec<Raw> = raws
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| !refused.contains(i))
+                .map(|(_, r)| *r)
+                .collect();
+            w.thread_run(&kept, tables);
+        }
+    }
+
     /// Values recorded for frame `id` of `thread` (`values` as `Tables::add_values` gave it,
     /// in `tables`), in time order with the raw records: to the recording, then the decoder,
     /// which hands them on with the frame's next enter or exit.

@@ -248,48 +248,55 @@ impl Writer {
     }
 
     pub fn raw(&mut self, raw: &Raw, tables: &Tables) {
-        if self.broken {
-            return;
-        }
-        // Never on a chunk's first event: a chunk decodes on its own.
-        let same = raw.thread == self.deltas.thread && self.chunk_events > 0;
-        let Some(tag) = format::event_tag(raw.id, same) else {
-            // Capture makes no kind the format has no number for; one it may add is left
-            // out of the file until the format gives it a number.
+        self.thread_run(std::slice::from_ref(raw), tables);
+    }
+
+    /// Records of one thread, in that thread's order: each as [`raw`](Self::raw) writes it,
+    /// with what they share (the thread, its last frame id, the names) looked up once per
+    /// chunk rather than per record.
+    pub fn thread_run(&mut self, raws: &[Raw], tables: &Tables) {
+        let Some(first) = raws.first() else {
             return;
         };
-        self.define(tables);
-        self.open_chunk();
-        let c = &mut self.chunk;
-        c.push(tag);
-        if !same {
-            // A run of one thread's events needs the set once, at its first.
-            self.chunk_threads.insert(raw.thread);
-            put_varint(c, u64::from(raw.thread));
-            self.deltas.thread = raw.thread;
-        }
-        put_varint(c, zigzag(raw.ts.wrapping_sub(self.deltas.ts) as i64));
-        self.deltas.ts = raw.ts;
-        let id = raw.id & record::ID_MASK;
-        let last = last_id(&mut self.deltas.ids, raw.thread);
-        put_varint(c, zigzag(id.wrapping_sub(*last) as i64));
-        *last = id;
-        put_varint(c, u64::from(raw.site));
-        match raw.id & record::KIND_MASK {
-            record::ENTER | record::DECLARE | record::LINK => {
-                put_varint(c, zigzag(id.wrapping_sub(raw.aux) as i64))
-            }
-            record::TASK => put_varint(c, raw.aux),
-            _ => {
-                if raw.id & record::ASYNC != 0 {
-                    put_varint(c, raw.aux);
+        let thread = first.thread;
+        let mut rest = raws;
+        while !rest.is_empty() && !self.broken {
+            self.define(tables);
+            self.open_chunk();
+            // Never on a chunk's first event: a chunk decodes on its own.
+            let mut same = thread == self.deltas.thread && self.chunk_events > 0;
+            let mut at = Last {
+                ts: self.deltas.ts,
+                id: *last_id(&mut self.deltas.ids, thread),
+            };
+            let (mut taken, mut written) = (0, 0);
+            for raw in rest {
+                taken += 1;
+                let Some(tag) = format::event_tag(raw.id, same) else {
+                    // Capture makes no kind the format has no number for; one it may add is
+                    // left out of the file until the format gives it a number.
+                    continue;
+                };
+                put_event(&mut self.chunk, raw, tag, same, &mut at);
+                same = true;
+                written += 1;
+                if self.chunk.len() >= CHUNK_BYTES {
+                    break;
                 }
             }
-        }
-        self.events += 1;
-        self.chunk_events += 1;
-        if self.chunk.len() >= CHUNK_BYTES {
-            self.write_chunk();
+            rest = &rest[taken..];
+            if written > 0 {
+                // A run of one thread's events needs the set once.
+                self.chunk_threads.insert(thread);
+                self.deltas.thread = thread;
+                self.deltas.ts = at.ts;
+                *last_id(&mut self.deltas.ids, thread) = at.id;
+                self.events += written;
+                self.chunk_events += written;
+            }
+            if self.chunk.len() >= CHUNK_BYTES {
+                self.write_chunk();
+            }
         }
     }
 
@@ -337,6 +344,39 @@ impl Writer {
                 self.bytes as f64 / self.events as f64,
                 self.path.display()
             ));
+        }
+    }
+}
+
+/// What an event's deltas are taken from: the chunk's last ticks, the thread's last frame id.
+struct Last {
+    ts: u64,
+    id: u64,
+}
+
+/// One event's bytes, as `docs/recording.md` lays them out: its tag, its thread unless `same`
+/// (on the thread of the event before it), then ticks, id, site and `aux` as the kind has it.
+#[inline]
+fn put_event(c: &mut Vec<u8>, raw: &Raw, tag: u8, same: bool, at: &mut Last) {
+    c.push(tag);
+    if !same {
+        put_varint(c, u64::from(raw.thread));
+    }
+    put_varint(c, zigzag(raw.ts.wrapping_sub(at.ts) as i64));
+    at.ts = raw.ts;
+    let id = raw.id & record::ID_MASK;
+    put_varint(c, zigzag(id.wrapping_sub(at.id) as i64));
+    at.id = id;
+    put_varint(c, u64::from(raw.site));
+    match raw.id & record::KIND_MASK {
+        record::ENTER | record::DECLARE | record::LINK => {
+            put_varint(c, zigzag(id.wrapping_sub(raw.aux) as i64))
+        }
+        record::TASK => put_varint(c, raw.aux),
+        _ => {
+            if raw.id & record::ASYNC != 0 {
+                put_varint(c, raw.aux);
+            }
         }
     }
 }
