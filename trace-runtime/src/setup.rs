@@ -107,6 +107,7 @@ fn run() {
             )),
         }
     }
+    let only_records = pipeline.is_records_only();
     crate::hooks::sheltered(cfg, || {
         collector::start(Collector::new(origin, pipeline), interval);
         crate::hooks::install(cfg);
@@ -118,8 +119,13 @@ fn run() {
             Out::Off => "off".to_string(),
             Out::File(p) => p.display().to_string(),
         };
+        let collecting = if only_records {
+            "; recording only: each thread's records written as they come, decoded when read"
+        } else {
+            ""
+        };
         config::say(&format!(
-            "tracing on: clock {} (chosen in {chose:?}; set up in {:?}); format {:?} to {out}; {} records per chunk",
+            "tracing on: clock {} (chosen in {chose:?}; set up in {:?}); format {:?} to {out}; {} records per chunk{collecting}",
             clock::description(),
             began.elapsed(),
             cfg.format,
