@@ -289,6 +289,28 @@ fn a_run_that_only_records_keeps_what_never_finished_in_its_recording() {
     );
 }
 
+/// A `TRACE_OUT` path that cannot be opened sends the reports to stderr: that run decodes as it
+/// goes, whatever it records, and reports what never finished.
+#[test]
+fn an_unusable_trace_path_with_a_recording_still_reports_what_never_finished() {
+    let path = tmp("unusable-out.recording");
+    let out = run(
+        &["stuck", "exit"],
+        &[
+            ("TRACE_OUT", "/nonexistent-dir/trace.txt"),
+            ("TRACE_RECORD", path.to_str().unwrap()),
+        ],
+    );
+    assert!(!in_thread_order(&path));
+    let _ = std::fs::remove_file(&path);
+    let stderr = text(&out.stderr);
+    let report = stderr.split_once("open at exit").map_or("", |(_, r)| r);
+    assert_eq!(
+        common::mask(report, "(open "),
+        format!(": 9 traced frames never exited\n{STUCK}")
+    );
+}
+
 /// The dump signal, while it runs, lists what is open from the recording so far: the same
 /// report as a decoding run's.
 #[test]

@@ -73,9 +73,11 @@ fn run() {
         StderrOut,
     ))));
     // A run whose trace goes nowhere but the recording, with no view reading events as they
-    // come: the collector writes each thread's records as they are, decoding nothing.
+    // come: the collector writes each thread's records as they are, decoding nothing. (A
+    // `TRACE_OUT` path that could not be opened still sends the reports to stderr: not this.)
     let records_only = cfg.record.is_some()
         && target == Target::Off
+        && !text.reports_to_stderr
         && cfg.focus.is_none()
         && !cfg.summary
         && cfg.summary_json.is_none()
