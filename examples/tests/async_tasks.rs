@@ -224,6 +224,45 @@ fn stress_a_thousand_tasks_on_four_workers() {
     }
 }
 
+/// The same thousand tasks recorded only, by three collectors each writing the records of a
+/// share of the workers (a task's exit often read by another than its enter's): the recording
+/// reads back whole, every task's tree well nested.
+#[test]
+fn a_thousand_tasks_recorded_by_three_collectors_read_back_whole() {
+    let path = common::out_file("async-stress-lanes.trace");
+    let output = std::process::Command::new(CASES)
+        .arg("stress")
+        .env("TRACE_OUT", "off")
+        .env("TRACE_RECORD", &path)
+        .env("TRACE_COLLECTORS", "3")
+        .output()
+        .expect("run async_cases");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&output.stderr), "");
+    let export = std::process::Command::new(common::rewriter())
+        .args(["export", "--format", "jsonl"])
+        .arg(&path)
+        .output()
+        .expect("run trace-rewriter export");
+    let _ = std::fs::remove_file(&path);
+    assert!(
+        export.status.success(),
+        "{}",
+        String::from_utf8_lossy(&export.stderr)
+    );
+    let events = common::parse(&String::from_utf8(export.stdout).unwrap());
+    check_nesting(&events);
+    let tasks: std::collections::BTreeSet<_> = events.iter().filter_map(|e| e.task).collect();
+    assert_eq!(tasks.len(), 1000);
+    assert_eq!(events.iter().filter(|e| e.enter).count() * 2, events.len());
+    let threads: std::collections::BTreeSet<u64> = events.iter().map(|e| e.thread).collect();
+    assert!(threads.len() >= 2, "{threads:?}");
+}
+
 #[test]
 fn the_tasks_demo_prints_the_chain_of_a_task() {
     let (output, events) = run(env!("CARGO_BIN_EXE_tasks"), "tasks", &[]);

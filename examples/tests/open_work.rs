@@ -261,32 +261,37 @@ fn in_thread_order(path: &std::path::Path) -> bool {
 
 /// A run that only records decodes nothing as it goes and writes no trace, not even what never
 /// finished: its recording, written a thread at a time, holds it, and `open` reads it back the
-/// way a decoding run reports it.
+/// way a decoding run reports it. The same with three collectors, each writing its share of
+/// the threads.
 #[test]
 fn a_run_that_only_records_keeps_what_never_finished_in_its_recording() {
-    let path = tmp("only-records-exit.recording");
-    let out = run(
-        &["stuck", "exit"],
-        &[
-            ("TRACE_OUT", "off"),
-            ("TRACE_RECORD", path.to_str().unwrap()),
-        ],
-    );
-    assert_eq!(text(&out.stdout), "");
-    assert_eq!(text(&out.stderr), "");
-    assert!(in_thread_order(&path));
-    let open = Command::new(common::rewriter())
-        .arg("open")
-        .arg(&path)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run trace-rewriter open");
-    let _ = std::fs::remove_file(&path);
-    assert!(open.status.success(), "{}", text(&open.stderr));
-    assert_eq!(
-        common::mask(&text(&open.stdout), "(open "),
-        format!("open at exit: 9 traced frames never exited\n{STUCK}")
-    );
+    for collectors in ["1", "3"] {
+        let path = tmp(&format!("only-records-exit-{collectors}.recording"));
+        let out = run(
+            &["stuck", "exit"],
+            &[
+                ("TRACE_OUT", "off"),
+                ("TRACE_RECORD", path.to_str().unwrap()),
+                ("TRACE_COLLECTORS", collectors),
+            ],
+        );
+        assert_eq!(text(&out.stdout), "");
+        assert_eq!(text(&out.stderr), "");
+        assert!(in_thread_order(&path));
+        let open = Command::new(common::rewriter())
+            .arg("open")
+            .arg(&path)
+            .env("NO_COLOR", "1")
+            .output()
+            .expect("run trace-rewriter open");
+        let _ = std::fs::remove_file(&path);
+        assert!(open.status.success(), "{}", text(&open.stderr));
+        assert_eq!(
+            common::mask(&text(&open.stdout), "(open "),
+            format!("open at exit: 9 traced frames never exited\n{STUCK}"),
+            "{collectors} collectors"
+        );
+    }
 }
 
 /// A `TRACE_OUT` path that cannot be opened sends the reports to stderr: that run decodes as it
@@ -312,27 +317,31 @@ fn an_unusable_trace_path_with_a_recording_still_reports_what_never_finished() {
 }
 
 /// The dump signal, while it runs, lists what is open from the recording so far: the same
-/// report as a decoding run's.
+/// report as a decoding run's, with one collector or three.
 #[test]
 fn a_run_that_only_records_answers_the_dump_signal_from_its_recording() {
-    let path = tmp("only-records-dump.recording");
-    let run = start(
-        "only-records-dump",
-        &[
-            ("TRACE_OUT", "off"),
-            ("TRACE_RECORD", path.to_str().unwrap()),
-        ],
-    );
-    signal(&run.child, libc::SIGUSR1);
-    let stderr = common::process::wait_for_text(&run.stderr, "spawned from");
-    assert_eq!(
-        common::mask(&stderr, "(open "),
-        format!("open frames: 9 traced frames never exited\n{STUCK}")
-    );
-    let (trace, _) = terminate(run);
-    assert!(in_thread_order(&path));
-    let _ = std::fs::remove_file(&path);
-    assert_eq!(trace, "");
+    for collectors in ["1", "3"] {
+        let path = tmp(&format!("only-records-dump-{collectors}.recording"));
+        let run = start(
+            &format!("only-records-dump-{collectors}"),
+            &[
+                ("TRACE_OUT", "off"),
+                ("TRACE_RECORD", path.to_str().unwrap()),
+                ("TRACE_COLLECTORS", collectors),
+            ],
+        );
+        signal(&run.child, libc::SIGUSR1);
+        let stderr = common::process::wait_for_text(&run.stderr, "spawned from");
+        assert_eq!(
+            common::mask(&stderr, "(open "),
+            format!("open frames: 9 traced frames never exited\n{STUCK}"),
+            "{collectors} collectors"
+        );
+        let (trace, _) = terminate(run);
+        assert!(in_thread_order(&path));
+        let _ = std::fs::remove_file(&path);
+        assert_eq!(trace, "");
+    }
 }
 
 /// A chrome trace's events, checked: valid JSON, complete events nest properly on every track

@@ -400,14 +400,23 @@ fn a_tiny_buffer_spilling_writes_the_same_trace() {
 }
 
 #[test]
-fn bad_mode_and_buffer_values_warn_and_fall_back() {
+fn bad_mode_buffer_and_collectors_values_warn_and_fall_back() {
     let out = chains(&[
         ("TRACE_MODE", "fast"),
         ("TRACE_BUFFER", "lots"),
+        ("TRACE_COLLECTORS", "0"),
         ("TRACE_OUT", "off"),
     ]);
     assert!(out.status.success());
     let stderr = String::from_utf8(out.stderr).unwrap();
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    assert!(
+        stderr.contains(&format!(
+            "TRACE_COLLECTORS=\"0\" is not a number of collector threads (1 to 64); using {}",
+            (cores / 4).max(1)
+        )),
+        "{stderr}"
+    );
     assert!(
         stderr.contains(
             "TRACE_MODE=\"fast\" is ignored: there is one mode, the trace written as the \

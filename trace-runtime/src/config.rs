@@ -1,6 +1,6 @@
 //! Reads the environment once: `TRACE_FORMAT`, `TRACE_OUT`, `TRACE_MODE`, `TRACE_BUFFER`,
 //! `TRACE_FILTER`, `TRACE_FOCUS`, `TRACE_SUMMARY`, `TRACE_SUMMARY_JSON`, `TRACE_RECORD`,
-//! `TRACE_DUMP_SIGNAL`, `TRACE_SIGNALS`, `TRACE_WATCH`, `TRACE_HOT`, `TRACE_VERBOSE`, `TRACE_VALUES`, `TRACE_VALUE_MAX`, `NO_COLOR`. Reading has no other effect
+//! `TRACE_DUMP_SIGNAL`, `TRACE_SIGNALS`, `TRACE_WATCH`, `TRACE_HOT`, `TRACE_VERBOSE`, `TRACE_VALUES`, `TRACE_VALUE_MAX`, `TRACE_COLLECTORS`, `NO_COLOR`. Reading has no other effect
 //! than warnings about values it cannot use.
 
 #[cfg(feature = "enable")]
@@ -73,6 +73,9 @@ pub struct Config {
     pub no_color: bool,
     /// Records per buffer chunk (`TRACE_BUFFER`); a thread holds at most `CHUNKS_PER_THREAD`.
     pub chunk: usize,
+    /// Collector threads of a run that only records (`TRACE_COLLECTORS`; at least 1): each
+    /// writes the records of its share of the traced threads.
+    pub collectors: usize,
     /// `TRACE_FOCUS`: print only the chains that reach this fn (the rule's term).
     pub focus: Option<String>,
     /// `TRACE_FOCUS=NAME:err`: only the calls of the focused fn that returned `Err`.
@@ -167,6 +170,10 @@ impl Hot {
         Ok(Some(hot))
     }
 }
+
+/// The most collector threads `TRACE_COLLECTORS` starts.
+#[cfg(feature = "enable")]
+pub const MAX_COLLECTORS: usize = 64;
 
 #[cfg(feature = "enable")]
 /// Records per chunk unless `TRACE_BUFFER` says otherwise: 4,096 records, 128 KiB, small enough
@@ -288,6 +295,22 @@ fn read() -> Config {
             }
         },
     };
+    // A collector per four cores: each keeps up with about a quarter of a core's worth of
+    // tight traced calls, and the cores are the program's.
+    let default_collectors =
+        std::thread::available_parallelism().map_or(1, |n| (n.get() / 4).max(1));
+    let collectors = match var("TRACE_COLLECTORS") {
+        None => default_collectors,
+        Some(v) => match v.trim().parse::<usize>() {
+            Ok(n) if (1..=MAX_COLLECTORS).contains(&n) => n,
+            _ => {
+                warn(&format!(
+                    "TRACE_COLLECTORS={v:?} is not a number of collector threads (1 to {MAX_COLLECTORS}); using {default_collectors}"
+                ));
+                default_collectors
+            }
+        },
+    };
     let filter_spec = var("TRACE_FILTER");
     let filter = match filter_spec.clone() {
         Some(spec) => Filter::parse(&spec).unwrap_or_else(|e| {
@@ -368,6 +391,7 @@ fn read() -> Config {
         out,
         no_color: no_color(),
         chunk: buffer,
+        collectors,
         focus: focus.as_ref().map(|f| f.name.clone()),
         focus_errors: focus.is_some_and(|f| f.errors),
         summary: var("TRACE_SUMMARY").is_some_and(|v| !v.is_empty() && v != "0"),

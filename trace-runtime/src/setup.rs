@@ -100,7 +100,7 @@ fn run() {
             Ok(w) => {
                 pipeline = pipeline.recording(w);
                 if records_only {
-                    pipeline = pipeline.records_only();
+                    pipeline = pipeline.records_only(0, cfg.collectors);
                 }
             }
             Err(e) => config::warn(&format!(
@@ -111,7 +111,8 @@ fn run() {
     }
     let only_records = pipeline.is_records_only();
     crate::hooks::sheltered(cfg, || {
-        collector::start(Collector::new(origin, pipeline), interval);
+        let lanes = if only_records { cfg.collectors } else { 1 };
+        collector::start(Collector::new(origin, pipeline).in_lanes(lanes), interval);
         crate::hooks::install(cfg);
     });
     if cfg.verbose {
@@ -122,9 +123,12 @@ fn run() {
             Out::File(p) => p.display().to_string(),
         };
         let collecting = if only_records {
-            "; recording only: each thread's records written as they come, decoded when read"
+            format!(
+                "; recording only: each thread's records written as they come by {}, decoded when read",
+                crate::units::count(cfg.collectors as u64, "collector")
+            )
         } else {
-            ""
+            String::new()
         };
         config::say(&format!(
             "tracing on: clock {} (chosen in {chose:?}; set up in {:?}); format {:?} to {out}; {} records per chunk{collecting}",

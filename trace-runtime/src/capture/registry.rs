@@ -20,18 +20,22 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// The thread that collects, woken when a chunk is handed over.
-static COLLECTOR: Mutex<Option<std::thread::Thread>> = Mutex::new(None);
+/// The threads that collect, woken when a chunk is handed over: thread `n`'s records are
+/// collected by the one at `n % len` (see `collect::collector`'s lanes).
+static COLLECTORS: Mutex<Vec<std::thread::Thread>> = Mutex::new(Vec::new());
 
-pub(super) fn wake_collector() {
-    if let Some(t) = lock(&COLLECTOR).as_ref() {
-        t.unpark();
+/// Wakes the collector of thread `thread`'s records.
+pub(super) fn wake_collector(thread: u32) {
+    let collectors = lock(&COLLECTORS);
+    if !collectors.is_empty() {
+        collectors[thread as usize % collectors.len()].unpark();
     }
 }
 
-/// Names the collector thread, to be woken when buffers fill.
-pub(crate) fn set_collector(thread: std::thread::Thread) {
-    *lock(&COLLECTOR) = Some(thread);
+/// Names the collector threads, to be woken when buffers fill: the one collecting thread `n`'s
+/// records is at `n % collectors.len()`.
+pub(crate) fn set_collectors(collectors: Vec<std::thread::Thread>) {
+    *lock(&COLLECTORS) = collectors;
 }
 
 /// Registers a thread's buffer, as the thread first traces.

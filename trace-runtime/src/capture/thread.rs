@@ -399,7 +399,7 @@ impl Local {
             return;
         }
         let pending = self.writer.hand_over();
-        registry::wake_collector();
+        registry::wake_collector(self.writer.shared().thread);
         if pending >= MAX_PENDING {
             self.wait_for_collector();
         }
@@ -411,7 +411,7 @@ impl Local {
     fn wait_for_collector(&self) {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(1);
         while self.writer.pending() > MAX_PENDING / 2 && std::time::Instant::now() < deadline {
-            registry::wake_collector();
+            registry::wake_collector(self.writer.shared().thread);
             std::thread::sleep(std::time::Duration::from_micros(200));
         }
     }

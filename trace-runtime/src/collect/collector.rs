@@ -1,17 +1,24 @@
 //! The one collector: a background thread that takes every thread's published records, merges
 //! them by time and feeds the pipeline (`pipeline.rs`) to the recording and the views. At exit, on panic and on the fatal signals
 //! the same collection runs to the end on the calling thread.
+//!
+//! A run that only records merges nothing, so its collection scales: with `TRACE_COLLECTORS=N`
+//! it runs in N lanes, each a collector thread of its own for the threads numbered `lane` mod
+//! N, writing into the one recording. The lanes share the run's table of sites (a site has one
+//! index) and hand each other the exits of frames another lane's thread entered (a task
+//! moves between workers), which that lane's tally pairs with their enters.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::hash::BuildHasherDefault;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard, TryLockError};
+use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
 use std::time::{Duration, Instant};
 
 use super::event::{Raw, Tables, Values};
 use super::frames::{FastMap, Frames, IdHasher};
 use super::hot;
 use super::pipeline::Pipeline;
+use super::tally::Exited;
 use crate::capture::buffer::{Cursor, SharedRef};
 use crate::capture::clock::{self, Calibration};
 use crate::capture::record::{self, Rec};
@@ -36,8 +43,14 @@ pub struct Collector {
     inputs: BTreeMap<u32, Input>,
     /// Records of threads whose state was gone.
     orphans: VecDeque<Rec>,
-    /// Site addresses to their index in the run's table.
+    /// Site addresses to their index in the run's table, as this lane has met them.
     sites: HashMap<usize, u32, BuildHasherDefault<IdHasher>>,
+    /// Which lane this collector is, of how many (1: the one collector), what the lanes share,
+    /// and (lane 0) the other lanes, with or without a thread of their own.
+    lane: usize,
+    lanes: usize,
+    shared: Arc<Shared>,
+    others: Vec<Lane>,
     /// The last site looked up and its index (0 is no site's address).
     last_site: (usize, u32),
     tables: Tables,
@@ -57,6 +70,32 @@ pub struct Collector {
     values: FastMap<u32, PendingValues>,
     /// A run that only records: one thread's records on their way to the pipeline together.
     run: Vec<Raw>,
+}
+
+/// What the lanes of a run share: the run's table of sites, and per lane the exits of its
+/// frames that other lanes read.
+#[derive(Default)]
+struct Shared {
+    sites: Mutex<SiteTable>,
+    inboxes: Vec<Mutex<Vec<Exited>>>,
+}
+
+/// Every site met so far, in the order indexed.
+#[derive(Default)]
+struct SiteTable {
+    index: HashMap<usize, u32, BuildHasherDefault<IdHasher>>,
+    sites: Vec<&'static Site>,
+}
+
+/// Another lane: its collector, and whether a thread of its own runs its rounds (else lane 0's
+/// thread runs them).
+struct Lane {
+    collector: Arc<Mutex<Collector>>,
+    attended: bool,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// A `VALUE` record's bytes, gathered from the `DATA` records after it.
@@ -85,6 +124,13 @@ impl Collector {
             inputs: BTreeMap::new(),
             orphans: VecDeque::new(),
             sites: HashMap::default(),
+            lane: 0,
+            lanes: 1,
+            shared: Arc::new(Shared {
+                inboxes: vec![Mutex::new(Vec::new())],
+                ..Shared::default()
+            }),
+            others: Vec::new(),
             last_site: (0, 0),
             tables: Tables::default(),
             origin,
@@ -99,6 +145,36 @@ impl Collector {
                 .hot
                 .map(|rule| hot::Watch::new(rule, config::get().focus.clone())),
         }
+    }
+
+    /// The same collector in `lanes` lanes, for a run that only records: this one is lane 0,
+    /// and makes the others, each with its pipeline into the same recording.
+    pub fn in_lanes(mut self, lanes: usize) -> Self {
+        if lanes < 2 {
+            return self;
+        }
+        let shared = Arc::new(Shared {
+            inboxes: (0..lanes).map(|_| Mutex::new(Vec::new())).collect(),
+            ..Shared::default()
+        });
+        let mut others = Vec::new();
+        for lane in 1..lanes {
+            let Some(pipeline) = self.pipeline.lane(lane, lanes) else {
+                return self;
+            };
+            let mut c = Collector::new(self.origin, pipeline);
+            c.lane = lane;
+            c.lanes = lanes;
+            c.shared = shared.clone();
+            others.push(Lane {
+                collector: Arc::new(Mutex::new(c)),
+                attended: false,
+            });
+        }
+        self.lanes = lanes;
+        self.shared = shared;
+        self.others = others;
+        self
     }
 
     /// Calibrates and starts the pipeline, on first use.
@@ -116,7 +192,11 @@ impl Collector {
         f: impl FnOnce(&Frames, &Tables, u64) -> R,
     ) -> Result<R, String> {
         let now = self.now_ns();
-        match self.pipeline.read_back()? {
+        let elsewhere = self
+            .others
+            .iter()
+            .any(|o| lock(&o.collector).pipeline.needs_reading());
+        match self.pipeline.read_back(elsewhere)? {
             None => Ok(f(self.pipeline.frames(), &self.tables, now)),
             Some(rec) => Ok(f(&rec.frames_at_end(), &rec.tables, now)),
         }
@@ -136,7 +216,8 @@ impl Collector {
             return;
         }
         let started = clock::ticks();
-        for shared in registry::buffers() {
+        let mine = |s: &SharedRef| s.thread as usize % self.lanes == self.lane;
+        for shared in registry::buffers().into_iter().filter(mine) {
             let input = self.inputs.entry(shared.thread).or_insert_with(|| {
                 self.tables
                     .threads
@@ -154,10 +235,14 @@ impl Collector {
             input.next = 0;
             input.ended = input.shared.drain(&mut input.cursor, &mut input.staged);
         }
-        registry::take_orphans(&mut self.scratch);
-        self.orphans.extend(self.scratch.drain(..));
+        if self.lane == 0 {
+            registry::take_orphans(&mut self.scratch);
+            self.orphans.extend(self.scratch.drain(..));
+        }
         if self.pipeline.is_records_only() {
+            self.receive();
             self.hand_on_by_thread();
+            self.send_away();
         } else {
             let limit = if all { u64::MAX } else { self.watermark };
             self.watermark = started;
@@ -372,18 +457,85 @@ impl Collector {
     }
 
     fn site_index_slow(&mut self, site: &'static Site) -> u32 {
-        let tables = &mut self.tables;
-        let hot = &mut self.hot;
-        *self
-            .sites
-            .entry(site as *const Site as usize)
-            .or_insert_with(|| {
-                tables.sites.push(site.name().into());
-                if let Some(hot) = hot {
-                    hot.site(site);
+        let key = site as *const Site as usize;
+        if let Some(&index) = self.sites.get(&key) {
+            return index;
+        }
+        let index = {
+            let mut table = lock(&self.shared.sites);
+            match table.index.get(&key) {
+                Some(&index) => index,
+                None => {
+                    let index = table.sites.len() as u32;
+                    table.sites.push(site);
+                    table.index.insert(key, index);
+                    index
                 }
-                (tables.sites.len() - 1) as u32
-            })
+            }
+        };
+        self.sync_sites();
+        self.sites.insert(key, index);
+        index
+    }
+
+    /// Names, in this lane's tables and hot watch, every site the run's table has: in index
+    /// order, so a site has the same index in every lane.
+    fn sync_sites(&mut self) {
+        let table = lock(&self.shared.sites);
+        for &site in &table.sites[self.tables.sites.len().min(table.sites.len())..] {
+            self.tables.sites.push(site.name().into());
+            if let Some(hot) = &mut self.hot {
+                hot.site(site);
+            }
+        }
+    }
+
+    /// Exits of this lane's frames that other lanes read, to the tally.
+    fn receive(&mut self) {
+        if self.lanes < 2 {
+            return;
+        }
+        let exits = std::mem::take(&mut *lock(&self.shared.inboxes[self.lane]));
+        if !exits.is_empty() {
+            self.start_pipeline();
+            self.pipeline.arrive(&exits);
+        }
+    }
+
+    /// Exits read here of frames other lanes' threads entered, to those lanes.
+    fn send_away(&mut self) {
+        if self.lanes < 2 {
+            return;
+        }
+        let mut away = self.pipeline.take_away();
+        if away.is_empty() {
+            return;
+        }
+        let lane_of = |x: &Exited| (x.id >> record::SEQ_BITS) as usize % self.lanes;
+        away.sort_by_key(lane_of);
+        for batch in away.chunk_by(|a, b| lane_of(a) == lane_of(b)) {
+            lock(&self.shared.inboxes[lane_of(&batch[0])]).extend_from_slice(batch);
+        }
+    }
+
+    /// A round of every lane, handing on everything read (a flush, the end of the run), and
+    /// then the exits that crossed lanes in it to their lanes.
+    fn round_everywhere(&mut self) {
+        self.round(true);
+        for other in &self.others {
+            lock(&other.collector).round(true);
+        }
+        self.receive();
+        for other in &self.others {
+            lock(&other.collector).receive();
+        }
+    }
+
+    /// The rounds of the lanes with no thread of their own, on lane 0's.
+    fn round_unattended(&mut self) {
+        for other in self.others.iter().filter(|o| !o.attended) {
+            lock(&other.collector).round(false);
+        }
     }
 
     /// The end of the run: everything handed on, then every consumer's final report.
@@ -391,10 +543,24 @@ impl Collector {
         if self.finished {
             return;
         }
-        self.round(true);
+        self.round_everywhere();
         self.finished = true;
         FINISHED.store(true, Ordering::Release);
         registry::close();
+        if !self.others.is_empty() {
+            // Every lane's records are written: their tallies join this one's.
+            let lanes: Vec<Pipeline> = std::mem::take(&mut self.others)
+                .into_iter()
+                .map(|o| {
+                    let mut c = lock(&o.collector);
+                    c.finished = true;
+                    std::mem::replace(&mut c.pipeline, Pipeline::new(Vec::new()))
+                })
+                .collect();
+            self.start_pipeline();
+            self.pipeline.absorb(lanes);
+            self.sync_sites();
+        }
         let counted: Vec<(u32, u64)> = crate::capture::hot::counted()
             .into_iter()
             .map(|(site, calls)| (self.site_index(site), calls))
@@ -467,7 +633,42 @@ fn try_lock_state(patience: Duration) -> Option<MutexGuard<'static, Option<Colle
 
 /// Installs the collector and starts its thread, which runs a round every `interval` (and
 /// whenever a thread hands over a full chunk).
-pub fn start(collector: Collector, interval: Duration) {
+pub fn start(mut collector: Collector, interval: Duration) {
+    // The other lanes' threads first: one that cannot start leaves its lane to lane 0's.
+    let mut threads = Vec::new();
+    let mut lanes = Vec::new();
+    for (i, other) in collector.others.iter_mut().enumerate() {
+        let lane = other.collector.clone();
+        let spawned = std::thread::Builder::new()
+            .name(format!(
+                "{}collector-{}",
+                thread::RUNTIME_THREAD_PREFIX,
+                i + 1
+            ))
+            .spawn(move || {
+                thread::runtime_thread();
+                loop {
+                    std::thread::park_timeout(interval);
+                    if FINISHED.load(Ordering::Acquire) {
+                        return;
+                    }
+                    lock(&lane).round(false);
+                }
+            });
+        match spawned {
+            Ok(handle) => {
+                other.attended = true;
+                lanes.push(Some(handle.thread().clone()));
+            }
+            Err(e) => {
+                config::warn(&format!(
+                    "cannot start trace collector thread {} ({e}); another collects its share",
+                    i + 1
+                ));
+                lanes.push(None);
+            }
+        }
+    }
     *lock_state() = Some(collector);
     let spawned = std::thread::Builder::new()
         .name(format!("{}collector", thread::RUNTIME_THREAD_PREFIX))
@@ -481,11 +682,22 @@ pub fn start(collector: Collector, interval: Duration) {
                 let mut state = lock_state();
                 if let Some(c) = state.as_mut() {
                     c.round(false);
+                    c.round_unattended();
                 }
             }
         });
     match spawned {
-        Ok(handle) => registry::set_collector(handle.thread().clone()),
+        Ok(handle) => {
+            let first = handle.thread().clone();
+            threads.push(first.clone());
+            // A lane without a thread is woken through lane 0's.
+            threads.extend(
+                lanes
+                    .into_iter()
+                    .map(|t| t.unwrap_or_else(|| first.clone())),
+            );
+            registry::set_collectors(threads);
+        }
         Err(e) => config::warn(&format!(
             "cannot start the trace collector thread ({e}); the trace is written at exit"
         )),
@@ -496,7 +708,7 @@ pub fn start(collector: Collector, interval: Duration) {
 pub fn with_flushed<R>(patience: Duration, f: impl FnOnce(&mut Collector) -> R) -> Option<R> {
     let mut state = try_lock_state(patience)?;
     let c = state.as_mut()?;
-    c.round(true);
+    c.round_everywhere();
     Some(f(c))
 }
 

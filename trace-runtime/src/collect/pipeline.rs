@@ -57,13 +57,61 @@ impl Pipeline {
     /// header says so), while a [`Tally`] keeps the counts and the open frames; what is open
     /// is decoded from the recording read back, when asked (`read_back`). Without a
     /// recording, nothing changes.
+    ///
+    /// With several collectors, `lane` of `lanes` is this pipeline's share of the threads
+    /// (see `collect::collector`).
     #[cfg(feature = "enable")]
-    pub fn records_only(mut self) -> Self {
+    pub fn records_only(mut self, lane: usize, lanes: usize) -> Self {
         if let Some(w) = self.recording.take() {
             self.recording = Some(w.in_thread_order());
-            self.tally = Some(Tally::default());
+            self.tally = Some(Tally::for_lane(lane, lanes));
         }
         self
+    }
+
+    /// The pipeline of another collector of a run that only records: its share (`lane` of
+    /// `lanes`) of the threads' records into the same recording, no views.
+    #[cfg(feature = "enable")]
+    pub fn lane(&self, lane: usize, lanes: usize) -> Option<Pipeline> {
+        let w = self.recording.as_ref().filter(|_| self.tally.is_some())?;
+        Some(
+            Pipeline::new(Vec::new())
+                .recording(w.share())
+                .records_only(lane, lanes),
+        )
+    }
+
+    /// Exits read here of frames another lane's threads entered, for that lane.
+    #[cfg(feature = "enable")]
+    pub fn take_away(&mut self) -> Vec<super::tally::Exited> {
+        self.tally
+            .as_mut()
+            .map(Tally::take_away)
+            .unwrap_or_default()
+    }
+
+    /// Exits of this lane's frames that other lanes read.
+    #[cfg(feature = "enable")]
+    pub fn arrive(&mut self, exits: &[super::tally::Exited]) {
+        if let (Some(tally), Some(d)) = (&mut self.tally, &self.decoder) {
+            tally.arrive(exits, &d.cal);
+        }
+    }
+
+    /// Whether what is open must be read back from the recording (see `Tally`).
+    #[cfg(feature = "enable")]
+    pub fn needs_reading(&self) -> bool {
+        self.tally.as_ref().is_some_and(Tally::needs_reading)
+    }
+
+    /// The end of a run with several collectors: the other lanes' tallies taken into this
+    /// one's, before `finish`.
+    #[cfg(feature = "enable")]
+    pub fn absorb(&mut self, lanes: Vec<Pipeline>) {
+        let others: Vec<Tally> = lanes.into_iter().filter_map(|p| p.tally).collect();
+        if let (Some(tally), Some(d)) = (&mut self.tally, &self.decoder) {
+            tally.absorb(others, &d.cal);
+        }
     }
 
     /// Whether records go straight to the recording, a thread at a time (`records_only`).
@@ -296,10 +344,13 @@ impl Pipeline {
     /// A run that only records, with frames open: the recording so far read back, for what
     /// is open now (`Ok(None)`: nothing to read, the frames here say it all). `Err` says why
     /// it could not be read.
+    ///
+    /// `open_elsewhere`: another lane's tally says something is open.
     #[cfg(feature = "enable")]
-    pub fn read_back(&mut self) -> Result<Option<Recording>, String> {
-        match (&self.tally, &mut self.recording) {
-            (Some(tally), Some(w)) if tally.needs_reading() => recording::read_back(w).map(Some),
+    pub fn read_back(&mut self, open_elsewhere: bool) -> Result<Option<Recording>, String> {
+        let needed = open_elsewhere || self.needs_reading();
+        match &mut self.recording {
+            Some(w) if needed && self.tally.is_some() => recording::read_back(w).map(Some),
             _ => Ok(None),
         }
     }

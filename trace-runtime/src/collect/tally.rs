@@ -30,6 +30,22 @@ pub struct Counts {
     pub min_ns: u64,
 }
 
+#[cfg(feature = "enable")]
+impl Counts {
+    /// Adds `other`'s counts (of the same run's sites) to these.
+    pub fn add(&mut self, other: &Counts) {
+        self.events += other.events;
+        if self.sites.len() < other.sites.len() {
+            self.sites.resize(other.sites.len(), Count::default());
+        }
+        for (mine, theirs) in self.sites.iter_mut().zip(&other.sites) {
+            mine.events += theirs.events;
+            mine.calls += theirs.calls;
+            mine.total_ns += theirs.total_ns;
+        }
+    }
+}
+
 impl Counts {
     /// Counts only calls at least `min_ns` long, as `TRACE_FILTER=min=` writes them.
     pub fn at_least(min_ns: u64) -> Self {
@@ -78,6 +94,14 @@ pub struct Tally {
     /// An exit came whose enter was not seen: only a decoding of the recording says how it
     /// shows.
     stray: bool,
+    /// With several collectors (lanes), this tally's lane and how many there are: a frame is
+    /// the lane's whose thread entered it (`thread % lanes`; the thread is in the frame's id).
+    lane: u64,
+    lanes: u64,
+    /// Exits of other lanes' frames read here, for those lanes (`take_away`).
+    away: Vec<Exited>,
+    /// Exits from other lanes whose enter this lane has not read yet.
+    early: IdMap<(u64, u32)>,
 }
 
 /// A frame entered: its id, the ticks it was entered at, its site.
@@ -89,17 +113,42 @@ struct Entered {
     site: u32,
 }
 
+/// A frame's exit read by a lane other than the frame's: its id, the ticks it exited at and
+/// its site.
+#[cfg(feature = "enable")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Exited {
+    pub id: u64,
+    pub ts: u64,
+    pub site: u32,
+}
+
 /// Threads numbered past this keep their enters in `open` only.
 #[cfg(feature = "enable")]
 const LAST_ENTERS: usize = 1 << 16;
 
 #[cfg(feature = "enable")]
 impl Tally {
+    /// The tally of lane `lane` of `lanes` (see [`Exited`]); `for_lane(0, 1)` is the one lane.
+    pub fn for_lane(lane: usize, lanes: usize) -> Tally {
+        Tally {
+            lane: lane as u64,
+            lanes: lanes.max(1) as u64,
+            ..Tally::default()
+        }
+    }
+
     /// Whether `raw` goes into the recording: the decoder's rule but for frames entered twice,
     /// which capture never writes (a decoder of the recording checks that too).
     #[inline]
     pub fn admits(&self, raw: &Raw) -> bool {
         decode::admissible(raw, |_| false)
+    }
+
+    /// Whose frame `id` is: the lane of the thread that entered it.
+    #[inline]
+    fn owner(&self, id: u64) -> u64 {
+        (id >> record::SEQ_BITS) % self.lanes
     }
 
     /// One record, in its thread's order (threads may come in any order).
@@ -119,18 +168,34 @@ impl Tally {
             self.open.insert(last.id, (last.ts, last.site));
         }
         match kind {
-            record::ENTER | record::TASK if t < LAST_ENTERS => {
-                if t >= self.last_enter.len() {
-                    self.last_enter.resize(t + 1, None);
+            record::ENTER | record::TASK => {
+                if !self.early.is_empty() {
+                    if let Some((ts, site)) = self.early.remove(&id) {
+                        // Its exit, read by another lane, came first.
+                        self.counts
+                            .call(site, cal.span_ns(ts.saturating_sub(raw.ts)));
+                        return;
+                    }
                 }
-                self.last_enter[t] = Some(Entered {
+                if t < LAST_ENTERS {
+                    if t >= self.last_enter.len() {
+                        self.last_enter.resize(t + 1, None);
+                    }
+                    self.last_enter[t] = Some(Entered {
+                        id,
+                        ts: raw.ts,
+                        site: raw.site,
+                    });
+                } else {
+                    self.open.insert(id, (raw.ts, raw.site));
+                }
+            }
+            record::EXIT if self.lanes > 1 && self.owner(id) != self.lane => {
+                self.away.push(Exited {
                     id,
                     ts: raw.ts,
                     site: raw.site,
                 });
-            }
-            record::ENTER | record::TASK => {
-                self.open.insert(id, (raw.ts, raw.site));
             }
             record::EXIT => match self.open.remove(&id) {
                 Some((ts, site)) => self
@@ -145,10 +210,76 @@ impl Tally {
         }
     }
 
+    /// The exits of other lanes' frames read since the last call, for their lanes.
+    pub fn take_away(&mut self) -> Vec<Exited> {
+        std::mem::take(&mut self.away)
+    }
+
+    /// Exits of this lane's frames that another lane read.
+    pub fn arrive(&mut self, exits: &[Exited], cal: &Calibration) {
+        for x in exits {
+            let t = (x.id >> record::SEQ_BITS) as usize;
+            let entered = match self.last_enter.get_mut(t) {
+                Some(last) if last.is_some_and(|l| l.id == x.id) => {
+                    last.take().map(|l| (l.ts, l.site))
+                }
+                _ => self.open.remove(&x.id),
+            };
+            match entered {
+                Some((ts, site)) => self.counts.call(site, cal.span_ns(x.ts.saturating_sub(ts))),
+                None => {
+                    self.early.insert(x.id, (x.ts, x.site));
+                }
+            }
+        }
+    }
+
+    /// Takes in the other lanes' tallies, at the end of the run: their counts and open
+    /// frames, then every exit that crossed lanes matched with its enter. An exit whose enter
+    /// no lane read counts as a call of no time, as the decoder shows it.
+    pub fn absorb(&mut self, others: Vec<Tally>, cal: &Calibration) {
+        let mut exits: Vec<Exited> = self.take_away();
+        exits.extend(
+            self.early
+                .drain()
+                .map(|(id, (ts, site))| Exited { id, ts, site }),
+        );
+        let mut last_enters = std::mem::take(&mut self.last_enter);
+        for other in others {
+            self.counts.add(&other.counts);
+            self.stray |= other.stray;
+            self.open.extend(other.open);
+            last_enters.extend(other.last_enter);
+            exits.extend(other.away);
+            exits.extend(
+                other
+                    .early
+                    .into_iter()
+                    .map(|(id, (ts, site))| Exited { id, ts, site }),
+            );
+        }
+        for last in last_enters.into_iter().flatten() {
+            self.open.insert(last.id, (last.ts, last.site));
+        }
+        for x in exits {
+            match self.open.remove(&x.id) {
+                Some((ts, site)) => self.counts.call(site, cal.span_ns(x.ts.saturating_sub(ts))),
+                None => {
+                    self.stray = true;
+                    self.counts.call(x.site, 0);
+                }
+            }
+        }
+    }
+
     /// Whether what is open can only be told by decoding the recording: a frame is open, or
-    /// an exit came without its enter.
+    /// an exit came without its enter (or is still on its way between lanes).
     pub fn needs_reading(&self) -> bool {
-        !self.open.is_empty() || self.stray || self.last_enter.iter().any(Option::is_some)
+        !self.open.is_empty()
+            || self.stray
+            || !self.early.is_empty()
+            || !self.away.is_empty()
+            || self.last_enter.iter().any(Option::is_some)
     }
 }
 
@@ -218,5 +349,62 @@ mod tests {
                 }
             ]
         );
+    }
+
+    /// Two lanes: thread 1's frames are lane 1's, thread 2's lane 0's. A task entered on
+    /// thread 1 and finished on thread 2 is counted once, by lane 1, whichever lane reads
+    /// first; at the end, exits still crossing find their enters, and one no lane entered is a
+    /// stray.
+    #[test]
+    fn a_frame_entered_in_one_lane_and_exited_in_another_is_counted_once() {
+        let id = |thread: u64, n: u64| (thread << record::SEQ_BITS) + n;
+        let count = |t: &Tally, site: usize| t.counts.sites.get(site).copied().unwrap_or_default();
+        let (mut l0, mut l1) = (Tally::for_lane(0, 2), Tally::for_lane(1, 2));
+        // The exit read before the enter.
+        l0.see(&raw(2, 30, record::EXIT, id(1, 1), 3), &CAL);
+        assert_eq!(l0.counts.events, 0);
+        let away = l0.take_away();
+        assert_eq!(
+            away,
+            [Exited {
+                id: id(1, 1),
+                ts: 30,
+                site: 3
+            }]
+        );
+        l1.arrive(&away, &CAL);
+        assert!(l1.needs_reading(), "its enter not read yet");
+        l1.see(&raw(1, 10, record::TASK, id(1, 1), 3), &CAL);
+        assert_eq!(
+            count(&l1, 3),
+            Count {
+                events: 2,
+                calls: 1,
+                total_ns: 40
+            }
+        );
+        // The enter read first.
+        l1.see(&raw(1, 50, record::TASK, id(1, 2), 4), &CAL);
+        l0.see(&raw(2, 60, record::EXIT, id(1, 2), 4), &CAL);
+        l1.arrive(&l0.take_away(), &CAL);
+        assert_eq!(count(&l1, 4).total_ns, 20);
+        assert!(!l0.needs_reading() && !l1.needs_reading());
+        // At the end, one exit still on its way, and one whose frame no lane entered.
+        l1.see(&raw(1, 70, record::ENTER, id(1, 3), 5), &CAL);
+        l0.see(&raw(2, 80, record::EXIT, id(1, 3), 5), &CAL);
+        l0.see(&raw(2, 90, record::EXIT, id(1, 9), 6), &CAL);
+        l0.absorb(vec![l1], &CAL);
+        assert_eq!(count(&l0, 5).total_ns, 20);
+        assert_eq!(count(&l0, 3).calls + count(&l0, 4).calls, 2);
+        assert_eq!(
+            count(&l0, 6),
+            Count {
+                events: 2,
+                calls: 1,
+                total_ns: 0
+            }
+        );
+        assert_eq!(l0.counts.events, 8);
+        assert!(l0.needs_reading(), "an exit without its enter");
     }
 }

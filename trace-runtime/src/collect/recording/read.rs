@@ -254,7 +254,7 @@ pub const READ_BACK_MAX: u64 = 16 << 20;
 /// when it must say what is open. `Err` says why not, and what to run instead.
 #[cfg(feature = "enable")]
 pub fn read_back(w: &mut super::Writer) -> Result<Recording, String> {
-    let path = w.path().to_path_buf();
+    let path = w.path();
     let shown = path.display();
     if !w.flush_out() {
         return Err(format!(

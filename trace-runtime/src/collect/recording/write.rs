@@ -15,25 +15,99 @@ use crate::capture::record;
 use crate::collect::decode::End;
 use crate::collect::event::{Raw, Tables};
 
-/// Writes the recording of a live run.
-pub struct Writer {
+/// The file a recording goes to, shared by the writers that fill it (one per collector):
+/// chunks go in whole, each numbered and headed as it goes in, so that the file reads as if
+/// one writer had written it.
+pub struct Sink {
     out: Box<dyn Write + Send>,
     path: std::path::PathBuf,
+    broken: bool,
+    /// Events and bytes in the file so far.
+    events: u64,
+    bytes: u64,
+    /// Chunks written so far: the next one's number is this plus 1.
+    chunks: u64,
+    /// The threads the last chunk written held events of.
+    last_threads: std::collections::BTreeSet<u32>,
+    /// Whether the header is written; until it is (another collector's chunk may come
+    /// first), chunks wait here.
+    headed: bool,
+    waiting: Vec<u8>,
+}
+
+impl Sink {
+    /// `bytes`, after the header: written, or kept until the header is.
+    fn put(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        if self.headed {
+            self.out.write_all(bytes)
+        } else {
+            self.waiting.extend_from_slice(bytes);
+            Ok(())
+        }
+    }
+
+    /// One chunk of `events` events of `threads`, its head made now: its number, the events
+    /// written before it, and the threads the chunk before it held events of, so that a reader
+    /// that lost that chunk can say what it held. Whether the file still takes writes.
+    fn write_chunk(
+        &mut self,
+        body: &[u8],
+        events: u64,
+        threads: std::collections::BTreeSet<u32>,
+    ) -> bool {
+        if self.broken {
+            return false;
+        }
+        let mut payload = Vec::with_capacity(body.len() + 16);
+        put_varint(&mut payload, self.chunks + 1);
+        put_varint(&mut payload, self.events);
+        put_varint(&mut payload, self.last_threads.len() as u64);
+        for &t in &self.last_threads {
+            put_varint(&mut payload, u64::from(t));
+        }
+        payload.extend_from_slice(body);
+        let mut frame = Vec::with_capacity(FRAME_V3);
+        frame.extend_from_slice(&SYNC);
+        frame.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+        frame.extend_from_slice(&crc32(&payload).to_le_bytes());
+        let result = self.put(&frame).and_then(|_| self.put(&payload));
+        self.bytes += (frame.len() + payload.len()) as u64;
+        self.chunks += 1;
+        self.events += events;
+        self.last_threads = threads;
+        if let Err(e) = result {
+            self.broken = true;
+            crate::config::warn(&format!(
+                "cannot write TRACE_RECORD={} ({e}); the rest of the recording is dropped",
+                self.path.display()
+            ));
+        }
+        !self.broken
+    }
+
+    fn flush(&mut self) -> bool {
+        if !self.broken {
+            let _ = self.out.flush();
+        }
+        !self.broken
+    }
+}
+
+/// Writes the recording of a live run: fills chunks and hands them to the file's [`Sink`].
+pub struct Writer {
+    sink: std::sync::Arc<std::sync::Mutex<Sink>>,
+    /// The chunk being filled, without its head (made as it goes into the file).
     chunk: Vec<u8>,
     /// Reset at every chunk: a chunk decodes without the ones before it.
     deltas: Deltas,
     sites_written: usize,
     threads_written: std::collections::BTreeSet<u32>,
+    /// The file takes no more writes.
     broken: bool,
-    events: u64,
-    bytes: u64,
-    /// Chunks written so far: the next one's number is this plus 1.
-    chunks: u64,
     /// Events in the chunk being filled.
     chunk_events: u64,
-    /// Threads with events in the chunk being filled, and in the one written before it.
+    /// Threads with events in the chunk being filled.
     chunk_threads: std::collections::BTreeSet<u32>,
-    last_threads: std::collections::BTreeSet<u32>,
     /// The site and thread items first written in the chunk being filled, and in the one
     /// before it: each is written again in the next chunk, so one lost chunk loses no name.
     defined: Vec<u8>,
@@ -42,6 +116,8 @@ pub struct Writer {
     run: Vec<u8>,
     /// The header's flags: [`THREAD_ORDER`] when events come a thread at a time.
     flags: u16,
+    /// The writer that writes the header and the run item; not one `share` made.
+    first: bool,
 }
 
 impl Writer {
@@ -57,25 +133,50 @@ impl Writer {
 
     /// A writer into `out`, named `path` in its warnings.
     pub(super) fn to(out: Box<dyn Write + Send>, path: &Path) -> Writer {
-        Writer {
+        let sink = Sink {
             out,
             path: path.to_path_buf(),
+            broken: false,
+            events: 0,
+            bytes: 0,
+            chunks: 0,
+            last_threads: Default::default(),
+            headed: false,
+            waiting: Vec::new(),
+        };
+        Writer {
+            first: true,
+            ..Writer::into_sink(std::sync::Arc::new(std::sync::Mutex::new(sink)), 0)
+        }
+    }
+
+    fn into_sink(sink: std::sync::Arc<std::sync::Mutex<Sink>>, flags: u16) -> Writer {
+        Writer {
+            sink,
             chunk: Vec::with_capacity(CHUNK_BYTES + 64),
             deltas: Deltas::default(),
             sites_written: 0,
             threads_written: Default::default(),
             broken: false,
-            events: 0,
-            bytes: 0,
-            chunks: 0,
             chunk_events: 0,
             chunk_threads: Default::default(),
-            last_threads: Default::default(),
             defined: Vec::new(),
             repeat: Vec::new(),
             run: Vec::new(),
-            flags: 0,
+            flags,
+            first: false,
         }
+    }
+
+    /// Another writer into the same file, for another collector: it names the sites and
+    /// threads it writes of itself (a name given twice is the same name); the header and the
+    /// run item are the first writer's.
+    pub fn share(&self) -> Writer {
+        Writer::into_sink(self.sink.clone(), self.flags)
+    }
+
+    fn sink(&self) -> std::sync::MutexGuard<'_, Sink> {
+        self.sink.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// The same writer, fed each thread's events in that thread's order, a thread at a time,
@@ -85,9 +186,8 @@ impl Writer {
         self
     }
 
-    /// Starts a chunk's payload with its head, if it has not started: its number, the events
-    /// written before it, and the threads the chunk before it held events of, so that a reader
-    /// that lost that chunk can say what it held.
+    /// Starts a chunk with what it repeats of the one before it and, the first time, the run
+    /// item, if it has not started.
     #[inline]
     fn open_chunk(&mut self) {
         if self.chunk.is_empty() {
@@ -97,12 +197,6 @@ impl Writer {
 
     #[cold]
     fn start_chunk(&mut self) {
-        put_varint(&mut self.chunk, self.chunks + 1);
-        put_varint(&mut self.chunk, self.events);
-        put_varint(&mut self.chunk, self.last_threads.len() as u64);
-        for &t in &self.last_threads {
-            put_varint(&mut self.chunk, u64::from(t));
-        }
         self.chunk.append(&mut self.repeat);
         self.chunk.append(&mut self.run);
     }
@@ -149,49 +243,56 @@ impl Writer {
             self.chunk.clear();
             return;
         }
-        let mut frame = Vec::with_capacity(FRAME_V3);
-        frame.extend_from_slice(&SYNC);
-        frame.extend_from_slice(&(self.chunk.len() as u32).to_le_bytes());
-        frame.extend_from_slice(&crc32(&self.chunk).to_le_bytes());
-        let result = self
-            .out
-            .write_all(&frame)
-            .and_then(|_| self.out.write_all(&self.chunk));
-        self.bytes += (frame.len() + self.chunk.len()) as u64;
+        let threads = std::mem::take(&mut self.chunk_threads);
+        let (chunk, events) = (&self.chunk, self.chunk_events);
+        let written = self
+            .sink
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .write_chunk(chunk, events, threads);
+        self.broken = !written;
         self.chunk.clear();
-        self.chunks += 1;
         self.chunk_events = 0;
         self.deltas = Deltas::default();
-        self.last_threads = std::mem::take(&mut self.chunk_threads);
         self.repeat = std::mem::take(&mut self.defined);
-        if let Err(e) = result {
-            self.broken = true;
-            crate::config::warn(&format!(
-                "cannot write TRACE_RECORD={} ({e}); the rest of the recording is dropped",
-                self.path.display()
-            ));
-        }
     }
 }
 
 impl Writer {
     /// Writes the header: how ticks become nanoseconds in this run.
     pub fn start(&mut self, cal: &Calibration) {
-        let head = header(cal, self.flags);
-        self.bytes += head.len() as u64;
-        if let Err(e) = self.out.write_all(&head) {
-            self.broken = true;
-            crate::config::warn(&format!(
-                "cannot write TRACE_RECORD={} ({e}); not recording",
-                self.path.display()
-            ));
+        if !self.first {
+            return;
         }
+        let head = header(cal, self.flags);
+        let broken = {
+            let mut sink = self.sink();
+            sink.bytes += head.len() as u64;
+            let waiting = std::mem::take(&mut sink.waiting);
+            sink.headed = true;
+            if let Err(e) = sink
+                .out
+                .write_all(&head)
+                .and_then(|_| sink.out.write_all(&waiting))
+            {
+                sink.broken = true;
+                crate::config::warn(&format!(
+                    "cannot write TRACE_RECORD={} ({e}); not recording",
+                    sink.path.display()
+                ));
+            }
+            sink.broken
+        };
+        self.broken = broken;
     }
 
     /// Notes when and how this process's run began (`ITEM_RUN`): the wall clock now less the
     /// time since the first traced call, and the process's arguments, for readers that show or
     /// export them. A live run's alone: a recording rewritten from another has none of its own.
     pub fn run_began(&mut self, cal: &Calibration) {
+        if !self.first {
+            return;
+        }
         let since_first = cal.ns(crate::capture::clock::ticks());
         let unix_ns = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -291,7 +392,6 @@ impl Writer {
                 self.deltas.thread = thread;
                 self.deltas.ts = at.ts;
                 *last_id(&mut self.deltas.ids, thread) = at.id;
-                self.events += written;
                 self.chunk_events += written;
             }
             if self.chunk.len() >= CHUNK_BYTES {
@@ -301,8 +401,8 @@ impl Writer {
     }
 
     /// The file written to.
-    pub fn path(&self) -> &Path {
-        &self.path
+    pub fn path(&self) -> std::path::PathBuf {
+        self.sink().path.clone()
     }
 
     /// Writes out the chunk being filled and everything buffered, for a reader of the file;
@@ -315,9 +415,8 @@ impl Writer {
     /// Writes the chunk being filled: the end of a collection round.
     pub fn flush(&mut self) {
         self.write_chunk();
-        if !self.broken {
-            let _ = self.out.flush();
-        }
+        let flushed = self.sink().flush();
+        self.broken = !flushed;
     }
 
     /// The end of the run: the last names, the counted calls and the end item.
@@ -332,17 +431,15 @@ impl Writer {
         self.chunk.push(ITEM_END);
         put_varint(&mut self.chunk, end.ticks);
         put_varint(&mut self.chunk, end.skipped);
-        self.write_chunk();
-        if !self.broken {
-            let _ = self.out.flush();
-        }
-        if crate::config::get().verbose && self.events > 0 {
+        self.flush();
+        let sink = self.sink();
+        if crate::config::get().verbose && sink.events > 0 {
             crate::config::say(&format!(
                 "recorded {} events in {} bytes ({:.1} bytes per event) to {}",
-                self.events,
-                self.bytes,
-                self.bytes as f64 / self.events as f64,
-                self.path.display()
+                sink.events,
+                sink.bytes,
+                sink.bytes as f64 / sink.events as f64,
+                sink.path.display()
             ));
         }
     }
