@@ -318,8 +318,10 @@ impl Recording {
 
     /// Puts the events of a recording written in each thread's order ([`THREAD_ORDER`]) in
     /// time order: merged by (ticks, thread), each thread's own order kept whatever its ticks,
-    /// and each value moved to just before the next event of its thread (after the last event,
-    /// if none follows).
+    /// and each value moved to just after the event of its thread before it (before the
+    /// thread's first event, if none came before): a value is recorded beside its event, right
+    /// before it (arguments, a result) or right after it (a future's arguments, which must
+    /// reach its enter before another thread may see the future end).
     fn merge_threads(&mut self) {
         let n = self.raws.len();
         // Each thread's events, by their place in the file.
@@ -349,7 +351,10 @@ impl Recording {
             let (before, thread) = (v.0, v.1);
             v.0 = threads.get(&thread).map_or(n, |list| {
                 let k = list.partition_point(|&i| i < before);
-                list.get(k).map_or(n, |&i| place[i])
+                match k.checked_sub(1) {
+                    Some(prev) => place[list[prev]] + 1,
+                    None => list.get(k).map_or(n, |&i| place[i]),
+                }
             });
         }
         // Stable: values before the same event keep their order.

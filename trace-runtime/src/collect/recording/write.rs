@@ -654,4 +654,53 @@ mod tests {
         let values = rec.tables.values(&seen[0]).expect("the enter's arguments");
         assert_eq!(values.args, [("peer".into(), "\"10.0.0.2:80\"".into())]);
     }
+
+    /// Written a thread at a time: a future entered on thread 1, its arguments right after its
+    /// enter, and finished on thread 2 before thread 1 records anything else. Read back, the
+    /// arguments reach the enter before the exit (placed before thread 1's next event, they
+    /// would come after the future had ended, and be lost).
+    #[test]
+    fn a_future_finished_elsewhere_keeps_the_arguments_that_followed_its_enter() {
+        use crate::collect::decode::tests::Seen;
+        let whole = Recording::parse(EXITS).unwrap();
+        let buf = super::super::fixtures::Buf::default();
+        let mut w = Writer::to(Box::new(buf.clone()), Path::new("f.trace")).in_thread_order();
+        w.start(&whole.cal);
+        let mut tables = whole.tables.clone();
+        tables.threads.insert(2, None);
+        let args = tables.add_values(Values {
+            args: vec![("id".into(), "5".into())],
+            ..Values::default()
+        });
+        let future = (1u64 << record::SEQ_BITS) + 7;
+        let at = |thread, ts, id, site| Raw {
+            thread,
+            ts,
+            id,
+            site,
+            aux: 0,
+        };
+        let enter = Raw {
+            aux: 3,
+            ..at(1, 10, future | record::TASK | record::ARGS_FOLLOW, 0)
+        };
+        w.thread_run(&[enter], &tables);
+        w.value(1, future, args, &tables);
+        w.thread_run(&[at(1, 100, (1 << record::SEQ_BITS) + 8, 1)], &tables);
+        w.thread_run(&[at(2, 50, future | record::EXIT, 0)], &tables);
+        w.flush();
+        let bytes = buf.0.lock().unwrap().clone();
+        let rec = Recording::parse(&bytes).unwrap();
+        assert_eq!(
+            rec.raws.iter().map(|r| r.ts).collect::<Vec<_>>(),
+            [10, 50, 100]
+        );
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        rec.replay(vec![Box::new(Seen(seen.clone()))]);
+        let seen = seen.lock().unwrap();
+        assert!(seen[0].is_enter() && seen[0].id == future);
+        let values = rec.tables.values(&seen[0]).expect("the future's arguments");
+        assert_eq!(values.args, [("id".into(), "5".into())]);
+        assert!(!seen[1].is_enter() && seen[1].id == future);
+    }
 }
