@@ -359,6 +359,53 @@ fn leaked_tasks_are_reported_by_origin_and_where_they_wait() {
     );
 }
 
+/// The same leak in a run that only records: `open_frames()` and `assert_no_open_frames` read
+/// the recording back and say the same; recording into something that cannot be read back (a
+/// device), the assertion still fails, with how many frames are open and why they cannot be
+/// listed, and `open_frames()` warns that it cannot list them.
+#[test]
+fn leaked_tasks_in_a_run_that_only_records() {
+    let leak = |record: &std::path::Path| {
+        let out = Command::new(LEAK)
+            .env("NO_COLOR", "1")
+            .env("TRACE_OUT", "off")
+            .env("TRACE_RECORD", record)
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        let stdout = mask(&String::from_utf8(out.stdout).unwrap());
+        // The runtime's own lines (the panic caught in the demo prints its message too).
+        let stderr: String = String::from_utf8(out.stderr)
+            .unwrap()
+            .lines()
+            .filter(|l| l.starts_with("trace-runtime: "))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        (stdout, stderr)
+    };
+    let path = common::out_file("leak-recorded");
+    let (stdout, stderr) = leak(&path);
+    let _ = std::fs::remove_file(&path);
+    let group = "  400 tasks spawned from leak::main -> leak::Service::subscribe: 200 waiting in leak::heartbeat (oldest _), 200 in leak::pump_messages (oldest _)\n";
+    assert_eq!(
+        stdout,
+        format!("open tasks: 400\ntraced work still running:\n{group}\n")
+    );
+    assert_eq!(stderr, "");
+    let (stdout, stderr) = leak(std::path::Path::new("/dev/null"));
+    let why = "TRACE_RECORD=/dev/null is not a regular file, so it cannot be read back: `cargo trace open /dev/null` lists them once the run has ended";
+    assert_eq!(
+        stdout,
+        format!(
+            "open tasks: 0\ntraced work still running:\n400 traced frames never exited on other threads, which cannot be listed: {why}\n\n"
+        )
+    );
+    assert_eq!(
+        stderr,
+        format!("trace-runtime: warning: open_frames cannot list them: {why}\n")
+    );
+}
+
 #[test]
 fn trace_watch_names_a_hang_once_with_its_chain() {
     let err = tempfile_path("watch.stderr");

@@ -202,6 +202,18 @@ impl Collector {
         }
     }
 
+    /// Frames open, in every lane, that a thread other than `thread` entered (`None`: any), as
+    /// a run that only records tallies them: what it can say when its recording cannot be read
+    /// back.
+    pub fn open_off(&self, thread: Option<u32>) -> usize {
+        self.pipeline.open_off(thread)
+            + self
+                .others
+                .iter()
+                .map(|o| lock(&o.collector).pipeline.open_off(thread))
+                .sum::<usize>()
+    }
+
     /// Nanoseconds since the first traced call, now.
     pub fn now_ns(&self) -> u64 {
         self.pipeline

@@ -98,6 +98,12 @@ impl Pipeline {
         }
     }
 
+    /// Frames open that a thread other than `thread` entered, by the tally (see `Tally::open_off`).
+    #[cfg(feature = "enable")]
+    pub fn open_off(&self, thread: Option<u32>) -> usize {
+        self.tally.as_ref().map_or(0, |t| t.open_off(thread))
+    }
+
     /// Whether what is open must be read back from the recording (see `Tally`).
     #[cfg(feature = "enable")]
     pub fn needs_reading(&self) -> bool {

@@ -272,6 +272,19 @@ impl Tally {
         }
     }
 
+    /// Frames open that a thread other than `thread` entered (`None`: any thread), as far as
+    /// this tally knows: what is left to say when the recording cannot be read back.
+    pub fn open_off(&self, thread: Option<u32>) -> usize {
+        let elsewhere = |id: u64| thread.is_none_or(|t| id >> record::SEQ_BITS != u64::from(t));
+        self.open.keys().filter(|&&id| elsewhere(id)).count()
+            + self
+                .last_enter
+                .iter()
+                .flatten()
+                .filter(|l| elsewhere(l.id))
+                .count()
+    }
+
     /// Whether what is open can only be told by decoding the recording: a frame is open, or
     /// an exit came without its enter (or is still on its way between lanes).
     pub fn needs_reading(&self) -> bool {

@@ -254,26 +254,8 @@ pub const READ_BACK_MAX: u64 = 16 << 20;
 /// when it must say what is open. `Err` says why not, and what to run instead.
 #[cfg(feature = "enable")]
 pub fn read_back(w: &mut super::Writer) -> Result<Recording, String> {
-    let path = w.path();
-    let shown = path.display();
-    if !w.flush_out() {
-        return Err(format!(
-            "the recording TRACE_RECORD={shown} could not be written, so they cannot be listed"
-        ));
-    }
-    let size = std::fs::metadata(&path).map_or(0, |m| m.len());
-    if size > READ_BACK_MAX {
-        return Err(format!(
-            "the recording ({} MiB) is too large to read back in the program: `cargo trace open {shown}` lists them",
-            size >> 20
-        ));
-    }
-    let bytes = std::fs::read(&path).map_err(|e| {
-        format!(
-            "cannot read TRACE_RECORD={shown} back ({e}): `cargo trace open {shown}` lists them"
-        )
-    })?;
-    Recording::parse(&bytes).map_err(|e| format!("TRACE_RECORD={shown}: {e}"))
+    let bytes = w.written(READ_BACK_MAX)?;
+    Recording::parse(&bytes).map_err(|e| format!("TRACE_RECORD={}: {e}", w.path().display()))
 }
 
 impl Recording {

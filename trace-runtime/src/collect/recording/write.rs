@@ -29,6 +29,9 @@ pub struct Sink {
     chunks: u64,
     /// The threads the last chunk written held events of.
     last_threads: std::collections::BTreeSet<u32>,
+    /// The file opened again for reading, when it is a regular file: what the running program
+    /// reads back is what it wrote, even if the path is renamed or replaced since.
+    reader: Option<std::fs::File>,
     /// Whether the header is written; until it is (another collector's chunk may come
     /// first), chunks wait here.
     headed: bool,
@@ -125,10 +128,16 @@ impl Writer {
     /// about.
     pub fn create(path: &Path) -> std::io::Result<Writer> {
         let file = std::fs::File::create(path)?;
-        Ok(Writer::to(
+        // Never a pipe, a FIFO or a device: reading those back would take what a reader at the
+        // other end is owed, wait forever, or never end.
+        let regular = file.metadata().is_ok_and(|m| m.is_file());
+        let reader = regular.then(|| std::fs::File::open(path).ok()).flatten();
+        let writer = Writer::to(
             Box::new(std::io::BufWriter::with_capacity(CHUNK_BYTES * 2, file)),
             path,
-        ))
+        );
+        writer.sink().reader = reader;
+        Ok(writer)
     }
 
     /// A writer into `out`, named `path` in its warnings.
@@ -143,6 +152,7 @@ impl Writer {
             last_threads: Default::default(),
             headed: false,
             waiting: Vec::new(),
+            reader: None,
         };
         Writer {
             first: true,
@@ -405,11 +415,37 @@ impl Writer {
         self.sink().path.clone()
     }
 
-    /// Writes out the chunk being filled and everything buffered, for a reader of the file;
-    /// whether the file holds all that was recorded.
-    pub fn flush_out(&mut self) -> bool {
+    /// Everything written so far, read back from the file (at most `max` bytes of it): for a
+    /// running program that must decode what it recorded. `Err` says why it cannot be read,
+    /// and what to run instead.
+    pub fn written(&mut self, max: u64) -> Result<Vec<u8>, String> {
+        use std::io::{Read, Seek};
         self.flush();
-        !self.broken
+        let sink = self.sink();
+        let shown = sink.path.display();
+        let later = format!("`cargo trace open {shown}` lists them once the run has ended");
+        if sink.broken {
+            return Err(format!(
+                "the recording TRACE_RECORD={shown} could not be written, so they cannot be listed"
+            ));
+        }
+        let Some(mut file) = sink.reader.as_ref() else {
+            return Err(format!(
+                "TRACE_RECORD={shown} is not a regular file, so it cannot be read back: {later}"
+            ));
+        };
+        let size = file.metadata().map_or(0, |m| m.len());
+        if size > max {
+            return Err(format!(
+                "the recording ({} MiB) is too large to read back in the program: {later}",
+                size >> 20
+            ));
+        }
+        let mut bytes = Vec::with_capacity(size as usize);
+        file.seek(std::io::SeekFrom::Start(0))
+            .and_then(|_| file.take(size).read_to_end(&mut bytes))
+            .map_err(|e| format!("cannot read TRACE_RECORD={shown} back ({e}): {later}"))?;
+        Ok(bytes)
     }
 
     /// Writes the chunk being filled: the end of a collection round.
