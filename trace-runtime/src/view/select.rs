@@ -366,6 +366,7 @@ mod tests {
             counted: Vec::new(),
             damage: None,
             run: None,
+            thread_order: false,
         }
     }
 

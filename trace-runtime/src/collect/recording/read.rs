@@ -41,6 +41,8 @@ pub struct Recording {
     pub damage: Option<String>,
     /// When and how the run began (version 4 on; `None` before, or when its chunk was lost).
     pub run: Option<Run>,
+    /// Written a thread at a time (`THREAD_ORDER`), and merged by time when read.
+    pub thread_order: bool,
 }
 
 /// When and how a recorded run began.
@@ -278,6 +280,7 @@ impl Recording {
             counted: Vec::new(),
             damage: None,
             run: None,
+            thread_order: flags & THREAD_ORDER != 0,
         };
         let mut notes: Vec<String> = header.into_iter().collect();
         let lost = if version >= 3 {
@@ -292,7 +295,7 @@ impl Recording {
             );
         }
         rec.damage = (!notes.is_empty()).then(|| notes.join("\n"));
-        if flags & THREAD_ORDER != 0 {
+        if rec.thread_order {
             rec.merge_threads();
         }
         Ok(rec)
@@ -548,6 +551,24 @@ impl Recording {
             n if threads.is_empty() => format!("{n} chunks of {events}"),
             n => format!("{n} chunks of {events}, the last of them on {threads}"),
         };
+        // Written a thread at a time, the events around the gap bound no time: the lost
+        // chunks' threads do, by their last event before it and their first after it.
+        let (after, next) = if self.thread_order && !head.threads.is_empty() {
+            let (before, later) = self.raws.split_at(g.before.min(self.raws.len()));
+            let last = |t: u32| before.iter().rev().find(|r| r.thread == t).map(|r| r.ts);
+            let first = |t: u32| later.iter().find(|r| r.thread == t).map(|r| r.ts);
+            let time = |ts: u64| crate::units::duration_string(self.cal.ns(ts));
+            (
+                head.threads.iter().filter_map(|&t| last(t)).min().map(time),
+                head.threads
+                    .iter()
+                    .filter_map(|&t| first(t))
+                    .max()
+                    .map(time),
+            )
+        } else {
+            (after, at(Some(g.before)))
+        };
         let consequence = if chunks == 0 {
             String::new()
         } else {
@@ -564,7 +585,7 @@ impl Recording {
             g.end - g.start,
             g.end,
             after.as_deref().unwrap_or("the start"),
-            at(Some(g.before)).as_deref().unwrap_or("the end"),
+            next.as_deref().unwrap_or("the end"),
         )
     }
 

@@ -739,4 +739,60 @@ mod tests {
         assert_eq!(values.args, [("id".into(), "5".into())]);
         assert!(!seen[1].is_enter() && seen[1].id == future);
     }
+
+    /// Written a thread at a time, a recording's events around a lost chunk bound no time
+    /// (thread 1's come first in each chunk, at 100 ns and on; thread 2's after them, at 1000 ns
+    /// and on): the damage note places the lost chunk by its own threads' events before and
+    /// after it, and its events lie in that span.
+    #[test]
+    fn a_lost_chunk_in_thread_order_is_placed_in_time_by_its_threads() {
+        let cal = Calibration {
+            origin: 0,
+            ns_per_tick: 1.0,
+        };
+        let mut tables = Tables::default();
+        tables.sites.push("demo::f".into());
+        tables.threads.insert(1, None);
+        tables.threads.insert(2, None);
+        let buf = super::super::fixtures::Buf::default();
+        let mut w = Writer::to(Box::new(buf.clone()), Path::new("d.trace")).in_thread_order();
+        w.start(&cal);
+        let call = |thread: u32, n: u64, ts: u64| {
+            let id = (u64::from(thread) << record::SEQ_BITS) + n;
+            [
+                Raw {
+                    thread,
+                    ts,
+                    id: id | record::ENTER,
+                    site: 0,
+                    aux: 0,
+                },
+                Raw {
+                    thread,
+                    ts: ts + 5,
+                    id: id | record::EXIT,
+                    site: 0,
+                    aux: 0,
+                },
+            ]
+        };
+        for round in 0..3u64 {
+            w.thread_run(&call(1, round + 1, 100 + 10 * round), &tables);
+            w.thread_run(&call(2, round + 1, 1000 + 10 * round), &tables);
+            w.flush();
+        }
+        let mut bytes = buf.0.lock().unwrap().clone();
+        let chunk = super::super::fixtures::starts(&bytes)[1];
+        bytes[chunk + FRAME_V3 + 4] ^= 0x40;
+        let rec = Recording::parse(&bytes).unwrap();
+        let damage = rec.damage.unwrap();
+        let line = damage
+            .lines()
+            .find(|l| l.contains("chunk 2"))
+            .expect(&damage);
+        assert!(
+            line.contains("1 chunk of 4 events on [01], [02], between 105ns and 1.0µs;"),
+            "{line}"
+        );
+    }
 }
