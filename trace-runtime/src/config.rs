@@ -137,11 +137,11 @@ impl Hot {
         under_ns: 500,
     };
 
-    /// `off`, or `calls=N` and `under=DURATION` (either or both, comma-separated; the other
-    /// as by default).
+    /// `off`, `on` (the default, as `TRACE_VALUES` and `TRACE_SIGNALS` take it), or `calls=N`
+    /// and `under=DURATION` (either or both, comma-separated; the other as by default).
     pub fn parse(text: &str) -> Result<Option<Hot>, String> {
         let text = text.trim();
-        if text.is_empty() {
+        if text.is_empty() || text == "on" {
             return Ok(Some(Hot::DEFAULT));
         }
         if text == "off" {
@@ -162,7 +162,7 @@ impl Hot {
                 }
                 _ => {
                     return Err(format!(
-                        "{part:?} is neither off, calls=N nor under=DURATION"
+                        "{part:?} is neither on, off, calls=N nor under=DURATION"
                     ))
                 }
             }
@@ -499,9 +499,10 @@ mod tests {
             Hot::parse("calls=0"),
             Err("calls=0 is not a number of calls (1 or more)".into())
         );
+        assert_eq!(Hot::parse("on"), Ok(Some(Hot::DEFAULT)));
         assert_eq!(
-            Hot::parse("on"),
-            Err("\"on\" is neither off, calls=N nor under=DURATION".into())
+            Hot::parse("yes"),
+            Err("\"yes\" is neither on, off, calls=N nor under=DURATION".into())
         );
     }
 }
