@@ -54,6 +54,7 @@ FASTRACE = "fastrace #[trace], collecting"
 # by default a fn called 100,000 times at under 500 ns a call is counted from then on instead of
 # recorded (`TRACE_HOT`), which would leave most of the recursive workloads' calls out.
 EVERY_CALL = {"TRACE_HOT": "off"}
+OURS_LANES = "ours, recording only, two collectors (TRACE_COLLECTORS=2)"
 RECORDING = {"TRACE_OUT": "off", "TRACE_RECORD": "{tmp}/run.trace", "TRACE_VERBOSE": "1", **EVERY_CALL}
 
 VARIANTS = [
@@ -481,6 +482,8 @@ def main():
         scaling = [v for v in VARIANTS if v[0] in (BASELINE, FLOOR, OURS_RECORDING, OURS_PRINT)]
         scaling.append(("ours, decoding only (TRACE_OUT=off, no recording)", "on", "ours",
                         {"TRACE_OUT": "off", **EVERY_CALL}))
+        # A run that only records collects in lanes: one collector per thread here.
+        scaling.append((OURS_LANES, "on", "ours", {**RECORDING, "TRACE_COLLECTORS": "2"}))
         scale_runs = {}
         for _ in range(RUNS):
             for name, kind, variant, env in scaling:
@@ -521,7 +524,7 @@ def main():
                 c = ratio(cpu, name, w, FLOOR)
                 targets.append([f"{name.removeprefix('ours, ')}, {w}: whole-process CPU per call at most "
                                 f"{limit}x the floor's", cell(c, "{:.2f}x"), verdict(None if c is None else c <= limit)])
-        for name in (OURS_RECORDING, OURS_PRINT):
+        for name in (OURS_RECORDING, OURS_LANES, OURS_PRINT):
             s_ = scaling_results.get(name)
             rel = None if s_ is None else s_ / scaling_results[FLOOR]
             targets.append([f"{name.removeprefix('ours, ')}: two threads scale at least 90% as well as the floor's",
