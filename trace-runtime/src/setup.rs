@@ -100,7 +100,7 @@ fn run() {
             Ok(w) => {
                 pipeline = pipeline.recording(w);
                 if records_only {
-                    pipeline = pipeline.records_only(0, cfg.collectors);
+                    pipeline = pipeline.records_only();
                 }
             }
             Err(e) => config::warn(&format!(

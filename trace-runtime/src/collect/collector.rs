@@ -1,6 +1,7 @@
-//! The one collector: a background thread that takes every thread's published records, merges
-//! them by time and feeds the pipeline (`pipeline.rs`) to the recording and the views. At exit, on panic and on the fatal signals
-//! the same collection runs to the end on the calling thread.
+//! The collector: a background thread that takes every thread's published records, merges
+//! them by time and feeds the pipeline (`pipeline.rs`) to the recording and the views. At
+//! exit, on panic and on the fatal signals the same collection runs to the end on the calling
+//! thread.
 //!
 //! A run that only records merges nothing, so its collection scales: with `TRACE_COLLECTORS=N`
 //! it runs in N lanes, each a collector thread of its own for the threads numbered `lane` mod
@@ -78,6 +79,9 @@ pub struct Collector {
 struct Shared {
     sites: Mutex<SiteTable>,
     inboxes: Vec<Mutex<Vec<Exited>>>,
+    /// The run's calibration, measured by the lane that starts first: every lane's durations
+    /// and the recording's header agree.
+    calibration: std::sync::OnceLock<Calibration>,
 }
 
 /// Every site met so far, in the order indexed.
@@ -174,13 +178,19 @@ impl Collector {
         self.lanes = lanes;
         self.shared = shared;
         self.others = others;
+        self.pipeline.set_lane(0, lanes);
         self
     }
 
     /// Calibrates and starts the pipeline, on first use.
     fn start_pipeline(&mut self) {
         if self.pipeline.decoder().is_none() {
-            self.pipeline.start(Calibration::since(self.origin));
+            let origin = self.origin;
+            let cal = *self
+                .shared
+                .calibration
+                .get_or_init(|| Calibration::since(origin));
+            self.pipeline.start(cal);
         }
     }
 
@@ -195,7 +205,7 @@ impl Collector {
         let elsewhere = self
             .others
             .iter()
-            .any(|o| lock(&o.collector).pipeline.needs_reading());
+            .any(|o| lock_lane(o).is_none_or(|c| c.pipeline.needs_reading()));
         match self.pipeline.read_back(elsewhere)? {
             None => Ok(f(self.pipeline.frames(), &self.tables, now)),
             Some(rec) => Ok(f(&rec.frames_at_end(), &rec.tables, now)),
@@ -210,7 +220,7 @@ impl Collector {
             + self
                 .others
                 .iter()
-                .map(|o| lock(&o.collector).pipeline.open_off(thread))
+                .map(|o| lock_lane(o).map_or(0, |c| c.pipeline.open_off(thread)))
                 .sum::<usize>()
     }
 
@@ -535,18 +545,24 @@ impl Collector {
     fn round_everywhere(&mut self) {
         self.round(true);
         for other in &self.others {
-            lock(&other.collector).round(true);
+            if let Some(mut c) = lock_lane(other) {
+                c.round(true);
+            }
         }
         self.receive();
         for other in &self.others {
-            lock(&other.collector).receive();
+            if let Some(mut c) = lock_lane(other) {
+                c.receive();
+            }
         }
     }
 
     /// The rounds of the lanes with no thread of their own, on lane 0's.
     fn round_unattended(&mut self) {
         for other in self.others.iter().filter(|o| !o.attended) {
-            lock(&other.collector).round(false);
+            if let Some(mut c) = lock_lane(other) {
+                c.round(false);
+            }
         }
     }
 
@@ -555,22 +571,32 @@ impl Collector {
         if self.finished {
             return;
         }
-        self.round_everywhere();
+        self.round(true);
+        // Each other lane's last round, after which it takes no more: its tally joins this
+        // one's, with the exits still on their way between lanes.
+        let mut lanes = Vec::new();
+        for other in std::mem::take(&mut self.others) {
+            if let Some(mut c) = lock_lane(&other) {
+                c.round(true);
+                c.finished = true;
+                lanes.push(std::mem::replace(
+                    &mut c.pipeline,
+                    Pipeline::new(Vec::new()),
+                ));
+            }
+        }
         self.finished = true;
         FINISHED.store(true, Ordering::Release);
         registry::close();
-        if !self.others.is_empty() {
-            // Every lane's records are written: their tallies join this one's.
-            let lanes: Vec<Pipeline> = std::mem::take(&mut self.others)
-                .into_iter()
-                .map(|o| {
-                    let mut c = lock(&o.collector);
-                    c.finished = true;
-                    std::mem::replace(&mut c.pipeline, Pipeline::new(Vec::new()))
-                })
+        if self.lanes > 1 {
+            let pending: Vec<Exited> = self
+                .shared
+                .inboxes
+                .iter()
+                .flat_map(|inbox| std::mem::take(&mut *lock(inbox)))
                 .collect();
             self.start_pipeline();
-            self.pipeline.absorb(lanes);
+            self.pipeline.absorb(lanes, pending);
             self.sync_sites();
         }
         let counted: Vec<(u32, u64)> = crate::capture::hot::counted()
@@ -620,11 +646,17 @@ fn lock_state() -> MutexGuard<'static, Option<Collector>> {
 /// can no longer finish), or after [`LONGEST_WAIT`]. A long collection that is getting on (a
 /// backlog of millions of records at exit) is waited for.
 fn try_lock_state(patience: Duration) -> Option<MutexGuard<'static, Option<Collector>>> {
+    try_lock_patiently(&STATE, patience)
+}
+
+/// `m`'s lock, given up once whoever holds it has made no collection progress for `patience`,
+/// or after [`LONGEST_WAIT`].
+fn try_lock_patiently<T>(m: &Mutex<T>, patience: Duration) -> Option<MutexGuard<'_, T>> {
     let start = Instant::now();
     let mut deadline = start + patience;
     let mut seen = PROGRESS.load(Ordering::Relaxed);
     loop {
-        match STATE.try_lock() {
+        match m.try_lock() {
             Ok(g) => return Some(g),
             Err(TryLockError::Poisoned(p)) => return Some(p.into_inner()),
             Err(TryLockError::WouldBlock) => {
@@ -642,6 +674,20 @@ fn try_lock_state(patience: Duration) -> Option<MutexGuard<'static, Option<Colle
         }
     }
 }
+
+/// Another lane's collector, unless its lock is held by a round that makes no progress (a
+/// lane thread that panicked in its round and whose panic hook is asking): then its share is
+/// left out, said once.
+fn lock_lane(lane: &Lane) -> Option<MutexGuard<'_, Collector>> {
+    let got = try_lock_patiently(&lane.collector, Duration::from_millis(500));
+    if got.is_none() && !LANE_STUCK.swap(true, Ordering::Relaxed) {
+        config::warn("a trace collector thread is stuck; the records of its threads are cut short");
+    }
+    got
+}
+
+/// Whether a stuck lane was said.
+static LANE_STUCK: AtomicBool = AtomicBool::new(false);
 
 /// Installs the collector and starts its thread, which runs a round every `interval` (and
 /// whenever a thread hands over a full chunk).

@@ -57,14 +57,11 @@ impl Pipeline {
     /// header says so), while a [`Tally`] keeps the counts and the open frames; what is open
     /// is decoded from the recording read back, when asked (`read_back`). Without a
     /// recording, nothing changes.
-    ///
-    /// With several collectors, `lane` of `lanes` is this pipeline's share of the threads
-    /// (see `collect::collector`).
     #[cfg(feature = "enable")]
-    pub fn records_only(mut self, lane: usize, lanes: usize) -> Self {
+    pub fn records_only(mut self) -> Self {
         if let Some(w) = self.recording.take() {
             self.recording = Some(w.in_thread_order());
-            self.tally = Some(Tally::for_lane(lane, lanes));
+            self.tally = Some(Tally::default());
         }
         self
     }
@@ -74,11 +71,11 @@ impl Pipeline {
     #[cfg(feature = "enable")]
     pub fn lane(&self, lane: usize, lanes: usize) -> Option<Pipeline> {
         let w = self.recording.as_ref().filter(|_| self.tally.is_some())?;
-        Some(
-            Pipeline::new(Vec::new())
-                .recording(w.share())
-                .records_only(lane, lanes),
-        )
+        let mut pipeline = Pipeline::new(Vec::new())
+            .recording(w.share())
+            .records_only();
+        pipeline.set_lane(lane, lanes);
+        Some(pipeline)
     }
 
     /// Exits read here of frames another lane's threads entered, for that lane.
@@ -113,10 +110,19 @@ impl Pipeline {
     /// The end of a run with several collectors: the other lanes' tallies taken into this
     /// one's, before `finish`.
     #[cfg(feature = "enable")]
-    pub fn absorb(&mut self, lanes: Vec<Pipeline>) {
+    pub fn absorb(&mut self, lanes: Vec<Pipeline>, pending: Vec<super::tally::Exited>) {
         let others: Vec<Tally> = lanes.into_iter().filter_map(|p| p.tally).collect();
         if let (Some(tally), Some(d)) = (&mut self.tally, &self.decoder) {
-            tally.absorb(others, &d.cal);
+            tally.absorb(others, pending, &d.cal);
+        }
+    }
+
+    /// This pipeline's share of the threads, for a run that only records with several
+    /// collectors: `lane` of `lanes`.
+    #[cfg(feature = "enable")]
+    pub fn set_lane(&mut self, lane: usize, lanes: usize) {
+        if let Some(tally) = &mut self.tally {
+            tally.set_lane(lane, lanes);
         }
     }
 
@@ -134,8 +140,11 @@ impl Pipeline {
         }
         #[cfg(feature = "enable")]
         if let Some(w) = &mut self.recording {
-            w.start(&cal);
-            w.run_began(&cal);
+            // Of several collectors' writers, the first to start heads the file and names
+            // the run.
+            if w.start(&cal) {
+                w.run_began(&cal);
+            }
         }
         self.decoder = Some(Decoder::new(cal));
     }
@@ -192,26 +201,21 @@ impl Pipeline {
             return;
         };
         // What the tally does not admit (never in a live run) stays out of the recording.
-        let mut refused = Vec::new();
-        for (i, raw) in raws.iter().enumerate() {
+        let mut admitted = true;
+        for raw in raws {
             if tally.admits(raw) {
                 tally.see(raw, &decoder.cal);
             } else {
-                refused.push(i);
+                admitted = false;
             }
         }
         let Some(w) = &mut self.recording else {
             return;
         };
-        if refused.is_empty() {
+        if admitted {
             w.thread_run(raws, tables);
         } else {
-            let kept: Vec<Raw> = raws
-                .iter()
-                .enumerate()
-                .filter(|(i, _)| !refused.contains(i))
-                .map(|(_, r)| *r)
-                .collect();
+            let kept: Vec<Raw> = raws.iter().filter(|r| tally.admits(r)).copied().collect();
             w.thread_run(&kept, tables);
         }
     }
@@ -287,7 +291,8 @@ impl Pipeline {
     /// before the next reports, then the recording's end. Needs `start` first.
     pub fn finish(&mut self, tables: &Tables, ticks: u64, skipped: u64, counted: &[(u32, u64)]) {
         #[cfg(feature = "enable")]
-        if let Some(tally) = self.tally.take() {
+        if let Some(mut tally) = self.tally.take() {
+            tally.settle();
             self.finish_records_only(&tally, tables, ticks, skipped, counted);
             return;
         }

@@ -129,15 +129,6 @@ const LAST_ENTERS: usize = 1 << 16;
 
 #[cfg(feature = "enable")]
 impl Tally {
-    /// The tally of lane `lane` of `lanes` (see [`Exited`]); `for_lane(0, 1)` is the one lane.
-    pub fn for_lane(lane: usize, lanes: usize) -> Tally {
-        Tally {
-            lane: lane as u64,
-            lanes: lanes.max(1) as u64,
-            ..Tally::default()
-        }
-    }
-
     /// Whether `raw` goes into the recording: the decoder's rule but for frames entered twice,
     /// which capture never writes (a decoder of the recording checks that too).
     #[inline]
@@ -148,7 +139,7 @@ impl Tally {
     /// Whose frame `id` is: the lane of the thread that entered it.
     #[inline]
     fn owner(&self, id: u64) -> u64 {
-        (id >> record::SEQ_BITS) % self.lanes
+        (id >> record::SEQ_BITS) % self.lanes.max(1)
     }
 
     /// One record, in its thread's order (threads may come in any order).
@@ -197,26 +188,24 @@ impl Tally {
                     site: raw.site,
                 });
             }
-            record::EXIT => match self.open.remove(&id) {
-                Some((ts, site)) => self
-                    .counts
-                    .call(site, cal.span_ns(raw.ts.saturating_sub(ts))),
-                None => {
-                    self.stray = true;
-                    self.counts.call(raw.site, 0);
-                }
-            },
+            record::EXIT => self.exited(
+                &[Exited {
+                    id,
+                    ts: raw.ts,
+                    site: raw.site,
+                }],
+                cal,
+            ),
             _ => {}
         }
     }
 
-    /// The exits of other lanes' frames read since the last call, for their lanes.
-    pub fn take_away(&mut self) -> Vec<Exited> {
-        std::mem::take(&mut self.away)
-    }
-
-    /// Exits of this lane's frames that another lane read.
-    pub fn arrive(&mut self, exits: &[Exited], cal: &Calibration) {
+    /// Exits of this lane's frames, read here or by another lane, paired with their enters:
+    /// in `open`, or still the last record of the thread that entered them (its number is in
+    /// the id). An exit whose enter has not been read yet (a task that moved to a thread read
+    /// earlier in the round, or in another lane) waits for it in `early`; only at the end is
+    /// one never paired a stray (`settle`).
+    fn exited(&mut self, exits: &[Exited], cal: &Calibration) {
         for x in exits {
             let t = (x.id >> record::SEQ_BITS) as usize;
             let entered = match self.last_enter.get_mut(t) {
@@ -234,11 +223,28 @@ impl Tally {
         }
     }
 
-    /// Takes in the other lanes' tallies, at the end of the run: their counts and open
-    /// frames, then every exit that crossed lanes matched with its enter. An exit whose enter
-    /// no lane read counts as a call of no time, as the decoder shows it.
-    pub fn absorb(&mut self, others: Vec<Tally>, cal: &Calibration) {
+    /// The exits of other lanes' frames read since the last call, for their lanes.
+    pub fn take_away(&mut self) -> Vec<Exited> {
+        std::mem::take(&mut self.away)
+    }
+
+    /// Exits of this lane's frames that another lane read.
+    pub fn arrive(&mut self, exits: &[Exited], cal: &Calibration) {
+        self.exited(exits, cal);
+    }
+
+    /// This lane's share of the threads: `lane` of `lanes`.
+    pub fn set_lane(&mut self, lane: usize, lanes: usize) {
+        self.lane = lane as u64;
+        self.lanes = lanes.max(1) as u64;
+    }
+
+    /// Takes in the other lanes' tallies at the end of the run, with the exits still on their
+    /// way between lanes (`pending`): their counts and open frames, then every exit that
+    /// crossed lanes matched with its enter; then `settle`.
+    pub fn absorb(&mut self, others: Vec<Tally>, pending: Vec<Exited>, cal: &Calibration) {
         let mut exits: Vec<Exited> = self.take_away();
+        exits.extend(pending);
         exits.extend(
             self.early
                 .drain()
@@ -261,14 +267,18 @@ impl Tally {
         for last in last_enters.into_iter().flatten() {
             self.open.insert(last.id, (last.ts, last.site));
         }
-        for x in exits {
-            match self.open.remove(&x.id) {
-                Some((ts, site)) => self.counts.call(site, cal.span_ns(x.ts.saturating_sub(ts))),
-                None => {
-                    self.stray = true;
-                    self.counts.call(x.site, 0);
-                }
-            }
+        // Every enter is in `open` now: what `exited` cannot pair, no lane read.
+        self.exited(&exits, cal);
+        self.settle();
+    }
+
+    /// The end of the run: an exit still waiting for its enter never had one read (recorded
+    /// before the run's state was there, or lost): a stray, counted as the decoder shows it, a
+    /// call of no time.
+    pub fn settle(&mut self) {
+        for (_, (_, site)) in self.early.drain() {
+            self.stray = true;
+            self.counts.call(site, 0);
         }
     }
 
@@ -372,7 +382,12 @@ mod tests {
     fn a_frame_entered_in_one_lane_and_exited_in_another_is_counted_once() {
         let id = |thread: u64, n: u64| (thread << record::SEQ_BITS) + n;
         let count = |t: &Tally, site: usize| t.counts.sites.get(site).copied().unwrap_or_default();
-        let (mut l0, mut l1) = (Tally::for_lane(0, 2), Tally::for_lane(1, 2));
+        let lane = |lane| {
+            let mut t = Tally::default();
+            t.set_lane(lane, 2);
+            t
+        };
+        let (mut l0, mut l1) = (lane(0), lane(1));
         // The exit read before the enter.
         l0.see(&raw(2, 30, record::EXIT, id(1, 1), 3), &CAL);
         assert_eq!(l0.counts.events, 0);
@@ -406,7 +421,7 @@ mod tests {
         l1.see(&raw(1, 70, record::ENTER, id(1, 3), 5), &CAL);
         l0.see(&raw(2, 80, record::EXIT, id(1, 3), 5), &CAL);
         l0.see(&raw(2, 90, record::EXIT, id(1, 9), 6), &CAL);
-        l0.absorb(vec![l1], &CAL);
+        l0.absorb(vec![l1], Vec::new(), &CAL);
         assert_eq!(count(&l0, 5).total_ns, 20);
         assert_eq!(count(&l0, 3).calls + count(&l0, 4).calls, 2);
         assert_eq!(
@@ -419,5 +434,29 @@ mod tests {
         );
         assert_eq!(l0.counts.events, 8);
         assert!(l0.needs_reading(), "an exit without its enter");
+    }
+
+    /// One lane, threads handed on in number order: a task entered on thread 3 and finished on
+    /// thread 1 shows its exit first; a task entered as thread 2's last record finishes on
+    /// thread 1. Both pair with their enters; nothing is a stray.
+    #[test]
+    fn exits_read_before_their_enters_or_beside_a_last_enter_pair_up() {
+        let id = |thread: u64, n: u64| (thread << record::SEQ_BITS) + n;
+        let mut t = Tally::default();
+        t.see(&raw(1, 50, record::EXIT, id(3, 1), 2), &CAL);
+        assert!(t.needs_reading(), "its enter not read yet");
+        t.see(&raw(3, 20, record::TASK, id(3, 1), 2), &CAL);
+        t.see(&raw(2, 60, record::TASK, id(2, 1), 4), &CAL);
+        t.see(&raw(1, 70, record::EXIT, id(2, 1), 4), &CAL);
+        assert!(!t.needs_reading());
+        t.settle();
+        assert!(!t.needs_reading(), "no stray");
+        assert_eq!(t.counts.sites[2].total_ns, 60);
+        assert_eq!(t.counts.sites[4].total_ns, 20);
+        // An exit whose enter never came is a stray once the run ends.
+        t.see(&raw(1, 80, record::EXIT, id(3, 9), 5), &CAL);
+        t.settle();
+        assert!(t.needs_reading());
+        assert_eq!(t.counts.sites[5].calls, 1);
     }
 }

@@ -132,6 +132,11 @@ fn read_header(bytes: &[u8]) -> Result<(u16, u16, Calibration, usize, Option<Str
         5.. => u16::from_le_bytes([bytes[10], bytes[11]]),
         _ => 0,
     };
+    if flags & !THREAD_ORDER != 0 {
+        return Err(ReadError(format!(
+            "the recording's header has flags {flags:#06x}, of which this build knows only {THREAD_ORDER:#06x} (thread order): it was written by a newer build"
+        )));
+    }
     Ok((version, flags, cal, len, note))
 }
 
@@ -924,6 +929,22 @@ mod tests {
     use super::super::fixtures::{chunk, exits_v3, head, starts, time, EXITS};
     use super::super::format::header;
     use super::*;
+
+    #[test]
+    fn a_header_flag_this_build_does_not_know_is_refused() {
+        let mut h = header(
+            &Calibration {
+                origin: 0,
+                ns_per_tick: 1.0,
+            },
+            THREAD_ORDER | 4,
+        );
+        h.extend_from_slice(&chunk(&[1, 0, 0]));
+        assert_eq!(
+            Recording::parse(&h).unwrap_err().0,
+            "the recording's header has flags 0x0005, of which this build knows only 0x0001 (thread order): it was written by a newer build"
+        );
+    }
 
     #[test]
     fn foreign_and_short_files_are_clear_errors() {

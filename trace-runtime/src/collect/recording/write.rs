@@ -18,7 +18,7 @@ use crate::collect::event::{Raw, Tables};
 /// The file a recording goes to, shared by the writers that fill it (one per collector):
 /// chunks go in whole, each numbered and headed as it goes in, so that the file reads as if
 /// one writer had written it.
-pub struct Sink {
+pub struct RecordingFile {
     out: Box<dyn Write + Send>,
     path: std::path::PathBuf,
     broken: bool,
@@ -32,23 +32,12 @@ pub struct Sink {
     /// The file opened again for reading, when it is a regular file: what the running program
     /// reads back is what it wrote, even if the path is renamed or replaced since.
     reader: Option<std::fs::File>,
-    /// Whether the header is written; until it is (another collector's chunk may come
-    /// first), chunks wait here.
+    /// Whether the header is written: by the first writer to start (a writer starts before
+    /// it writes a chunk).
     headed: bool,
-    waiting: Vec<u8>,
 }
 
-impl Sink {
-    /// `bytes`, after the header: written, or kept until the header is.
-    fn put(&mut self, bytes: &[u8]) -> std::io::Result<()> {
-        if self.headed {
-            self.out.write_all(bytes)
-        } else {
-            self.waiting.extend_from_slice(bytes);
-            Ok(())
-        }
-    }
-
+impl RecordingFile {
     /// One chunk of `events` events of `threads`, its head made now: its number, the events
     /// written before it, and the threads the chunk before it held events of, so that a reader
     /// that lost that chunk can say what it held. Whether the file still takes writes.
@@ -73,7 +62,10 @@ impl Sink {
         frame.extend_from_slice(&SYNC);
         frame.extend_from_slice(&(payload.len() as u32).to_le_bytes());
         frame.extend_from_slice(&crc32(&payload).to_le_bytes());
-        let result = self.put(&frame).and_then(|_| self.put(&payload));
+        let result = self
+            .out
+            .write_all(&frame)
+            .and_then(|_| self.out.write_all(&payload));
         self.bytes += (frame.len() + payload.len()) as u64;
         self.chunks += 1;
         self.events += events;
@@ -90,15 +82,21 @@ impl Sink {
 
     fn flush(&mut self) -> bool {
         if !self.broken {
-            let _ = self.out.flush();
+            if let Err(e) = self.out.flush() {
+                self.broken = true;
+                crate::config::warn(&format!(
+                    "cannot write TRACE_RECORD={} ({e}); the rest of the recording is dropped",
+                    self.path.display()
+                ));
+            }
         }
         !self.broken
     }
 }
 
-/// Writes the recording of a live run: fills chunks and hands them to the file's [`Sink`].
+/// Writes the recording of a live run: fills chunks and hands them to the file's [`RecordingFile`].
 pub struct Writer {
-    sink: std::sync::Arc<std::sync::Mutex<Sink>>,
+    sink: std::sync::Arc<std::sync::Mutex<RecordingFile>>,
     /// The chunk being filled, without its head (made as it goes into the file).
     chunk: Vec<u8>,
     /// Reset at every chunk: a chunk decodes without the ones before it.
@@ -119,8 +117,6 @@ pub struct Writer {
     run: Vec<u8>,
     /// The header's flags: [`THREAD_ORDER`] when events come a thread at a time.
     flags: u16,
-    /// The writer that writes the header and the run item; not one `share` made.
-    first: bool,
 }
 
 impl Writer {
@@ -142,7 +138,7 @@ impl Writer {
 
     /// A writer into `out`, named `path` in its warnings.
     pub(super) fn to(out: Box<dyn Write + Send>, path: &Path) -> Writer {
-        let sink = Sink {
+        let sink = RecordingFile {
             out,
             path: path.to_path_buf(),
             broken: false,
@@ -151,16 +147,12 @@ impl Writer {
             chunks: 0,
             last_threads: Default::default(),
             headed: false,
-            waiting: Vec::new(),
             reader: None,
         };
-        Writer {
-            first: true,
-            ..Writer::into_sink(std::sync::Arc::new(std::sync::Mutex::new(sink)), 0)
-        }
+        Writer::into_sink(std::sync::Arc::new(std::sync::Mutex::new(sink)), 0)
     }
 
-    fn into_sink(sink: std::sync::Arc<std::sync::Mutex<Sink>>, flags: u16) -> Writer {
+    fn into_sink(sink: std::sync::Arc<std::sync::Mutex<RecordingFile>>, flags: u16) -> Writer {
         Writer {
             sink,
             chunk: Vec::with_capacity(CHUNK_BYTES + 64),
@@ -174,18 +166,17 @@ impl Writer {
             repeat: Vec::new(),
             run: Vec::new(),
             flags,
-            first: false,
         }
     }
 
     /// Another writer into the same file, for another collector: it names the sites and
     /// threads it writes of itself (a name given twice is the same name); the header and the
-    /// run item are the first writer's.
+    /// run item are the first writer's to start.
     pub fn share(&self) -> Writer {
         Writer::into_sink(self.sink.clone(), self.flags)
     }
 
-    fn sink(&self) -> std::sync::MutexGuard<'_, Sink> {
+    fn sink(&self) -> std::sync::MutexGuard<'_, RecordingFile> {
         self.sink.lock().unwrap_or_else(|p| p.into_inner())
     }
 
@@ -269,22 +260,18 @@ impl Writer {
 }
 
 impl Writer {
-    /// Writes the header: how ticks become nanoseconds in this run.
-    pub fn start(&mut self, cal: &Calibration) {
-        if !self.first {
-            return;
-        }
+    /// Writes the header, how ticks become nanoseconds in this run, unless another writer into
+    /// the same file has: whether this one did.
+    pub fn start(&mut self, cal: &Calibration) -> bool {
         let head = header(cal, self.flags);
         let broken = {
             let mut sink = self.sink();
-            sink.bytes += head.len() as u64;
-            let waiting = std::mem::take(&mut sink.waiting);
+            if sink.headed {
+                return false;
+            }
             sink.headed = true;
-            if let Err(e) = sink
-                .out
-                .write_all(&head)
-                .and_then(|_| sink.out.write_all(&waiting))
-            {
+            sink.bytes += head.len() as u64;
+            if let Err(e) = sink.out.write_all(&head) {
                 sink.broken = true;
                 crate::config::warn(&format!(
                     "cannot write TRACE_RECORD={} ({e}); not recording",
@@ -294,15 +281,13 @@ impl Writer {
             sink.broken
         };
         self.broken = broken;
+        true
     }
 
     /// Notes when and how this process's run began (`ITEM_RUN`): the wall clock now less the
     /// time since the first traced call, and the process's arguments, for readers that show or
     /// export them. A live run's alone: a recording rewritten from another has none of its own.
     pub fn run_began(&mut self, cal: &Calibration) {
-        if !self.first {
-            return;
-        }
         let since_first = cal.ns(crate::capture::clock::ticks());
         let unix_ns = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -794,5 +779,72 @@ mod tests {
             line.contains("1 chunk of 4 events on [01], [02], between 105ns and 1.0µs;"),
             "{line}"
         );
+    }
+
+    /// Two writers into one file, as two collectors write it: their chunks interleave, each
+    /// headed as it goes in (numbers and event counts running on across both), names given by
+    /// both, and the file reads back whole.
+    #[test]
+    fn two_writers_share_one_file() {
+        let whole = Recording::parse(EXITS).unwrap();
+        let buf = super::super::fixtures::Buf::default();
+        let mut a = Writer::to(Box::new(buf.clone()), Path::new("s.trace")).in_thread_order();
+        let mut b = a.share();
+        assert!(!b.start(&whole.cal) || !a.start(&whole.cal), "one header");
+        let threads: std::collections::BTreeSet<u32> =
+            whole.raws.iter().map(|r| r.thread).collect();
+        for (i, round) in whole.raws.chunks(6).enumerate() {
+            for &t in &threads {
+                let run: Vec<Raw> = round.iter().filter(|r| r.thread == t).copied().collect();
+                let w = if t % 2 == 0 { &mut a } else { &mut b };
+                w.thread_run(&run, &whole.tables);
+            }
+            // The two flush in turn, one of them first each round.
+            if i % 2 == 0 {
+                a.flush();
+                b.flush();
+            } else {
+                b.flush();
+                a.flush();
+            }
+        }
+        let bytes = buf.0.lock().unwrap().clone();
+        let rec = Recording::parse(&bytes).unwrap();
+        assert_eq!(
+            rec.damage.as_deref(),
+            Some("cut short: the run's end was not recorded (the process was killed); frames open then show as open")
+        );
+        assert_eq!(rec.raws, whole.raws);
+        assert_eq!(rec.tables.sites, whole.tables.sites);
+        assert_eq!(rec.tables.threads, whole.tables.threads);
+    }
+
+    /// What a running program reads back of its recording: all of it when it may, else why
+    /// not, with what to run instead.
+    #[test]
+    fn a_recording_is_read_back_whole_or_not_at_all() {
+        let dir = std::env::temp_dir().join(format!("trace-readback-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("r.trace");
+        let whole = Recording::parse(EXITS).unwrap();
+        let mut w = Writer::create(&path).unwrap();
+        w.start(&whole.cal);
+        w.thread_run(&whole.raws[..10], &whole.tables);
+        let bytes = w.written(1 << 20).unwrap();
+        assert_eq!(Recording::parse(&bytes).unwrap().raws, whole.raws[..10]);
+        let err = w.written(16).unwrap_err();
+        assert!(
+            err.contains("is too large to read back in the program: `cargo trace open"),
+            "{err}"
+        );
+        // The path replaced by another file: what is read is what this writer wrote.
+        std::fs::rename(&path, dir.join("moved.trace")).unwrap();
+        std::fs::write(&path, b"not this").unwrap();
+        assert_eq!(w.written(1 << 20).unwrap(), bytes);
+        let mut device = Writer::create(Path::new("/dev/null")).unwrap();
+        device.start(&whole.cal);
+        let err = device.written(1 << 20).unwrap_err();
+        assert_eq!(err, "TRACE_RECORD=/dev/null is not a regular file, so it cannot be read back: `cargo trace open /dev/null` lists them once the run has ended");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
