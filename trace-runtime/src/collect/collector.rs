@@ -693,30 +693,14 @@ static LANE_STUCK: AtomicBool = AtomicBool::new(false);
 /// whenever a thread hands over a full chunk).
 pub fn start(mut collector: Collector, interval: Duration) {
     // The other lanes' threads first: one that cannot start leaves its lane to lane 0's.
-    let mut threads = Vec::new();
     let mut lanes = Vec::new();
     for (i, other) in collector.others.iter_mut().enumerate() {
         let lane = other.collector.clone();
-        let spawned = std::thread::Builder::new()
-            .name(format!(
-                "{}collector-{}",
-                thread::RUNTIME_THREAD_PREFIX,
-                i + 1
-            ))
-            .spawn(move || {
-                thread::runtime_thread();
-                loop {
-                    std::thread::park_timeout(interval);
-                    if FINISHED.load(Ordering::Acquire) {
-                        return;
-                    }
-                    lock(&lane).round(false);
-                }
-            });
-        match spawned {
-            Ok(handle) => {
+        let name = format!("{}collector-{}", thread::RUNTIME_THREAD_PREFIX, i + 1);
+        match spawn_rounds(name, interval, move || lock(&lane).round(false)) {
+            Ok(t) => {
                 other.attended = true;
-                lanes.push(Some(handle.thread().clone()));
+                lanes.push(Some(t));
             }
             Err(e) => {
                 config::warn(&format!(
@@ -728,38 +712,45 @@ pub fn start(mut collector: Collector, interval: Duration) {
         }
     }
     *lock_state() = Some(collector);
-    let spawned = std::thread::Builder::new()
-        .name(format!("{}collector", thread::RUNTIME_THREAD_PREFIX))
-        .spawn(move || {
-            thread::runtime_thread();
-            loop {
-                std::thread::park_timeout(interval);
-                if FINISHED.load(Ordering::Acquire) {
-                    return;
-                }
-                let mut state = lock_state();
-                if let Some(c) = state.as_mut() {
-                    c.round(false);
-                    c.round_unattended();
-                }
-            }
-        });
-    match spawned {
-        Ok(handle) => {
-            let first = handle.thread().clone();
-            threads.push(first.clone());
+    let name = format!("{}collector", thread::RUNTIME_THREAD_PREFIX);
+    let first = spawn_rounds(name, interval, || {
+        if let Some(c) = lock_state().as_mut() {
+            c.round(false);
+            c.round_unattended();
+        }
+    });
+    match first {
+        Ok(first) => {
             // A lane without a thread is woken through lane 0's.
-            threads.extend(
-                lanes
-                    .into_iter()
-                    .map(|t| t.unwrap_or_else(|| first.clone())),
-            );
-            registry::set_collectors(threads);
+            let woken = lanes
+                .into_iter()
+                .map(|t| t.unwrap_or_else(|| first.clone()));
+            registry::set_collectors(std::iter::once(first.clone()).chain(woken).collect());
         }
         Err(e) => config::warn(&format!(
             "cannot start the trace collector thread ({e}); the trace is written at exit"
         )),
     }
+}
+
+/// A collector thread named `name`: `round` every `interval`, or sooner when woken (a chunk
+/// handed over), until the final collection has run.
+fn spawn_rounds(
+    name: String,
+    interval: Duration,
+    mut round: impl FnMut() + Send + 'static,
+) -> std::io::Result<std::thread::Thread> {
+    let handle = std::thread::Builder::new().name(name).spawn(move || {
+        thread::runtime_thread();
+        loop {
+            std::thread::park_timeout(interval);
+            if FINISHED.load(Ordering::Acquire) {
+                return;
+            }
+            round();
+        }
+    })?;
+    Ok(handle.thread().clone())
 }
 
 /// Runs `f` on the collector after handing on everything captured so far.

@@ -290,12 +290,15 @@ impl Pipeline {
     /// The end of the run, at `ticks`: every view's final report, in order, each written out
     /// before the next reports, then the recording's end. Needs `start` first.
     pub fn finish(&mut self, tables: &Tables, ticks: u64, skipped: u64, counted: &[(u32, u64)]) {
+        // A run that only records hands the views its tally's counts in place of the events it
+        // never decoded (and no frame open: its trace goes nowhere, the recording holds them).
         #[cfg(feature = "enable")]
-        if let Some(mut tally) = self.tally.take() {
+        let counts = self.tally.as_mut().map(|tally| {
             tally.settle();
-            self.finish_records_only(&tally, tables, ticks, skipped, counted);
-            return;
-        }
+            &tally.counts
+        });
+        #[cfg(not(feature = "enable"))]
+        let counts = None;
         let Some(decoder) = &mut self.decoder else {
             return;
         };
@@ -307,7 +310,7 @@ impl Pipeline {
             tables,
             skipped,
             counted,
-            counts: None,
+            counts,
         };
         for v in self.views.iter_mut() {
             v.finish(&end);
@@ -316,39 +319,6 @@ impl Pipeline {
         #[cfg(feature = "enable")]
         if let Some(w) = &mut self.recording {
             w.finish(&end);
-        }
-    }
-
-    /// The end of a run that only records: the recording's end, then the views, with the
-    /// counts the tally kept and no frame open. Their trace goes nowhere (`TRACE_OUT=off`), so
-    /// what never finished is not theirs to report: the recording holds it (`cargo trace open`).
-    #[cfg(feature = "enable")]
-    fn finish_records_only(
-        &mut self,
-        tally: &Tally,
-        tables: &Tables,
-        ticks: u64,
-        skipped: u64,
-        counted: &[(u32, u64)],
-    ) {
-        let Some(decoder) = &self.decoder else {
-            return;
-        };
-        let end = End {
-            ticks,
-            ts_ns: decoder.end_ns(ticks),
-            frames: &decoder.frames,
-            tables,
-            skipped,
-            counted,
-            counts: Some(&tally.counts),
-        };
-        if let Some(w) = &mut self.recording {
-            w.finish(&end);
-        }
-        for v in self.views.iter_mut() {
-            v.finish(&end);
-            v.flush();
         }
     }
 

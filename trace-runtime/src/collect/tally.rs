@@ -113,8 +113,8 @@ struct Entered {
     site: u32,
 }
 
-/// A frame's exit read by a lane other than the frame's: its id, the ticks it exited at and
-/// its site.
+/// A frame's exit: its id, the ticks it exited at and its site (what a lane sends the lane
+/// whose frame it is).
 #[cfg(feature = "enable")]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Exited {
@@ -188,37 +188,33 @@ impl Tally {
                     site: raw.site,
                 });
             }
-            record::EXIT => self.exited(
-                &[Exited {
+            record::EXIT => self.exit(
+                Exited {
                     id,
                     ts: raw.ts,
                     site: raw.site,
-                }],
+                },
                 cal,
             ),
             _ => {}
         }
     }
 
-    /// Exits of this lane's frames, read here or by another lane, paired with their enters:
+    /// An exit of this lane's frame, read here or by another lane, paired with its enter:
     /// in `open`, or still the last record of the thread that entered them (its number is in
     /// the id). An exit whose enter has not been read yet (a task that moved to a thread read
     /// earlier in the round, or in another lane) waits for it in `early`; only at the end is
     /// one never paired a stray (`settle`).
-    fn exited(&mut self, exits: &[Exited], cal: &Calibration) {
-        for x in exits {
-            let t = (x.id >> record::SEQ_BITS) as usize;
-            let entered = match self.last_enter.get_mut(t) {
-                Some(last) if last.is_some_and(|l| l.id == x.id) => {
-                    last.take().map(|l| (l.ts, l.site))
-                }
-                _ => self.open.remove(&x.id),
-            };
-            match entered {
-                Some((ts, site)) => self.counts.call(site, cal.span_ns(x.ts.saturating_sub(ts))),
-                None => {
-                    self.early.insert(x.id, (x.ts, x.site));
-                }
+    fn exit(&mut self, x: Exited, cal: &Calibration) {
+        let t = (x.id >> record::SEQ_BITS) as usize;
+        let entered = match self.last_enter.get_mut(t) {
+            Some(last) if last.is_some_and(|l| l.id == x.id) => last.take().map(|l| (l.ts, l.site)),
+            _ => self.open.remove(&x.id),
+        };
+        match entered {
+            Some((ts, site)) => self.counts.call(site, cal.span_ns(x.ts.saturating_sub(ts))),
+            None => {
+                self.early.insert(x.id, (x.ts, x.site));
             }
         }
     }
@@ -230,7 +226,9 @@ impl Tally {
 
     /// Exits of this lane's frames that another lane read.
     pub fn arrive(&mut self, exits: &[Exited], cal: &Calibration) {
-        self.exited(exits, cal);
+        for &x in exits {
+            self.exit(x, cal);
+        }
     }
 
     /// This lane's share of the threads: `lane` of `lanes`.
@@ -267,8 +265,8 @@ impl Tally {
         for last in last_enters.into_iter().flatten() {
             self.open.insert(last.id, (last.ts, last.site));
         }
-        // Every enter is in `open` now: what `exited` cannot pair, no lane read.
-        self.exited(&exits, cal);
+        // Every enter is in `open` now: what cannot be paired, no lane read.
+        self.arrive(&exits, cal);
         self.settle();
     }
 

@@ -70,6 +70,20 @@ impl RecordingFile {
         self.chunks += 1;
         self.events += events;
         self.last_threads = threads;
+        self.took(result)
+    }
+
+    fn flush(&mut self) -> bool {
+        if self.broken {
+            return false;
+        }
+        let result = self.out.flush();
+        self.took(result)
+    }
+
+    /// Whether the file still takes writes after `result`: a failed write is said once, and
+    /// nothing more is written.
+    fn took(&mut self, result: std::io::Result<()>) -> bool {
         if let Err(e) = result {
             self.broken = true;
             crate::config::warn(&format!(
@@ -79,31 +93,25 @@ impl RecordingFile {
         }
         !self.broken
     }
+}
 
-    fn flush(&mut self) -> bool {
-        if !self.broken {
-            if let Err(e) = self.out.flush() {
-                self.broken = true;
-                crate::config::warn(&format!(
-                    "cannot write TRACE_RECORD={} ({e}); the rest of the recording is dropped",
-                    self.path.display()
-                ));
-            }
-        }
-        !self.broken
-    }
+/// The file's lock, for any writer into it (a writer that panicked holding it left whole
+/// chunks: the file is still good).
+fn lock(file: &std::sync::Mutex<RecordingFile>) -> std::sync::MutexGuard<'_, RecordingFile> {
+    file.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// Writes the recording of a live run: fills chunks and hands them to the file's [`RecordingFile`].
 pub struct Writer {
-    sink: std::sync::Arc<std::sync::Mutex<RecordingFile>>,
+    file: std::sync::Arc<std::sync::Mutex<RecordingFile>>,
     /// The chunk being filled, without its head (made as it goes into the file).
     chunk: Vec<u8>,
     /// Reset at every chunk: a chunk decodes without the ones before it.
     deltas: Deltas,
     sites_written: usize,
     threads_written: std::collections::BTreeSet<u32>,
-    /// The file takes no more writes.
+    /// The file takes no more writes, as it said at this writer's last write (read without
+    /// its lock, before every event).
     broken: bool,
     /// Events in the chunk being filled.
     chunk_events: u64,
@@ -132,13 +140,13 @@ impl Writer {
             Box::new(std::io::BufWriter::with_capacity(CHUNK_BYTES * 2, file)),
             path,
         );
-        writer.sink().reader = reader;
+        lock(&writer.file).reader = reader;
         Ok(writer)
     }
 
     /// A writer into `out`, named `path` in its warnings.
     pub(super) fn to(out: Box<dyn Write + Send>, path: &Path) -> Writer {
-        let sink = RecordingFile {
+        let file = RecordingFile {
             out,
             path: path.to_path_buf(),
             broken: false,
@@ -149,12 +157,12 @@ impl Writer {
             headed: false,
             reader: None,
         };
-        Writer::into_sink(std::sync::Arc::new(std::sync::Mutex::new(sink)), 0)
+        Writer::into(std::sync::Arc::new(std::sync::Mutex::new(file)), 0)
     }
 
-    fn into_sink(sink: std::sync::Arc<std::sync::Mutex<RecordingFile>>, flags: u16) -> Writer {
+    fn into(file: std::sync::Arc<std::sync::Mutex<RecordingFile>>, flags: u16) -> Writer {
         Writer {
-            sink,
+            file,
             chunk: Vec::with_capacity(CHUNK_BYTES + 64),
             deltas: Deltas::default(),
             sites_written: 0,
@@ -173,11 +181,7 @@ impl Writer {
     /// threads it writes of itself (a name given twice is the same name); the header and the
     /// run item are the first writer's to start.
     pub fn share(&self) -> Writer {
-        Writer::into_sink(self.sink.clone(), self.flags)
-    }
-
-    fn sink(&self) -> std::sync::MutexGuard<'_, RecordingFile> {
-        self.sink.lock().unwrap_or_else(|p| p.into_inner())
+        Writer::into(self.file.clone(), self.flags)
     }
 
     /// The same writer, fed each thread's events in that thread's order, a thread at a time,
@@ -246,11 +250,7 @@ impl Writer {
         }
         let threads = std::mem::take(&mut self.chunk_threads);
         let (chunk, events) = (&self.chunk, self.chunk_events);
-        let written = self
-            .sink
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .write_chunk(chunk, events, threads);
+        let written = lock(&self.file).write_chunk(chunk, events, threads);
         self.broken = !written;
         self.chunk.clear();
         self.chunk_events = 0;
@@ -265,20 +265,20 @@ impl Writer {
     pub fn start(&mut self, cal: &Calibration) -> bool {
         let head = header(cal, self.flags);
         let broken = {
-            let mut sink = self.sink();
-            if sink.headed {
+            let mut file = lock(&self.file);
+            if file.headed {
                 return false;
             }
-            sink.headed = true;
-            sink.bytes += head.len() as u64;
-            if let Err(e) = sink.out.write_all(&head) {
-                sink.broken = true;
+            file.headed = true;
+            file.bytes += head.len() as u64;
+            if let Err(e) = file.out.write_all(&head) {
+                file.broken = true;
                 crate::config::warn(&format!(
                     "cannot write TRACE_RECORD={} ({e}); not recording",
-                    sink.path.display()
+                    file.path.display()
                 ));
             }
-            sink.broken
+            file.broken
         };
         self.broken = broken;
         true
@@ -397,7 +397,7 @@ impl Writer {
 
     /// The file written to.
     pub fn path(&self) -> std::path::PathBuf {
-        self.sink().path.clone()
+        lock(&self.file).path.clone()
     }
 
     /// Everything written so far, read back from the file (at most `max` bytes of it): for a
@@ -406,20 +406,20 @@ impl Writer {
     pub fn written(&mut self, max: u64) -> Result<Vec<u8>, String> {
         use std::io::{Read, Seek};
         self.flush();
-        let sink = self.sink();
-        let shown = sink.path.display();
+        let file = lock(&self.file);
+        let shown = file.path.display();
         let later = format!("`cargo trace open {shown}` lists them once the run has ended");
-        if sink.broken {
+        if file.broken {
             return Err(format!(
                 "the recording TRACE_RECORD={shown} could not be written, so they cannot be listed"
             ));
         }
-        let Some(mut file) = sink.reader.as_ref() else {
+        let Some(mut reader) = file.reader.as_ref() else {
             return Err(format!(
                 "TRACE_RECORD={shown} is not a regular file, so it cannot be read back: {later}"
             ));
         };
-        let size = file.metadata().map_or(0, |m| m.len());
+        let size = reader.metadata().map_or(0, |m| m.len());
         if size > max {
             return Err(format!(
                 "the recording ({} MiB) is too large to read back in the program: {later}",
@@ -427,8 +427,9 @@ impl Writer {
             ));
         }
         let mut bytes = Vec::with_capacity(size as usize);
-        file.seek(std::io::SeekFrom::Start(0))
-            .and_then(|_| file.take(size).read_to_end(&mut bytes))
+        reader
+            .seek(std::io::SeekFrom::Start(0))
+            .and_then(|_| reader.take(size).read_to_end(&mut bytes))
             .map_err(|e| format!("cannot read TRACE_RECORD={shown} back ({e}): {later}"))?;
         Ok(bytes)
     }
@@ -436,7 +437,7 @@ impl Writer {
     /// Writes the chunk being filled: the end of a collection round.
     pub fn flush(&mut self) {
         self.write_chunk();
-        let flushed = self.sink().flush();
+        let flushed = lock(&self.file).flush();
         self.broken = !flushed;
     }
 
@@ -453,14 +454,14 @@ impl Writer {
         put_varint(&mut self.chunk, end.ticks);
         put_varint(&mut self.chunk, end.skipped);
         self.flush();
-        let sink = self.sink();
-        if crate::config::get().verbose && sink.events > 0 {
+        let file = lock(&self.file);
+        if crate::config::get().verbose && file.events > 0 {
             crate::config::say(&format!(
                 "recorded {} events in {} bytes ({:.1} bytes per event) to {}",
-                sink.events,
-                sink.bytes,
-                sink.bytes as f64 / sink.events as f64,
-                sink.path.display()
+                file.events,
+                file.bytes,
+                file.bytes as f64 / file.events as f64,
+                file.path.display()
             ));
         }
     }
@@ -846,5 +847,34 @@ mod tests {
         let err = device.written(1 << 20).unwrap_err();
         assert_eq!(err, "TRACE_RECORD=/dev/null is not a regular file, so it cannot be read back: `cargo trace open /dev/null` lists them once the run has ended");
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// One thread's recording in thread order is in time order already: read back as written,
+    /// its arguments before their enter.
+    #[test]
+    fn one_threads_recording_in_thread_order_reads_as_written() {
+        let whole = Recording::parse(EXITS).unwrap();
+        let main = whole.raws[0].thread;
+        let raws: Vec<Raw> = whole
+            .raws
+            .iter()
+            .filter(|r| r.thread == main)
+            .copied()
+            .collect();
+        let buf = super::super::fixtures::Buf::default();
+        let mut w = Writer::to(Box::new(buf.clone()), Path::new("o.trace")).in_thread_order();
+        w.start(&whole.cal);
+        let mut tables = whole.tables.clone();
+        let args = tables.add_values(Values {
+            args: vec![("n".into(), "1".into())],
+            ..Values::default()
+        });
+        w.thread_run(&raws[..1], &tables);
+        w.value(main, raws[1].id, args, &tables);
+        w.thread_run(&raws[1..], &tables);
+        w.flush();
+        let rec = Recording::parse(&buf.0.lock().unwrap()).unwrap();
+        assert_eq!(rec.raws, raws);
+        assert_eq!(rec.values, [(1, main, raws[1].id & record::ID_MASK, 1)]);
     }
 }
