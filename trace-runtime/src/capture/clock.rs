@@ -191,6 +191,9 @@ impl Calibration {
     /// A duration in ticks as nanoseconds.
     #[inline]
     pub fn span_ns(&self, ticks: u64) -> u64 {
-        (ticks as f64 * self.ns_per_tick) as u64
+        // Through `i64`, which converts to and from `f64` in one instruction each (`u64` takes
+        // several); no span comes near 2^63 ticks, and one past it is held there, as a negative
+        // product (a damaged recording's calibration) is held at 0.
+        ((ticks.min(i64::MAX as u64) as i64 as f64 * self.ns_per_tick) as i64).max(0) as u64
     }
 }

@@ -85,11 +85,12 @@ impl Counts {
 #[cfg(feature = "enable")]
 #[derive(Default)]
 pub struct Tally {
-    /// Open frames: id to the ticks they were entered at and their site.
+    /// Open frames no stack holds: id to the ticks they were entered at and their site.
     open: IdMap<(u64, u32)>,
-    /// Per thread (by number), its last enter while nothing else of the thread has come
-    /// since: most calls are leaves, whose exit comes next, and never touch `open`.
-    last_enter: Vec<Option<Entered>>,
+    /// Per thread (by number), the frames it entered that are open, oldest first, at most
+    /// `STACK_MAX` (older ones go to `open`): a sync call exits before its caller, so nearly
+    /// every exit is its thread's innermost open frame and never touches `open`.
+    stacks: Vec<Vec<Entered>>,
     pub counts: Counts,
     /// An exit came whose enter was not seen: only a decoding of the recording says how it
     /// shows.
@@ -125,7 +126,12 @@ pub struct Exited {
 
 /// Threads numbered past this keep their enters in `open` only.
 #[cfg(feature = "enable")]
-const LAST_ENTERS: usize = 1 << 16;
+const STACKS: usize = 1 << 16;
+
+/// Open frames a thread's stack holds at most: past it, the older half goes to `open`, so an
+/// exit that is not the innermost (a future finishing while others wait) searches few.
+#[cfg(feature = "enable")]
+const STACK_MAX: usize = 32;
 
 #[cfg(feature = "enable")]
 impl Tally {
@@ -148,16 +154,6 @@ impl Tally {
         let id = raw.id & record::ID_MASK;
         let kind = raw.id & record::KIND_MASK;
         let t = raw.thread as usize;
-        if let Some(last) = self.last_enter.get_mut(t).and_then(Option::take) {
-            if kind == record::EXIT && last.id == id {
-                // A leaf call. Never negative, as the decoder measures a call (one conversion
-                // to nanoseconds, not two: the same but for rounding).
-                self.counts
-                    .call(last.site, cal.span_ns(raw.ts.saturating_sub(last.ts)));
-                return;
-            }
-            self.open.insert(last.id, (last.ts, last.site));
-        }
         match kind {
             record::ENTER | record::TASK => {
                 if !self.early.is_empty() {
@@ -168,50 +164,73 @@ impl Tally {
                         return;
                     }
                 }
-                if t < LAST_ENTERS {
-                    if t >= self.last_enter.len() {
-                        self.last_enter.resize(t + 1, None);
-                    }
-                    self.last_enter[t] = Some(Entered {
+                self.push(
+                    t,
+                    Entered {
                         id,
                         ts: raw.ts,
                         site: raw.site,
-                    });
+                    },
+                );
+            }
+            record::EXIT => {
+                if let Some(stack) = self.stacks.get_mut(t) {
+                    if stack.last().is_some_and(|e| e.id == id) {
+                        // The thread's innermost open frame: most exits. Never negative, as
+                        // the decoder measures a call (one conversion to nanoseconds, not two:
+                        // the same but for rounding).
+                        let e = stack.pop().expect("just seen");
+                        self.counts
+                            .call(e.site, cal.span_ns(raw.ts.saturating_sub(e.ts)));
+                        return;
+                    }
+                }
+                let x = Exited {
+                    id,
+                    ts: raw.ts,
+                    site: raw.site,
+                };
+                if self.lanes > 1 && self.owner(id) != self.lane {
+                    self.away.push(x);
                 } else {
-                    self.open.insert(id, (raw.ts, raw.site));
+                    self.exit(x, cal);
                 }
             }
-            record::EXIT if self.lanes > 1 && self.owner(id) != self.lane => {
-                self.away.push(Exited {
-                    id,
-                    ts: raw.ts,
-                    site: raw.site,
-                });
-            }
-            record::EXIT => self.exit(
-                Exited {
-                    id,
-                    ts: raw.ts,
-                    site: raw.site,
-                },
-                cal,
-            ),
             _ => {}
         }
     }
 
-    /// An exit of this lane's frame, read here or by another lane, paired with its enter:
-    /// in `open`, or still the last record of the thread that entered them (its number is in
-    /// the id). An exit whose enter has not been read yet (a task that moved to a thread read
-    /// earlier in the round, or in another lane) waits for it in `early`; only at the end is
-    /// one never paired a stray (`settle`).
+    /// A frame thread `t` entered, on its stack.
+    #[inline]
+    fn push(&mut self, t: usize, e: Entered) {
+        if t >= STACKS {
+            self.open.insert(e.id, (e.ts, e.site));
+            return;
+        }
+        if t >= self.stacks.len() {
+            self.stacks.resize_with(t + 1, Vec::new);
+        }
+        let stack = &mut self.stacks[t];
+        if stack.len() >= STACK_MAX {
+            let older = stack.drain(..STACK_MAX / 2);
+            self.open.extend(older.map(|e| (e.id, (e.ts, e.site))));
+        }
+        stack.push(e);
+    }
+
+    /// An exit of this lane's frame, read here or by another lane, paired with its enter: on
+    /// the stack of the thread that entered it (its number is in the id), or in `open`. An
+    /// exit whose enter has not been read yet (a task that moved to a thread read earlier in
+    /// the round, or in another lane) waits for it in `early`; only at the end is one never
+    /// paired a stray (`settle`).
     fn exit(&mut self, x: Exited, cal: &Calibration) {
         let t = (x.id >> record::SEQ_BITS) as usize;
-        let entered = match self.last_enter.get_mut(t) {
-            Some(last) if last.is_some_and(|l| l.id == x.id) => last.take().map(|l| (l.ts, l.site)),
-            _ => self.open.remove(&x.id),
-        };
-        match entered {
+        let stacked = self.stacks.get_mut(t).and_then(|stack| {
+            let at = stack.iter().rposition(|e| e.id == x.id)?;
+            let e = stack.remove(at);
+            Some((e.ts, e.site))
+        });
+        match stacked.or_else(|| self.open.remove(&x.id)) {
             Some((ts, site)) => self.counts.call(site, cal.span_ns(x.ts.saturating_sub(ts))),
             None => {
                 self.early.insert(x.id, (x.ts, x.site));
@@ -248,12 +267,12 @@ impl Tally {
                 .drain()
                 .map(|(id, (ts, site))| Exited { id, ts, site }),
         );
-        let mut last_enters = std::mem::take(&mut self.last_enter);
+        let mut stacks = std::mem::take(&mut self.stacks);
         for other in others {
             self.counts.add(&other.counts);
             self.stray |= other.stray;
             self.open.extend(other.open);
-            last_enters.extend(other.last_enter);
+            stacks.extend(other.stacks);
             exits.extend(other.away);
             exits.extend(
                 other
@@ -262,8 +281,8 @@ impl Tally {
                     .map(|(id, (ts, site))| Exited { id, ts, site }),
             );
         }
-        for last in last_enters.into_iter().flatten() {
-            self.open.insert(last.id, (last.ts, last.site));
+        for e in stacks.into_iter().flatten() {
+            self.open.insert(e.id, (e.ts, e.site));
         }
         // Every enter is in `open` now: what cannot be paired, no lane read.
         self.arrive(&exits, cal);
@@ -286,10 +305,10 @@ impl Tally {
         let elsewhere = |id: u64| thread.is_none_or(|t| id >> record::SEQ_BITS != u64::from(t));
         self.open.keys().filter(|&&id| elsewhere(id)).count()
             + self
-                .last_enter
+                .stacks
                 .iter()
                 .flatten()
-                .filter(|l| elsewhere(l.id))
+                .filter(|e| elsewhere(e.id))
                 .count()
     }
 
@@ -300,7 +319,7 @@ impl Tally {
             || self.stray
             || !self.early.is_empty()
             || !self.away.is_empty()
-            || self.last_enter.iter().any(Option::is_some)
+            || self.stacks.iter().any(|s| !s.is_empty())
     }
 }
 
@@ -325,15 +344,16 @@ mod tests {
 
     #[test]
     fn calls_are_counted_per_fn_and_open_frames_known_whatever_the_thread_order() {
+        let id = |n: u64| (1 << record::SEQ_BITS) + n;
         let mut t = Tally::default();
         // Thread 2's records come before thread 1's, as a round hands them on; frame 7 is a
         // future entered on thread 1 and finished on thread 2.
         for r in [
-            raw(2, 30, record::EXIT, 7, 1),
-            raw(1, 10, record::ENTER, 5, 0),
-            raw(1, 11, record::TASK, 7, 1),
-            raw(1, 20, record::EXIT, 5, 0),
-            raw(1, 40, record::ENTER, 6, 0),
+            raw(2, 30, record::EXIT, id(7), 1),
+            raw(1, 10, record::ENTER, id(5), 0),
+            raw(1, 11, record::TASK, id(7), 1),
+            raw(1, 20, record::EXIT, id(5), 0),
+            raw(1, 40, record::ENTER, id(6), 0),
         ] {
             assert!(t.admits(&r));
             t.see(&r, &CAL);
@@ -342,17 +362,17 @@ mod tests {
         assert!(t.needs_reading());
         let mut t = Tally::default();
         for r in [
-            raw(1, 10, record::ENTER, 5, 0),
-            raw(1, 11, record::TASK, 7, 1),
-            raw(1, 20, record::EXIT, 5, 0),
-            raw(2, 30, record::EXIT, 7, 1),
-            raw(1, 40, record::ENTER, 6, 0),
+            raw(1, 10, record::ENTER, id(5), 0),
+            raw(1, 11, record::TASK, id(7), 1),
+            raw(1, 20, record::EXIT, id(5), 0),
+            raw(2, 30, record::EXIT, id(7), 1),
+            raw(1, 40, record::ENTER, id(6), 0),
         ] {
             t.see(&r, &CAL);
         }
         assert!(t.needs_reading(), "frame 6 is open");
         assert!(!t.admits(&raw(1, 41, record::EXIT, 0, 0)), "frame 0");
-        t.see(&raw(1, 50, record::EXIT, 6, 0), &CAL);
+        t.see(&raw(1, 50, record::EXIT, id(6), 0), &CAL);
         assert!(!t.needs_reading());
         assert_eq!(t.counts.events, 6);
         assert_eq!(
@@ -456,5 +476,32 @@ mod tests {
         t.settle();
         assert!(t.needs_reading());
         assert_eq!(t.counts.sites[5].calls, 1);
+    }
+
+    /// A thread that enters more frames than its stack holds (futures that wait) and ends
+    /// them oldest first: the older ones move to the map, and each exit finds its enter.
+    #[test]
+    fn frames_past_a_stack_s_depth_exit_in_any_order() {
+        let id = |n: u64| (1 << record::SEQ_BITS) + n;
+        let mut t = Tally::default();
+        let n = 3 * STACK_MAX as u64 + 5;
+        for i in 0..n {
+            t.see(&raw(1, i, record::TASK, id(i), 0), &CAL);
+        }
+        assert_eq!(t.open_off(None), n as usize);
+        for i in 0..n {
+            assert!(t.needs_reading());
+            t.see(&raw(2, n + i, record::EXIT, id(i), 0), &CAL);
+        }
+        t.settle();
+        assert!(!t.needs_reading());
+        assert_eq!(
+            t.counts.sites[0],
+            Count {
+                events: 2 * n,
+                calls: n,
+                total_ns: 2 * n * n
+            }
+        );
     }
 }

@@ -473,31 +473,36 @@ struct Last {
     id: u64,
 }
 
+/// The most bytes an event takes: its tag, a thread number's varint, four 64-bit varints.
+const EVENT_MAX: usize = 1 + 5 + 4 * 10;
+
 /// One event's bytes, as `docs/recording.md` lays them out: its tag, its thread unless `same`
 /// (on the thread of the event before it), then ticks, id, site and `aux` as the kind has it.
 #[inline]
 fn put_event(c: &mut Vec<u8>, raw: &Raw, tag: u8, same: bool, at: &mut Last) {
-    c.push(tag);
-    if !same {
-        put_varint(c, u64::from(raw.thread));
-    }
-    put_varint(c, zigzag(raw.ts.wrapping_sub(at.ts) as i64));
-    at.ts = raw.ts;
-    let id = raw.id & record::ID_MASK;
-    put_varint(c, zigzag(id.wrapping_sub(at.id) as i64));
-    at.id = id;
-    put_varint(c, u64::from(raw.site));
-    match raw.id & record::KIND_MASK {
-        record::ENTER | record::DECLARE | record::LINK => {
-            put_varint(c, zigzag(id.wrapping_sub(raw.aux) as i64))
+    format::put_in_room::<EVENT_MAX>(c, |c| {
+        c.byte(tag);
+        if !same {
+            c.varint(u64::from(raw.thread));
         }
-        record::TASK => put_varint(c, raw.aux),
-        _ => {
-            if raw.id & record::ASYNC != 0 {
-                put_varint(c, raw.aux);
+        c.varint(zigzag(raw.ts.wrapping_sub(at.ts) as i64));
+        at.ts = raw.ts;
+        let id = raw.id & record::ID_MASK;
+        c.varint(zigzag(id.wrapping_sub(at.id) as i64));
+        at.id = id;
+        c.varint(u64::from(raw.site));
+        match raw.id & record::KIND_MASK {
+            record::ENTER | record::DECLARE | record::LINK => {
+                c.varint(zigzag(id.wrapping_sub(raw.aux) as i64))
+            }
+            record::TASK => c.varint(raw.aux),
+            _ => {
+                if raw.id & record::ASYNC != 0 {
+                    c.varint(raw.aux);
+                }
             }
         }
-    }
+    });
 }
 
 // The writer's tests read back what it wrote: both ends.
