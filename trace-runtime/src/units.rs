@@ -3,22 +3,29 @@
 
 /// `850ns`, `12.3µs`, `4.5ms`, `2.01s`: rounded to the digits shown.
 pub fn duration(buf: &mut Vec<u8>, ns: u64) {
-    let (scaled, decimals, unit): (u64, u32, &str) = match ns {
-        0..=999 => (ns, 0, "ns"),
-        1_000..=999_949 => ((ns + 50) / 100, 1, "µs"),
-        999_950..=999_949_999 => ((ns + 50_000) / 100_000, 1, "ms"),
-        _ => ((ns + 5_000_000) / 10_000_000, 2, "s"),
-    };
-    let div = 10u64.pow(decimals);
-    push_u64(buf, scaled / div);
-    if decimals > 0 {
-        buf.push(b'.');
-        let frac = scaled % div;
-        if decimals == 2 && frac < 10 {
-            buf.push(b'0');
+    // One arm per unit, so that every divisor and unit is a constant: this runs on every exit
+    // line a live run prints.
+    match ns {
+        0..=999 => {
+            push_u64(buf, ns);
+            buf.extend_from_slice(b"ns");
         }
-        push_u64(buf, frac);
+        1_000..=999_949 => decimal(buf, (ns + 50) / 100, 10, "µs"),
+        999_950..=999_949_999 => decimal(buf, (ns + 50_000) / 100_000, 10, "ms"),
+        _ => decimal(buf, ns.saturating_add(5_000_000) / 10_000_000, 100, "s"),
     }
+}
+
+/// `scaled / div` with its fraction's digits (`div` is 10 or 100), then `unit`.
+#[inline(always)]
+fn decimal(buf: &mut Vec<u8>, scaled: u64, div: u64, unit: &str) {
+    push_u64(buf, scaled / div);
+    buf.push(b'.');
+    let frac = scaled % div;
+    if div == 100 && frac < 10 {
+        buf.push(b'0');
+    }
+    push_u64(buf, frac);
     buf.extend_from_slice(unit.as_bytes());
 }
 
@@ -31,6 +38,11 @@ pub fn duration_string(ns: u64) -> String {
 
 /// Decimal digits of `n`, without going through `fmt`.
 pub fn push_u64(buf: &mut Vec<u8>, mut n: u64) {
+    if n < 10 {
+        // Most numbers a line holds (a fraction's digit, a depth, a thread) are one digit.
+        buf.push(b'0' + n as u8);
+        return;
+    }
     let mut digits = [0u8; 20];
     let mut i = digits.len();
     loop {
@@ -157,6 +169,12 @@ mod tests {
             (3_210_000_000, "3.21s"),
             (3_005_000_000, "3.01s"),
             (12_000_000_000, "12.00s"),
+            (7, "7ns"),
+            (10, "10ns"),
+            (1_000, "1.0µs"),
+            (999_949_999, "999.9ms"),
+            (999_950_000, "1.00s"),
+            (u64::MAX, "18446744073.70s"),
         ];
         for (ns, want) in cases {
             assert_eq!(duration_string(ns), want);
