@@ -52,8 +52,10 @@ pub struct Collector {
     lanes: usize,
     shared: Arc<Shared>,
     others: Vec<Lane>,
-    /// The last site looked up and its index (0 is no site's address).
-    last_site: (usize, u32),
+    /// Sites looked up lately and their indexes, by a slot their address picks (0 is no
+    /// site's address): a program's records mostly cycle through a few sites, which this
+    /// finds without hashing.
+    recent_sites: Box<[(usize, u32); RECENT_SITES]>,
     tables: Tables,
     /// Ticks and instant of the first traced call; the pipeline starts once calibrated.
     origin: (u64, Instant),
@@ -122,6 +124,9 @@ static PROGRESS: AtomicU64 = AtomicU64::new(0);
 /// threads go on tracing after `main` returned must still end.
 const LONGEST_WAIT: Duration = Duration::from_secs(60);
 
+/// Slots of the collector's cache of recently seen sites (a power of two: the slot is a mask).
+const RECENT_SITES: usize = 256;
+
 impl Collector {
     pub fn new(origin: (u64, Instant), pipeline: Pipeline) -> Self {
         Collector {
@@ -135,7 +140,7 @@ impl Collector {
                 ..Shared::default()
             }),
             others: Vec::new(),
-            last_site: (0, 0),
+            recent_sites: Box::new([(0, 0); RECENT_SITES]),
             tables: Tables::default(),
             origin,
             pipeline,
@@ -468,13 +473,14 @@ impl Collector {
     #[inline]
     fn site_index(&mut self, site: &'static Site) -> u32 {
         let key = site as *const Site as usize;
-        // Most records are of the site of the record before (a loop, a recursion, an exit
-        // after its enter): no hashing for those.
-        if self.last_site.0 == key {
-            return self.last_site.1;
+        // Sites are statics of one size, mostly laid out side by side: neighbours get
+        // neighbouring slots.
+        let slot = (key / std::mem::size_of::<Site>()) % RECENT_SITES;
+        if self.recent_sites[slot].0 == key {
+            return self.recent_sites[slot].1;
         }
         let index = self.site_index_slow(site);
-        self.last_site = (key, index);
+        self.recent_sites[slot] = (key, index);
         index
     }
 
