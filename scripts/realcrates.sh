@@ -3,7 +3,8 @@
 # crate's own `cargo test` passes with the trace feature off and on (the trace, written as jsonl,
 # must satisfy the contract), and `remove` gives back the original bytes, Cargo.lock included; the
 # same again with `instrument --err` (tests with the feature on). Then, on a fresh
-# copy, `run PATH -- test` passes (traced, under the target directory) and leaves it untouched.
+# copy, `run PATH -- test` passes (traced, under the target directory, only recording) and leaves
+# it untouched, and each recording reads back.
 # Last, `remove` after rustfmt gives what rustfmt makes of the original (rustfmt-roundtrip.sh).
 #
 #   scripts/realcrates.sh [NAME@VERSION ...]     default: ../shared/realcrates/crates.txt
@@ -55,9 +56,22 @@ for pristine in "$work"/pristine/*/; do
   rm -rf "$crate" "$traces"
   mkdir -p "$traces"
   cp -r "$pristine" "$crate"
-  if ! (cd "$crate" && TRACE_FORMAT=jsonl TRACE_OUT="$traces/trace-{pid}.jsonl" "$rewriter" run . --all-targets -- test -q 2>&1 | tail -n 3); then
+  # `run` with nothing to print: each test binary only records (its threads' records written as
+  # they come, by two collectors, nothing decoded); each recording must say so in its header,
+  # and read back as a trace that satisfies the contract.
+  recordings="$CARGO_TARGET_DIR/trace"
+  rm -rf "$recordings"
+  if ! (cd "$crate" && env -u TRACE_OUT -u TRACE_FORMAT TRACE_COLLECTORS=2 "$rewriter" run . --all-targets -- test -q 2>&1 | tail -n 3); then
     failed+=("$name: run -- test")
   fi
+  if ! python3 "$repo/scripts/check_recording.py" --thread-order "$recordings"/*.trace; then
+    failed+=("$name: run's recordings")
+  fi
+  for rec in "$recordings"/*.trace; do
+    if ! "$rewriter" export "$rec" --format jsonl > "$traces/$(basename "$rec" .trace).jsonl"; then
+      failed+=("$name: export $(basename "$rec")")
+    fi
+  done
   if ! python3 "$repo/scripts/check_jsonl.py" "$traces"/*.jsonl; then failed+=("$name: run's trace contract"); fi
   rm -f "$crate/Cargo.lock"
   [ -f "$pristine/Cargo.lock" ] && cp "$pristine/Cargo.lock" "$crate/Cargo.lock"
