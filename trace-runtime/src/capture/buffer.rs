@@ -97,10 +97,15 @@ impl Chunk {
     /// Copies the published records `from..` onto `out`; returns the new count read.
     pub fn read_from(&self, from: usize, out: &mut Vec<Rec>) -> usize {
         let to = self.published();
-        for slot in self.slots.get(from..to).unwrap_or(&[]) {
-            // SAFETY: below the count loaded with acquire: written and published.
-            out.push(unsafe { slot.read() });
-        }
+        // One reservation for the whole range (a slice's iterator says its length).
+        out.extend(
+            self.slots
+                .get(from..to)
+                .unwrap_or(&[])
+                .iter()
+                // SAFETY: below the count loaded with acquire: written and published.
+                .map(|slot| unsafe { slot.read() }),
+        );
         to.max(from)
     }
 }

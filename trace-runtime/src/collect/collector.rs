@@ -361,19 +361,22 @@ impl Collector {
                 continue;
             };
             // Runs of records between values, each written in one go.
-            for rec in &input.staged[input.next..] {
-                match rec.id & record::KIND_MASK {
-                    record::VALUE | record::DATA => {
-                        self.feed_thread_run(&mut run);
-                        self.value(n, rec);
-                    }
-                    _ => {
-                        let raw = self.raw(n, rec);
-                        run.push(raw);
-                    }
+            let mut rest = &input.staged[input.next..];
+            while !rest.is_empty() {
+                let is_value =
+                    |rec: &Rec| matches!(rec.id & record::KIND_MASK, record::VALUE | record::DATA);
+                let plain = rest.iter().position(is_value).unwrap_or(rest.len());
+                run.extend(rest[..plain].iter().map(|rec| self.raw(n, rec)));
+                self.feed_thread_run(&mut run);
+                let values = rest[plain..]
+                    .iter()
+                    .position(|rec| !is_value(rec))
+                    .unwrap_or(rest.len() - plain);
+                for rec in &rest[plain..plain + values] {
+                    self.value(n, rec);
                 }
+                rest = &rest[plain + values..];
             }
-            self.feed_thread_run(&mut run);
             input.next = input.staged.len();
             self.inputs.insert(n, input);
         }
@@ -473,9 +476,9 @@ impl Collector {
     #[inline]
     fn site_index(&mut self, site: &'static Site) -> u32 {
         let key = site as *const Site as usize;
-        // Sites are statics of one size, mostly laid out side by side: neighbours get
-        // neighbouring slots.
-        let slot = (key / std::mem::size_of::<Site>()) % RECENT_SITES;
+        // Sites are statics (8-aligned) of one size, mostly laid out side by side: neighbours
+        // get distinct slots.
+        let slot = (key >> 3) % RECENT_SITES;
         if self.recent_sites[slot].0 == key {
             return self.recent_sites[slot].1;
         }
