@@ -36,6 +36,7 @@ fn serve(env: &[(&str, &dyn AsRef<std::ffi::OsStr>)]) -> Session {
     for (k, v) in env {
         cmd.env(k, v);
     }
+    common::process::default_stop_signals(&mut cmd);
     let mut child = cmd.spawn().expect("start the server");
     let mut stdout = BufReader::new(child.stdout.take().expect("piped"));
     let mut first = String::new();

@@ -28,6 +28,22 @@ pub struct Ended {
     pub stderr: String,
 }
 
+/// Makes `cmd`'s program meet SIGINT and SIGQUIT as one started from a terminal does. A test
+/// run in the background of a shell (`cargo test &`, a CI script's job) inherits both ignored,
+/// and so would the demos it starts, which then could not be stopped by them.
+pub fn default_stop_signals(cmd: &mut Command) -> &mut Command {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: the closure runs in the child between fork and exec, where only async-signal-safe
+    // calls may be made: `signal` is one, and nothing is allocated or locked.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::signal(libc::SIGINT, libc::SIG_DFL);
+            libc::signal(libc::SIGQUIT, libc::SIG_DFL);
+            Ok(())
+        })
+    }
+}
+
 fn tmp(tag: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("run-{tag}-{}", std::process::id()))
 }
@@ -51,6 +67,7 @@ pub fn start(bin: &str, args: &[&str], tag: &str, env: &[(&str, &str)]) -> Runni
     for (k, v) in env {
         cmd.env(k, v);
     }
+    default_stop_signals(&mut cmd);
     let mut child = cmd.spawn().expect("start the demo");
     let stdin = child.stdin.take().unwrap();
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
