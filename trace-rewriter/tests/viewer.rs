@@ -1154,7 +1154,7 @@ fn foreign_damaged_and_missing_files_are_bad_input() {
     let out = view(&["replay", path(&newer)]);
     assert_eq!(out.status.code(), Some(2));
     assert!(
-        stderr(&out).contains("recording format version 9; this build reads versions 1 to 5"),
+        stderr(&out).contains("recording format version 9; this build reads versions 1 to 6"),
         "{}",
         stderr(&out)
     );

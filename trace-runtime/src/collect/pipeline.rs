@@ -268,6 +268,15 @@ impl Pipeline {
         }
     }
 
+    /// A run that only records: collector `lane` of `lanes` has written every event its
+    /// threads made before `ticks` (it goes into the recording with the round's events).
+    #[cfg(feature = "enable")]
+    pub fn written_through(&mut self, lane: usize, lanes: usize, ticks: u64) {
+        if let Some(w) = &mut self.recording {
+            w.written_through(lane, lanes, ticks);
+        }
+    }
+
     /// Writes out what the views and the recording hold: the end of a round.
     pub fn flush(&mut self) {
         for v in self.views.iter_mut() {

@@ -367,6 +367,7 @@ mod tests {
             damage: None,
             run: None,
             thread_order: false,
+            through: Vec::new(),
         }
     }
 

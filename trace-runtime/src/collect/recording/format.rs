@@ -13,8 +13,8 @@ pub const MAGIC: &[u8; 8] = b"TRACEREC";
 /// The format version this code writes: 3 adds the header's checksum, each chunk's marker and
 /// head, and chunks that decode on their own; 4 adds values (`ITEM_VALUE`) and the run's start and
 /// command line (`ITEM_RUN`); 5 gives the header's reserved field to flags
-/// ([`THREAD_ORDER`]).
-pub const VERSION: u16 = 5;
+/// ([`THREAD_ORDER`]); 6 adds what each collector has written through (`ITEM_THROUGH`).
+pub const VERSION: u16 = 6;
 /// Header flag (version 5 on): events are in their thread's order only, each collection
 /// round's events a thread at a time, as a run that only records writes them; a reader
 /// merges the threads by time. Without it, events are in time order.
@@ -55,6 +55,11 @@ pub const ITEM_VALUE: u8 = 0x05;
 /// The run, once, in the first chunk (version 4): the Unix time of the first traced call in
 /// nanoseconds, then the command line (the number of arguments, then each one as a string).
 pub const ITEM_RUN: u8 = 0x06;
+/// In a recording in thread order (version 6): collector `lane` of `lanes` has written every
+/// event its threads (those numbered `lane` mod `lanes`) made before `ticks`. A reader of a run
+/// whose end was not recorded keeps the events before the earliest of the collectors' latest
+/// such points, so that what it shows is the same moment on every thread.
+pub const ITEM_THROUGH: u8 = 0x07;
 /// Value flag: the values are the frame's result, not its arguments.
 pub const VALUE_RESULT: u8 = 1;
 /// Value flag: the result is an `Err`.

@@ -43,6 +43,8 @@ pub struct Recording {
     pub run: Option<Run>,
     /// Written a thread at a time (`THREAD_ORDER`), and merged by time when read.
     pub thread_order: bool,
+    /// What each collector said it had written through (`ITEM_THROUGH`): lane, lanes, ticks.
+    pub through: Vec<(u64, u64, u64)>,
 }
 
 /// When and how a recorded run began.
@@ -286,6 +288,7 @@ impl Recording {
             damage: None,
             run: None,
             thread_order: flags & THREAD_ORDER != 0,
+            through: Vec::new(),
         };
         let mut notes: Vec<String> = header.into_iter().collect();
         let lost = if version >= 3 {
@@ -299,11 +302,77 @@ impl Recording {
                     .into(),
             );
         }
+        if rec.thread_order && rec.end.is_none() {
+            if let Some(note) = rec.cut_where_written() {
+                notes.push(note);
+            }
+        }
         rec.damage = (!notes.is_empty()).then(|| notes.join("\n"));
         if rec.thread_order {
             rec.merge_threads();
         }
         Ok(rec)
+    }
+
+    /// A run in thread order whose end was not recorded (killed, or its file cut short) holds,
+    /// past some moment, one thread's events without another's: each collector wrote its
+    /// threads' events as they came, a thread at a time, and what was still to be written is
+    /// lost. Keeps the events before the earliest of the moments every collector said it had
+    /// written through (`ITEM_THROUGH`), so that every thread is shown up to the same moment
+    /// and no frame exits while one it called is left open; says what was left out.
+    fn cut_where_written(&mut self) -> Option<String> {
+        let lanes = self.through.iter().map(|t| t.1).max()?.max(1);
+        let mut latest = vec![None; lanes as usize];
+        for &(lane, _, ticks) in &self.through {
+            if let Some(l) = latest.get_mut(lane as usize) {
+                *l = Some(ticks.max(l.unwrap_or(0)));
+            }
+        }
+        // A collector whose threads have no events here bounds nothing.
+        let busy = |lane: usize| {
+            self.raws
+                .iter()
+                .any(|r| u64::from(r.thread) % lanes == lane as u64)
+        };
+        let cut = (0..lanes as usize)
+            .filter(|&lane| latest[lane].is_some() || busy(lane))
+            .map(|lane| latest[lane].unwrap_or(0))
+            .min()?;
+        // Each thread's events are in its own time order: those kept are a prefix of them. A
+        // value goes with its thread's event before it (a future's arguments follow its enter)
+        // or after it: it stays while the event before it does.
+        let mut kept_last: BTreeMap<u32, bool> = BTreeMap::new();
+        let mut values = self.values.iter().peekable();
+        let (mut raws, mut kept_values) = (Vec::with_capacity(self.raws.len()), Vec::new());
+        for (i, raw) in self.raws.iter().enumerate() {
+            while let Some(v) = values.next_if(|v| v.0 <= i) {
+                if kept_last.get(&v.1).copied().unwrap_or(true) {
+                    kept_values.push((raws.len(), v.1, v.2, v.3));
+                }
+            }
+            let keep = raw.ts <= cut;
+            kept_last.insert(raw.thread, keep);
+            if keep {
+                raws.push(*raw);
+            }
+        }
+        for v in values {
+            if kept_last.get(&v.1).copied().unwrap_or(true) {
+                kept_values.push((raws.len(), v.1, v.2, v.3));
+            }
+        }
+        let left = self.raws.len() - raws.len();
+        self.raws = raws;
+        self.values = kept_values;
+        (left > 0).then(|| {
+            let mut at = Vec::new();
+            crate::units::duration(&mut at, self.cal.ns(cut));
+            format!(
+                "cut short: {} after {} were left out: not every thread's events from then on were written before the run was killed, and every thread is shown up to the same moment",
+                crate::units::count(left as u64, "event"),
+                String::from_utf8_lossy(&at)
+            )
+        })
     }
 
     /// Puts the events of a recording written in each thread's order ([`THREAD_ORDER`]) in
@@ -611,12 +680,13 @@ impl Recording {
         v3: bool,
         lost: bool,
     ) -> Result<Option<Head>, String> {
-        let (raws, values, sites, end, counted) = (
+        let (raws, values, sites, end, counted, through) = (
             self.raws.len(),
             (self.values.len(), self.tables.values.len()),
             self.tables.sites.len(),
             self.end,
             self.counted.len(),
+            self.through.len(),
         );
         let mut threads = Vec::new();
         let mut it = Items::new(payload);
@@ -635,6 +705,7 @@ impl Recording {
             }
             self.end = end;
             self.counted.truncate(counted);
+            self.through.truncate(through);
         }
         result
     }
@@ -754,6 +825,15 @@ impl Recording {
                     let ticks = it.varint().ok_or_else(bad)?;
                     let skipped = it.varint().ok_or_else(bad)?;
                     self.end = Some((ticks, skipped));
+                }
+                format::ITEM_THROUGH => {
+                    let lane = it.varint().ok_or_else(bad)?;
+                    let lanes = it.varint().ok_or_else(bad)?;
+                    let ticks = it.varint().ok_or_else(bad)?;
+                    if lane >= lanes || lanes > MAX_THREADS {
+                        return Err(format!("collector {lane} of {lanes}"));
+                    }
+                    self.through.push((lane, lanes, ticks));
                 }
                 t if t & ITEM_EVENT != 0 => {
                     let (kind, flags) = format::tag_event(t)
@@ -975,7 +1055,7 @@ mod tests {
         h[8] = 9;
         assert_eq!(
             Recording::parse(&h).unwrap_err().0,
-            "recording format version 9; this build reads versions 1 to 5"
+            "recording format version 9; this build reads versions 1 to 6"
         );
     }
 

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use super::format::{
     self, crc32, header, put_str, put_varint, zigzag, CHUNK_BYTES, FRAME_V3, ITEM_COUNTED,
-    ITEM_END, ITEM_RUN, ITEM_SITE, ITEM_THREAD, SYNC, THREAD_ORDER,
+    ITEM_END, ITEM_RUN, ITEM_SITE, ITEM_THREAD, ITEM_THROUGH, SYNC, THREAD_ORDER,
 };
 use super::{last_id, Deltas};
 use crate::capture::clock::Calibration;
@@ -125,6 +125,9 @@ pub struct Writer {
     run: Vec<u8>,
     /// The header's flags: [`THREAD_ORDER`] when events come a thread at a time.
     flags: u16,
+    /// The file's event count when this writer last said what it had written through: with
+    /// nothing written since, by any writer, it need not say it again.
+    through_at: Option<u64>,
 }
 
 impl Writer {
@@ -174,6 +177,7 @@ impl Writer {
             repeat: Vec::new(),
             run: Vec::new(),
             flags,
+            through_at: None,
         }
     }
 
@@ -395,6 +399,27 @@ impl Writer {
         }
     }
 
+    /// Says that this writer, collector `lane` of `lanes` of a run in thread order, has
+    /// written every event its threads made before `ticks` (`ITEM_THROUGH`), unless nothing
+    /// has gone into the file since it last said so. Written with the round's events, before
+    /// the round's flush.
+    pub fn written_through(&mut self, lane: usize, lanes: usize, ticks: u64) {
+        if self.flags & THREAD_ORDER == 0 || self.broken {
+            return;
+        }
+        let events = lock(&self.file).events + self.chunk_events;
+        if self.through_at == Some(events) {
+            return;
+        }
+        self.through_at = Some(events);
+        self.open_chunk();
+        let c = &mut self.chunk;
+        c.push(ITEM_THROUGH);
+        put_varint(c, lane as u64);
+        put_varint(c, lanes as u64);
+        put_varint(c, ticks);
+    }
+
     /// The file written to.
     pub fn path(&self) -> std::path::PathBuf {
         lock(&self.file).path.clone()
@@ -531,15 +556,117 @@ mod tests {
     }
 
     #[test]
-    fn the_writer_writes_the_bytes_of_format_version_5() {
-        // `tests/data/exits-v5.trace` is EXITS as this writer wrote it in chunks of 8 events
+    fn the_writer_writes_the_bytes_of_format_version_6() {
+        // `tests/data/exits-v6.trace` is EXITS as this writer wrote it in chunks of 8 events
         // when the format was made: any change to the bytes it writes is a format change.
-        let checked_in: &[u8] = include_bytes!("../../../tests/data/exits-v5.trace");
+        let checked_in: &[u8] = include_bytes!("../../../tests/data/exits-v6.trace");
         let whole = Recording::parse(EXITS).unwrap();
         assert_eq!(rewrite(&whole, 8), checked_in);
         let rec = Recording::parse(checked_in).unwrap();
         assert_eq!(rec.damage, None);
         assert_eq!(rec.raws, whole.raws);
+    }
+
+    /// EXITS written as a run that only records writes it, by `lanes` collectors into one
+    /// file: rounds at every 8th event's ticks, in which each collector writes each of its
+    /// threads' new events a thread at a time, then says it has written through the round
+    /// before's start. Returns the bytes and where the first chunk to say so ends.
+    fn in_thread_order(whole: &Recording, lanes: usize) -> (Vec<u8>, usize) {
+        let buf = super::super::fixtures::Buf::default();
+        let first = Writer::to(Box::new(buf.clone()), Path::new("t.trace")).in_thread_order();
+        let mut writers: Vec<Writer> = (1..lanes).map(|_| first.share()).collect();
+        writers.insert(0, first);
+        writers[0].start(&whole.cal);
+        let starts: Vec<u64> = whole.raws.iter().step_by(8).skip(1).map(|r| r.ts).collect();
+        let (mut written, mut previous, mut marked) = (0, None, None);
+        for start in starts.iter().copied().chain([u64::MAX]) {
+            for (lane, w) in writers.iter_mut().enumerate() {
+                let mut threads: Vec<u32> = whole.tables.threads.keys().copied().collect();
+                threads.retain(|t| *t as usize % lanes == lane);
+                for t in threads {
+                    let run: Vec<Raw> = whole.raws[written..]
+                        .iter()
+                        .filter(|r| r.thread == t && r.ts < start)
+                        .copied()
+                        .collect();
+                    w.thread_run(&run, &whole.tables);
+                }
+                if let Some(through) = previous {
+                    w.written_through(lane, lanes, through);
+                    marked.get_or_insert(usize::MAX);
+                }
+                w.flush();
+            }
+            if marked == Some(usize::MAX) {
+                marked = Some(buf.0.lock().unwrap().len());
+            }
+            written = whole.raws.partition_point(|r| r.ts < start);
+            previous = Some(start);
+        }
+        let frames = crate::collect::decode::Decoder::new(whole.cal).frames;
+        let (ticks, skipped) = whole.end.unwrap();
+        writers[0].finish(&End {
+            ticks,
+            ts_ns: 0,
+            frames: &frames,
+            tables: &whole.tables,
+            skipped,
+            counted: &whole.counted,
+            counts: None,
+        });
+        let bytes = buf.0.lock().unwrap().clone();
+        (bytes, marked.unwrap())
+    }
+
+    /// Cut anywhere past the first point every collector said it had written through, a
+    /// recording in thread order reads back every thread up to the same moment: the events
+    /// read are exactly the run's events up to some time, never one thread's later events
+    /// without another's earlier ones (which would show a frame exiting before one it called).
+    #[test]
+    fn a_thread_order_recording_cut_anywhere_reads_back_every_thread_to_the_same_moment() {
+        let whole = Recording::parse(EXITS).unwrap();
+        let threads: Vec<u32> = whole.tables.threads.keys().copied().collect();
+        assert!(threads.iter().any(|t| t % 2 == 0) && threads.iter().any(|t| t % 2 == 1));
+        let key = |r: &Raw| (r.ts, r.thread, r.id);
+        for lanes in [1, 2] {
+            let (bytes, marked) = in_thread_order(&whole, lanes);
+            let full = Recording::parse(&bytes).unwrap();
+            assert_eq!(full.damage, None);
+            assert!(full.thread_order);
+            assert_eq!(
+                full.raws, whole.raws,
+                "{lanes} lanes: read back whole, in time order"
+            );
+            let mut shortened = 0;
+            for at in marked..bytes.len() {
+                let rec = Recording::parse(&bytes[..at]).unwrap();
+                let upto = rec.raws.iter().map(|r| r.ts).max().unwrap_or(0);
+                let mut got: Vec<_> = rec.raws.iter().map(key).collect();
+                let mut want: Vec<_> = whole
+                    .raws
+                    .iter()
+                    .filter(|r| r.ts <= upto)
+                    .map(key)
+                    .collect();
+                got.sort_unstable();
+                want.sort_unstable();
+                assert_eq!(got, want, "{lanes} lanes, cut at byte {at}");
+                let damage = rec.damage.unwrap();
+                if damage.contains("were left out") {
+                    shortened += 1;
+                }
+            }
+            assert!(shortened > 0, "{lanes} lanes: some cut left events out");
+        }
+    }
+
+    #[test]
+    fn version_5_still_reads() {
+        // Version 6 only adds an item that recordings in time order never hold.
+        let v5: &[u8] = include_bytes!("../../../tests/data/exits-v5.trace");
+        let rec = Recording::parse(v5).unwrap();
+        assert_eq!(rec.damage, None);
+        assert_eq!(rec.raws, Recording::parse(EXITS).unwrap().raws);
     }
 
     #[test]
