@@ -321,7 +321,14 @@ impl Recording {
     /// written through (`ITEM_THROUGH`), so that every thread is shown up to the same moment
     /// and no frame exits while one it called is left open; says what was left out.
     fn cut_where_written(&mut self) -> Option<String> {
-        let lanes = self.through.iter().map(|t| t.1).max()?.max(1);
+        let Some(lanes) = self.through.iter().map(|t| t.1).max() else {
+            // Killed in its first collection rounds (or written before version 6): no moment
+            // is known that every thread was written up to.
+            return (!self.raws.is_empty()).then(|| {
+                "cut short before its collectors said what they had written: each thread's last events may be from a later moment than another's".to_string()
+            });
+        };
+        let lanes = lanes.max(1);
         let mut latest = vec![None; lanes as usize];
         for &(lane, _, ticks) in &self.through {
             if let Some(l) = latest.get_mut(lane as usize) {

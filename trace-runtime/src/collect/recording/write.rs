@@ -567,6 +567,10 @@ mod tests {
         assert_eq!(rec.raws, whole.raws);
     }
 
+    /// What a reader says of a recording in thread order without its end and without any
+    /// written-through item: all is read, and what cannot be vouched for is said.
+    const UNFINISHED_IN_THREAD_ORDER: &str = "cut short: the run's end was not recorded (the process was killed); frames open then show as open\ncut short before its collectors said what they had written: each thread's last events may be from a later moment than another's";
+
     /// EXITS written as a run that only records writes it, by `lanes` collectors into one
     /// file: rounds at every 8th event's ticks, in which each collector writes each of its
     /// threads' new events a thread at a time, then says it has written through the round
@@ -713,7 +717,7 @@ mod tests {
         let bytes = buf.0.lock().unwrap().clone();
         assert_eq!(u16::from_le_bytes([bytes[10], bytes[11]]), THREAD_ORDER);
         let rec = Recording::parse(&bytes).unwrap();
-        assert_eq!(rec.damage.as_deref(), Some("cut short: the run's end was not recorded (the process was killed); frames open then show as open"));
+        assert_eq!(rec.damage.as_deref(), Some(UNFINISHED_IN_THREAD_ORDER));
         assert_eq!(rec.raws, whole.raws);
         assert_eq!(rec.values.len(), with_args.len());
         for ((before, thread, id, v), raw) in rec.values.iter().zip(&with_args) {
@@ -943,10 +947,7 @@ mod tests {
         }
         let bytes = buf.0.lock().unwrap().clone();
         let rec = Recording::parse(&bytes).unwrap();
-        assert_eq!(
-            rec.damage.as_deref(),
-            Some("cut short: the run's end was not recorded (the process was killed); frames open then show as open")
-        );
+        assert_eq!(rec.damage.as_deref(), Some(UNFINISHED_IN_THREAD_ORDER));
         assert_eq!(rec.raws, whole.raws);
         assert_eq!(rec.tables.sites, whole.tables.sites);
         assert_eq!(rec.tables.threads, whole.tables.threads);
