@@ -12,7 +12,13 @@ pub fn duration(buf: &mut Vec<u8>, ns: u64) {
         }
         1_000..=999_949 => decimal(buf, (ns + 50) / 100, 10, "µs"),
         999_950..=999_949_999 => decimal(buf, (ns + 50_000) / 100_000, 10, "ms"),
-        _ => decimal(buf, ns.saturating_add(5_000_000) / 10_000_000, 100, "s"),
+        // Rounded without adding first: `ns` may be near `u64::MAX`.
+        _ => decimal(
+            buf,
+            ns / 10_000_000 + u64::from(ns % 10_000_000 >= 5_000_000),
+            100,
+            "s",
+        ),
     }
 }
 
@@ -174,7 +180,7 @@ mod tests {
             (1_000, "1.0µs"),
             (999_949_999, "999.9ms"),
             (999_950_000, "1.00s"),
-            (u64::MAX, "18446744073.70s"),
+            (u64::MAX, "18446744073.71s"),
         ];
         for (ns, want) in cases {
             assert_eq!(duration_string(ns), want);

@@ -243,7 +243,8 @@ impl Collector {
             return;
         }
         let started = clock::ticks();
-        let mine = |s: &SharedRef| s.thread as usize % self.lanes == self.lane;
+        let (lane, lanes) = (self.lane as u64, self.lanes as u64);
+        let mine = |s: &SharedRef| super::lane_of(u64::from(s.thread), lanes) == lane;
         for shared in registry::buffers().into_iter().filter(mine) {
             let input = self.inputs.entry(shared.thread).or_insert_with(|| {
                 self.tables
@@ -271,8 +272,9 @@ impl Collector {
             self.hand_on_by_thread();
             self.send_away();
             // Every record made before the last round began was published before this one
-            // read: the merge's watermark, said in the recording for a reader of a run cut
-            // short (the final round's end item makes it moot).
+            // read: the time merge's watermark and its assumption (a thread paused between
+            // reading the clock and publishing for longer than a round breaks both), said in
+            // the recording for a reader of a run cut short (the end item makes it moot).
             if !all && self.watermark != 0 {
                 let through = self.watermark;
                 self.pipeline
@@ -551,7 +553,8 @@ impl Collector {
         if away.is_empty() {
             return;
         }
-        let lane_of = |x: &Exited| (x.id >> record::SEQ_BITS) as usize % self.lanes;
+        let lanes = self.lanes as u64;
+        let lane_of = |x: &Exited| super::lane_of(x.id >> record::SEQ_BITS, lanes) as usize;
         away.sort_by_key(lane_of);
         for batch in away.chunk_by(|a, b| lane_of(a) == lane_of(b)) {
             lock(&self.shared.inboxes[lane_of(&batch[0])]).extend_from_slice(batch);

@@ -145,7 +145,7 @@ impl Tally {
     /// Whose frame `id` is: the lane of the thread that entered it.
     #[inline]
     fn owner(&self, id: u64) -> u64 {
-        (id >> record::SEQ_BITS) % self.lanes.max(1)
+        super::lane_of(id >> record::SEQ_BITS, self.lanes)
     }
 
     /// One record, in its thread's order (threads may come in any order).

@@ -366,7 +366,7 @@ mod tests {
     }
 
     #[test]
-    #[should_panic]
+    #[should_panic(expected = "index out of bounds")]
     fn a_room_refuses_a_byte_past_its_size() {
         put_in_room::<2>(&mut Vec::new(), |r| r.varint(u64::MAX));
     }

@@ -317,65 +317,85 @@ impl Recording {
     /// A run in thread order whose end was not recorded (killed, or its file cut short) holds,
     /// past some moment, one thread's events without another's: each collector wrote its
     /// threads' events as they came, a thread at a time, and what was still to be written is
-    /// lost. Keeps the events before the earliest of the moments every collector said it had
+    /// lost. Keeps the events before the earliest of the moments each collector said it had
     /// written through (`ITEM_THROUGH`), so that every thread is shown up to the same moment
-    /// and no frame exits while one it called is left open; says what was left out.
+    /// and no frame exits while one it called is left open; says what was left out. When a
+    /// collector whose threads have events here has said nothing yet, no such moment is known:
+    /// everything is kept, and that is said.
     fn cut_where_written(&mut self) -> Option<String> {
+        let unknown = || {
+            "cut short before its collectors said what they had written: each thread's last events may be from a later moment than another's".to_string()
+        };
         let Some(lanes) = self.through.iter().map(|t| t.1).max() else {
-            // Killed in its first collection rounds (or written before version 6): no moment
-            // is known that every thread was written up to.
-            return (!self.raws.is_empty()).then(|| {
-                "cut short before its collectors said what they had written: each thread's last events may be from a later moment than another's".to_string()
-            });
+            return (!self.raws.is_empty()).then(unknown);
         };
-        let lanes = lanes.max(1);
-        let mut latest = vec![None; lanes as usize];
+        // Each collector's latest word, and the collectors whose threads have events here
+        // (one pass each: `lanes` comes from the file, and may be anything up to its bound).
+        let mut latest: BTreeMap<u64, u64> = BTreeMap::new();
         for &(lane, _, ticks) in &self.through {
-            if let Some(l) = latest.get_mut(lane as usize) {
-                *l = Some(ticks.max(l.unwrap_or(0)));
-            }
+            let l = latest.entry(lane).or_insert(0);
+            *l = (*l).max(ticks);
         }
-        // A collector whose threads have no events here bounds nothing.
-        let busy = |lane: usize| {
-            self.raws
-                .iter()
-                .any(|r| u64::from(r.thread) % lanes == lane as u64)
-        };
-        let cut = (0..lanes as usize)
-            .filter(|&lane| latest[lane].is_some() || busy(lane))
-            .map(|lane| latest[lane].unwrap_or(0))
-            .min()?;
-        // Each thread's events are in its own time order: those kept are a prefix of them. A
-        // value goes with its thread's event before it (a future's arguments follow its enter)
-        // or after it: it stays while the event before it does.
-        let mut kept_last: BTreeMap<u32, bool> = BTreeMap::new();
-        let mut values = self.values.iter().peekable();
-        let (mut raws, mut kept_values) = (Vec::with_capacity(self.raws.len()), Vec::new());
-        for (i, raw) in self.raws.iter().enumerate() {
-            while let Some(v) = values.next_if(|v| v.0 <= i) {
-                if kept_last.get(&v.1).copied().unwrap_or(true) {
-                    kept_values.push((raws.len(), v.1, v.2, v.3));
+        let busy: std::collections::BTreeSet<u64> = self
+            .raws
+            .iter()
+            .map(|r| crate::collect::lane_of(u64::from(r.thread), lanes))
+            .collect();
+        if busy.iter().any(|lane| !latest.contains_key(lane)) {
+            return Some(unknown());
+        }
+        // A collector that said it wrote through a moment but whose threads have no events
+        // here bounds the cut too: its threads' events after that moment may be lost.
+        let cut = latest.values().copied().min()?;
+        // Each thread's events are in its own order, its ticks rising: those kept are the ones
+        // before the cut up to the first that is not (a thread whose ticks went back keeps no
+        // event after one it lost). A value goes with its frame's enter (arguments) or exit
+        // (a result), and goes where that event goes.
+        let mut lost_thread: std::collections::BTreeSet<u32> = Default::default();
+        let mut lost_events: std::collections::BTreeSet<(u64, bool)> = Default::default();
+        let mut kept_before = Vec::with_capacity(self.raws.len() + 1);
+        let mut raws = Vec::with_capacity(self.raws.len());
+        for raw in &self.raws {
+            kept_before.push(raws.len());
+            if raw.ts < cut && !lost_thread.contains(&raw.thread) {
+                raws.push(*raw);
+            } else {
+                lost_thread.insert(raw.thread);
+                // Declarations and links name other frames: only enters and exits own values.
+                match raw.id & record::KIND_MASK {
+                    record::ENTER | record::TASK => {
+                        lost_events.insert((raw.id & record::ID_MASK, false));
+                    }
+                    record::EXIT => {
+                        lost_events.insert((raw.id & record::ID_MASK, true));
+                    }
+                    _ => {}
                 }
             }
-            let keep = raw.ts <= cut;
-            kept_last.insert(raw.thread, keep);
-            if keep {
-                raws.push(*raw);
-            }
         }
-        for v in values {
-            if kept_last.get(&v.1).copied().unwrap_or(true) {
-                kept_values.push((raws.len(), v.1, v.2, v.3));
-            }
-        }
+        kept_before.push(raws.len());
         let left = self.raws.len() - raws.len();
+        let tables = &self.tables;
+        self.values = std::mem::take(&mut self.values)
+            .into_iter()
+            .filter(|v| {
+                // `v.3` is the place an event's `values` holds: the index plus 1.
+                let result = (v.3 as usize)
+                    .checked_sub(1)
+                    .and_then(|i| tables.values.get(i))
+                    .is_some_and(|x| x.result.is_some());
+                !lost_events.contains(&(v.2 & record::ID_MASK, result))
+            })
+            .map(|(at, thread, id, values)| {
+                (kept_before[at.min(self.raws.len())], thread, id, values)
+            })
+            .collect();
         self.raws = raws;
-        self.values = kept_values;
         (left > 0).then(|| {
             let mut at = Vec::new();
             crate::units::duration(&mut at, self.cal.ns(cut));
             format!(
-                "cut short: {} after {} were left out: not every thread's events from then on were written before the run was killed, and every thread is shown up to the same moment",
+                "cut short: {} from {} on were left out: not every thread's events from then on were written before the run was killed, and every thread is shown up to the same moment",
                 crate::units::count(left as u64, "event"),
                 String::from_utf8_lossy(&at)
             )

@@ -573,27 +573,33 @@ mod tests {
 
     /// EXITS written as a run that only records writes it, by `lanes` collectors into one
     /// file: rounds at every 8th event's ticks, in which each collector writes each of its
-    /// threads' new events a thread at a time, then says it has written through the round
-    /// before's start. Returns the bytes and where the first chunk to say so ends.
-    fn in_thread_order(whole: &Recording, lanes: usize) -> (Vec<u8>, usize) {
+    /// threads' new events a thread at a time, each enter with arguments and each exit with a
+    /// result (naming the frame), then says it has written through the round before's start.
+    /// Returns the bytes, where the first chunk to say so ends, and that first round's start.
+    fn in_thread_order(whole: &Recording, lanes: usize) -> (Vec<u8>, usize, u64) {
         let buf = super::super::fixtures::Buf::default();
         let first = Writer::to(Box::new(buf.clone()), Path::new("t.trace")).in_thread_order();
         let mut writers: Vec<Writer> = (1..lanes).map(|_| first.share()).collect();
         writers.insert(0, first);
         writers[0].start(&whole.cal);
         let starts: Vec<u64> = whole.raws.iter().step_by(8).skip(1).map(|r| r.ts).collect();
+        let mut tables = whole.tables.clone();
         let (mut written, mut previous, mut marked) = (0, None, None);
         for start in starts.iter().copied().chain([u64::MAX]) {
             for (lane, w) in writers.iter_mut().enumerate() {
                 let mut threads: Vec<u32> = whole.tables.threads.keys().copied().collect();
                 threads.retain(|t| *t as usize % lanes == lane);
                 for t in threads {
-                    let run: Vec<Raw> = whole.raws[written..]
+                    let run = whole.raws[written..]
                         .iter()
-                        .filter(|r| r.thread == t && r.ts < start)
-                        .copied()
-                        .collect();
-                    w.thread_run(&run, &whole.tables);
+                        .filter(|r| r.thread == t && r.ts < start);
+                    for raw in run {
+                        if let Some(v) = frame_value(raw) {
+                            let v = tables.add_values(v);
+                            w.value(t, raw.id, v, &tables);
+                        }
+                        w.raw(raw, &tables);
+                    }
                 }
                 if let Some(through) = previous {
                     w.written_through(lane, lanes, through);
@@ -619,7 +625,24 @@ mod tests {
             counts: None,
         });
         let bytes = buf.0.lock().unwrap().clone();
-        (bytes, marked.unwrap())
+        (bytes, marked.unwrap(), starts[0])
+    }
+
+    /// The value `in_thread_order` gives an enter (its arguments) or an exit (its result): the
+    /// frame's id, so that a reader's placing of it can be checked.
+    fn frame_value(raw: &Raw) -> Option<Values> {
+        let id: Box<str> = (raw.id & record::ID_MASK).to_string().into();
+        match raw.id & record::KIND_MASK {
+            record::ENTER | record::TASK => Some(Values {
+                args: vec![("frame".into(), id)],
+                ..Values::default()
+            }),
+            record::EXIT => Some(Values {
+                result: Some(id),
+                ..Values::default()
+            }),
+            _ => None,
+        }
     }
 
     /// Cut anywhere past the first point every collector said it had written through, a
@@ -632,8 +655,29 @@ mod tests {
         let threads: Vec<u32> = whole.tables.threads.keys().copied().collect();
         assert!(threads.iter().any(|t| t % 2 == 0) && threads.iter().any(|t| t % 2 == 1));
         let key = |r: &Raw| (r.ts, r.thread, r.id);
+        // Every enter and exit read has its value, fed before it; a value without its event is
+        // only the one the byte cut itself may have parted from its event (the last item read).
+        let values_placed = |rec: &Recording, at: usize| {
+            let framed = rec.raws.iter().filter(|r| frame_value(r).is_some()).count();
+            let mut parted = 0;
+            for &(before, thread, id, v) in &rec.values {
+                // Its thread's next event from where it is fed.
+                let Some(raw) = rec.raws[before..].iter().find(|r| r.thread == thread) else {
+                    parted += 1;
+                    continue;
+                };
+                let want = frame_value(raw).unwrap();
+                assert_eq!(raw.id & record::ID_MASK, id, "cut at byte {at}");
+                assert_eq!(rec.tables.values.get(v as usize - 1), Some(&want));
+            }
+            assert!(
+                parted <= 1,
+                "cut at byte {at}: {parted} values without their events"
+            );
+            assert_eq!(rec.values.len() - parted, framed, "cut at byte {at}");
+        };
         for lanes in [1, 2] {
-            let (bytes, marked) = in_thread_order(&whole, lanes);
+            let (bytes, marked, first_round) = in_thread_order(&whole, lanes);
             let full = Recording::parse(&bytes).unwrap();
             assert_eq!(full.damage, None);
             assert!(full.thread_order);
@@ -641,9 +685,16 @@ mod tests {
                 full.raws, whole.raws,
                 "{lanes} lanes: read back whole, in time order"
             );
-            let mut shortened = 0;
-            for at in marked..bytes.len() {
+            values_placed(&full, bytes.len());
+            let (mut shortened, mut unknown) = (0, 0);
+            for at in format::HEADER_LEN..bytes.len() {
                 let rec = Recording::parse(&bytes[..at]).unwrap();
+                let damage = rec.damage.clone().unwrap();
+                if at < marked && damage.contains("may be from a later moment") {
+                    // Not every collector has said what it wrote: read as it is.
+                    unknown += 1;
+                    continue;
+                }
                 let upto = rec.raws.iter().map(|r| r.ts).max().unwrap_or(0);
                 let mut got: Vec<_> = rec.raws.iter().map(key).collect();
                 let mut want: Vec<_> = whole
@@ -655,12 +706,21 @@ mod tests {
                 got.sort_unstable();
                 want.sort_unstable();
                 assert_eq!(got, want, "{lanes} lanes, cut at byte {at}");
-                let damage = rec.damage.unwrap();
+                values_placed(&rec, at);
+                if at >= marked {
+                    // Every collector said it wrote through the first round's start.
+                    let before = whole.raws.partition_point(|r| r.ts < first_round);
+                    assert!(got.len() >= before, "{lanes} lanes, cut at byte {at}");
+                }
                 if damage.contains("were left out") {
                     shortened += 1;
                 }
             }
             assert!(shortened > 0, "{lanes} lanes: some cut left events out");
+            assert!(
+                unknown > 0,
+                "{lanes} lanes: some cut came before a collector spoke"
+            );
         }
     }
 
