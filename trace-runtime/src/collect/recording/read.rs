@@ -392,12 +392,10 @@ impl Recording {
             .collect();
         self.raws = raws;
         (left > 0).then(|| {
-            let mut at = Vec::new();
-            crate::units::duration(&mut at, self.cal.ns(cut));
             format!(
                 "cut short: {} from {} on were left out: not every thread's events from then on were written before the run was killed, and every thread is shown up to the same moment",
                 crate::units::count(left as u64, "event"),
-                String::from_utf8_lossy(&at)
+                crate::units::duration_string(self.cal.ns(cut))
             )
         })
     }
